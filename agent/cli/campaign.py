@@ -1,0 +1,35 @@
+"""``booking-agent campaign ...``: campaign files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from agent.campaign import CampaignInvalid, load_campaign
+
+EXIT_INVALID = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``campaign`` command group."""
+    campaign = subparsers.add_parser("campaign", help="campaign files")
+    commands = campaign.add_subparsers(dest="campaign_command", metavar="COMMAND", required=True)
+    check = commands.add_parser("check", help="validate a campaign file")
+    check.add_argument("file")
+    check.set_defaults(func=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        campaign = load_campaign(args.file)
+    except CampaignInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    booking = campaign.booking
+    state = "on" if booking.enabled else "off"
+    print(
+        f"{args.file}: campaign {campaign.name!r} is valid; booking {state}, "
+        f"{booking.meeting_length_minutes}-minute {booking.meeting_type.replace('_', '-')} "
+        f"meetings on calendar {booking.calendar!r}"
+    )
+    return 0

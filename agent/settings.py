@@ -1,0 +1,55 @@
+"""Process-wide settings, read from ``BOOKING_AGENT_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; defaults run fully offline on embedded parts."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOOKING_AGENT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Storage: unset means an SQLite file under data_dir (the embedded default).
+    database_url: str | None = None
+    data_dir: Path = Path.home() / ".local" / "share" / "booking-agent"
+    # Fernet key encrypting calendar tokens at rest.
+    token_key: SecretStr | None = None
+
+    # Microsoft identity platform and Graph (emulators stand in through these two URLs).
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    microsoft_login_url: str = "https://login.microsoftonline.com"
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: SecretStr | None = None
+    microsoft_tenant: str = "common"
+    microsoft_redirect_uri: str = "http://localhost:8765/outlook/callback"
+
+    # Telephony.
+    public_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+
+    # Dialogue LLM: any OpenAI-compatible server; unset key means the guided policy.
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 8.0
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL to use: the configured one, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'booking-agent.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Calendars: the slot engine, the provider port and its adapters, and booking."""

@@ -1,0 +1,174 @@
+"""A campaign's booking settings (the ``booking:`` section of a campaign file) and its templates."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MeetingType = Literal["video", "phone", "in_person"]
+
+# Tokens a title or description template may use. Contact-list columns that are not
+# listed here are reachable as {recipient.custom.<column>}.
+RECIPIENT_TOKENS = frozenset(
+    {"firstName", "lastName", "fullName", "phone", "email", "company"}
+)
+OTHER_TOKENS = frozenset({"campaign.name", "meeting.lengthMinutes", "meeting.type"})
+_CUSTOM_TOKEN = re.compile(r"recipient\.custom\.[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Recipient(BaseModel):
+    """Who is being called: the values behind ``{recipient.*}`` template tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    company: str | None = None
+    custom: dict[str, str] = Field(default_factory=dict)
+
+    def tokens(self) -> dict[str, str]:
+        """This recipient's template tokens, without the ``recipient.`` prefix."""
+        full = " ".join(p for p in (self.first_name, self.last_name) if p)
+        values = {
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "fullName": full or None,
+            "phone": self.phone,
+            "email": self.email,
+            "company": self.company,
+        }
+        out = {k: v for k, v in values.items() if v}
+        out.update({f"custom.{k}": v for k, v in self.custom.items()})
+        return out
+
+
+def template_tokens(template: str) -> list[str]:
+    """The ``{token}`` names a template uses, in order (raises ValueError on bad braces)."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def unknown_tokens(template: str) -> list[str]:
+    """Tokens in ``template`` that no call can fill."""
+    unknown = []
+    for name in template_tokens(template):
+        if name in OTHER_TOKENS or _CUSTOM_TOKEN.fullmatch(name):
+            continue
+        prefix, _, field = name.partition(".")
+        if prefix == "recipient" and field in RECIPIENT_TOKENS:
+            continue
+        unknown.append(name)
+    return unknown
+
+
+def _valid_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as America/New_York)")
+    if name not in available_timezones() and name != "UTC":
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as America/New_York)")
+    return name
+
+
+class Availability(BaseModel):
+    """The weekly window slots may be offered in, as wall-clock times in the owner's zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str | None = None
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_zone(value)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[Weekday]) -> list[Weekday]:
+        if not value:
+            raise ValueError("at least one day is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("a day is listed twice")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            # A window crossing midnight is refused rather than guessed at: split it
+            # into two campaigns' windows or move it inside one day.
+            raise ValueError(
+                f"end {value:%H:%M} must be after start {start:%H:%M}"
+                " (windows crossing midnight are not supported)"
+            )
+        return value
+
+
+class BookingSettings(BaseModel):
+    """How a campaign books: length, window, buffers, notice, look-ahead, type and templates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    calendar: str = "local"
+    meeting_length_minutes: int = Field(30, gt=0, le=24 * 60)
+    availability: Availability = Field(default_factory=Availability)
+    buffer_before_minutes: int = Field(0, ge=0, le=24 * 60)
+    buffer_after_minutes: int = Field(0, ge=0, le=24 * 60)
+    minimum_notice_minutes: int = Field(0, ge=0)
+    look_ahead_days: int = Field(14, gt=0, le=365)
+    slot_step_minutes: int | None = Field(None, gt=0, le=24 * 60)
+    meeting_type: MeetingType = "video"
+    address: str | None = Field(None, validate_default=True)
+    title_template: str = "Meeting with {recipient.fullName}"
+    description_template: str = "Booked by phone. Caller: {recipient.phone}"
+
+    @field_validator("address")
+    @classmethod
+    def _address_for_in_person(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("meeting_type") == "in_person" and not (value and value.strip()):
+            raise ValueError("an in-person meeting needs an address")
+        return value
+
+    @field_validator("title_template", "description_template")
+    @classmethod
+    def _known_tokens(cls, value: str) -> str:
+        try:
+            unknown = unknown_tokens(value)
+        except ValueError as exc:
+            raise ValueError(f"malformed template: {exc}") from None
+        if unknown:
+            listed = ", ".join("{" + name + "}" for name in unknown)
+            raise ValueError(f"unknown template token {listed}")
+        return value
+
+    @property
+    def step_minutes(self) -> int:
+        """Distance between candidate starts (defaults to the meeting length)."""
+        return self.slot_step_minutes or self.meeting_length_minutes
+
+    def render(self, template: str, recipient: Recipient, campaign_name: str) -> str:
+        """Fill a title/description template; tokens without a value become empty."""
+        values = {f"recipient.{k}": v for k, v in recipient.tokens().items()}
+        values["campaign.name"] = campaign_name
+        values["meeting.lengthMinutes"] = str(self.meeting_length_minutes)
+        values["meeting.type"] = self.meeting_type.replace("_", "-")
+        out = []
+        for literal, name, _, _ in string.Formatter().parse(template):
+            out.append(literal)
+            if name is not None:
+                out.append(values.get(name, ""))
+        return " ".join("".join(out).split())

@@ -1,0 +1,1 @@
+"""Prompt templates for the dialogue (files beside this module)."""

@@ -1,0 +1,1 @@
+"""The database: engine from a plain URL, tables and Alembic migrations."""

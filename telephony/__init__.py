@@ -1,0 +1,1 @@
+"""Phone calls: Twilio webhooks, Media Streams and the voice pipeline."""

@@ -1,0 +1,1 @@
+"""Every table module, imported so their tables register on ``Base.metadata``."""

@@ -73,8 +73,10 @@ def _valid_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as America/New_York)")
-    if name not in available_timezones() and name != "UTC":
+        known = False
+    else:
+        known = name in available_timezones() or name == "UTC"
+    if not known:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as America/New_York)")
     return name
 

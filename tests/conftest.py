@@ -16,7 +16,9 @@ POSTGRES_URL = os.environ.get(
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     """A freshly migrated database: an SQLite file, or a PostgreSQL schema of its own."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "booking-agent.db"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from storage.base import Base
-
 # Importing the table modules registers their tables on Base.metadata.
-import storage.tables  # noqa: F401,E402
+import storage.tables  # noqa: F401
+from storage.base import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

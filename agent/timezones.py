@@ -1,0 +1,405 @@
+"""The caller's time zone: guessed from the phone number, named aloud, understood when answered.
+
+Pure logic on phonenumbers' bundled geocoding data and the IANA database; no I/O of our own.
+
+Conventions (decided here, relied on by the dialogue):
+
+* ``caller_timezones`` returns canonical IANA names (``Asia/Kolkata``, never ``Asia/Calcutta``).
+* Zones with the same spoken name (London, Jersey, Guernsey: all "UK time") keep the same clocks,
+  so only the likeliest of them is returned.
+* A number whose prefix still spans more than ``MAX_CALLER_ZONES`` zones (US toll-free numbers
+  span dozens, a bare Russian mobile 16) is treated as unknown: asking "which of these eight?"
+  helps nobody.
+* "Most likely first": for the few North American area codes that straddle a zone line, the zone
+  where most of the area code's people live comes first (``_LIKELIEST_BY_PREFIX``); elsewhere a
+  short population ranking (``_ZONE_RANK``) puts e.g. London before Guernsey and São Paulo before
+  Manaus; anything else keeps phonenumbers' (alphabetical) order.
+* ``zone_name`` is the name callers say: "Eastern", "Arizona", "UK time", "Central European time",
+  falling back to the city ("Tokyo time").
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezone
+
+MAX_CALLER_ZONES = 4
+
+# Legacy IANA names -> current canonical names. The first block is exactly what phonenumbers 9.x
+# returns (found by scanning phonenumbers.tzdata against tzdata 2025b's zone.tab); the rest are
+# common legacy names an owner's calendar or a caller's answer may still carry.
+_LEGACY_ZONES: dict[str, str] = {
+    "Africa/Asmera": "Africa/Asmara",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Godthab": "America/Nuuk",
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Choibalsan": "Asia/Ulaanbaatar",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Pacific/Enderbury": "Pacific/Kanton",
+    "Pacific/Ponape": "Pacific/Pohnpei",
+    "Pacific/Truk": "Pacific/Chuuk",
+    # Not returned by phonenumbers today, but seen in the wild.
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Dacca": "Asia/Dhaka",
+    "Asia/Ulan_Bator": "Asia/Ulaanbaatar",
+    "Asia/Istanbul": "Europe/Istanbul",
+    "Europe/Kiev": "Europe/Kyiv",
+    "Europe/Uzhgorod": "Europe/Kyiv",
+    "Europe/Zaporozhye": "Europe/Kyiv",
+    "America/Indianapolis": "America/Indiana/Indianapolis",
+    "America/Louisville": "America/Kentucky/Louisville",
+    "America/Montreal": "America/Toronto",
+    "US/Eastern": "America/New_York",
+    "US/Central": "America/Chicago",
+    "US/Mountain": "America/Denver",
+    "US/Arizona": "America/Phoenix",
+    "US/Pacific": "America/Los_Angeles",
+    "US/Alaska": "America/Anchorage",
+    "US/Hawaii": "Pacific/Honolulu",
+    "GB": "Europe/London",
+    "Etc/UCT": "Etc/UTC",
+    "UTC": "Etc/UTC",
+}
+
+# North American area codes straddling a zone line: the zone most of their people live in.
+# Keys are E.164 digit prefixes (country code included); the longest matching key wins.
+_LIKELIEST_BY_PREFIX: dict[str, str] = {
+    "1208": "America/Boise",  # Idaho: Boise and the south are Mountain; the panhandle Pacific
+    "1986": "America/Boise",  # Idaho overlay
+    "1775": "America/Los_Angeles",  # northern Nevada (Reno); only West Wendover is Mountain
+    "1605": "America/North_Dakota/Center",  # South Dakota: Sioux Falls side is Central
+    "1701": "America/North_Dakota/Center",  # North Dakota: all but the south-west is Central
+    "1709": "America/St_Johns",  # Newfoundland and Labrador: most people are on the island
+    "1879": "America/St_Johns",  # Newfoundland overlay
+    "1907": "America/Anchorage",  # Alaska: only the western Aleutians are on Adak time
+    "1928": "America/Phoenix",  # northern Arizona: only the Navajo Nation keeps DST
+}
+
+# Populous zones first; used to order the zones of a prefix not in _LIKELIEST_BY_PREFIX.
+_ZONE_RANK: tuple[str, ...] = (
+    "Europe/London",
+    "Europe/Moscow",
+    "America/Sao_Paulo",
+    "America/Mexico_City",
+    "Asia/Jakarta",
+    "Australia/Sydney",
+    "Asia/Almaty",
+    "Asia/Ulaanbaatar",
+    "America/Nuuk",
+    "Pacific/Tarawa",
+    "Pacific/Tahiti",
+    "Pacific/Chuuk",
+    "Asia/Makassar",
+    "Australia/Perth",
+    "Australia/Adelaide",
+    "Australia/Brisbane",
+)
+
+# Spoken names, as callers say them. Zones not listed fall back to "<City> time".
+_EASTERN = (
+    "America/New_York America/Detroit America/Toronto America/Nassau America/Iqaluit "
+    "America/Indiana/Indianapolis America/Indiana/Marengo America/Indiana/Petersburg "
+    "America/Indiana/Vevay America/Indiana/Vincennes America/Indiana/Winamac "
+    "America/Kentucky/Louisville America/Kentucky/Monticello"
+)
+_CENTRAL = (
+    "America/Chicago America/Winnipeg America/Menominee America/Indiana/Knox "
+    "America/Indiana/Tell_City America/North_Dakota/Center America/North_Dakota/New_Salem "
+    "America/North_Dakota/Beulah America/Rankin_Inlet America/Resolute America/Matamoros"
+)
+_MOUNTAIN = "America/Denver America/Boise America/Edmonton America/Cambridge_Bay America/Inuvik"
+_PACIFIC = "America/Los_Angeles America/Vancouver America/Tijuana"
+_ALASKA = "America/Anchorage America/Juneau America/Sitka America/Nome America/Yakutat"
+_ATLANTIC = "America/Halifax America/Moncton America/Glace_Bay America/Goose_Bay Atlantic/Bermuda"
+_UK = "Europe/London Europe/Guernsey Europe/Jersey Europe/Isle_of_Man"
+_CET = (
+    "Europe/Berlin Europe/Paris Europe/Madrid Europe/Rome Europe/Amsterdam Europe/Brussels "
+    "Europe/Vienna Europe/Zurich Europe/Stockholm Europe/Oslo Europe/Copenhagen Europe/Warsaw "
+    "Europe/Prague Europe/Budapest Europe/Belgrade Europe/Zagreb Europe/Ljubljana "
+    "Europe/Bratislava Europe/Luxembourg Europe/Monaco Europe/Malta Europe/Andorra Europe/Vaduz "
+    "Europe/San_Marino Europe/Vatican Europe/Gibraltar Europe/Tirane Europe/Sarajevo "
+    "Europe/Skopje Europe/Podgorica Europe/Busingen Arctic/Longyearbyen Africa/Ceuta"
+)
+_EET = (
+    "Europe/Athens Europe/Helsinki Europe/Bucharest Europe/Sofia Europe/Kyiv Europe/Riga "
+    "Europe/Tallinn Europe/Vilnius Europe/Chisinau Europe/Mariehamn Asia/Nicosia Asia/Famagusta"
+)
+_SPOKEN: dict[str, str] = {
+    **dict.fromkeys(_EASTERN.split(), "Eastern"),
+    **dict.fromkeys(_CENTRAL.split(), "Central"),
+    **dict.fromkeys(_MOUNTAIN.split(), "Mountain"),
+    **dict.fromkeys(_PACIFIC.split(), "Pacific"),
+    **dict.fromkeys(_ALASKA.split(), "Alaska"),
+    **dict.fromkeys(_ATLANTIC.split(), "Atlantic"),
+    **dict.fromkeys(_UK.split(), "UK time"),
+    **dict.fromkeys(_CET.split(), "Central European time"),
+    **dict.fromkeys(_EET.split(), "Eastern European time"),
+    "America/Phoenix": "Arizona",
+    "America/Adak": "Aleutian",
+    "Pacific/Honolulu": "Hawaii",
+    "America/St_Johns": "Newfoundland",
+    "America/Regina": "Saskatchewan",
+    "Europe/Dublin": "Irish time",
+    "Asia/Kolkata": "India time",
+    "Etc/UTC": "UTC",
+}
+
+# What callers say -> (the zone meant when no candidate fits, other zones it may also mean).
+# A caller's answer first picks a candidate with the same spoken name, then one of the "also"
+# zones (an Arizonan saying "mountain"), and only then the default.
+_ANSWER_WORDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "eastern": ("America/New_York", ()),
+    "east coast": ("America/New_York", ()),
+    "est": ("America/New_York", ()),
+    "edt": ("America/New_York", ()),
+    "et": ("America/New_York", ()),
+    "central": ("America/Chicago", ("America/Regina",)),
+    "cst": ("America/Chicago", ("America/Regina",)),
+    "cdt": ("America/Chicago", ()),
+    "ct": ("America/Chicago", ()),
+    "mountain": ("America/Denver", ("America/Phoenix",)),
+    "mst": ("America/Denver", ("America/Phoenix",)),
+    "mdt": ("America/Denver", ()),
+    "mt": ("America/Denver", ("America/Phoenix",)),
+    "pacific": ("America/Los_Angeles", ()),
+    "west coast": ("America/Los_Angeles", ()),
+    "pst": ("America/Los_Angeles", ()),
+    "pdt": ("America/Los_Angeles", ()),
+    "pt": ("America/Los_Angeles", ()),
+    "arizona": ("America/Phoenix", ()),
+    "alaska": ("America/Anchorage", ()),
+    "aleutian": ("America/Adak", ()),
+    "hawaii": ("Pacific/Honolulu", ()),
+    "atlantic": ("America/Halifax", ()),
+    "newfoundland": ("America/St_Johns", ()),
+    "saskatchewan": ("America/Regina", ()),
+    "uk": ("Europe/London", ()),
+    "british": ("Europe/London", ()),
+    "britain": ("Europe/London", ()),
+    "england": ("Europe/London", ()),
+    "scotland": ("Europe/London", ()),
+    "wales": ("Europe/London", ()),
+    "gmt": ("Europe/London", ()),
+    "bst": ("Europe/London", ()),
+    "greenwich": ("Europe/London", ()),
+    "ireland": ("Europe/Dublin", ()),
+    "irish": ("Europe/Dublin", ()),
+    "central european": ("Europe/Berlin", ()),
+    "cet": ("Europe/Berlin", ()),
+    "cest": ("Europe/Berlin", ()),
+    "germany": ("Europe/Berlin", ()),
+    "france": ("Europe/Paris", ()),
+    "spain": ("Europe/Madrid", ()),
+    "italy": ("Europe/Rome", ()),
+    "netherlands": ("Europe/Amsterdam", ()),
+    "eastern european": ("Europe/Athens", ()),
+    "eet": ("Europe/Athens", ()),
+    "india": ("Asia/Kolkata", ()),
+    "ist": ("Asia/Kolkata", ()),
+    "mumbai": ("Asia/Kolkata", ()),
+    "bombay": ("Asia/Kolkata", ()),
+    "delhi": ("Asia/Kolkata", ()),
+    "new delhi": ("Asia/Kolkata", ()),
+    "bangalore": ("Asia/Kolkata", ()),
+    "bengaluru": ("Asia/Kolkata", ()),
+    "japan": ("Asia/Tokyo", ()),
+    "jst": ("Asia/Tokyo", ()),
+    "utc": ("Etc/UTC", ()),
+    # Big cities that are not zone names.
+    "boston": ("America/New_York", ()),
+    "atlanta": ("America/New_York", ()),
+    "miami": ("America/New_York", ()),
+    "washington dc": ("America/New_York", ()),
+    "philadelphia": ("America/New_York", ()),
+    "dallas": ("America/Chicago", ()),
+    "houston": ("America/Chicago", ()),
+    "austin": ("America/Chicago", ()),
+    "texas": ("America/Chicago", ()),
+    "minneapolis": ("America/Chicago", ()),
+    "salt lake city": ("America/Denver", ()),
+    "colorado": ("America/Denver", ()),
+    "utah": ("America/Denver", ()),
+    "san francisco": ("America/Los_Angeles", ()),
+    "seattle": ("America/Los_Angeles", ()),
+    "portland": ("America/Los_Angeles", ()),
+    "las vegas": ("America/Los_Angeles", ()),
+    "california": ("America/Los_Angeles", ()),
+    "florida": ("America/New_York", ()),
+    "montreal": ("America/Toronto", ()),
+    "ottawa": ("America/Toronto", ()),
+    "calgary": ("America/Edmonton", ()),
+    "melbourne": ("Australia/Melbourne", ()),
+    "manchester": ("Europe/London", ()),
+    "new jersey": ("America/New_York", ()),
+}
+
+# Zone cities that are also everyday words or US places callers mean instead.
+_NOT_CITIES = frozenset(
+    {
+        "center",
+        "christmas",
+        "jersey",
+        "reunion",
+        "stanley",
+        "norfolk",
+        "cayenne",
+        "canary",
+        "regina",
+        "lima",
+        "victoria",
+    }
+)
+
+_NEGATIONS = frozenset({"not", "no", "isnt", "arent", "never"})
+_SAME_AS_YOU = re.compile(r"\bsame\b.*\b(you|yours|your|there|office)\b|\bwhatever you are\b")
+_SPACES = re.compile(r"[^a-z0-9]+")
+
+
+def canonical_zone(zone: str) -> str:
+    """The current IANA name for ``zone`` (``Asia/Calcutta`` -> ``Asia/Kolkata``)."""
+    return _LEGACY_ZONES.get(zone, zone)
+
+
+def _parse_number(phone_number: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(phone_number, None)
+    except (phonenumbers.NumberParseException, ValueError, TypeError):
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def is_valid_phone_number(phone_number: str) -> bool:
+    """Whether ``phone_number`` is a valid international (E.164, leading +) number."""
+    return _parse_number(phone_number) is not None
+
+
+def caller_timezones(phone_number: str) -> list[str]:
+    """IANA zones for an E.164 number, most likely first; empty when unknown.
+
+    Unknown means: not a valid number, a non-geographic number (toll-free), or a prefix spanning
+    more than ``MAX_CALLER_ZONES`` zones. Several zones mean the agent should ask which.
+    """
+    number = _parse_number(phone_number)
+    if number is None:
+        return []
+    zones: list[str] = []
+    for zone in phone_timezone.time_zones_for_number(number):
+        zone = canonical_zone(zone)
+        if zone != phone_timezone.UNKNOWN_TIMEZONE and zone not in zones:
+            zones.append(zone)
+    digits = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+    zones = _one_per_spoken_name(_likeliest_first(zones, digits))
+    return zones if len(zones) <= MAX_CALLER_ZONES else []
+
+
+def _one_per_spoken_name(zones: list[str]) -> list[str]:
+    # Zones sharing a spoken name keep the same clocks (London, Jersey, Guernsey): asking the
+    # caller to choose between them is pointless, so only the likeliest stays.
+    kept: dict[str, str] = {}
+    for zone in zones:
+        kept.setdefault(zone_name(zone), zone)
+    return list(kept.values())
+
+
+def _likeliest_first(zones: list[str], digits: str) -> list[str]:
+    ranked = sorted(
+        zones, key=lambda z: _ZONE_RANK.index(z) if z in _ZONE_RANK else len(_ZONE_RANK)
+    )
+    prefixes = [p for p in _LIKELIEST_BY_PREFIX if digits.startswith(p)]
+    if prefixes:
+        likeliest = _LIKELIEST_BY_PREFIX[max(prefixes, key=len)]
+        if likeliest in ranked:
+            ranked.remove(likeliest)
+            ranked.insert(0, likeliest)
+    return ranked
+
+
+def zone_name(zone: str) -> str:
+    """The zone as callers say it: "Eastern", "Arizona", "UK time", else "Tokyo time"."""
+    zone = canonical_zone(zone)
+    if zone in _SPOKEN:
+        return _SPOKEN[zone]
+    if zone.startswith("Etc/GMT") and zone[7:]:
+        # POSIX sign: Etc/GMT+5 is five hours *behind* UTC.
+        sign = "minus" if zone[7] == "+" else "plus"
+        return f"UTC {sign} {zone[8:]}"
+    city = zone.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} time"
+
+
+def _words(text: str) -> list[str]:
+    return _SPACES.sub(" ", text.lower().replace("'", "")).split()
+
+
+def _city_words() -> dict[str, str]:
+    """City names of every zone phonenumbers knows ("new york" -> America/New_York)."""
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    cities: dict[str, str] = {}
+    for zones in TIMEZONE_DATA.values():
+        for zone in zones:
+            zone = canonical_zone(zone)
+            city = " ".join(_words(zone.rsplit("/", 1)[-1]))
+            if "/" in zone and not zone.startswith("Etc/") and city not in _NOT_CITIES:
+                cities.setdefault(city, zone)
+    return cities
+
+
+def _answer_table() -> dict[str, tuple[str, tuple[str, ...]]]:
+    table = {city: (zone, ()) for city, zone in _city_words().items()}
+    table.update(_ANSWER_WORDS)
+    return table
+
+
+_ANSWERS = _answer_table()
+_LONGEST_ANSWER = max(len(key.split()) for key in _ANSWERS)
+
+
+def _named_zones(words: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Zones the words name, longest phrase first, skipping negated ones ("not eastern")."""
+    named: list[tuple[str, tuple[str, ...]]] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(_LONGEST_ANSWER, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + size])
+            if phrase in _ANSWERS:
+                negated = i > 0 and words[i - 1] in _NEGATIONS
+                if not negated:
+                    named.append(_ANSWERS[phrase])
+                i += size
+                break
+        else:
+            i += 1
+    return named
+
+
+def zone_from_answer(
+    text: str, candidates: list[str], *, owner_zone: str | None = None
+) -> str | None:
+    """The zone a caller's answer names ("central time", "I'm in Chicago"); None if unclear.
+
+    A candidate with the same spoken name wins ("mountain" with Denver and Phoenix -> Denver), but
+    a clearly named zone is accepted even if it is no candidate (the caller may be travelling).
+    "Same as you" means ``owner_zone`` (None when the owner's zone is not given). Answers naming
+    zones with different spoken names ("Chicago, or maybe New York") are unclear: None.
+    """
+    words = _words(text)
+    if _SAME_AS_YOU.search(" ".join(words)):
+        return canonical_zone(owner_zone) if owner_zone else None
+    named = _named_zones(words)
+    if not named or len({zone_name(default) for default, _ in named}) > 1:
+        return None
+    default, also = named[0]
+    spoken = zone_name(default)
+    canonical_candidates = [canonical_zone(c) for c in candidates]
+    for candidate in canonical_candidates:
+        if zone_name(candidate) == spoken:
+            return candidate
+    for candidate in canonical_candidates:
+        if candidate in also:
+            return candidate
+    return default

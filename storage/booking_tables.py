@@ -1,0 +1,97 @@
+"""Tables for booking: this project's bookings, and the embedded local calendar's events.
+
+The rule that no two live bookings on one calendar overlap lives in the database:
+on PostgreSQL an exclusion constraint over the blocked ranges (created by migration
+0001, which also shows its exact form), on SQLite a serialising transaction in
+``calendar_backend.booking``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, UTCDateTime
+
+# A booking's life: pending (slot claimed, calendar write under way) -> confirmed | failed;
+# confirmed -> cancelled. "held" rows keep a moving booking's old range claimed until the
+# calendar has accepted the move (see BookingService.move).
+BOOKING_STATUSES = ("pending", "confirmed", "failed", "cancelled", "held")
+# Statuses whose blocked range is taken; the exclusion constraint's WHERE uses these.
+LIVE_STATUSES = ("pending", "confirmed", "held")
+SHOW_AS = ("busy", "tentative", "oof", "free")
+BLOCKING_SHOW_AS = ("busy", "tentative", "oof")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+class BookingRow(Base):
+    """One booking (or one held range of a booking being moved) on one calendar."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(BOOKING_STATUSES)})", name="status"),
+        CheckConstraint("blocked_start <= start AND \"end\" <= blocked_end", name="blocked"),
+        UniqueConstraint("idempotency_key"),
+        Index("ix_bookings_calendar_blocked", "calendar_id", "blocked_start"),
+        Index("ix_bookings_call_id", "call_id"),
+        Index("ix_bookings_hold_of", "hold_of"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    calendar_id: Mapped[str] = mapped_column(String(255))
+    call_id: Mapped[str] = mapped_column(String(255))
+    campaign: Mapped[str] = mapped_column(String(255))
+    attendee_email: Mapped[str] = mapped_column(String(320))
+    attendee_name: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(Text)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str | None] = mapped_column(String(1024))
+    online_meeting_url: Mapped[str | None] = mapped_column(Text)
+    # Derived from the booking id, so a retried calendar write never makes a second event.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    # Set on "held" rows: the booking whose old range this row keeps during a move.
+    hold_of: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+
+
+class LocalEventRow(Base):
+    """An event on the embedded local calendar."""
+
+    __tablename__ = "local_events"
+    __table_args__ = (
+        CheckConstraint(f"show_as IN ({_in(SHOW_AS)})", name="show_as"),
+        # NULL keys (events seeded by an operator) never collide.
+        UniqueConstraint("calendar_id", "idempotency_key"),
+        Index("ix_local_events_calendar_start", "calendar_id", "start"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    calendar_id: Mapped[str] = mapped_column(String(255))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    attendees: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    location: Mapped[str | None] = mapped_column(Text)
+    show_as: Mapped[str] = mapped_column(String(16), default="busy")
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)

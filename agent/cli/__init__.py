@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
 COMMAND_MODULES: tuple[str, ...] = (
     "agent.cli.campaign",
+    "agent.cli.say",
 )
 
 EXIT_USAGE = 2

@@ -1,0 +1,542 @@
+"""Saying times aloud and understanding the times a caller asks for.
+
+Pure, deterministic logic; no I/O. Every datetime taken or returned is timezone-aware.
+
+Saying (``say_slot``, ``say_time``):
+
+* "Tuesday, December 2nd at 2 PM Eastern, that's 11 AM your time". Whole hours are "2 PM", never
+  "2:00 PM" or "14:00"; other times "2:30 PM"; 12:00 is always "noon" and 00:00 "midnight".
+* "today" / "tomorrow" replace the date when they apply, judged in each side's own zone.
+* The caller's side is left out only when both zones read the same at that instant: the same UTC
+  offset *and* the same spoken name (Toronto and New York). Phoenix and Los Angeles share an offset
+  in summer but are still both said, so an Arizona caller hears their own time confirmed.
+* The caller's day is said again whenever it is said differently from the owner's ("tomorrow at
+  9 AM Tokyo time, that's today at 7 PM your time"). The year is never said: slots are weeks out.
+
+Understanding (``parse_time_request``), all in the caller's zone, weeks Monday to Sunday:
+
+* Parts of the day: morning 08:00-12:00, lunchtime 12:00-13:00, afternoon 12:00-17:00, evening
+  (and "tonight") 17:00-20:00.
+* A bare weekday ("Wednesday") is the next one *after* today: today is called "today".
+  "this Wednesday" is the next one on or after today. "next Wednesday" is the Wednesday of next
+  week (the common US reading: said on a Monday it is nine days away, not two).
+* Dates ("December 3rd", "the 3rd") are the next such date on or after today.
+* "later in the week": tomorrow to the end of Friday (to the end of Sunday from Friday on);
+  "this week": today to Sunday; "next week": Monday to Sunday of next week; "early next week":
+  Monday-Tuesday; "late next week": Thursday-Friday; "the weekend": Saturday-Sunday.
+* Bare hours mean business hours: 8-11 are AM, 12 is noon, 1-7 are PM; a named part of the day
+  overrides ("seven in the morning"); 13-23 are read as 24-hour times.
+* A clock time without a day ("at 3") is today if it is still ahead, else tomorrow; likewise a
+  part of the day ("in the morning") is today while it lasts.
+* An exact time ("Wednesday at 3") gives ``exact=True``, ``start`` the named time and ``end`` one
+  hour later: the dialogue offers ``start`` when free, else the closest slot in that hour.
+* "after 2" runs to the end of that day, "before 11" from its start; "between 2 and 4" is 2-4 PM.
+* A range that has begun is clamped to ``now``; a range already over ("this morning" said at 3 PM)
+  is returned as named, and finds no slot.
+* "earliest you have", "soonest", "first available": ``earliest=True``; with nothing else named
+  the range is ``now`` to ``now + EARLIEST_HORIZON`` (the slot engine's look-ahead applies).
+* When a time or part of the day is named over several days ("mornings next week"), ``start`` and
+  ``end`` span the days and ``daily`` holds each day's window.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from agent.timezones import zone_name
+
+__all__ = [
+    "EARLIEST_HORIZON",
+    "TimeRequest",
+    "parse_time_request",
+    "say_date",
+    "say_slot",
+    "say_time",
+    "zone_name",
+]
+
+EARLIEST_HORIZON = timedelta(days=60)
+EXACT_WINDOW = timedelta(hours=1)
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+_MONTH_ABBREVIATIONS = {m[:3]: i + 1 for i, m in enumerate(_MONTHS)} | {"sept": 9}
+_MONTH_NUMBER = {m: i + 1 for i, m in enumerate(_MONTHS)} | _MONTH_ABBREVIATIONS
+_MONTH_PATTERN = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
+
+_PARTS: dict[str, tuple[time, time | None]] = {
+    "morning": (time(8), time(12)),
+    "lunchtime": (time(12), time(13)),
+    "afternoon": (time(12), time(17)),
+    "evening": (time(17), time(20)),
+}
+
+
+@dataclass(frozen=True)
+class TimeRequest:
+    """What the caller asked for, as a range in the caller's zone."""
+
+    start: datetime  # aware, caller's zone (range start)
+    end: datetime  # aware, exclusive
+    earliest: bool = False  # "earliest you have" / "soonest": no constraint beyond now
+    exact: bool = False  # a specific clock time was named ("Wednesday at 3"): start is that time
+    text: str = ""  # a short normalised description, e.g. "Wednesday afternoon"
+    # Over several days with a time or part of the day named: each day's window (local times,
+    # end None meaning midnight). None when the range is a single stretch.
+    daily: tuple[time, time | None] | None = None
+
+
+# --- saying ---------------------------------------------------------------------------------------
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def say_time(dt_local: datetime | time) -> str:
+    """A wall-clock time as said aloud: "2 PM", "2:30 PM", "noon", "midnight"."""
+    hour, minute = dt_local.hour, dt_local.minute
+    if minute == 0 and hour in (0, 12):
+        return "noon" if hour == 12 else "midnight"
+    meridiem = "AM" if hour < 12 else "PM"
+    hour12 = hour % 12 or 12
+    return f"{hour12} {meridiem}" if minute == 0 else f"{hour12}:{minute:02d} {meridiem}"
+
+
+def say_date(day: date, today: date) -> str:
+    """A day as said aloud: "today", "tomorrow", else "Tuesday, December 2nd"."""
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return (
+        f"{_WEEKDAYS[day.weekday()].title()}, {_MONTHS[day.month - 1].title()} {_ordinal(day.day)}"
+    )
+
+
+def _require_aware(**values: datetime) -> None:
+    for name, value in values.items():
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+
+
+def say_slot(start_utc: datetime, owner_zone: str, caller_zone: str | None, now: datetime) -> str:
+    """A slot in the owner's zone and, when it reads differently, the caller's.
+
+    "Tuesday, December 2nd at 2 PM Eastern, that's 11 AM your time". ``caller_zone`` None (not
+    known yet) says the owner's side only.
+    """
+    _require_aware(start_utc=start_utc, now=now)
+    owner = ZoneInfo(owner_zone)
+    owner_local = start_utc.astimezone(owner)
+    owner_day = say_date(owner_local.date(), now.astimezone(owner).date())
+    said = f"{owner_day} at {say_time(owner_local)} {zone_name(owner_zone)}"
+    if caller_zone is None:
+        return said
+    caller = ZoneInfo(caller_zone)
+    caller_local = start_utc.astimezone(caller)
+    if caller_local.utcoffset() == owner_local.utcoffset() and zone_name(caller_zone) == (
+        zone_name(owner_zone)
+    ):
+        return said
+    caller_day = say_date(caller_local.date(), now.astimezone(caller).date())
+    if caller_day == owner_day:
+        return f"{said}, that's {say_time(caller_local)} your time"
+    return f"{said}, that's {caller_day} at {say_time(caller_local)} your time"
+
+
+# --- understanding: normalising -------------------------------------------------------------------
+
+_CARDINALS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "thirty": 30,
+    "forty five": 45, "fortyfive": 45,
+}  # fmt: skip
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
+    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+}  # fmt: skip
+for _unit, _n in list(_ORDINAL_WORDS.items())[:9]:
+    _ORDINAL_WORDS[f"twenty {_unit}"] = 20 + _n
+_ORDINAL_WORDS["thirty first"] = 31
+
+
+def _alternatives(words: dict[str, int]) -> str:
+    return "|".join(w.replace(" ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
+_CARDINAL_RE = re.compile(rf"\b({_alternatives(_CARDINALS)})\b")
+_ORDINAL_WORD_RE = re.compile(
+    rf"\b(the|{_MONTH_PATTERN})\s+({_alternatives(_ORDINAL_WORDS)})\b"
+    r"(?!\s+(?:thing|available|open|opening|slot|time|week|one)\b)"
+    rf"|\b({_alternatives(_ORDINAL_WORDS)})(?=\s+of\s+(?:{_MONTH_PATTERN})\b)"
+)
+
+
+def _ordinal_word(match: re.Match[str]) -> str:
+    if match.group(1):
+        number = _ORDINAL_WORDS[" ".join(match.group(2).split())]
+        return f"{match.group(1)} {_ordinal(number)}"
+    return _ordinal(_ORDINAL_WORDS[" ".join(match.group(3).split())])
+
+
+def _normalise(text: str) -> str:
+    s = text.lower()
+    s = re.sub(r"\b([ap])\s*\.?\s*m\b\.?", r"\1m", s)  # "p.m.", "p. m." -> "pm"
+    s = re.sub(r"\bo\s*'?\s*clock\b", " oclock", s)
+    s = re.sub(r"(\d{1,2})\.(\d{2})\b", r"\1:\2", s)  # British "3.30"
+    s = re.sub(r"[^a-z0-9:]+", " ", s)
+    s = _ORDINAL_WORD_RE.sub(_ordinal_word, s)
+    s = _CARDINAL_RE.sub(lambda m: str(_CARDINALS[" ".join(m.group(1).split())]), s)
+    s = re.sub(r"(\d)\s*(am|pm)\b", r"\1 \2", s)
+    s = re.sub(r"\b(\d{1,2})\s+(?:oh\s+)?(0\d)\b", r"\1:\2", s)  # "ten oh five"
+    s = re.sub(r"\bhalf\s+past\s+(\d{1,2})\b", r"\1:30", s)
+    s = re.sub(r"\b(?:a\s+)?quarter\s+past\s+(\d{1,2})\b", r"\1:15", s)
+    s = re.sub(
+        r"\b(?:a\s+)?quarter\s+(?:to|of|till)\s+(\d{1,2})\b",
+        lambda m: f"{(int(m.group(1)) - 1) % 12 or 12}:45",
+        s,
+    )
+    s = re.sub(r"\b(?:12\s+)?(?:noon|midday)\b", "12:00 pm", s)
+    s = re.sub(r"\b(?:12\s+)?midnight\b", "12:00 am", s)
+    return " ".join(s.split())
+
+
+# --- understanding: the pieces --------------------------------------------------------------------
+
+_EARLIEST_RE = re.compile(
+    r"\b(?:earliest|soonest|as soon as (?:possible|you can)|asap|first available|"
+    r"next available|first opening|first open|first slot|first thing)\b"
+)
+_FIRST_THING_RE = re.compile(r"\bfirst thing\b")
+
+
+@dataclass(frozen=True)
+class _Days:
+    first: date
+    stop: date  # exclusive
+    label: str
+    part: str | None = None  # "tonight" names a part of the day too
+
+
+def _next_weekday(today: date, weekday: int, *, include_today: bool) -> date:
+    ahead = (weekday - today.weekday()) % 7
+    if ahead == 0 and not include_today:
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _later_in_week(today: date) -> tuple[date, date]:
+    tomorrow = today + timedelta(days=1)
+    saturday = _monday(tomorrow) + timedelta(days=5)
+    return tomorrow, saturday if tomorrow < saturday else _monday(tomorrow) + timedelta(days=7)
+
+
+def _valid_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _month_day(today: date, month: int, day: int) -> date | None:
+    for year in range(today.year, today.year + 9):  # Feb 29th may be years away
+        found = _valid_date(year, month, day)
+        if found and found >= today:
+            return found
+    return None
+
+
+def _day_of_month(today: date, day: int) -> date | None:
+    year, month = today.year, today.month
+    for _ in range(13):
+        found = _valid_date(year, month, day)
+        if found and found >= today:
+            return found
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def _one_day(day: date, label: str, part: str | None = None) -> _Days:
+    return _Days(day, day + timedelta(days=1), label, part)
+
+
+def _date_label(day: date) -> str:
+    return f"{_MONTHS[day.month - 1].title()} {_ordinal(day.day)}"
+
+
+_MONTH_DAY_RE = re.compile(rf"\b({_MONTH_PATTERN})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b")
+# "3 may" alone is too easily "at 3 may work": the day needs a suffix or "of".
+_DAY_MONTH_RE = re.compile(
+    rf"\b(\d{{1,2}})(?:(?:st|nd|rd|th)\s+(?:of\s+)?|\s+of\s+)({_MONTH_PATTERN})\b"
+)
+_ORDINAL_DAY_RE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b")
+
+
+def _without_dates(s: str) -> str:
+    """The text with dates cut out, so "December 3 at 10" reads no "3 10" clock time."""
+    for pattern in (_MONTH_DAY_RE, _DAY_MONTH_RE, _ORDINAL_DAY_RE):
+        s = pattern.sub(" ", s)
+    return s
+
+
+def _find_date(s: str, today: date) -> _Days | None:
+    if m := _MONTH_DAY_RE.search(s):
+        found = _month_day(today, _MONTH_NUMBER[m.group(1)], int(m.group(2)))
+    elif m := _DAY_MONTH_RE.search(s):
+        found = _month_day(today, _MONTH_NUMBER[m.group(2)], int(m.group(1)))
+    elif m := _ORDINAL_DAY_RE.search(s):
+        found = _day_of_month(today, int(m.group(1)))
+    else:
+        return None
+    return _one_day(found, _date_label(found)) if found else None
+
+
+def _find_days(s: str, today: date) -> _Days | None:
+    """The day or days named, if any."""
+    next_monday = _monday(today) + timedelta(days=7)
+    if re.search(r"\bday after tomorrow\b", s):
+        return _one_day(today + timedelta(days=2), say_date(today + timedelta(days=2), today))
+    if re.search(r"\btomorrow\b", s):
+        return _one_day(today + timedelta(days=1), "tomorrow")
+    if re.search(r"\btonight\b", s):
+        return _one_day(today, "tonight", "evening")
+    if re.search(r"\btoday\b|\bthis\s+(?:morning|afternoon|evening)\b", s):
+        return _one_day(today, "today")
+    if re.search(r"\bearly\s+next\s+week\b", s):
+        return _Days(next_monday, next_monday + timedelta(days=2), "early next week")
+    if re.search(r"\b(?:late|later|end\s+of)\s+next\s+week\b", s):
+        thursday = next_monday + timedelta(days=3)
+        return _Days(thursday, thursday + timedelta(days=2), "late next week")
+    if re.search(r"\bnext\s+weekend\b", s):
+        saturday = next_monday + timedelta(days=5)
+        return _Days(saturday, saturday + timedelta(days=2), "next weekend")
+    if re.search(r"\bnext\s+week\b", s):
+        return _Days(next_monday, next_monday + timedelta(days=7), "next week")
+    if re.search(r"\bend\s+of\s+(?:the|this)\s+week\b", s):
+        first, stop = _later_in_week(today)
+        thursday = _monday(today) + timedelta(days=3)
+        return _Days(max(first, thursday) if max(first, thursday) < stop else first, stop,
+                     "the end of the week")  # fmt: skip
+    if re.search(r"\blater\s+(?:in\s+|on\s+)?(?:the\s+|this\s+)week\b", s):
+        first, stop = _later_in_week(today)
+        return _Days(first, stop, "later in the week")
+    if re.search(r"\bthis\s+week\b", s):
+        return _Days(today, next_monday, "this week")
+    if re.search(r"\bweekend\b", s):
+        saturday = _next_weekday(today, 5, include_today=True) if today.weekday() < 6 else today
+        return _Days(saturday, _monday(saturday) + timedelta(days=7), "the weekend")
+    if found := _find_date(s, today):
+        return found
+    weekdays = "|".join(_WEEKDAYS)
+    if m := re.search(rf"\b(?:(next|this|coming)\s+)?({weekdays})s?\b", s):
+        weekday = _WEEKDAYS.index(m.group(2))
+        name = m.group(2).title()
+        if m.group(1) == "next":
+            return _one_day(next_monday + timedelta(days=weekday), f"next {name}")
+        day = _next_weekday(today, weekday, include_today=m.group(1) is not None)
+        return _one_day(day, "today" if day == today else name)
+    return None
+
+
+def _find_part(s: str) -> str | None:
+    if m := re.search(r"\b(morning|afternoon|evening|lunch|lunchtime)s?\b|\b(night)\b", s):
+        word = m.group(1) or "evening"
+        return "lunchtime" if word == "lunch" else word
+    return None
+
+
+# A clock time: "3", "3:30", "3 pm", "15:00", "3 oclock", "10 30".
+_CLOCK = r"(\d{1,2})(?!\d)(?:(?::|\s)([0-5]\d)(?!\d))?(?:\s+(am|pm)\b)?(?:\s+oclock)?"
+
+
+@dataclass(frozen=True)
+class _Clock:
+    hour: int
+    minute: int
+    meridiem: str | None
+
+    def resolve(self, part: str | None) -> time | None:
+        """The wall-clock time meant, by the business-hours convention; None if impossible."""
+        hour = self.hour
+        if self.meridiem == "am":
+            hour = hour % 12 if hour <= 12 else -1
+        elif self.meridiem == "pm":
+            hour = hour % 12 + 12 if hour <= 12 else -1
+        elif 1 <= hour <= 12:
+            if part == "morning":
+                hour %= 12
+            elif part in ("afternoon", "evening", "lunchtime") or hour == 12 or hour <= 7:
+                hour = hour % 12 + 12
+        if not 0 <= hour <= 23:
+            return None
+        return time(hour, self.minute)
+
+
+def _clock(m: re.Match[str], first: int) -> _Clock:
+    hour, minute, meridiem = m.group(first), m.group(first + 1), m.group(first + 2)
+    return _Clock(int(hour), int(minute or 0), meridiem)
+
+
+def _is_clock(m: re.Match[str], first: int) -> bool:
+    """Whether a bare number is surely a time: it has minutes, AM/PM or "o'clock"."""
+    return bool(m.group(first + 1) or m.group(first + 2) or "oclock" in m.group(0))
+
+
+@dataclass(frozen=True)
+class _Times:
+    kind: str  # "exact", "after", "before", "between"
+    first: _Clock
+    second: _Clock | None = None
+
+
+def _find_times(s: str) -> _Times | None:
+    """The clock time or bounds named, if any."""
+    if m := re.search(rf"\b(?:between|from)\s+{_CLOCK}\s+(?:and|to|till|until)\s+{_CLOCK}", s):
+        first, second = _clock(m, 1), _clock(m, 4)
+        if first.meridiem is None and second.meridiem and first.hour <= second.hour:
+            first = _Clock(first.hour, first.minute, second.meridiem)
+        return _Times("between", first, second)
+    if m := re.search(rf"\b(?:no|not)\s+later\s+than\s+{_CLOCK}", s):
+        return _Times("before", _clock(m, 1))
+    if m := re.search(rf"\b(?:no|not)\s+(?:earlier\s+than|before)\s+{_CLOCK}", s):
+        return _Times("after", _clock(m, 1))
+    if m := re.search(rf"\b(?:after|from|since|later\s+than)\s+{_CLOCK}", s):
+        return _Times("after", _clock(m, 1))
+    if m := re.search(rf"\b(?:before|by|until|till|til|earlier\s+than)\s+{_CLOCK}", s):
+        return _Times("before", _clock(m, 1))
+    if m := re.search(rf"\b(?:at|around|about|say|maybe|make\s+it)\s+{_CLOCK}", s):
+        return _Times("exact", _clock(m, 1))
+    for m in re.finditer(rf"\b{_CLOCK}", s):
+        if _is_clock(m, 1):
+            return _Times("exact", _clock(m, 1))
+    return None
+
+
+# --- understanding: putting it together -----------------------------------------------------------
+
+
+def _at(day: date, moment: time | None, zone: ZoneInfo) -> datetime:
+    """``moment`` (None: midnight at the end) on ``day``, a real instant even across DST."""
+    if moment is None:
+        day, moment = day + timedelta(days=1), time(0)
+    local = datetime.combine(day, moment, tzinfo=zone)
+    # Round-tripping through UTC turns a time skipped by spring-forward into a real one.
+    return local.astimezone(UTC).astimezone(zone)
+
+
+def _plus(moment: datetime, delta: timedelta) -> datetime:
+    # Absolute-time arithmetic, so an hour is an hour even on a DST night.
+    return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)
+
+
+def _minutes(moment: time | None) -> int:
+    return 24 * 60 if moment is None else moment.hour * 60 + moment.minute
+
+
+# (day window start, its end or None for midnight, the exact time named or None, clock label)
+_Window = tuple[time, time | None, time | None, str]
+
+
+def _part_window(part: str | None) -> _Window:
+    low, high = _PARTS[part] if part else (time(0), None)
+    return low, high, None, ""
+
+
+def _window(part: str | None, times: _Times) -> _Window | None:
+    """The day window for the clock times named; None when they name no real time."""
+    low, high, _, _ = _part_window(part)
+    first = times.first.resolve(part)
+    if first is None:
+        return None
+    if times.kind == "exact":
+        return low, high, first, f"at {say_time(first)}"
+    if times.kind == "between":
+        second = times.second.resolve(part) if times.second else None
+        if second is None or _minutes(second) <= _minutes(first):
+            return None
+        return first, second, None, f"between {say_time(first)} and {say_time(second)}"
+    if times.kind == "after":
+        if _minutes(first) >= _minutes(high):
+            high = None  # "mornings after 2": the time wins over the part of the day
+        return max(low, first), high, None, f"after {say_time(first)}"
+    if _minutes(first) <= _minutes(low):
+        low = time(0)
+    return (
+        low,
+        (first if _minutes(first) < _minutes(high) else high),
+        None,
+        (f"before {say_time(first)}"),
+    )
+
+
+def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeRequest | None:
+    """What time the caller asks for, as a range in their zone; None if nothing time-like is said.
+
+    Handles days ("Wednesday", "next Tuesday", "tomorrow", "December 3rd", "the 3rd", "next
+    week", "later in the week"), parts of the day ("Friday morning"), clock times ("at 3", "3 PM",
+    "three o'clock", "half past two", "noon"), bounds ("any time Thursday after 2") and "earliest
+    you have", inside whole sentences ("how about 10 AM tomorrow?"). See the module docstring
+    for the conventions.
+    """
+    _require_aware(now=now)
+    zone = ZoneInfo(caller_zone)
+    now = now.astimezone(zone)
+    today = now.date()
+    s = _normalise(text)
+    earliest = bool(_EARLIEST_RE.search(s))
+    first_thing = bool(_FIRST_THING_RE.search(s))
+    s = _EARLIEST_RE.sub(" ", s)
+    days = _find_days(s, today)
+    part = _find_part(s) or (days.part if days else None) or ("morning" if first_thing else None)
+    times = _find_times(_without_dates(s))
+    window = _window(part, times) if times else None
+    if window is None:  # no clock time, or none that exists ("at 25"): the part of the day rules
+        times, window = None, _part_window(part)
+    if days is None and part is None and times is None:
+        if not earliest:
+            return None
+        return TimeRequest(now, _plus(now, EARLIEST_HORIZON), earliest=True, text="the earliest")
+    low, high, exact, clock_label = window
+    day_label = days.label if days else ""
+    if days is None:
+        # No day named: today while the time or part of the day is still ahead, else tomorrow.
+        ahead = _at(today, exact, zone) > now if exact else _at(today, high, zone) > now
+        day = today if ahead else today + timedelta(days=1)
+        days = _one_day(day, "today" if ahead else "tomorrow")
+        day_label = days.label
+    single_day = days.stop == days.first + timedelta(days=1)
+    if part is None or day_label == "tonight":
+        when = day_label
+    elif not single_day:
+        when = f"{part}s {day_label}"  # "mornings next week"
+    elif day_label == "today":
+        when = f"this {part}"
+    else:
+        when = f"{day_label} {part}"
+    label = " ".join(w for w in ("earliest" if earliest else "", when, clock_label) if w)
+    if exact and single_day:
+        start = _at(days.first, exact, zone)
+        return TimeRequest(start, _plus(start, EXACT_WINDOW), earliest, True, label)
+    if exact:
+        high = (datetime.combine(today, exact) + EXACT_WINDOW).time()
+        low, high = exact, high if high > exact else None
+    start = _at(days.first, low, zone)
+    end = _at(days.stop - timedelta(days=1), high, zone)
+    if start < now < end:
+        start = now
+    whole_days = low == time(0) and high is None
+    daily = None if single_day or whole_days else (low, high)
+    return TimeRequest(start, end, earliest, False, label, daily)

@@ -1,0 +1,280 @@
+"""The guided policy: a deterministic dialogue manager over the same tools the LLM uses.
+
+It runs when no LLM is configured (a fresh machine has no keys) and takes over when the LLM
+fails mid-call, so the call goes on instead of dead air. It follows seed 002's order: greet and
+offer a meeting, ask for the e-mail, read it back, ask the caller's zone only when the number
+leaves it open, offer a slot, confirm, book, "anything else?", goodbye. Its next step is derived
+from the call's state, so it can pick up a call the LLM started. Every line comes from
+prompts/lines.j2 or from a tool result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.call_session import CallSession, OfferedSlot
+from agent.time_phrases import parse_time_request
+from agent.timezones import zone_from_answer
+from agent.tools import CallTools, ToolResult, meeting_words
+from agent.understanding import Reading, read
+from prompts import line
+
+# What the agent's last question was; the caller's next words answer it.
+OFFER, EMAIL, EMAIL_CONFIRM, ZONE, SLOT, MOVE, ANYTHING_ELSE, DONE = (
+    "offer", "email", "email_confirm", "zone", "slot", "move", "anything_else", "done",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the agent says next, and whether the call ends after it."""
+
+    text: str
+    end: bool = False
+
+
+def _looks_like_email(text: str) -> bool:
+    lowered = f" {text.lower()} "
+    return "@" in lowered or (" at " in lowered and (" dot " in lowered or "." in lowered))
+
+
+class GuidedPolicy:
+    """The booking conversation of one call, step by step, over :class:`CallTools`."""
+
+    def __init__(self, session: CallSession, tools: CallTools | None = None) -> None:
+        self.session = session
+        self.tools = tools or CallTools(session)
+        self.expecting: str | None = None
+        self.current_offer: str | None = None
+        self.preference: str | None = None
+
+    # Lines ------------------------------------------------------------------------------
+
+    def greeting(self) -> Reply:
+        """The opening: who is calling and why, then the offer (or the follow-up promise)."""
+        s = self.session
+        campaign = s.campaign
+        hello = line(
+            "greeting", first_name=s.caller_first_name, agent_name=campaign.agent_name,
+            business_name=campaign.business_name, purpose=campaign.purpose,
+        )
+        if s.booking_available:
+            self.expecting = OFFER
+            return Reply(f"{hello} {self._offer_line()}")
+        self.expecting = ANYTHING_ELSE
+        follow_up = line("no_booking_follow_up", business_name=campaign.business_name)
+        return Reply(f"{hello} {follow_up} {line('anything_else')}")
+
+    def _offer_line(self) -> str:
+        booking = self.session.campaign.booking
+        return line(
+            "offer_meeting", length_minutes=booking.meeting_length_minutes,
+            meeting_words=meeting_words(booking.meeting_type),
+        )
+
+    def _goodbye(self, before: str = "") -> Reply:
+        self.expecting = DONE
+        self.session.ended = True
+        goodbye = line("goodbye", first_name=self.session.caller_first_name)
+        return Reply(f"{before} {goodbye}".strip(), end=True)
+
+    # Taking over ------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Work out the open question from the call's state (taking over from the LLM)."""
+        s = self.session
+        if s.ended:
+            self.expecting = DONE
+        elif s.active_booking() is not None:
+            self.expecting = MOVE if s.last_offer_ids else ANYTHING_ELSE
+        elif not s.booking_available:
+            self.expecting = ANYTHING_ELSE
+        elif s.last_offer_ids:
+            self.expecting, self.current_offer = SLOT, s.last_offer_ids[0]
+        elif s.email and not s.email_confirmed:
+            self.expecting = EMAIL_CONFIRM
+        elif s.email_confirmed and s.caller_zone is None:
+            self.expecting = ZONE
+        else:
+            self.expecting = OFFER
+        if self.current_offer is None and s.last_offer_ids:
+            self.current_offer = s.last_offer_ids[0]
+
+    # The conversation -------------------------------------------------------------------
+
+    async def respond(self, text: str) -> Reply:
+        """The agent's answer to what the caller just said."""
+        if self.expecting is None:
+            self.resume()
+        s = self.session
+        said = read(text)
+        if self.expecting == DONE:
+            return self._goodbye()
+        if said.refusal and s.active_booking() is None:
+            s.meeting_declined = True
+            return self._goodbye(line("declined"))
+        if said.cancel and s.active_booking() is not None:
+            result = await self.tools.run("cancel_booking", {})
+            self.expecting = ANYTHING_ELSE
+            return Reply(result.say)
+        if said.goodbye and not said.plain_yes and self.expecting in (ANYTHING_ELSE, OFFER):
+            if self.expecting == OFFER:
+                s.meeting_declined = True
+            return self._goodbye()
+        wants_time = self._time_preference(text, said)
+        if s.active_booking() is not None and (said.reschedule or wants_time):
+            return await self._offer(preference=wants_time, expecting=MOVE)
+        handler = {
+            OFFER: self._on_offer, EMAIL: self._on_email, EMAIL_CONFIRM: self._on_email_confirm,
+            ZONE: self._on_zone, SLOT: self._on_slot, MOVE: self._on_slot,
+            ANYTHING_ELSE: self._on_anything_else,
+        }[self.expecting or OFFER]
+        return await handler(text, said, wants_time)
+
+    def _time_preference(self, text: str, said: Reading) -> str | None:
+        # A time the caller asks for at any point is kept as their words and parsed by
+        # find_slots once the zone is known.
+        s = self.session
+        if not s.booking_available or _looks_like_email(text):
+            return None
+        zone = s.caller_zone or s.owner_zone
+        if parse_time_request(text, s.now(), zone) is not None:
+            return text
+        return None
+
+    async def _on_offer(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+        if wants_time:
+            self.preference = wants_time
+        if _looks_like_email(text):
+            return await self._on_email(text, said, None)
+        if said.plain_no:
+            self.session.meeting_declined = True
+            return self._goodbye(line("declined"))
+        if said.yes or wants_time:
+            self.expecting = EMAIL
+            return Reply(line("ask_email"))
+        return Reply(line("not_understood", question=self._offer_line()))
+
+    async def _on_email(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+        if wants_time and not _looks_like_email(text):
+            self.preference = wants_time
+            return Reply(line("ask_email"))
+        result = await self.tools.run("capture_email", {"spoken": text})
+        self.expecting = EMAIL_CONFIRM if result.ok else EMAIL
+        return Reply(result.say)
+
+    async def _on_email_confirm(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+        if said.plain_yes and not _looks_like_email(text):
+            confirmed = await self.tools.run("confirm_email", {})
+            return await self._advance(confirmed.say)
+        if _looks_like_email(text):
+            # "no, it's m a double t at example dot com": the correction is in the same breath.
+            return await self._on_email(text, said, None)
+        if said.no:
+            self.expecting = EMAIL
+            return Reply(line("ask_email_again"))
+        s = self.session
+        result = await self.tools.run("capture_email", {"spoken": text})
+        if result.ok:
+            self.expecting = EMAIL_CONFIRM
+            return Reply(result.say)
+        # Neither a yes nor an address: read it back once more.
+        readback = await self.tools.run("capture_email", {"spoken": s.email or ""})
+        return Reply(line("not_understood", question=readback.say))
+
+    async def _advance(self, before: str) -> Reply:
+        """After the e-mail: the zone if the number left it open, else the first offer."""
+        s = self.session
+        if s.caller_zone is None:
+            self.expecting = ZONE
+            ask = line("ask_zone", candidates=self.tools.candidate_names())
+            return Reply(f"{before} {ask}")
+        return await self._offer(before=before, preference=self.preference)
+
+    async def _on_zone(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+        result = await self.tools.run("set_caller_zone", {"answer": text})
+        if not result.ok:
+            if wants_time:
+                self.preference = wants_time
+            return Reply(result.say)
+        return await self._offer(before=result.say, preference=self.preference)
+
+    async def _offer(
+        self, *, before: str = "", preference: str | None = None, after: str | None = None,
+        expecting: str = SLOT,
+    ) -> Reply:
+        args: dict[str, object] = {"limit": 1}
+        if preference:
+            args["preference"] = preference
+        if after:
+            args["after_slot_id"] = after
+        result: ToolResult = await self.tools.run("find_slots", args)
+        if not result.ok:
+            if self.session.caller_zone is None:
+                self.expecting = ZONE
+                return Reply(f"{before} {result.say}".strip())
+            self.expecting = ANYTHING_ELSE
+            return Reply(f"{before} {result.say} {line('anything_else')}".strip())
+        self.preference = None
+        self.current_offer = result.data["slots"][0]["slot_id"]
+        self.expecting = expecting
+        return Reply(f"{before} {result.say}".strip())
+
+    async def _on_slot(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+        s = self.session
+        moving = self.expecting == MOVE
+        zone = zone_from_answer(text, s.zone_candidates, owner_zone=s.owner_zone)
+        if zone is not None and zone != s.caller_zone and not wants_time:
+            # The caller corrects the zone stated in the offer: say the same slot their way.
+            result = await self.tools.run("set_caller_zone", {"answer": text})
+            offered = s.offers.get(self.current_offer or "")
+            if offered is None:
+                return await self._offer(before=result.say, expecting=self.expecting or SLOT)
+            respoken = OfferedSlot(offered.slot_id, offered.slot, self.tools.spoken(offered.slot))
+            s.offers[offered.slot_id] = respoken
+            s.last_offer_ids = [offered.slot_id]
+            return Reply(f"{result.say} {line('offer_slot', spoken=respoken.spoken)}")
+        if wants_time and not (said.plain_yes and not said.reschedule and not moving):
+            return await self._offer(preference=wants_time, expecting=self.expecting or SLOT)
+        if said.later:
+            return await self._offer(after=self.current_offer, expecting=self.expecting or SLOT)
+        if said.plain_yes and self.current_offer:
+            name = "reschedule_booking" if moving else "book_slot"
+            result = await self.tools.run(name, {"slot_id": self.current_offer})
+            if result.ok:
+                self.expecting, self.current_offer = ANYTHING_ELSE, None
+                return Reply(result.say)
+            slots = result.data.get("slots")
+            if slots:
+                # First confirm wins: the slot was just taken; the result offers the next one.
+                self.current_offer = slots[0]["slot_id"]
+                return Reply(result.say)
+            if s.email and not s.email_confirmed:
+                self.expecting = EMAIL_CONFIRM
+            elif not s.email:
+                self.expecting = EMAIL
+            else:
+                self.expecting = ANYTHING_ELSE
+            return Reply(result.say)
+        if said.no:
+            if said.goodbye:
+                return self._goodbye(line("declined"))
+            # Declined this time: offer the next one.
+            return await self._offer(after=self.current_offer, expecting=self.expecting or SLOT)
+        offered = s.offers.get(self.current_offer or "")
+        question = line("offer_slot", spoken=offered.spoken) if offered else self._offer_line()
+        return Reply(line("not_understood", question=question))
+
+    async def _on_anything_else(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+        s = self.session
+        if said.no or said.goodbye or said.thanks:
+            return self._goodbye()
+        if wants_time and s.booking_available:
+            self.preference = wants_time
+            if s.email_confirmed:
+                return await self._offer(preference=wants_time)
+            self.expecting = EMAIL
+            return Reply(line("ask_email"))
+        if said.yes and s.booking_available and s.active_booking() is None:
+            return await self._on_offer(text, said, wants_time)
+        return Reply(line("not_understood", question=line("anything_else")))

@@ -1,0 +1,489 @@
+"""The dialogue's tools: thin wrappers over the deterministic code, each returning words to say.
+
+:class:`CallTools` is what both the LLM (through OpenAI function schemas, :func:`function_schemas`)
+and the guided policy call. A tool never raises on a failed precondition: it returns
+``ok=False`` with the words to say and a ``next`` hint telling the model what to do instead.
+Slots are referred to by the ids :meth:`CallTools.find_slots` gave out, never by a time the
+model typed, so the model cannot invent a time; bookings are found from this call's own
+records, so no tool can touch an event it did not book on this call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.frames.frames import (
+    EndWorkerFrame,
+    FunctionCallResultProperties,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMTextFrame,
+)
+from pipecat.services.llm_service import FunctionCallParams
+
+from agent.call_session import CallSession, OfferedSlot
+from agent.email import EmailNotUnderstood, nato_readback, parse_spoken_email
+from agent.time_phrases import TimeRequest, parse_time_request, say_slot
+from agent.timezones import zone_from_answer, zone_name
+from calendar_backend.booking import Booked, BookingFailed, Cancelled, NotAllowed, SlotTaken
+from calendar_backend.booking_settings import Recipient
+from calendar_backend.interval import Interval
+from calendar_backend.provider import Attendee
+from prompts import line
+
+MAX_OFFERS = 3
+
+
+@dataclass
+class ToolResult:
+    """What a tool did: ``say`` is always set; ``next`` tells the model what to do on refusal."""
+
+    ok: bool
+    say: str
+    next: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON the model sees as the tool's result."""
+        out: dict[str, Any] = {"ok": self.ok, "say": self.say, **self.data}
+        if self.next:
+            out["next"] = self.next
+        return out
+
+
+def meeting_words(meeting_type: str) -> str:
+    """How a meeting type is said: "video call", "phone call", "in-person meeting"."""
+    return {"video": "video call", "phone": "phone call"}.get(meeting_type, "in-person meeting")
+
+
+def join_spoken(items: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b, or c``: how a list of offers is said."""
+    if len(items) <= 2:
+        return " or ".join(items)
+    return ", ".join(items[:-1]) + ", or " + items[-1]
+
+
+def _in_daily_window(request: TimeRequest | None, slot: Interval) -> bool:
+    # "Mornings next week": the span covers whole days, each day's window is in ``daily``.
+    if request is None or request.daily is None:
+        return True
+    low, high = request.daily
+    local = slot.start.astimezone(request.start.tzinfo).time()
+    return local >= low and (high is None or local < high)
+
+
+class CallTools:
+    """The tools of one call, over its :class:`CallSession`."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+
+    # E-mail -----------------------------------------------------------------------------
+
+    async def capture_email(self, spoken: str) -> ToolResult:
+        """Turn what the caller said into an address and the NATO read-back to confirm it."""
+        s = self.session
+        try:
+            address = parse_spoken_email(spoken)
+        except EmailNotUnderstood as exc:
+            return ToolResult(
+                False,
+                line("email_not_understood", reason=str(exc)),
+                next="ask the caller to say the address again, then call capture_email",
+            )
+        s.email, s.email_confirmed = address, False
+        return ToolResult(
+            True,
+            line("email_readback", readback=nato_readback(address)),
+            next="wait for the caller to confirm; then call confirm_email",
+            data={"email": address},
+        )
+
+    async def confirm_email(self) -> ToolResult:
+        """The caller said the read-back is right: the address may now go on an invite."""
+        s = self.session
+        if not s.email:
+            return ToolResult(
+                False, line("ask_email"), next="ask for the e-mail, call capture_email"
+            )
+        s.email_confirmed = True
+        return ToolResult(True, line("email_confirmed"), data={"email": s.email})
+
+    # Time zone --------------------------------------------------------------------------
+
+    async def set_caller_zone(self, answer: str) -> ToolResult:
+        """Set the caller's zone from their answer ("Central", "I'm in Denver")."""
+        s = self.session
+        zone = zone_from_answer(answer, s.zone_candidates, owner_zone=s.owner_zone)
+        if zone is None:
+            return ToolResult(
+                False,
+                line("zone_not_understood", candidates=self.candidate_names()),
+                next="ask again which time zone the caller is in, then call set_caller_zone",
+            )
+        changed = zone != s.caller_zone
+        s.caller_zone, s.caller_zone_confirmed = zone, True
+        if changed:
+            # Offers were said in the old zone; re-say them before anyone books one.
+            s.last_offer_ids = []
+        return ToolResult(True, line("zone_set", zone_name=zone_name(zone)), data={"zone": zone})
+
+    def candidate_names(self) -> str:
+        """The candidate zones as said ("Central or Mountain"), empty when none."""
+        names: list[str] = []
+        for zone in self.session.zone_candidates:
+            if zone_name(zone) not in names:
+                names.append(zone_name(zone))
+        return join_spoken(names)
+
+    # Slots ------------------------------------------------------------------------------
+
+    def spoken(self, slot: Interval) -> str:
+        """A slot as said to this caller: the owner's zone and, when it differs, theirs."""
+        s = self.session
+        return say_slot(slot.start, s.owner_zone, s.caller_zone or s.owner_zone, s.now())
+
+    def _booking_refusal(self) -> ToolResult | None:
+        s = self.session
+        if not s.booking_available:
+            return ToolResult(
+                False,
+                line("no_booking_follow_up", business_name=s.campaign.business_name),
+                next="booking is not available on this call; do not offer times",
+            )
+        if s.caller_zone is None:
+            return ToolResult(
+                False,
+                line("ask_zone", candidates=self.candidate_names()),
+                next="ask the caller's time zone and call set_caller_zone before find_slots",
+            )
+        return None
+
+    async def find_slots(
+        self, preference: str | None = None, after_slot_id: str | None = None,
+        limit: int = MAX_OFFERS,
+    ) -> ToolResult:
+        """Up to ``limit`` free slots: matching ``preference`` if given, after a slot if given.
+
+        Slots already offered on this call are skipped, so asking again gives the next ones.
+        """
+        refusal = self._booking_refusal()
+        if refusal:
+            return refusal
+        s = self.session
+        assert s.booking is not None
+        now = s.now()
+        after = s.offers[after_slot_id].slot.start if after_slot_id in s.offers else None
+        request = (
+            parse_time_request(preference, now, s.caller_zone) if preference else None
+        )
+        within = None
+        if request is not None:
+            within = Interval(request.start, request.end)
+        booked = s.active_booking()
+        # Offering a move: the meeting's own time (and its buffers) does not block others.
+        free = await s.booking.free_slots(
+            now, excluding_booking=booked.id if booked else None
+        )
+        offered = {o.slot for o in s.offers.values()}
+        booked_slot = booked.slot if booked else None
+        candidates = [
+            slot for slot in free
+            if slot not in offered and slot != booked_slot
+            and (after is None or slot.start > after)
+        ]
+        matching = [
+            slot for slot in candidates
+            if within is None or (within.overlaps(slot) and _in_daily_window(request, slot))
+        ]
+        if request is not None and request.exact:
+            matching = [slot for slot in matching if slot.start == request.start] or matching
+        note: str | None = None
+        if not matching and request is not None:
+            # Nothing in the asked span: the nearest free times after it (else before it).
+            later = [slot for slot in candidates if slot.start >= request.start]
+            matching = later or candidates
+            note = request.text
+        if not matching and after is not None:
+            matching = [slot for slot in free if slot not in offered][:limit] or free[:limit]
+            note = "later"
+        if not matching:
+            return ToolResult(
+                False,
+                line("no_slots_at_all", business_name=s.campaign.business_name),
+                next="there are no free times; tell the caller someone will follow up",
+            )
+        offers = [s.offer(slot, self.spoken(slot)) for slot in matching[:limit]]
+        s.last_offer_ids = [o.slot_id for o in offers]
+        return ToolResult(
+            True,
+            self._offer_words(offers, note),
+            next="offer these; book only the one the caller accepts, by its slot_id",
+            data={"slots": [{"slot_id": o.slot_id, "time": o.spoken} for o in offers]},
+        )
+
+    def _offer_words(self, offers: list[OfferedSlot], note: str | None) -> str:
+        first = offers[0].spoken
+        if note == "later":
+            return line("nothing_later", spoken=first)
+        if note:
+            return line("nothing_matching", preference=note, spoken=first)
+        if len(offers) == 1:
+            return line("offer_slot", spoken=first)
+        return line("offer_slots", spoken_list=join_spoken([o.spoken for o in offers]))
+
+    # Booking ----------------------------------------------------------------------------
+
+    def _slot_refusal(self, slot_id: str) -> ToolResult | None:
+        s = self.session
+        if slot_id not in s.offers:
+            return ToolResult(
+                False,
+                "Let me check what I have free.",
+                next=f"{slot_id!r} is not a slot id from find_slots; call find_slots and use "
+                "one of the ids it returns",
+            )
+        return None
+
+    def _invite_words(self, online_meeting_url: str | None) -> str:
+        s = self.session
+        if s.campaign.booking.meeting_type != "video":
+            return ""
+        return line("invite_link") if online_meeting_url else line("invite_details")
+
+    async def book_slot(self, slot_id: str) -> ToolResult:
+        """Book an offered slot for the caller (needs a confirmed e-mail). First confirm wins."""
+        refusal = self._booking_refusal()
+        if refusal:
+            return refusal
+        s = self.session
+        assert s.booking is not None
+        if not (s.email and s.email_confirmed):
+            return ToolResult(
+                False,
+                line("ask_email") if not s.email else line(
+                    "email_readback", readback=nato_readback(s.email)),
+                next="the e-mail is not confirmed: get it with capture_email and confirm_email "
+                "before booking",
+            )
+        if s.active_booking() is not None:
+            return ToolResult(
+                False,
+                "You already have a meeting booked on this call.",
+                next="to change its time call reschedule_booking with the new slot_id",
+            )
+        if refusal := self._slot_refusal(slot_id):
+            return refusal
+        offered = s.offers[slot_id]
+        recipient = Recipient(
+            first_name=s.caller_first_name,
+            last_name=(s.caller_name.split(maxsplit=1)[1:] or [None])[0] if s.caller_name else None,
+            phone=s.caller_number or None,
+            email=s.email,
+        )
+        result = await s.booking.book(
+            start=offered.slot.start,
+            attendee=Attendee(email=s.email, name=s.caller_name),
+            recipient=recipient,
+            call_id=s.call_id,
+            now=s.now(),
+        )
+        return self._booking_result(result, offered)
+
+    async def reschedule_booking(self, slot_id: str) -> ToolResult:
+        """Move the meeting booked on this call to another offered slot."""
+        refusal = self._booking_refusal()
+        if refusal:
+            return refusal
+        s = self.session
+        assert s.booking is not None
+        current = s.active_booking()
+        if current is None:
+            return ToolResult(
+                False,
+                "There's no meeting booked on this call yet.",
+                next="only a meeting booked on this call can be moved; use book_slot",
+            )
+        if refusal := self._slot_refusal(slot_id):
+            return refusal
+        offered = s.offers[slot_id]
+        result = await s.booking.move(
+            current.id, start=offered.slot.start, call_id=s.call_id, now=s.now()
+        )
+        return self._booking_result(result, offered, moved=True)
+
+    def _booking_result(self, result: Any, offered: OfferedSlot, moved: bool = False) -> ToolResult:
+        s = self.session
+        if isinstance(result, Booked):
+            spoken = self.spoken(result.slot)
+            words = line(
+                "moved" if moved else "booked",
+                spoken=spoken,
+                invite_words=self._invite_words(result.online_meeting_url),
+            )
+            s.last_offer_ids = []
+            if result.moved_from is not None:
+                s.moved_booking_ids.add(result.booking_id)
+            return ToolResult(
+                True, f"{words} {line('anything_else')}",
+                data={"booking_id": result.booking_id, "time": spoken},
+            )
+        if isinstance(result, SlotTaken):
+            alternatives = [
+                s.offer(slot, self.spoken(slot)) for slot in result.alternatives[:MAX_OFFERS]
+            ]
+            s.offers.pop(offered.slot_id, None)
+            s.last_offer_ids = [o.slot_id for o in alternatives]
+            if not alternatives:
+                return ToolResult(
+                    False,
+                    line("no_slots_at_all", business_name=s.campaign.business_name),
+                    next="the slot was taken and nothing else is free",
+                )
+            return ToolResult(
+                False,
+                line("slot_taken", spoken=alternatives[0].spoken),
+                next="the slot was just taken; offer these alternatives and book the one the "
+                "caller accepts by its slot_id",
+                data={"slots": [{"slot_id": o.slot_id, "time": o.spoken} for o in alternatives]},
+            )
+        if isinstance(result, BookingFailed):
+            s.booking_failed = True
+            return ToolResult(
+                False, line("booking_failed"),
+                next="the calendar failed; do not retry, tell the caller someone will follow up",
+            )
+        reason = getattr(result, "reason", "not allowed")
+        return ToolResult(False, "I'm sorry, I can't do that.", next=f"refused: {reason}")
+
+    async def cancel_booking(self) -> ToolResult:
+        """Cancel the meeting booked on this call (only when the caller asks to)."""
+        s = self.session
+        current = s.active_booking() if s.booking else None
+        if s.booking is None or current is None:
+            return ToolResult(
+                False, "There's no meeting booked on this call to cancel.",
+                next="only a meeting booked on this call can be cancelled",
+            )
+        result = await s.booking.cancel(
+            current.id, call_id=s.call_id,
+            message=f"Cancelled by {s.caller_first_name or 'the caller'} on the phone.",
+        )
+        if isinstance(result, Cancelled):
+            return ToolResult(True, f"{line('cancelled')} {line('anything_else')}")
+        if isinstance(result, BookingFailed):
+            return ToolResult(False, line("booking_failed"), next="tell the caller it failed")
+        reason = result.reason if isinstance(result, NotAllowed) else "refused"
+        return ToolResult(False, "I'm sorry, I can't cancel that.", next=f"refused: {reason}")
+
+    async def end_call(self) -> ToolResult:
+        """Say goodbye and hang up."""
+        s = self.session
+        s.ended = True
+        return ToolResult(True, line("goodbye", first_name=s.caller_first_name))
+
+    # Recording --------------------------------------------------------------------------
+
+    async def run(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Run the tool ``name`` with ``arguments`` and record the call on the session."""
+        started = time.monotonic()
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            result = ToolResult(False, "Sorry, one moment.", next=f"there is no tool {name!r}")
+        else:
+            try:
+                result = await handler(self, **arguments)
+            except TypeError as exc:
+                result = ToolResult(False, "Sorry, one moment.", next=f"bad arguments: {exc}")
+        self.session.tool_calls.append(
+            {"name": name, "arguments": dict(arguments), "result": result.as_dict(),
+             "at": self.session.now().isoformat()}
+        )
+        self.session.timed("tool", started, name=name)
+        return result
+
+
+_HANDLERS: dict[str, Callable[..., Awaitable[ToolResult]]] = {
+    "capture_email": CallTools.capture_email,
+    "confirm_email": CallTools.confirm_email,
+    "set_caller_zone": CallTools.set_caller_zone,
+    "find_slots": CallTools.find_slots,
+    "book_slot": CallTools.book_slot,
+    "reschedule_booking": CallTools.reschedule_booking,
+    "cancel_booking": CallTools.cancel_booking,
+    "end_call": CallTools.end_call,
+}
+
+_STR = {"type": "string"}
+_DESCRIPTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
+    "capture_email": (
+        "Record the e-mail address the caller just said, exactly as spoken (e.g. 'john dot "
+        "smith at example dot com'). Returns the letter-by-letter read-back to say.",
+        {"spoken": {**_STR, "description": "the caller's words for the address"}}, ["spoken"]),
+    "confirm_email": (
+        "The caller said the read-back of their e-mail is right.", {}, []),
+    "set_caller_zone": (
+        "Set the caller's time zone from their answer (e.g. 'Central', 'I'm in Denver').",
+        {"answer": {**_STR, "description": "the caller's words"}}, ["answer"]),
+    "find_slots": (
+        "Find up to 3 free meeting times. Returns slot ids and the exact words for each time.",
+        {"preference": {**_STR, "description": "the caller's preference in their words, e.g. "
+                        "'Wednesday afternoon'; omit for the earliest"},
+         "after_slot_id": {**_STR, "description": "for 'something later': a slot id offered "
+                           "before; returns times after it"}}, []),
+    "book_slot": (
+        "Book the offered slot the caller accepted. Needs a confirmed e-mail.",
+        {"slot_id": {**_STR, "description": "an id returned by find_slots"}}, ["slot_id"]),
+    "reschedule_booking": (
+        "Move the meeting booked on this call to another offered slot.",
+        {"slot_id": {**_STR, "description": "an id returned by find_slots"}}, ["slot_id"]),
+    "cancel_booking": (
+        "Cancel the meeting booked on this call. Only when the caller asks to cancel.", {}, []),
+    "end_call": ("Say goodbye and hang up, when the caller is done.", {}, []),
+}
+
+
+def speak_frames(text: str) -> list[Any]:
+    """The frames that make the agent say ``text`` (as if the LLM had answered it)."""
+    return [LLMFullResponseStartFrame(), LLMTextFrame(text), LLMFullResponseEndFrame()]
+
+
+def function_schemas(tools: CallTools) -> list[FunctionSchema]:
+    """The OpenAI tool schemas of this call, each with its pipecat handler.
+
+    Booking tools are listed only when the call can book, so the model is never tempted.
+    """
+    names = list(_DESCRIPTIONS)
+    if not tools.session.booking_available:
+        names = ["end_call"]
+
+    def handler_for(name: str) -> Callable[[FunctionCallParams], Awaitable[None]]:
+        async def handler(params: FunctionCallParams) -> None:
+            result = await tools.run(name, dict(params.arguments or {}))
+            if name == "end_call":
+                # The goodbye is said word for word, then the call ends after it (EndWorkerFrame
+                # travels behind the words, so they are spoken before the hang-up).
+                await params.result_callback(
+                    result.as_dict(), properties=FunctionCallResultProperties(run_llm=False)
+                )
+                for frame in speak_frames(result.say):
+                    await params.llm.push_frame(frame)
+                await params.llm.push_frame(EndWorkerFrame(reason="goodbye"))
+                return
+            tools.session.unspoken = result.say
+            await params.result_callback(result.as_dict())
+
+        return handler
+
+    return [
+        FunctionSchema(
+            name=name, description=_DESCRIPTIONS[name][0], properties=_DESCRIPTIONS[name][1],
+            required=_DESCRIPTIONS[name][2], handler=handler_for(name),
+        )
+        for name in names
+    ]
+

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from phonenumbers.tzdata import TIMEZONE_DATA
 
+from agent.cli import main
 from agent.timezones import (
     _LIKELIEST_BY_PREFIX,
     _SPOKEN,
@@ -266,3 +267,25 @@ def test_unclear_answers_give_none(answer: str) -> None:
 def test_zone_from_answer_never_raises(text: str, candidates: list[str], owner: str | None) -> None:
     zone = zone_from_answer(text, candidates, owner_zone=owner)
     assert zone is None or ZoneInfo(zone)
+
+
+# --- booking-agent say zone ---------------------------------------------------------------------
+
+
+def test_cli_prints_the_zones_with_their_spoken_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["say", "zone", "+16055550100"]) == 0
+    assert capsys.readouterr().out == (
+        "America/North_Dakota/Center (Central)\nAmerica/Denver (Mountain)\n"
+    )
+
+
+def test_cli_refuses_an_invalid_number_with_a_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["say", "zone", "12345"]) == 1
+    assert "not a valid international phone number" in capsys.readouterr().err
+
+
+def test_cli_says_when_a_valid_number_has_no_known_zone(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["say", "zone", "+18005551234"]) == 1
+    assert "time zone is unknown" in capsys.readouterr().err

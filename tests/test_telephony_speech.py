@@ -1,0 +1,74 @@
+"""The offline speech pair: espeak-ng speaks, pocketsphinx with the booking model hears."""
+
+from __future__ import annotations
+
+import pytest
+from pipecat.audio.utils import create_stream_resampler, ulaw_to_pcm
+from pipecat.frames.frames import (
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    TTSAudioRawFrame,
+    TTSSpeakFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.worker import PipelineParams
+from pipecat.tests.utils import SleepFrame, run_test
+
+from telephony.stt_pocketsphinx import (
+    PocketsphinxSTTService,
+    build_language_model,
+    expected_phrases,
+)
+from telephony.tts_espeak import EspeakTTSService
+from tests.fakes.media_caller import caller_speech_ulaw
+
+
+async def _phone_line_pcm16k(text: str) -> bytes:
+    """``text`` as the pipeline hears a caller: espeak-ng → 8 kHz μ-law → pipecat's resampler."""
+    ulaw = caller_speech_ulaw(text)
+    resampler = create_stream_resampler()
+    return b"".join([await ulaw_to_pcm(ulaw[i:i + 160], 8000, 16000, resampler)
+                     for i in range(0, len(ulaw), 160)])
+
+
+def test_language_model_keeps_only_words_the_dictionary_knows(tmp_path):
+    path = build_language_model(["wednesday at three pm", "zorblax wednesday"], tmp_path)
+    text = path.read_text()
+    assert "wednesday" in text and "zorblax" not in text
+    assert build_language_model(["zorblax wednesday", "wednesday at three pm"], tmp_path) == path
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["yes that is correct", "wednesday at three pm", "i would like to book a meeting",
+     "john at example dot com"],
+)
+async def test_caller_speech_over_the_phone_line_is_transcribed(phrase):
+    model = build_language_model(expected_phrases(["john at example dot com"]))
+    stt = PocketsphinxSTTService(language_model=model)
+    pcm = await _phone_line_pcm16k(phrase)
+    chunk = 640  # 20 ms at 16 kHz
+    audio = [InputAudioRawFrame(pcm[i:i + chunk], 16000, 1) for i in range(0, len(pcm), chunk)]
+    down, _ = await run_test(
+        stt,
+        frames_to_send=[VADUserStartedSpeakingFrame(), *audio, VADUserStoppedSpeakingFrame(),
+                        SleepFrame(sleep=1.5)],
+        pipeline_params=PipelineParams(audio_in_sample_rate=16000),
+    )
+    heard = [f.text for f in down if isinstance(f, TranscriptionFrame)]
+    assert heard == [phrase]
+
+
+async def test_agent_sentence_is_synthesised_at_the_pipeline_output_rate():
+    tts = EspeakTTSService()
+    down, _ = await run_test(
+        tts,
+        frames_to_send=[TTSSpeakFrame("One moment while I check the calendar."),
+                        SleepFrame(sleep=1.0)],
+        pipeline_params=PipelineParams(audio_out_sample_rate=8000),
+    )
+    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
+    assert audio and {f.sample_rate for f in audio} == {8000}
+    seconds = sum(len(f.audio) for f in audio) / 2 / 8000
+    assert 1.0 < seconds < 5.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime
@@ -24,6 +24,8 @@ BOOKING_STATUSES = ("pending", "confirmed", "failed", "cancelled", "held")
 LIVE_STATUSES = ("pending", "confirmed", "held")
 SHOW_AS = ("busy", "tentative", "oof", "free")
 BLOCKING_SHOW_AS = ("busy", "tentative", "oof")
+# A call holds at most one booking per calendar (a second one is a move).
+ONE_LIVE_PER_CALL = "status IN ('pending', 'confirmed') AND hold_of IS NULL"
 
 
 def _now() -> datetime:
@@ -45,6 +47,10 @@ class BookingRow(Base):
         Index("ix_bookings_calendar_blocked", "calendar_id", "blocked_start"),
         Index("ix_bookings_call_id", "call_id"),
         Index("ix_bookings_hold_of", "hold_of"),
+        Index(
+            "uq_bookings_one_live_per_call", "calendar_id", "call_id", unique=True,
+            postgresql_where=text(ONE_LIVE_PER_CALL), sqlite_where=text(ONE_LIVE_PER_CALL),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

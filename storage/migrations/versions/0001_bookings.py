@@ -54,6 +54,13 @@ def upgrade() -> None:
     op.create_index("ix_bookings_calendar_blocked", "bookings", ["calendar_id", "blocked_start"])
     op.create_index("ix_bookings_call_id", "bookings", ["call_id"])
     op.create_index("ix_bookings_hold_of", "bookings", ["hold_of"])
+    # One meeting per call and calendar: a second book() from the same call must move the
+    # first instead (a call changing its mind must not leave two meetings behind).
+    one_per_call = "status IN ('pending', 'confirmed') AND hold_of IS NULL"
+    op.create_index(
+        "uq_bookings_one_live_per_call", "bookings", ["calendar_id", "call_id"], unique=True,
+        postgresql_where=sa.text(one_per_call), sqlite_where=sa.text(one_per_call),
+    )
 
     op.create_table(
         "local_events",

@@ -395,6 +395,13 @@ def _is_clock(m: re.Match[str], first: int) -> bool:
     return bool(m.group(first + 1) or m.group(first + 2) or "oclock" in m.group(0))
 
 
+# Words after a bare number that make it a time: "seven in the morning", "4 tomorrow".
+_TIME_FOLLOWS = (
+    r"(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|tonight|today|tomorrow|"
+    r"this\s+(?:morning|afternoon|evening))\b"
+)
+
+
 @dataclass(frozen=True)
 class _Times:
     kind: str  # "exact", "after", "before", "between"
@@ -418,6 +425,8 @@ def _find_times(s: str) -> _Times | None:
     if m := re.search(rf"\b(?:before|by|until|till|til|earlier\s+than)\s+{_CLOCK}", s):
         return _Times("before", _clock(m, 1))
     if m := re.search(rf"\b(?:at|around|about|say|maybe|make\s+it)\s+{_CLOCK}", s):
+        return _Times("exact", _clock(m, 1))
+    if m := re.search(rf"\b{_CLOCK}(?=\s+{_TIME_FOLLOWS})", s):
         return _Times("exact", _clock(m, 1))
     for m in re.finditer(rf"\b{_CLOCK}", s):
         if _is_clock(m, 1):
@@ -465,21 +474,23 @@ def _window(part: str | None, times: _Times) -> _Window | None:
         return low, high, first, f"at {say_time(first)}"
     if times.kind == "between":
         second = times.second.resolve(part) if times.second else None
-        if second is None or _minutes(second) <= _minutes(first):
+        if second is None or _minutes(_end_of_day(second)) <= _minutes(first):
             return None
-        return first, second, None, f"between {say_time(first)} and {say_time(second)}"
+        label = f"between {say_time(first)} and {say_time(second)}"
+        return first, _end_of_day(second), None, label
     if times.kind == "after":
         if _minutes(first) >= _minutes(high):
             high = None  # "mornings after 2": the time wins over the part of the day
         return max(low, first), high, None, f"after {say_time(first)}"
-    if _minutes(first) <= _minutes(low):
+    end = _end_of_day(first)
+    if _minutes(end) <= _minutes(low):
         low = time(0)
-    return (
-        low,
-        (first if _minutes(first) < _minutes(high) else high),
-        None,
-        (f"before {say_time(first)}"),
-    )
+    return low, (end if _minutes(end) < _minutes(high) else high), None, f"before {say_time(first)}"
+
+
+def _end_of_day(moment: time) -> time | None:
+    """As the end of a window, midnight is the end of the day ("before midnight")."""
+    return None if moment == time(0) else moment
 
 
 def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeRequest | None:

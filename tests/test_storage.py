@@ -22,7 +22,7 @@ def _booking(calendar_id: str, start: datetime, status: str = "confirmed") -> Bo
     return BookingRow(
         id=str(uuid.uuid4()),
         calendar_id=calendar_id,
-        call_id="call-1",
+        call_id=f"call-{uuid.uuid4().hex[:8]}",
         campaign="demo",
         attendee_email="ann@example.com",
         subject="Intro call",
@@ -102,6 +102,20 @@ def test_unknown_booking_status_is_refused(database: Database) -> None:
     with pytest.raises(IntegrityError):
         with database.session() as session:
             session.add(_booking("cal", T0, status="maybe"))
+
+
+def test_a_call_holds_at_most_one_live_booking_per_calendar(database: Database) -> None:
+    first = _booking("cal", T0)
+    second = _booking("cal", T0 + timedelta(hours=3))
+    second.call_id = first.call_id
+    with database.session() as session:
+        session.add(first)
+    with pytest.raises(IntegrityError):
+        with database.session() as session:
+            session.add(second)
+    second.status = "failed"  # a failed attempt beside the live booking is fine
+    with database.session() as session:
+        session.add(second)
 
 
 def test_postgres_refuses_two_live_bookings_with_overlapping_blocked_ranges() -> None:

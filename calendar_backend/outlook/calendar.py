@@ -1,0 +1,154 @@
+"""The Outlook calendar adapter: :class:`CalendarProvider` on one Graph calendar."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from calendar_backend.outlook.graph_client import GraphClient, GraphError
+from calendar_backend.outlook.models import (
+    AttendeeOut,
+    CancelBody,
+    DateTimeTimeZone,
+    EmailAddress,
+    EventCreate,
+    EventMove,
+    GraphEvent,
+    ItemBody,
+    LocationOut,
+)
+from calendar_backend.provider import (
+    BusyTime,
+    CalendarUnavailable,
+    CreatedEvent,
+    EventNotFound,
+    NewEvent,
+)
+
+UTC_PREFERENCE = {"Prefer": 'outlook.timezone="UTC"'}
+VIEW_FIELDS = "id,subject,start,end,showAs,isAllDay,isCancelled,type,seriesMasterId,transactionId"
+# free and workingElsewhere leave the owner bookable; everything else blocks.
+BLOCKING = frozenset({"busy", "tentative", "oof", "unknown"})
+_GONE = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
+_TRANSACTION_NS = uuid.UUID("6f1d3c52-2a4e-4a8f-9d0e-6a1b7e0f3c11")
+
+
+def transaction_id(idempotency_key: str) -> str:
+    """Graph's ``transactionId`` for a booking's idempotency key (stable, fixed length)."""
+    return str(uuid.uuid5(_TRANSACTION_NS, idempotency_key))
+
+
+def _utc_param(instant: datetime) -> str:
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime refused")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class OutlookCalendar:
+    """One Outlook calendar reached through Graph.
+
+    ``owner_zone`` is the owner's IANA zone (``None`` when the mailbox does not name a
+    real zone); ``teams_allowed`` whether the calendar allows Teams meetings.
+    """
+
+    def __init__(self, graph: GraphClient, calendar_id: str, *, owner_zone: str | None,
+                 teams_allowed: bool, page_size: int = 100) -> None:
+        self._graph = graph
+        self._calendar_path = f"/me/calendars/{quote(calendar_id, safe='')}"
+        self._owner_zone = owner_zone
+        self._teams_allowed = teams_allowed
+        self._page_size = page_size
+
+    async def _view(self, start: datetime, end: datetime) -> list[GraphEvent]:
+        items = await self._graph.get_all(
+            f"{self._calendar_path}/calendarView",
+            params={"startDateTime": _utc_param(start), "endDateTime": _utc_param(end),
+                    "$select": VIEW_FIELDS, "$top": str(self._page_size)},
+            headers=UTC_PREFERENCE,
+        )
+        return [GraphEvent.model_validate(item) for item in items]
+
+    async def busy_times(self, start: datetime, end: datetime) -> list[BusyTime]:
+        """Blocking events overlapping ``[start, end)`` (recurring series come expanded)."""
+        busy = []
+        for event in await self._view(start, end):
+            show_as = event.show_as.lower()
+            if event.is_cancelled or show_as not in BLOCKING:
+                continue
+            busy.append(BusyTime(start=event.start.instant(), end=event.end.instant(),
+                                 show_as=show_as))  # type: ignore[arg-type]
+        return busy
+
+    async def create_event(self, event: NewEvent) -> CreatedEvent:
+        """Create the event with the caller invited; a retry finds the first one again."""
+        txid = transaction_id(event.idempotency_key)
+        teams = event.online_meeting and self._teams_allowed
+        body = EventCreate(
+            subject=event.subject,
+            body=ItemBody(content=event.body),
+            start=DateTimeTimeZone.utc(event.start),
+            end=DateTimeTimeZone.utc(event.end),
+            attendees=[AttendeeOut(email_address=EmailAddress(address=a.email, name=a.name))
+                       for a in event.attendees],
+            location=LocationOut(display_name=event.location) if event.location else None,
+            is_online_meeting=True if teams else None,
+            online_meeting_provider="teamsForBusiness" if teams else None,
+            transaction_id=txid,
+        )
+        try:
+            response = await self._graph.request("POST", f"{self._calendar_path}/events",
+                                                 json=body.graph(), headers=UTC_PREFERENCE)
+        except GraphError as exc:
+            if exc.code != "ErrorDuplicateTransactionId":
+                raise CalendarUnavailable(f"Graph refused the event ({exc.code})") from None
+            # The first attempt made the event but its answer was lost: find it again.
+            found = await self._find(txid, event.start, event.end)
+            if found is None:
+                raise CalendarUnavailable("Graph reports the event exists but it was not "
+                                          "found") from None
+            return _created(found)
+        return _created(GraphEvent.model_validate(response.json()))
+
+    async def _find(self, txid: str, start: datetime, end: datetime) -> GraphEvent | None:
+        return next((e for e in await self._view(start, end) if e.transaction_id == txid),
+                    None)
+
+    async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
+        """Move the event (attendees get the update)."""
+        body = EventMove(start=DateTimeTimeZone.utc(start), end=DateTimeTimeZone.utc(end))
+        try:
+            response = await self._graph.request(
+                "PATCH", f"/me/events/{quote(event_id, safe='')}", json=body.graph(),
+                headers=UTC_PREFERENCE)
+        except GraphError as exc:
+            raise _translate(exc) from None
+        return _created(GraphEvent.model_validate(response.json()))
+
+    async def cancel_event(self, event_id: str, message: str) -> None:
+        """Cancel the event; attendees get ``message`` with the cancellation."""
+        try:
+            await self._graph.request(
+                "POST", f"/me/events/{quote(event_id, safe='')}/cancel",
+                json=CancelBody(comment=message).graph())
+        except GraphError as exc:
+            raise _translate(exc) from None
+
+    async def time_zone(self) -> str | None:
+        """The owner's IANA zone from their mailbox settings, if it names a real zone."""
+        return self._owner_zone
+
+    async def can_add_online_meeting(self) -> bool:
+        """Whether this calendar allows Teams meetings."""
+        return self._teams_allowed
+
+
+def _created(event: GraphEvent) -> CreatedEvent:
+    url = event.online_meeting.join_url if event.online_meeting else None
+    return CreatedEvent(event_id=event.id, online_meeting_url=url)
+
+
+def _translate(exc: GraphError) -> Exception:
+    if exc.code in _GONE:
+        return EventNotFound(f"the event is no longer on the calendar ({exc.code})")
+    return CalendarUnavailable(f"Graph refused the change ({exc.code})")

@@ -1,0 +1,227 @@
+"""An httpx client for Graph v1.0 that survives a live call's faults.
+
+* 429/503/504: wait ``Retry-After`` (seconds, possibly fractional, or an HTTP date; a short
+  backoff when absent) and retry, within a live-call budget; past it, :class:`CalendarUnavailable`.
+* 401 ``InvalidAuthenticationToken``: refresh the token once and retry once.
+* 403 ``ErrorAccessDenied``: consent is gone; the connection needs the owner to reconnect.
+* At most four requests in flight per mailbox (Outlook's MailboxConcurrency limit).
+* Errors are recognised by ``error.code``, never by message. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from calendar_backend.provider import CalendarUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 4
+RETRYABLE_STATUS = frozenset({429, 503, 504})
+
+
+class GraphError(Exception):
+    """Graph answered with an error that retrying will not fix."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str | None) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status, self.code, self.message, self.request_id = status, code, message, request_id
+
+
+class TokenSource(Protocol):
+    """Where the client gets bearer tokens for one mailbox."""
+
+    async def access_token(self, *, force_refresh: bool = False) -> str:
+        """A valid access token; raises :class:`CalendarUnavailable` when there is none."""
+        ...
+
+    async def consent_lost(self, reason: str) -> None:
+        """Graph refused the account's consent: the owner must reconnect."""
+        ...
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait for a ``Retry-After`` value, or ``None`` when it is absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
+        return None
+    return max(0.0, seconds)
+
+
+def error_code(response: httpx.Response) -> tuple[str, str]:
+    """``(error.code, error.message)`` of a Graph error response."""
+    try:
+        error = response.json().get("error") or {}
+    except ValueError:
+        return f"HTTP{response.status_code}", ""
+    return str(error.get("code") or f"HTTP{response.status_code}"), str(error.get("message", ""))
+
+
+# Per event loop, per mailbox: asyncio primitives belong to one loop.
+_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] \
+    = weakref.WeakKeyDictionary()
+
+
+def _mailbox_semaphore(mailbox: str) -> asyncio.Semaphore:
+    per_loop = _semaphores.setdefault(asyncio.get_running_loop(), {})
+    if mailbox not in per_loop:
+        per_loop[mailbox] = asyncio.Semaphore(MAX_IN_FLIGHT)
+    return per_loop[mailbox]
+
+
+class GraphClient:
+    """Requests to Graph for one mailbox, with retries inside ``budget_seconds``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        *,
+        mailbox: str,
+        http: httpx.AsyncClient | None = None,
+        budget_seconds: float = 4.0,
+        request_timeout: float = 3.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._host = urlsplit(self.base_url).netloc
+        self._tokens = tokens
+        self._mailbox = mailbox
+        self._http = http or httpx.AsyncClient()
+        self._owns_http = http is None
+        self._budget = budget_seconds
+        self._timeout = request_timeout
+        self._sleep = sleep
+        self.requests_sent = 0
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def get(self, path: str, *, params: dict[str, str] | None = None,
+                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """GET a Graph resource (retried freely: reads are idempotent)."""
+        response = await self.request("GET", path, params=params, headers=headers)
+        return dict(response.json())
+
+    async def get_all(self, path: str, *, params: dict[str, str],
+                      headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every item of a collection, following ``@odata.nextLink`` (same host only)."""
+        page = await self.get(path, params=params, headers=headers)
+        items = list(page.get("value", []))
+        while next_link := page.get("@odata.nextLink"):
+            if urlsplit(next_link).netloc != self._host:
+                raise CalendarUnavailable("Graph paged to an unexpected host")
+            page = await self.get(next_link, headers=headers)
+            items.extend(page.get("value", []))
+        return items
+
+    async def request(self, method: str, path: str, *, params: dict[str, str] | None = None,
+                      json: Any = None, headers: dict[str, str] | None = None,
+                      retry_safe: bool = True) -> httpx.Response:
+        """Send one logical request; returns the 2xx response.
+
+        ``retry_safe`` is false for writes that could apply twice (never for our creates,
+        which carry a ``transactionId``). Raises :class:`GraphError` for refusals and
+        :class:`CalendarUnavailable` when Graph does not answer within the budget.
+        """
+        url = path if path.startswith("https://") or path.startswith("http://") \
+            else self.base_url + path
+        deadline = time.monotonic() + self._budget
+        refreshed = False
+        attempt = 0
+        while True:
+            token = await self._tokens.access_token(force_refresh=False)
+            send_headers = {"Authorization": f"Bearer {token}",
+                            "client-request-id": str(uuid.uuid4()), **(headers or {})}
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                async with _mailbox_semaphore(self._mailbox):
+                    self.requests_sent += 1
+                    response = await self._http.request(
+                        method, url, params=params, json=json, headers=send_headers,
+                        timeout=min(self._timeout, remaining),
+                    )
+            except httpx.TransportError as exc:
+                if not retry_safe:
+                    raise CalendarUnavailable(f"Graph did not answer ({type(exc).__name__})") \
+                        from None
+                wait, why = _backoff(attempt), type(exc).__name__
+            else:
+                if response.is_success:
+                    return response
+                code, message = error_code(response)
+                request_id = response.headers.get("request-id")
+                status = response.status_code
+                if status == 401 and code == "InvalidAuthenticationToken" and not refreshed:
+                    refreshed = True
+                    await self._tokens.access_token(force_refresh=True)
+                    continue
+                if status in RETRYABLE_STATUS and retry_safe:
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = _backoff(attempt) if wait is None else wait
+                    why = f"HTTP {status} {code}"
+                    log.info("Graph %s %s: %s (request-id %s), retrying in %.2fs",
+                             method, urlsplit(url).path, why, request_id, wait)
+                else:
+                    await self._refuse(status, code, message, request_id)
+            attempt += 1
+            if time.monotonic() + wait > deadline:
+                raise CalendarUnavailable(f"the calendar is not answering ({why})")
+            await self._sleep(wait)
+
+    async def _refuse(self, status: int, code: str, message: str,
+                      request_id: str | None) -> None:
+        log.warning("Graph refused: HTTP %s %s (request-id %s)", status, code, request_id)
+        if status == 401:
+            raise CalendarUnavailable(f"Graph refused the token ({code})")
+        if status == 403 and code in ("ErrorAccessDenied", "Forbidden", "accessDenied",
+                                      "Authorization_RequestDenied"):
+            reason = f"Graph denied access ({code}): consent missing or revoked"
+            await self._tokens.consent_lost(reason)
+            raise CalendarUnavailable(reason, needs_reconnect=True)
+        if status == 404 and code == "MailboxNotEnabledForRESTAPI":
+            raise CalendarUnavailable("this account has no Exchange Online mailbox")
+        if status in RETRYABLE_STATUS or status >= 500:
+            raise CalendarUnavailable(f"the calendar is not answering (HTTP {status} {code})")
+        raise GraphError(status, code, message, request_id)
+
+
+def _backoff(attempt: int) -> float:
+    return min(1.0, 0.2 * (2**attempt))
+
+
+class StaticToken:
+    """A token source holding one fresh access token (right after sign-in)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def access_token(self, *, force_refresh: bool = False) -> str:
+        return self._token
+
+    async def consent_lost(self, reason: str) -> None:
+        return None

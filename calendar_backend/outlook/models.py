@@ -1,0 +1,153 @@
+"""Graph payloads this package reads and writes, as pydantic models.
+
+Bodies we send forbid extra fields and serialise with Graph's property names, so a typo
+fails here rather than at Graph; payloads we read ignore what we do not use.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def graph(self) -> dict[str, object]:
+        """The JSON body Graph expects."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class DateTimeTimeZone(_Out):
+    """A wall-clock time and the zone it is in (we always send UTC)."""
+
+    date_time: str = Field(alias="dateTime")
+    time_zone: str = Field(alias="timeZone")
+
+    @classmethod
+    def utc(cls, instant: datetime) -> DateTimeTimeZone:
+        """``instant`` as a UTC wall-clock time."""
+        if instant.tzinfo is None:
+            raise ValueError("naive datetime refused")
+        return cls(date_time=instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                   time_zone="UTC")
+
+
+class EmailAddress(_Out):
+    address: str
+    name: str | None = None
+
+
+class AttendeeOut(_Out):
+    email_address: EmailAddress = Field(alias="emailAddress")
+    type: Literal["required", "optional", "resource"] = "required"
+
+
+class ItemBody(_Out):
+    content_type: Literal["text", "html"] = Field("text", alias="contentType")
+    content: str
+
+
+class LocationOut(_Out):
+    display_name: str = Field(alias="displayName")
+
+
+class EventCreate(_Out):
+    """``POST /me/calendars/{id}/events``."""
+
+    subject: str
+    body: ItemBody
+    start: DateTimeTimeZone
+    end: DateTimeTimeZone
+    attendees: list[AttendeeOut]
+    location: LocationOut | None = None
+    is_online_meeting: bool | None = Field(None, alias="isOnlineMeeting")
+    online_meeting_provider: Literal["teamsForBusiness"] | None = Field(
+        None, alias="onlineMeetingProvider"
+    )
+    transaction_id: str = Field(alias="transactionId")
+    show_as: Literal["busy"] = Field("busy", alias="showAs")
+    response_requested: bool = Field(True, alias="responseRequested")
+
+
+class EventMove(_Out):
+    """``PATCH /me/events/{id}`` moving an event."""
+
+    start: DateTimeTimeZone
+    end: DateTimeTimeZone
+
+
+class CancelBody(_Out):
+    """``POST /me/events/{id}/cancel``."""
+
+    comment: str = Field(alias="Comment")
+
+
+class GraphTime(_In):
+    date_time: str = Field(alias="dateTime")
+    time_zone: str = Field(alias="timeZone")
+
+    def instant(self) -> datetime:
+        """The aware instant; we ask Graph for UTC (``Prefer: outlook.timezone="UTC"``)."""
+        if self.time_zone not in ("UTC", "tzone://Microsoft/Utc", "Etc/UTC"):
+            raise ValueError(f"expected a UTC time from Graph, got zone {self.time_zone!r}")
+        return datetime.fromisoformat(self.date_time).replace(tzinfo=UTC)
+
+
+class OnlineMeeting(_In):
+    join_url: str | None = Field(None, alias="joinUrl")
+
+
+class GraphEvent(_In):
+    """An event as calendarView / create / PATCH return it."""
+
+    id: str
+    subject: str | None = None
+    start: GraphTime
+    end: GraphTime
+    show_as: str = Field("busy", alias="showAs")
+    is_cancelled: bool = Field(False, alias="isCancelled")
+    transaction_id: str | None = Field(None, alias="transactionId")
+    online_meeting: OnlineMeeting | None = Field(None, alias="onlineMeeting")
+
+
+class GraphCalendar(_In):
+    """An item of ``GET /me/calendars``."""
+
+    id: str
+    name: str
+    is_default: bool = Field(False, alias="isDefaultCalendar")
+    can_edit: bool = Field(False, alias="canEdit")
+    allowed_online_meeting_providers: list[str] = Field(
+        default_factory=list, alias="allowedOnlineMeetingProviders"
+    )
+
+    @property
+    def teams_allowed(self) -> bool:
+        """Whether events here can carry a Teams link."""
+        return "teamsForBusiness" in self.allowed_online_meeting_providers
+
+
+class GraphUser(_In):
+    """``GET /me``: personal accounts have no ``mail``; their address is the UPN."""
+
+    id: str
+    display_name: str | None = Field(None, alias="displayName")
+    mail: str | None = None
+    user_principal_name: str | None = Field(None, alias="userPrincipalName")
+
+    @property
+    def email(self) -> str | None:
+        return self.mail or self.user_principal_name
+
+
+class MailboxSettings(_In):
+    """``GET /me/mailboxSettings``: only the zone matters here."""
+
+    time_zone: str | None = Field(None, alias="timeZone")

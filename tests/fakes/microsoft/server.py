@@ -1,0 +1,201 @@
+"""The emulator process: one uvicorn server on 127.0.0.1 serving Graph and the login endpoints."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from tests.fakes.microsoft import graph, identity
+from tests.fakes.microsoft.state import (
+    Account,
+    FaultPlan,
+    RefreshFailure,
+    RequestRecord,
+    ScriptedFault,
+    StoredEvent,
+    World,
+    new_item_id,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MicrosoftEmulator:
+    """Graph v1.0 and the Microsoft identity platform, served on ``127.0.0.1:<port>``.
+
+    ``graph_base_url`` and ``login_url`` are what the product's two settings point at.
+    Everything else is a knob or an inspection helper for tests.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.world = World()
+        self.port = port or _free_port()
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+        app.include_router(graph.router(self.world))
+        app.include_router(identity.router(self.world))
+        self.app = app
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def graph_base_url(self) -> str:
+        return f"{self.base_url}/v1.0"
+
+    @property
+    def login_url(self) -> str:
+        return self.base_url
+
+    def start(self) -> MicrosoftEmulator:
+        """Serve in a background thread; returns once the port accepts connections."""
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="ms-emulator",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the Microsoft emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (``python -m tests.fakes.microsoft``)."""
+        uvicorn.run(self.app, host="127.0.0.1", port=self.port, log_level="info")
+
+    # --- accounts -----------------------------------------------------------------------
+    @property
+    def client_id(self) -> str:
+        return self.world.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.world.client_secret
+
+    def add_account(self, username: str, **kwargs: Any) -> Account:
+        """Register a work (default) or ``personal=True`` account; see ``World.add_account``."""
+        return self.world.add_account(username, **kwargs)
+
+    def sign_in_as(self, username: str) -> None:
+        """The account the next browser sign-in picks (unless login_hint names another)."""
+        with self.world.lock:
+            self.world.next_sign_in = username.lower()
+
+    def fail_refresh(self, username: str, error: str = "invalid_grant", code: int = 700082,
+                     suberror: str | None = None) -> None:
+        """Answer every refresh of ``username`` with ``error`` / ``AADSTS<code>``."""
+        with self.world.lock:
+            self.world.account(username).refresh_failure = RefreshFailure(error, code, suberror)
+
+    def heal_refresh(self, username: str) -> None:
+        """Let ``username``'s refreshes succeed again."""
+        with self.world.lock:
+            self.world.account(username).refresh_failure = None
+
+    def revoke_consent(self, username: str) -> None:
+        """Withdraw every scope the user granted (refresh then needs consent: AADSTS65001)."""
+        with self.world.lock:
+            self.world.account(username).granted_scopes.clear()
+
+    def expire_access_tokens(self, username: str) -> None:
+        """Make the access tokens already issued to ``username`` unacceptable to Graph."""
+        with self.world.lock:
+            for token in self.world.access_tokens.values():
+                if token.username == username.lower():
+                    token.revoked = True
+
+    def fail_token_requests(self, status: int, retry_after: str | None = None,
+                            times: int = 1) -> None:
+        """The next ``times`` token requests answer ``status`` (e.g. 503)."""
+        with self.world.lock:
+            self.world.token_faults.extend([(status, retry_after)] * times)
+
+    # --- Graph faults -------------------------------------------------------------------
+    def set_faults(self, plan: FaultPlan) -> None:
+        """Inject random transient faults into Graph requests from now on."""
+        import random
+
+        with self.world.lock:
+            self.world.faults = plan
+            self.world.random = random.Random(plan.seed)
+
+    def queue_fault(self, status: int, code: str, *, retry_after: str | None = None,
+                    method: str | None = None, path_contains: str | None = None,
+                    after_processing: bool = False) -> None:
+        """Answer the next matching Graph request with ``status``/``code``."""
+        with self.world.lock:
+            self.world.scripted.append(ScriptedFault(status, code, retry_after, method,
+                                                     path_contains, after_processing))
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every Graph answer (makes concurrent requests overlap)."""
+        with self.world.lock:
+            self.world.latency = seconds
+
+    # --- calendar contents --------------------------------------------------------------
+    def add_event(self, username: str, start: datetime, end: datetime, *,
+                  subject: str = "Busy", show_as: str = "busy", calendar_id: str | None = None,
+                  is_cancelled: bool = False) -> str:
+        """An event created "outside" (by the owner in Outlook); returns its id."""
+        with self.world.lock:
+            account = self.world.account(username)
+            cal = account.calendar(calendar_id)
+            assert cal is not None, "no such calendar"
+            event_id = new_item_id()
+            data = {"@odata.etag": 'W/"x"', "id": event_id, "subject": subject,
+                    "showAs": show_as, "isCancelled": is_cancelled, "isAllDay": False,
+                    "type": "singleInstance", "isOrganizer": True, "seriesMasterId": None,
+                    "transactionId": None, "attendees": [], "onlineMeeting": None,
+                    "organizer": {"emailAddress": {"name": account.display_name,
+                                                   "address": account.username}}}
+            account.events[event_id] = StoredEvent(event_id, cal.id, start, end, "UTC", "UTC",
+                                                   data)
+            return event_id
+
+    def events(self, username: str, *, include_deleted: bool = False) -> list[StoredEvent]:
+        """The mailbox's events, ordered by start."""
+        with self.world.lock:
+            events = list(self.world.account(username).events.values())
+        return sorted((e for e in events if include_deleted or not e.deleted),
+                      key=lambda e: e.start)
+
+    # --- request log --------------------------------------------------------------------
+    def requests(self, service: str = "graph", *, method: str | None = None,
+                 path_contains: str | None = None) -> list[RequestRecord]:
+        """Logged requests, oldest first, filtered by service, method and path."""
+        with self.world.lock:
+            log = list(self.world.log)
+        return [r for r in log if r.service == service
+                and (method is None or r.method == method)
+                and (path_contains is None or path_contains.lower() in r.path.lower())]
+
+    def clear_log(self) -> None:
+        """Forget the requests seen so far."""
+        with self.world.lock:
+            self.world.log.clear()
+
+
+__all__ = ["FaultPlan", "MicrosoftEmulator"]

@@ -1,0 +1,313 @@
+"""The Graph client and the Outlook adapter against the emulator, through real msal and httpx."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.settings import Settings
+from calendar_backend.outlook import auth
+from calendar_backend.outlook.calendar import OutlookCalendar, transaction_id
+from calendar_backend.outlook.graph_client import GraphClient, retry_after_seconds
+from calendar_backend.outlook.windows_zones import iana_zone
+from calendar_backend.provider import Attendee, CalendarUnavailable, EventNotFound, NewEvent
+from tests.fakes.microsoft import MicrosoftEmulator, fixtures
+
+emulator, ms_settings = fixtures.emulator, fixtures.ms_settings
+
+WORK, PERSONAL = "adele@contoso.com", "julie@outlook.com"
+DAY = datetime(2030, 3, 5, tzinfo=UTC)
+
+
+def sign_in(settings: Settings, emu: MicrosoftEmulator, username: str) -> auth.SignedIn:
+    """The browser leg done by hand: open the sign-in URL, follow nothing, redeem the code."""
+    emu.sign_in_as(username)
+    flow = auth.start_flow(settings)
+    answer = httpx.get(auth.public_sign_in_url(settings, flow["auth_uri"]))
+    assert answer.status_code == 302
+    redirect = urlsplit(answer.headers["location"])
+    return auth.finish_flow(settings, flow, dict(parse_qsl(redirect.query)))
+
+
+class MemoryTokens:
+    """A token source over an in-memory MSAL cache (the database-backed one is tested apart)."""
+
+    def __init__(self, settings: Settings, signed: auth.SignedIn) -> None:
+        self.settings, self.cache, self.home = settings, signed.cache, signed.home_account_id
+        self.refreshes = 0
+        self.lost: list[str] = []
+
+    async def access_token(self, *, force_refresh: bool = False) -> str:
+        self.refreshes += force_refresh
+        token = await asyncio.to_thread(auth.acquire_silently, self.settings, self.cache,
+                                        self.home, force_refresh=force_refresh)
+        self.cache = token.cache or self.cache
+        return token.access_token
+
+    async def consent_lost(self, reason: str) -> None:
+        self.lost.append(reason)
+
+
+def calendar_for(settings: Settings, emu: MicrosoftEmulator, username: str, *,
+                 budget: float = 4.0, page_size: int = 100) -> tuple[OutlookCalendar, MemoryTokens]:
+    signed = sign_in(settings, emu, username)
+    tokens = MemoryTokens(settings, signed)
+    account = emu.world.account(username)
+    cal = account.calendar(None)
+    assert cal is not None
+    graph = GraphClient(settings.graph_base_url, tokens, mailbox=username, budget_seconds=budget)
+    return OutlookCalendar(graph, cal.id, owner_zone=iana_zone(account.time_zone),
+                           teams_allowed="teamsForBusiness" in cal.allowed_providers,
+                           page_size=page_size), tokens
+
+
+def new_event(key: str, start: datetime, *, online: bool = True, subject: str = "Intro call"
+              ) -> NewEvent:
+    return NewEvent(idempotency_key=key, subject=subject, body="Booked by phone.",
+                    start=start, end=start + timedelta(minutes=30),
+                    attendees=[Attendee(email="caller@example.org", name="Sam Caller")],
+                    location="+1 415 555 0100", online_meeting=online)
+
+
+async def test_busy_times_page_through_calendar_view_and_skip_free_time(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    for hour, show_as in [(9, "busy"), (10, "free"), (11, "tentative"), (12, "oof"),
+                          (13, "workingElsewhere"), (14, "unknown")]:
+        emulator.add_event(WORK, DAY.replace(hour=hour), DAY.replace(hour=hour, minute=45),
+                           show_as=show_as)
+    emulator.add_event(WORK, DAY.replace(hour=15), DAY.replace(hour=16), is_cancelled=True)
+    calendar, _ = calendar_for(ms_settings, emulator, WORK, page_size=2)
+    emulator.clear_log()
+    busy = await calendar.busy_times(DAY, DAY + timedelta(days=1))
+    assert [(b.start.hour, b.show_as) for b in busy] == [
+        (9, "busy"), (11, "tentative"), (12, "oof"), (14, "unknown")]
+    views = emulator.requests(path_contains="calendarView")
+    assert len(views) == 4  # 7 events, 2 a page
+    assert all(r.query["$top"] == "2" for r in views)
+
+
+async def test_work_account_books_with_attendee_and_teams_link(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    assert await calendar.can_add_online_meeting()
+    assert await calendar.time_zone() == "America/Los_Angeles"
+    created = await calendar.create_event(new_event("b-1", DAY.replace(hour=10)))
+    assert created.online_meeting_url and created.online_meeting_url.startswith(
+        "https://teams.microsoft.com/")
+    [event] = emulator.events(WORK)
+    assert event.id == created.event_id
+    assert event.data["attendees"][0]["emailAddress"]["address"] == "caller@example.org"
+    assert event.data["attendees"][0]["type"] == "required"
+    assert event.data["transactionId"] == transaction_id("b-1")
+    assert event.start == DAY.replace(hour=10)
+    [post] = emulator.requests(method="POST")
+    assert post.body["start"] == {"dateTime": "2030-03-05T10:00:00", "timeZone": "UTC"}
+    assert post.body["location"] == {"displayName": "+1 415 555 0100"}
+
+
+async def test_personal_account_books_without_a_teams_link(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, PERSONAL)
+    assert not await calendar.can_add_online_meeting()
+    assert await calendar.time_zone() == "Europe/Berlin"
+    created = await calendar.create_event(new_event("p-1", DAY.replace(hour=10)))
+    assert created.online_meeting_url is None
+    [post] = emulator.requests(method="POST")
+    assert "isOnlineMeeting" not in post.body
+
+
+async def test_emulator_silently_drops_teams_on_personal_accounts(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    # Even if asked, a personal mailbox answers 201 without a meeting: the join URL is read,
+    # never assumed.
+    emulator.world.account(PERSONAL).calendars[0].allowed_providers = ["teamsForBusiness"]
+    calendar, _ = calendar_for(ms_settings, emulator, PERSONAL)
+    created = await calendar.create_event(new_event("p-2", DAY.replace(hour=11)))
+    [post] = emulator.requests(method="POST")
+    assert post.body["isOnlineMeeting"] is True
+    assert created.online_meeting_url is None
+
+
+async def test_throttled_requests_wait_retry_after_and_succeed(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    emulator.queue_fault(429, "TooManyRequests", retry_after="0.15", method="POST")
+    emulator.queue_fault(503, "ServiceNotAvailable", retry_after="0.05", method="POST")
+    started = asyncio.get_running_loop().time()
+    created = await calendar.create_event(new_event("b-2", DAY.replace(hour=9)))
+    assert asyncio.get_running_loop().time() - started >= 0.2
+    assert [r.status for r in emulator.requests(method="POST")] == [429, 503, 201]
+    assert [e.id for e in emulator.events(WORK)] == [created.event_id]
+
+
+async def test_throttling_past_the_budget_says_calendar_unavailable_and_books_nothing(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK, budget=0.5)
+    for _ in range(5):
+        emulator.queue_fault(429, "TooManyRequests", retry_after="0.3", method="POST")
+    with pytest.raises(CalendarUnavailable, match="not answering"):
+        await calendar.create_event(new_event("b-3", DAY.replace(hour=9)))
+    assert emulator.events(WORK) == []
+
+
+async def test_http_date_retry_after_is_honoured(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    when = format_datetime(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1),
+                           usegmt=True)
+    emulator.queue_fault(503, "ServiceNotAvailable", retry_after=when,
+                         path_contains="calendarView")
+    assert await calendar.busy_times(DAY, DAY + timedelta(hours=1)) == []
+    assert [r.status for r in emulator.requests(path_contains="calendarView")] == [503, 200]
+
+
+async def test_create_whose_answer_was_lost_is_not_booked_twice(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    emulator.queue_fault(504, "GatewayTimeout", retry_after="0.05", method="POST",
+                         after_processing=True)
+    created = await calendar.create_event(new_event("b-4", DAY.replace(hour=13)))
+    assert [r.status for r in emulator.requests(method="POST")] == [504, 201]
+    assert [e.id for e in emulator.events(WORK)] == [created.event_id]
+
+
+async def test_reused_transaction_id_finds_the_existing_event(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    first = await calendar.create_event(new_event("b-5", DAY.replace(hour=14)))
+    again = await calendar.create_event(new_event("b-5", DAY.replace(hour=14), subject="Other"))
+    assert again.event_id == first.event_id
+    assert [r.status for r in emulator.requests(method="POST")] == [201, 400]
+    assert len(emulator.events(WORK)) == 1
+
+
+async def test_expired_access_token_is_refreshed_once(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, tokens = calendar_for(ms_settings, emulator, WORK)
+    await calendar.busy_times(DAY, DAY + timedelta(hours=1))
+    emulator.expire_access_tokens(WORK)
+    await calendar.busy_times(DAY, DAY + timedelta(hours=1))
+    assert tokens.refreshes == 1
+    assert [r.status for r in emulator.requests(path_contains="calendarView")] == [200, 401, 200]
+
+
+async def test_revoked_consent_is_reported_for_reconnection(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, tokens = calendar_for(ms_settings, emulator, WORK)
+    # A token without calendar scopes: Graph answers 403 ErrorAccessDenied.
+    for token in emulator.world.access_tokens.values():
+        token.scope = "User.Read"
+    with pytest.raises(CalendarUnavailable) as failure:
+        await calendar.busy_times(DAY, DAY + timedelta(hours=1))
+    assert failure.value.needs_reconnect
+    assert tokens.lost and "ErrorAccessDenied" in tokens.lost[0]
+
+
+async def test_no_more_than_four_requests_in_flight_per_mailbox(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    emulator.set_latency(0.1)
+    await asyncio.gather(*(calendar.busy_times(DAY, DAY + timedelta(hours=h))
+                           for h in range(1, 11)))
+    statuses = [r.status for r in emulator.requests(path_contains="calendarView")]
+    assert statuses == [200] * 10
+
+
+async def test_emulator_answers_mailbox_concurrency_429_above_four_in_flight(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    signed = sign_in(ms_settings, emulator, WORK)
+    emulator.set_latency(0.2)
+    async with httpx.AsyncClient() as http:
+        answers = await asyncio.gather(*(http.get(
+            f"{emulator.graph_base_url}/me", headers={"Authorization":
+                                                      f"Bearer {signed.access_token}"})
+            for _ in range(6)))
+    throttled = [a for a in answers if a.status_code == 429]
+    assert len(throttled) == 2
+    assert throttled[0].json()["error"]["code"] == "ApplicationThrottled"
+    assert throttled[0].headers["Retry-After"]
+
+
+async def test_emulator_refuses_bodies_real_graph_would_refuse(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    signed = sign_in(ms_settings, emulator, WORK)
+    headers = {"Authorization": f"Bearer {signed.access_token}", "client-request-id": "abc"}
+    good = {"subject": "x", "start": {"dateTime": "2030-03-05T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2030-03-05T10:30:00", "timeZone": "UTC"}}
+    cases = [
+        ({**good, "attendee": []}, "RequestBodyRead"),
+        ({**good, "showAs": "sleeping"}, "RequestBodyRead"),
+        ({**good, "attendees": [{"emailAddress": {"address": "a@b.c", "nam": "A"}}]},
+         "RequestBodyRead"),
+        ({**good, "start": {"dateTime": "2030-03-05T10:00:00", "timeZone": "Mars/Olympus"}},
+         "TimeZoneNotSupportedException"),
+    ]
+    async with httpx.AsyncClient(base_url=emulator.graph_base_url) as http:
+        for body, code in cases:
+            answer = await http.post("/me/events", json=body, headers=headers)
+            assert answer.status_code == 400
+            error = answer.json()["error"]
+            assert error["code"] == code
+            assert error["innerError"]["client-request-id"] == "abc"
+        assert (await http.post("/me/events", json=good, headers=headers)).status_code == 201
+        missing = await http.get("/me/events/AAMkAAAA", headers=headers)
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "ErrorItemNotFound"
+        malformed = await http.get("/me/events/not-an-id", headers=headers)
+        assert malformed.json()["error"]["code"] == "ErrorInvalidIdMalformed"
+        anonymous = await http.get("/me")
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+async def test_move_and_cancel_an_event(emulator: MicrosoftEmulator,
+                                        ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    created = await calendar.create_event(new_event("b-6", DAY.replace(hour=9)))
+    moved = await calendar.move_event(created.event_id, DAY.replace(hour=15),
+                                      DAY.replace(hour=15, minute=30))
+    assert moved.event_id == created.event_id
+    [event] = emulator.events(WORK)
+    assert event.start == DAY.replace(hour=15)
+    await calendar.cancel_event(created.event_id, "The caller cancelled.")
+    assert emulator.events(WORK) == []
+    [cancelled] = emulator.events(WORK, include_deleted=True)
+    assert cancelled.cancel_comment == "The caller cancelled."
+    with pytest.raises(EventNotFound):
+        await calendar.move_event(created.event_id, DAY, DAY + timedelta(minutes=30))
+    with pytest.raises(EventNotFound):
+        await calendar.cancel_event(created.event_id, "again")
+
+
+@given(st.floats(min_value=0, max_value=1e6, allow_nan=False))
+def test_retry_after_seconds_reads_fractional_seconds(seconds: float) -> None:
+    assert retry_after_seconds(repr(seconds)) == pytest.approx(seconds)
+
+
+@given(st.integers(min_value=-10_000, max_value=10_000))
+def test_retry_after_reads_http_dates(offset: int) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    value = format_datetime(now + timedelta(seconds=offset), usegmt=True)
+    assert retry_after_seconds(value, now) == max(0, offset)
+
+
+@given(st.text())
+def test_retry_after_never_raises_on_junk(value: str) -> None:
+    result = retry_after_seconds(value)
+    assert result is None or result >= 0
+
+
+def test_windows_zone_names_map_to_iana_and_unknowns_fall_back() -> None:
+    assert iana_zone("Pacific Standard Time") == "America/Los_Angeles"
+    assert iana_zone("UTC") == "UTC"
+    assert iana_zone("Europe/Paris") == "Europe/Paris"
+    assert iana_zone("Customized Time Zone") is None
+    assert iana_zone("") is None
+    assert iana_zone(None) is None

@@ -21,7 +21,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from operator import attrgetter
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from calendar_backend.booking_settings import WEEKDAYS, BookingSettings
@@ -180,21 +180,24 @@ def candidate_starts(rules: SlotRules, now: datetime) -> list[datetime]:
 
 
 class _BusyIndex:
-    """Busy intervals sorted by start with a running maximum of ends.
+    """Busy intervals sorted by start, in UTC, with a running maximum of ends.
 
-    A blocked range ``[a, b)`` is free iff every interval starting before ``b`` ends by
-    ``a``, i.e. the largest end among them is ``<= a``: one bisect per query.
+    A range ``[a, b)`` is free iff every interval starting before ``b`` ends by ``a``, i.e.
+    the largest end among them is ``<= a``: one bisect per query.
     """
 
     def __init__(self, busy: Iterable[Interval]) -> None:
-        ordered = sorted(busy, key=attrgetter("start"))
-        self._starts = [interval.start for interval in ordered]
+        # UTC first: Python orders two datetimes of one zone by wall clock, ignoring fold,
+        # which misorders busy time given in the owner's zone during a repeated hour.
+        spans = [(i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in busy]
+        spans.sort(key=itemgetter(0))
+        self._starts = list(map(itemgetter(0), spans))
         self._max_ends: list[datetime] = []
         # A plain loop: three times faster here than accumulate(..., max).
         latest = datetime.min.replace(tzinfo=UTC)
-        for interval in ordered:
-            if interval.end > latest:
-                latest = interval.end
+        for _, end in spans:
+            if end > latest:
+                latest = end
             self._max_ends.append(latest)
 
     def is_free(self, start: datetime, end: datetime) -> bool:

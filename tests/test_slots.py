@@ -451,3 +451,19 @@ def test_us_and_eu_changes_on_different_weeks_shift_the_overlap() -> None:
     r = rules(look_ahead=ONE_DAY)
     first = candidate_starts(r, ny(2026, 3, 16, 8))[0]
     assert first.astimezone(BERLIN).strftime("%H:%M") == "14:00"
+
+
+def test_busy_time_given_in_the_owner_zone_is_ordered_by_instant_in_the_repeated_hour() -> None:
+    # Python compares two datetimes of the same zone by wall clock, ignoring fold: 01:10 EST
+    # (the second 01:10) would sort before 01:40 EDT although it happens half an hour later.
+    r = rules(
+        days=EVERY_DAY, window_start=time(0), window_end=time(4),
+        buffer_before=timedelta(hours=1), look_ahead=timedelta(hours=12),
+    )  # fmt: skip
+    summer = Interval(ny(2026, 11, 1, 1, 40), ny(2026, 11, 1, 1, 50))  # 05:40-05:50 UTC
+    winter = Interval(ny(2026, 11, 1, 1, 10, fold=1), ny(2026, 11, 1, 1, 20, fold=1))  # 06:10
+    two_am = ny(2026, 11, 1, 2)  # 07:00 UTC; its buffer reaches back to 06:00 UTC
+    offered = [s.start for s in free_slots(r, [summer, winter], ny(2026, 11, 1, 0))]
+    assert two_am not in offered
+    assert not is_offerable(r, two_am, [summer, winter], ny(2026, 11, 1, 0))
+    assert ny(2026, 11, 1, 2, 30) in offered

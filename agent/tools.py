@@ -16,13 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
-from pipecat.frames.frames import (
-    EndWorkerFrame,
-    FunctionCallResultProperties,
-    LLMFullResponseEndFrame,
-    LLMFullResponseStartFrame,
-    LLMTextFrame,
-)
+from pipecat.frames.frames import FunctionCallResultProperties
 from pipecat.services.llm_service import FunctionCallParams
 
 from agent.call_session import CallSession, OfferedSlot
@@ -447,11 +441,6 @@ _DESCRIPTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 }
 
 
-def speak_frames(text: str) -> list[Any]:
-    """The frames that make the agent say ``text`` (as if the LLM had answered it)."""
-    return [LLMFullResponseStartFrame(), LLMTextFrame(text), LLMFullResponseEndFrame()]
-
-
 def function_schemas(tools: CallTools) -> list[FunctionSchema]:
     """The OpenAI tool schemas of this call, each with its pipecat handler.
 
@@ -465,14 +454,11 @@ def function_schemas(tools: CallTools) -> list[FunctionSchema]:
         async def handler(params: FunctionCallParams) -> None:
             result = await tools.run(name, dict(params.arguments or {}))
             if name == "end_call":
-                # The goodbye is said word for word, then the call ends after it (EndWorkerFrame
-                # travels behind the words, so they are spoken before the hang-up).
+                # No second inference: AgentVoice says the goodbye word for word when this
+                # result passes, then ends the call behind it.
                 await params.result_callback(
                     result.as_dict(), properties=FunctionCallResultProperties(run_llm=False)
                 )
-                for frame in speak_frames(result.say):
-                    await params.llm.push_frame(frame)
-                await params.llm.push_frame(EndWorkerFrame(reason="goodbye"))
                 return
             tools.session.unspoken = result.say
             await params.result_callback(result.as_dict())

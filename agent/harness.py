@@ -1,0 +1,365 @@
+"""The test-call harness: the real dialogue and the real booking code, with text for speech.
+
+A scenario file (YAML) names the campaign, the call's clock, the caller, the embedded calendar's
+existing events, the policy, what the caller says, and optional events (another caller booking
+the offered slot first), scripted LLM turns for the fake OpenAI server, and expectations. The
+call runs through the same pipecat pipeline as a phone call, minus STT/TTS and the transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pipecat.frames.frames import EndFrame, LLMMessagesAppendFrame, LLMRunFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.workers.runner import WorkerRunner
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from agent.call_session import CalendarConnection, CallSession
+from agent.campaign import Campaign, CampaignInvalid, load_campaign, parse_campaign
+from agent.pipeline import build_dialogue, open_call
+from agent.settings import Settings
+from calendar_backend.booking import BookingService
+from calendar_backend.booking_settings import Recipient
+from calendar_backend.local_calendar import LocalCalendar
+from calendar_backend.provider import Attendee
+from storage.database import Database, open_database
+
+# How long one agent turn may take before the harness gives up on it (a hung pipeline).
+TURN_LIMIT_SECONDS = 60.0
+
+
+class ScenarioInvalid(ValueError):
+    """A scenario file that cannot be run, with the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CallerSpec(_Strict):
+    """Who calls: their number (decides the zone guess) and name."""
+
+    number: str = ""
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class BusySpec(_Strict):
+    """An existing event on the embedded calendar."""
+
+    start: datetime
+    end: datetime
+    subject: str = "Busy"
+
+
+class CalendarSpec(_Strict):
+    """The embedded calendar for this run: existing events, and whether the connection works."""
+
+    busy: list[BusySpec] = Field(default_factory=list)
+    connection: Literal["ok", "expired"] = "ok"
+
+
+class EventSpec(_Strict):
+    """Something that happens after the agent answered caller line ``after_turn`` (1-based)."""
+
+    after_turn: int = Field(ge=0)
+    # Another caller books a slot offered on this call first, through the real BookingService:
+    # "current" is the slot on offer now, an integer the n-th slot offered on this call.
+    concurrent_booking: int | Literal["current"] = "current"
+
+
+class LLMStep(_Strict):
+    """One scripted answer of the fake OpenAI server (see tests/fakes/openai_server.py)."""
+
+    text: str | None = None
+    text_from_tool: bool = False
+    tool: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    fail: Literal[500, "timeout"] | None = None
+
+
+class Expect(_Strict):
+    """What the scenario's test checks."""
+
+    outcome: str | None = None
+    bookings: int | None = None
+    phrases: list[str] = Field(default_factory=list)
+    absent_phrases: list[str] = Field(default_factory=list)
+    ended: bool | None = None
+
+
+class Scenario(_Strict):
+    """A scripted test call."""
+
+    description: str | None = None
+    campaign: str | dict[str, Any]
+    now: datetime | None = None
+    caller: CallerSpec = Field(default_factory=CallerSpec)
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    policy: Literal["llm", "guided"] | None = None
+    caller_says: list[str] = Field(default_factory=list)
+    events: list[EventSpec] = Field(default_factory=list)
+    llm_script: list[LLMStep] = Field(default_factory=list)
+    llm_timeout_seconds: float | None = Field(None, gt=0)
+    expect: Expect | None = None
+
+    @field_validator("now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("now needs a zone, e.g. 2026-12-01T14:00:00Z")
+        return value
+
+
+def load_scenario(path: str | Path) -> tuple[Scenario, Campaign]:
+    """Read a scenario file and its campaign (a path relative to the scenario, or inline)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioInvalid(f"{path}: cannot read file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioInvalid(f"{path}: not valid YAML: {exc}") from None
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ScenarioInvalid(f"{path}: invalid scenario: {problems}") from None
+    if isinstance(scenario.campaign, str):
+        campaign = load_campaign(path.parent / scenario.campaign)
+    else:
+        campaign = parse_campaign(scenario.campaign, f"{path}: campaign")
+    return scenario, campaign
+
+
+# The caller's side of a call: returns the next line, or None to hang up.
+CallerInput = Callable[[], Awaitable[str | None]]
+AgentOutput = Callable[[str, str], None]
+
+
+class CallResult(BaseModel):
+    """What a test call produced (the ``--json`` output)."""
+
+    transcript: list[dict[str, str]]
+    bookings: list[dict[str, Any]]
+    outcome: str
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    llm_fallbacks: int = 0
+
+
+def bookings_of(session: CallSession) -> list[dict[str, Any]]:
+    """This call's bookings as the harness reports them."""
+    out = []
+    for record in session.bookings():
+        if record.status not in ("confirmed", "cancelled"):
+            continue  # failed or abandoned attempts never reached the calendar
+        status = record.status
+        if status == "confirmed" and record.id in session.moved_booking_ids:
+            status = "moved"
+        out.append({
+            "start": _iso_utc(record.slot.start),
+            "end": _iso_utc(record.slot.end),
+            "attendees": [record.attendee_email],
+            "subject": record.subject,
+            "status": status,
+            "online_meeting_url": record.online_meeting_url,
+        })
+    return out
+
+
+def _iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def run_call(
+    campaign: Campaign,
+    *,
+    database: Database,
+    settings: Settings,
+    caller: CallerSpec,
+    next_line: CallerInput,
+    now: datetime | None = None,
+    calendar: CalendarSpec | None = None,
+    policy: str | None = None,
+    events: list[EventSpec] | None = None,
+    on_line: AgentOutput | None = None,
+) -> tuple[CallResult, CallSession]:
+    """Run one text call through the dialogue pipeline until goodbye or the caller hangs up."""
+    calendar = calendar or CalendarSpec()
+    zone = campaign.booking.availability.timezone
+    provider = LocalCalendar(database, calendar_id="local", zone=zone)
+    for busy in calendar.busy:
+        provider.add_busy(busy.start, busy.end, subject=busy.subject)
+    if campaign.booking.calendar != "local":
+        # The harness books on the embedded calendar whatever the campaign names.
+        campaign = campaign.model_copy(
+            update={"booking": campaign.booking.model_copy(update={"calendar": "local"})}
+        )
+    connection = (
+        CalendarConnection(provider, True)
+        if calendar.connection == "ok"
+        else CalendarConnection.unusable("calendar access has expired")
+    )
+    name = " ".join(p for p in (caller.first_name, caller.last_name) if p) or None
+    session = await open_call(
+        campaign, caller_number=caller.number, caller_name=name,
+        call_id=f"test-{uuid.uuid4().hex[:12]}", now=now, database=database, settings=settings,
+        calendar=connection,
+    )
+    parts = build_dialogue(session, settings=settings, policy=policy)
+    dialogue = parts.dialogue
+    worker = PipelineWorker(
+        Pipeline([*parts.before_tts, *parts.after_output]),
+        params=PipelineParams(), cancel_on_idle_timeout=False,
+    )
+    started = asyncio.Event()
+
+    @worker.event_handler("on_pipeline_started")
+    async def _started(_worker: Any, _frame: Any) -> None:
+        started.set()
+
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    running = asyncio.create_task(runner.run())
+    printed = 0
+
+    def show() -> None:
+        nonlocal printed
+        for entry in session.transcript[printed:]:
+            if on_line:
+                on_line(entry["role"], entry["text"])
+        printed = len(session.transcript)
+
+    async def agent_turn() -> None:
+        done = asyncio.create_task(dialogue.turn_done.wait())
+        await asyncio.wait({done, running}, timeout=TURN_LIMIT_SECONDS,
+                           return_when=asyncio.FIRST_COMPLETED)
+        done.cancel()
+        show()
+
+    try:
+        await asyncio.wait_for(started.wait(), timeout=TURN_LIMIT_SECONDS)
+        dialogue.turn_done.clear()
+        await worker.queue_frame(LLMRunFrame())
+        await agent_turn()
+        turn = 0
+        while not session.ended and not running.done():
+            for event in events or []:
+                if event.after_turn == turn:
+                    await _concurrent_booking(session, provider, database, event)
+            said = await next_line()
+            if said is None:
+                session.caller_hung_up = True
+                break
+            turn += 1
+            dialogue.turn_done.clear()
+            await worker.queue_frame(
+                LLMMessagesAppendFrame([{"role": "user", "content": said}], run_llm=True)
+            )
+            await agent_turn()
+        if not running.done():
+            await worker.queue_frame(EndFrame())
+        await asyncio.wait_for(running, timeout=TURN_LIMIT_SECONDS)
+    finally:
+        if not running.done():
+            running.cancel()
+    show()
+    result = CallResult(
+        transcript=[{"role": e["role"], "text": e["text"]} for e in session.transcript],
+        bookings=bookings_of(session),
+        outcome=session.outcome,
+        tool_calls=session.tool_calls,
+        llm_fallbacks=dialogue.fallbacks,
+    )
+    return result, session
+
+
+async def _concurrent_booking(
+    session: CallSession, provider: LocalCalendar, database: Database, event: EventSpec
+) -> None:
+    """Another caller confirms a slot offered on this call first (the real booking path)."""
+    if not session.offers:
+        return
+    if event.concurrent_booking == "current":
+        ids = session.last_offer_ids or list(session.offers)
+        slot = session.offers[ids[0]].slot
+    else:
+        offered = list(session.offers.values())
+        slot = offered[min(event.concurrent_booking, len(offered)) - 1].slot
+    other = BookingService(
+        database, provider, session.campaign.booking, calendar_id="local",
+        campaign_name=session.campaign.name,
+    )
+    await other.book(
+        start=slot.start, attendee=Attendee(email="someone.else@example.com", name="Sam"),
+        recipient=Recipient(first_name="Sam"), call_id=f"other-{session.call_id}",
+        now=session.now(),
+    )
+
+
+def scripted_input(lines: list[str]) -> CallerInput:
+    """The caller's lines from a scenario; hangs up when they run out."""
+    remaining = list(lines)
+
+    async def next_line() -> str | None:
+        return remaining.pop(0) if remaining else None
+
+    return next_line
+
+
+async def run_scenario(
+    path: str | Path,
+    *,
+    settings: Settings,
+    database_url: str | None = None,
+    llm_url: str | None = None,
+    on_line: AgentOutput | None = None,
+) -> CallResult:
+    """Run a scenario file on a fresh temporary SQLite database (or ``database_url``)."""
+    scenario, campaign = load_scenario(path)
+    updates: dict[str, Any] = {}
+    if llm_url:
+        updates["openai_base_url"] = llm_url
+        if not settings.openai_api_key:
+            updates["openai_api_key"] = SecretStr("local-test-server")
+    if scenario.llm_timeout_seconds:
+        updates["llm_timeout_seconds"] = scenario.llm_timeout_seconds
+    if updates:
+        settings = settings.model_copy(update=updates)
+    policy = scenario.policy
+    if policy == "llm" and not settings.openai_api_key:
+        raise ScenarioInvalid(
+            f"{path}: policy llm needs an OpenAI-compatible server: set "
+            "BOOKING_AGENT_OPENAI_API_KEY or pass --llm-url (e.g. the fake: "
+            "python -m tests.fakes.openai_server)"
+        )
+    with tempfile.TemporaryDirectory(prefix="booking-agent-test-call-") as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'test-call.db'}"
+        database = open_database(url)
+        try:
+            result, _ = await run_call(
+                campaign, database=database, settings=settings, caller=scenario.caller,
+                next_line=scripted_input(scenario.caller_says), now=scenario.now,
+                calendar=scenario.calendar, policy=policy, events=scenario.events,
+                on_line=on_line,
+            )
+        finally:
+            database.dispose()
+    return result
+
+
+__all__ = [
+    "CallResult", "CampaignInvalid", "Scenario", "ScenarioInvalid", "load_scenario", "run_call",
+    "run_scenario", "scripted_input",
+]

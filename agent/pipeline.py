@@ -1,0 +1,353 @@
+"""The dialogue as pipecat processors: one pipeline for every channel (phone and text).
+
+The phone pipeline is::
+
+    Pipeline([transport.input(), stt, *parts.before_tts, tts, transport.output(),
+              *parts.after_output])
+
+and the text harness drops the transport, STT and TTS. ``before_tts`` is
+``[user aggregator, DialogueRouter, (OpenAILLMService), AgentVoice]``:
+
+* :class:`DialogueRouter` sees every caller turn (an ``LLMContextFrame``), records it, and routes
+  it: to the LLM, or (no LLM configured, or the LLM failed earlier on this call) to the guided
+  policy.
+* :class:`AgentVoice` sees everything the agent says, records it, says the guided policy's and
+  the fallback's lines, says the goodbye after ``end_call`` and ends the call after it
+  (``EndWorkerFrame`` downstream, so the words are spoken before the hang-up).
+
+An LLM response that ends with nothing to say (a 500, a time-out, an empty answer) makes
+AgentVoice hand the call to the guided policy, which answers that same turn: no dead air.
+
+**Greeting:** the dialogue speaks first when the first ``LLMRunFrame`` reaches the user
+aggregator. The phone side queues it when the caller is connected::
+
+    @transport.event_handler("on_client_connected")
+    async def _(transport, client):
+        await worker.queue_frames([LLMRunFrame()])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openai import AsyncOpenAI
+from pipecat.frames.frames import (
+    EndWorkerFrame,
+    ErrorFrame,
+    Frame,
+    FunctionCallResultFrame,
+    FunctionCallsStartedFrame,
+    InterruptionFrame,
+    LLMContextFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMTextFrame,
+)
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.openai.llm import OpenAILLMService
+
+from agent.call_session import CalendarConnection, CallSession, open_session
+from agent.campaign import Campaign
+from agent.guided_policy import GuidedPolicy, Reply
+from agent.settings import Settings
+from agent.tools import CallTools, function_schemas, meeting_words
+from prompts import render
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+POLICIES = ("llm", "guided")
+
+
+async def open_call(
+    campaign: Campaign,
+    *,
+    caller_number: str,
+    caller_name: str | None,
+    call_id: str,
+    now: datetime | None,
+    database: Database,
+    settings: Settings,
+    calendar: CalendarConnection | None = None,
+) -> CallSession:
+    """Open the state of one call (see :func:`agent.call_session.open_session`)."""
+    return await open_session(
+        campaign, caller_number=caller_number, caller_name=caller_name, call_id=call_id,
+        now=now, database=database, settings=settings, calendar=calendar,
+    )
+
+
+class Dialogue:
+    """The per-call dialogue state the processors share: mode, policy, turn signals."""
+
+    def __init__(self, session: CallSession, mode: str) -> None:
+        if mode not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, not {mode!r}")
+        self.session = session
+        self.mode = mode
+        self.tools = CallTools(session)
+        self.policy = GuidedPolicy(session, self.tools)
+        self.greeted = False
+        self.last_caller_text: str | None = None
+        self.llm_errors: list[str] = []
+        self.fallbacks = 0
+        self.turn_started = time.monotonic()
+        # Set whenever the agent has finished answering (the harness waits on it).
+        self.turn_done = asyncio.Event()
+        self.finished = asyncio.Event()
+
+    async def guided_reply(self, text: str | None) -> Reply:
+        """The guided policy's answer to the caller's turn (the greeting before any turn)."""
+        if not self.greeted:
+            self.greeted = True
+            return self.policy.greeting()
+        return await self.policy.respond(text or "")
+
+    async def take_over(self) -> Reply:
+        """The LLM gave nothing: the guided policy answers from here on."""
+        self.mode = "guided"
+        self.fallbacks += 1
+        self.policy.resume()
+        unspoken = self.session.unspoken
+        if unspoken:
+            # A tool ran but its words were never said (e.g. "Booked for ..."): say them.
+            self.session.unspoken = None
+            self.policy.resume()
+            return Reply(unspoken)
+        if not self.greeted:
+            return await self.guided_reply(None)
+        return await self.policy.respond(self.last_caller_text or "")
+
+
+def _text_of(message: Any) -> str:
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+class AgentVoice(FrameProcessor):
+    """Everything the agent says passes here: recorded, and said when the dialogue decides."""
+
+    def __init__(self, dialogue: Dialogue, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dialogue = dialogue
+        self._text: list[str] = []
+        self._tools_in_response = False
+
+    async def speak(self, reply: Reply) -> None:
+        """Say ``reply`` as a full response; end the call after it when the reply says so."""
+        session = self.dialogue.session
+        session.say("agent", reply.text)
+        session.unspoken = None
+        await self.push_frame(LLMFullResponseStartFrame())
+        await self.push_frame(LLMTextFrame(reply.text))
+        await self.push_frame(LLMFullResponseEndFrame())
+        if reply.end:
+            session.ended = True
+            await self.push_frame(EndWorkerFrame(reason="goodbye"))
+        self._turn_done()
+
+    def _turn_done(self) -> None:
+        d = self.dialogue
+        d.session.timed("turn", d.turn_started, policy=d.mode)
+        d.turn_done.set()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if direction != FrameDirection.DOWNSTREAM:
+            await self.push_frame(frame, direction)
+            return
+        if isinstance(frame, LLMTextFrame):
+            self._text.append(frame.text)
+        elif isinstance(frame, FunctionCallsStartedFrame):
+            self._tools_in_response = True
+        elif isinstance(frame, InterruptionFrame):
+            self._flush()
+        await self.push_frame(frame, direction)
+        if isinstance(frame, FunctionCallResultFrame) and frame.function_name == "end_call":
+            said = frame.result.get("say") if isinstance(frame.result, dict) else None
+            await self.speak(Reply(said or "Goodbye!", end=True))
+        elif isinstance(frame, LLMFullResponseEndFrame):
+            await self._response_ended()
+
+    def _flush(self) -> str:
+        text = "".join(self._text).strip()
+        self._text = []
+        if text:
+            self.dialogue.session.say("agent", text)
+            self.dialogue.session.unspoken = None
+        return text
+
+    async def _response_ended(self) -> None:
+        said = self._flush()
+        tools, self._tools_in_response = self._tools_in_response, False
+        if tools:
+            return  # the tool results run the LLM again; that answer ends the turn
+        if said:
+            self._turn_done()
+            return
+        if self.dialogue.session.ended:
+            return
+        # Nothing said and no tool called: the LLM failed (error, time-out, empty answer).
+        errors = self.dialogue.llm_errors
+        log.warning(
+            "LLM gave no answer (%s); the guided policy takes the call over",
+            errors[-1] if errors else "empty response",
+        )
+        await self.speak(await self.dialogue.take_over())
+
+
+class DialogueRouter(FrameProcessor):
+    """Caller turns in: recorded, then answered by the LLM or by the guided policy."""
+
+    def __init__(self, dialogue: Dialogue, voice: AgentVoice, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dialogue = dialogue
+        self.voice = voice
+        self._seen_messages = 0
+
+    def _new_caller_text(self, context: LLMContext) -> str | None:
+        messages = context.get_messages()
+        new = messages[self._seen_messages:]
+        self._seen_messages = len(messages)
+        said = [_text_of(m) for m in new if isinstance(m, dict) and m.get("role") == "user"]
+        said = [s for s in said if s.strip()]
+        if not said:
+            return None
+        text = " ".join(said)
+        self.dialogue.session.say("caller", text)
+        self.dialogue.last_caller_text = text
+        return text
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        d = self.dialogue
+        if isinstance(frame, ErrorFrame) and direction == FrameDirection.UPSTREAM:
+            # The LLM's failure is handled here (AgentVoice hands the turn to the guided
+            # policy when the empty response ends), so it goes no further.
+            d.llm_errors.append(str(frame.error))
+            log.warning("LLM error: %s", frame.error)
+            return
+        if not (isinstance(frame, LLMContextFrame) and direction == FrameDirection.DOWNSTREAM):
+            await self.push_frame(frame, direction)
+            return
+        caller_text = self._new_caller_text(frame.context)
+        if d.session.ended:
+            return
+        d.turn_started = time.monotonic()
+        d.turn_done.clear()
+        if not d.greeted or d.mode == "guided":
+            # The greeting is always the campaign's own line: no model latency at "hello".
+            await self.voice.speak(await d.guided_reply(caller_text))
+            return
+        await self.push_frame(frame, direction)
+
+
+class DialogueLLM(OpenAILLMService):
+    """OpenAILLMService whose client gives up after the configured time-out, without retries.
+
+    A slow or failing model must hand the call to the guided policy within seconds, not after
+    the OpenAI client's default ten minutes and two retries.
+    """
+
+    def __init__(self, *, timeout_seconds: float, **kwargs: Any) -> None:
+        self._timeout_seconds = timeout_seconds
+        super().__init__(**kwargs)
+
+    def create_client(self, api_key=None, base_url=None, organization=None, project=None,
+                      default_headers=None, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        return AsyncOpenAI(
+            api_key=api_key, base_url=base_url, organization=organization, project=project,
+            default_headers=default_headers, timeout=self._timeout_seconds, max_retries=0,
+        )
+
+
+def system_prompt(session: CallSession) -> str:
+    """The LLM's system prompt for this call, from prompts/system.j2."""
+    from agent.timezones import zone_name
+
+    campaign = session.campaign
+    booking = campaign.booking
+    tools = CallTools(session)
+    return render(
+        "system.j2",
+        agent_name=campaign.agent_name,
+        business_name=campaign.business_name,
+        purpose=campaign.purpose,
+        caller_first_name=session.caller_first_name,
+        now_text=session.now().astimezone().strftime("%A %d %B %Y, %H:%M UTC"),
+        booking_available=session.booking_available,
+        length_minutes=booking.meeting_length_minutes,
+        meeting_words=meeting_words(booking.meeting_type),
+        caller_zone_known=session.caller_zone is not None,
+        caller_zone_name=zone_name(session.caller_zone) if session.caller_zone else "",
+        zone_candidates=tools.candidate_names(),
+        invite_has_details_only=booking.meeting_type == "video" and not session.invite_has_link,
+    )
+
+
+@dataclass
+class DialogueParts:
+    """The dialogue's processors, to place around the channel's STT/TTS/transport."""
+
+    before_tts: list[FrameProcessor]  # user aggregator -> router -> (LLM) -> agent voice
+    after_output: list[FrameProcessor]  # assistant context aggregator
+    dialogue: Dialogue
+    context: LLMContext
+    llm: OpenAILLMService | None
+
+
+def build_dialogue(
+    call: CallSession,
+    *,
+    settings: Settings,
+    vad_analyzer: Any = None,
+    user_turn_strategies: Any = None,
+    policy: str | None = None,
+) -> DialogueParts:
+    """The processors of one call's dialogue.
+
+    ``policy`` is ``"llm"`` or ``"guided"``; by default the LLM when an OpenAI key is configured,
+    else the guided policy.
+    """
+    mode = policy or ("llm" if settings.openai_api_key else "guided")
+    dialogue = Dialogue(call, mode)
+    llm: OpenAILLMService | None = None
+    tools = function_schemas(dialogue.tools) if mode == "llm" else None
+    context = LLMContext(tools=tools) if tools else LLMContext()
+    if mode == "llm":
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+        llm = DialogueLLM(
+            timeout_seconds=settings.llm_timeout_seconds,
+            api_key=key or "not-needed",
+            base_url=settings.openai_base_url,
+            settings=OpenAILLMService.Settings(
+                model=settings.openai_model, system_instruction=system_prompt(call)
+            ),
+        )
+    user_params: dict[str, Any] = {}
+    if vad_analyzer is not None:
+        user_params["vad_analyzer"] = vad_analyzer
+    if user_turn_strategies is not None:
+        user_params["user_turn_strategies"] = user_turn_strategies
+    pair = LLMContextAggregatorPair(context, user_params=LLMUserAggregatorParams(**user_params))
+    voice = AgentVoice(dialogue)
+    router = DialogueRouter(dialogue, voice)
+    before: list[FrameProcessor] = [pair.user(), router, *([llm] if llm else []), voice]
+    return DialogueParts(
+        before_tts=before, after_output=[pair.assistant()], dialogue=dialogue, context=context,
+        llm=llm,
+    )

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "agent.cli.campaign",
     "agent.cli.say",
+    "agent.cli.slots",
+    "agent.cli.test_call",
 )
 
 EXIT_USAGE = 2

@@ -27,6 +27,8 @@ LETTER_NAMES: dict[str, str] = {
     "bee": "b", "cee": "c", "dee": "d", "eff": "f", "gee": "g", "aitch": "h", "jay": "j",
     "kay": "k", "ell": "l", "el": "l", "em": "m", "en": "n", "oh": "o", "pee": "p", "cue": "q",
     "ar": "r", "ess": "s", "tee": "t", "vee": "v", "ex": "x", "wye": "y", "zed": "z", "zee": "z",
+    # Homophones recognisers print for letters ("s m eye"); letters only next to other letters.
+    "eye": "i", "see": "c", "sea": "c", "queue": "q", "are": "r", "you": "u", "why": "y",
 }  # fmt: skip
 
 DIGIT_WORDS: tuple[str, ...] = (

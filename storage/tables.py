@@ -1,3 +1,5 @@
 """Every table module, imported so their tables register on ``Base.metadata``."""
 
 import storage.booking_tables  # noqa: F401
+import storage.call_tables  # noqa: F401
+import storage.outlook_tables  # noqa: F401

@@ -1,0 +1,72 @@
+"""Tables for phone calls: one row per call, and one row per contact a campaign dials.
+
+A contact row is claimed (``pending`` → ``dialling``) in its own transaction before the
+call is placed, and the unique (campaign, phone) pair means a stopped and resumed dialler
+never calls anyone twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, UTCDateTime
+
+DIRECTIONS = ("inbound", "outbound")
+CONTACT_STATES = ("pending", "dialling", "dialled", "failed")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+class CallRow(Base):
+    """One phone call: Twilio's status, and what was said, called and booked on it."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(f"direction IN ({_in(DIRECTIONS)})", name="direction"),
+        Index("ix_calls_started_at", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Twilio's CallSid
+    campaign: Mapped[str] = mapped_column(String(255))
+    direction: Mapped[str] = mapped_column(String(16))
+    caller_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    our_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default="initiated")
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    bookings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    turn_latencies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class DialContactRow(Base):
+    """One contact of one campaign's dial list, and what became of calling them."""
+
+    __tablename__ = "dial_contacts"
+    __table_args__ = (
+        UniqueConstraint("campaign", "phone", name="uq_dial_contacts_campaign_phone"),
+        CheckConstraint(f"state IN ({_in(CONTACT_STATES)})", name="state"),
+        Index("ix_dial_contacts_campaign_state", "campaign", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    call_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,0 +1,136 @@
+"""Call records: what Twilio reported and what was said, called and booked on each call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from storage.call_tables import CallRow
+from storage.database import Database
+
+# Twilio's final call statuses; a status callback with one of these ends the call.
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+class TurnLatency(BaseModel):
+    """One turn: caller stops speaking → first agent audio, and where the time went."""
+
+    total_ms: float
+    stt_ms: float | None = None
+    dialogue_ms: float | None = None
+    tools_ms: float | None = None
+    tts_ms: float | None = None
+
+
+class CallRecord(BaseModel):
+    """A stored call, as ``booking-agent calls show`` prints it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    campaign: str
+    direction: str
+    caller_number: str | None
+    our_number: str | None
+    status: str
+    outcome: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: float | None
+    transcript: list[dict[str, Any]]
+    tool_calls: list[dict[str, Any]]
+    bookings: list[dict[str, Any]]
+    turn_latencies: list[dict[str, Any]]
+
+
+def record_call_started(
+    database: Database, call_id: str, *, campaign: str, direction: str,
+    caller_number: str | None, our_number: str | None, status: str = "in-progress",
+) -> bool:
+    """Store a new call; False (and nothing changed) if the call is already recorded."""
+    try:
+        with database.session() as session:
+            session.add(CallRow(
+                id=call_id, campaign=campaign, direction=direction,
+                caller_number=caller_number, our_number=our_number, status=status,
+                transcript=[], tool_calls=[], bookings=[], turn_latencies=[],
+            ))
+    except IntegrityError:
+        return False
+    return True
+
+
+def record_status(
+    database: Database, call_id: str, status: str, duration_seconds: float | None = None
+) -> bool:
+    """Apply a Twilio status callback; False if the call is unknown here.
+
+    Callbacks arrive once per event and may repeat: a final status is never replaced
+    by an earlier one arriving late.
+    """
+    with database.session() as session:
+        row = session.get(CallRow, call_id)
+        if row is None:
+            return False
+        if row.status in FINAL_STATUSES and status not in FINAL_STATUSES:
+            return True
+        row.status = status
+        if duration_seconds is not None:
+            row.duration_seconds = duration_seconds
+        if status in FINAL_STATUSES and row.ended_at is None:
+            row.ended_at = datetime.now(UTC)
+    return True
+
+
+def record_call_finished(
+    database: Database, call_id: str, *, outcome: str | None,
+    transcript: list[dict[str, Any]], tool_calls: list[dict[str, Any]],
+    bookings: list[dict[str, Any]], turn_latencies: list[TurnLatency],
+    ended_at: datetime | None = None,
+) -> None:
+    """Store what happened on a call once its pipeline has ended."""
+    ended = ended_at or datetime.now(UTC)
+    with database.session() as session:
+        row = session.get(CallRow, call_id)
+        if row is None:
+            raise KeyError(call_id)
+        row.outcome = outcome
+        row.transcript = _jsonable(transcript)
+        row.tool_calls = _jsonable(tool_calls)
+        row.bookings = _jsonable(bookings)
+        row.turn_latencies = [t.model_dump() for t in turn_latencies]
+        row.ended_at = row.ended_at or ended
+        if row.duration_seconds is None:
+            row.duration_seconds = round((ended - row.started_at).total_seconds(), 3)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def list_calls(database: Database, limit: int = 50) -> list[CallRecord]:
+    """The most recent calls first."""
+    with database.session() as session:
+        rows = session.scalars(
+            select(CallRow).order_by(CallRow.started_at.desc()).limit(limit)
+        ).all()
+        return [CallRecord.model_validate(row) for row in rows]
+
+
+def get_call(database: Database, call_id: str) -> CallRecord | None:
+    """One call by its id (Twilio's CallSid), or None."""
+    with database.session() as session:
+        row = session.get(CallRow, call_id)
+        return CallRecord.model_validate(row) if row else None

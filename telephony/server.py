@@ -1,0 +1,242 @@
+"""The call server: Twilio webhooks, the Media Streams WebSocket, health and metrics.
+
+POST /twilio/voice answers a call with ``<Connect><Stream>`` to /twilio/media, passing the
+campaign, the caller and a signed stream token; POST /twilio/status records Twilio's status
+callbacks; /twilio/media admits only streams carrying a valid token for their call and
+hands them to the phone pipeline. Every webhook must carry Twilio's signature over the
+public URL, or it gets 403 and nothing happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from agent.campaign import Campaign
+from agent.settings import Settings
+from storage.database import Database
+from telephony.call_records import record_call_started, record_status
+from telephony.signatures import (
+    StreamTokens,
+    public_request_url,
+    valid_twilio_signature,
+    websocket_url,
+)
+from telephony.twiml import connect_stream, decline
+
+log = logging.getLogger(__name__)
+
+MEDIA_PATH = "/twilio/media"
+POLICY_VIOLATION = 1008  # WebSocket close code for a refused stream
+START_TIMEOUT_SECONDS = 10.0
+
+
+class ServerNotConfigured(ValueError):
+    """A setting the call server cannot run without is missing."""
+
+
+@dataclass(frozen=True)
+class AdmittedCall:
+    """A media stream the server has admitted: which call, for which campaign, with whom."""
+
+    call_sid: str
+    stream_sid: str
+    account_sid: str
+    campaign: Campaign
+    caller_number: str
+    caller_name: str | None
+    direction: str
+
+
+CallHandler = Callable[[WebSocket, AdmittedCall], Awaitable[None]]
+
+
+class CampaignDirectory:
+    """The campaigns this server answers for, chosen by dialled number or by name."""
+
+    def __init__(self, campaigns: Sequence[Campaign]) -> None:
+        if not campaigns:
+            raise ServerNotConfigured("the call server needs at least one campaign")
+        names = [c.name for c in campaigns]
+        if len(set(names)) != len(names):
+            raise ServerNotConfigured(f"campaign names must be unique: {names}")
+        self.campaigns = list(campaigns)
+
+    def for_number(self, dialled: str) -> Campaign | None:
+        """The campaign answering ``dialled``; a lone campaign answers every number."""
+        for campaign in self.campaigns:
+            if dialled in campaign.phone_numbers:
+                return campaign
+        if len(self.campaigns) == 1:
+            return self.campaigns[0]
+        return None
+
+    def by_name(self, name: str) -> Campaign | None:
+        """The campaign called ``name``, or None."""
+        return next((c for c in self.campaigns if c.name == name), None)
+
+
+class ServerMetrics:
+    """The Prometheus metrics of one server (a registry of its own, so apps don't collide)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.calls = Counter("booking_agent_calls_total", "Calls answered or placed",
+                             ["direction"], registry=self.registry)
+        self.active = Gauge("booking_agent_active_calls", "Media streams in progress",
+                            registry=self.registry)
+        self.rejected = Counter("booking_agent_rejected_requests_total",
+                                "Webhooks and streams refused", ["reason"],
+                                registry=self.registry)
+        self.statuses = Counter("booking_agent_call_status_total", "Twilio status callbacks",
+                                ["status"], registry=self.registry)
+        self.turn_latency = Histogram(
+            "booking_agent_turn_latency_seconds",
+            "Caller stops speaking to first agent audio",
+            buckets=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0), registry=self.registry)
+
+
+def create_app(
+    *, campaigns: CampaignDirectory, settings: Settings, database: Database,
+    handler: CallHandler, metrics: ServerMetrics | None = None,
+) -> FastAPI:
+    """The call server's FastAPI app. ``handler`` runs the conversation on an admitted stream."""
+    if not settings.public_url:
+        raise ServerNotConfigured(
+            "set BOOKING_AGENT_PUBLIC_URL to the https base URL Twilio reaches this server at")
+    if settings.twilio_auth_token is None:
+        raise ServerNotConfigured(
+            "set BOOKING_AGENT_TWILIO_AUTH_TOKEN so Twilio's webhooks can be verified")
+    public_url = settings.public_url
+    auth_token = settings.twilio_auth_token.get_secret_value()
+    tokens = StreamTokens(auth_token)
+    metrics = metrics or ServerMetrics()
+    app = FastAPI(title="booking-agent call server")
+    app.state.metrics = metrics
+    app.state.tokens = tokens
+
+    async def signed_form(request: Request) -> dict[str, str] | None:
+        form = await request.form()
+        params = {key: str(value) for key, value in form.items()}
+        url = public_request_url(public_url, request.url.path, request.url.query)
+        if valid_twilio_signature(auth_token, url, params,
+                                  request.headers.get("X-Twilio-Signature")):
+            return params
+        metrics.rejected.labels("signature").inc()
+        log.warning("refused an unsigned or forged request to %s", request.url.path)
+        return None
+
+    @app.post("/twilio/voice")
+    async def voice(request: Request) -> Response:
+        params = await signed_form(request)
+        if params is None:
+            return PlainTextResponse("forbidden", status_code=403)
+        call_sid = params.get("CallSid", "")
+        outbound = params.get("Direction", "inbound").startswith("outbound")
+        if outbound:
+            campaign = campaigns.by_name(request.query_params.get("campaign", ""))
+            caller, ours = params.get("To", ""), params.get("From", "")
+        else:
+            caller, ours = params.get("From", ""), params.get("To", "")
+            campaign = campaigns.for_number(ours)
+        xml = "application/xml"
+        if campaign is None or not call_sid:
+            metrics.rejected.labels("no_campaign").inc()
+            return Response(decline("Sorry, this number is not in service."), media_type=xml)
+        direction = "outbound" if outbound else "inbound"
+        await asyncio.to_thread(
+            record_call_started, database, call_sid, campaign=campaign.name,
+            direction=direction, caller_number=caller, our_number=ours)
+        metrics.calls.labels(direction).inc()
+        parameters = {
+            "campaign": campaign.name, "caller": caller, "direction": direction,
+            "token": tokens.mint(call_sid, campaign.name, caller),
+        }
+        caller_name = request.query_params.get("name") if outbound else None
+        if caller_name:
+            parameters["caller_name"] = caller_name
+        twiml = connect_stream(websocket_url(public_url, MEDIA_PATH), parameters)
+        return Response(twiml, media_type=xml)
+
+    @app.post("/twilio/status")
+    async def status(request: Request) -> Response:
+        params = await signed_form(request)
+        if params is None:
+            return PlainTextResponse("forbidden", status_code=403)
+        call_status = params.get("CallStatus", "")
+        duration = params.get("CallDuration")
+        metrics.statuses.labels(call_status or "unknown").inc()
+        await asyncio.to_thread(
+            record_status, database, params.get("CallSid", ""), call_status,
+            float(duration) if duration and duration.replace(".", "", 1).isdigit() else None)
+        return Response(status_code=204)
+
+    @app.websocket(MEDIA_PATH)
+    async def media(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            start = await asyncio.wait_for(_read_start(websocket), START_TIMEOUT_SECONDS)
+        except (TimeoutError, WebSocketDisconnect, ValueError):
+            metrics.rejected.labels("stream_start").inc()
+            await _close(websocket)
+            return
+        params = start.get("customParameters") or {}
+        call_sid = start.get("callSid", "")
+        campaign = campaigns.by_name(params.get("campaign", ""))
+        caller = params.get("caller", "")
+        admitted = campaign is not None and tokens.check(
+            params.get("token"), call_sid, params.get("campaign", ""), caller)
+        if not admitted or campaign is None:
+            metrics.rejected.labels("stream_token").inc()
+            log.warning("refused a media stream without a valid token (call %s)", call_sid)
+            await _close(websocket)
+            return
+        call = AdmittedCall(
+            call_sid=call_sid, stream_sid=start.get("streamSid", ""),
+            account_sid=start.get("accountSid", ""), campaign=campaign, caller_number=caller,
+            caller_name=params.get("caller_name"), direction=params.get("direction", "inbound"))
+        metrics.active.inc()
+        try:
+            await handler(websocket, call)
+        finally:
+            metrics.active.dec()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _read_start(websocket: WebSocket) -> dict:
+    """Twilio's ``start`` message (after ``connected``); the media stream begins after it."""
+    for _ in range(3):
+        message = json.loads(await websocket.receive_text())
+        if message.get("event") == "start":
+            return message.get("start") or {}
+    raise ValueError("no start message")
+
+
+async def _close(websocket: WebSocket) -> None:
+    try:
+        await websocket.close(code=POLICY_VIOLATION)
+    except RuntimeError:
+        pass  # already closed by the other side

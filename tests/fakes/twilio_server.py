@@ -1,0 +1,288 @@
+"""A Twilio REST emulator on 127.0.0.1, for the real ``twilio`` client and pipecat's hang-up.
+
+It speaks the 2010-04-01 Calls API (create, update, fetch) with Basic auth, and plays the
+telephone network's part: an outbound call "rings" and is answered, Twilio's signed
+status callbacks go to ``StatusCallback``, the voice webhook (``Url``) is fetched signed
+for its TwiML, and a hang-up (``Status=completed``) ends the call with a ``completed``
+callback. Inbound calls are started by the test with :meth:`TwilioEmulator.ring`.
+Tests then open the media stream the TwiML names with ``tests.fakes.media_caller``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from telephony.signatures import twilio_signature
+
+API = "/2010-04-01/Accounts/{account}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BackgroundServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a daemon thread."""
+
+    def __init__(self, app: Any, port: int = 0, name: str = "server") -> None:
+        self.app = app
+        self.port = port or free_port()
+        self._name = name
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        """Serve; returns once the port accepts connections."""
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                access_log=False, lifespan="off", ws_ping_interval=None)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=self._name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"{self._name} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+@dataclass
+class StreamInstruction:
+    """What a ``<Connect><Stream>`` TwiML told Twilio to open."""
+
+    url: str
+    parameters: dict[str, str]
+
+
+def parse_stream_twiml(twiml: str) -> StreamInstruction | None:
+    """The stream URL and parameters in a TwiML answer, or None if it opens no stream."""
+    root = ET.fromstring(twiml)
+    stream = root.find("./Connect/Stream")
+    if stream is None:
+        return None
+    parameters = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
+    return StreamInstruction(url=stream.get("url", ""), parameters=parameters)
+
+
+@dataclass
+class EmulatedCall:
+    """One call as the emulator holds it."""
+
+    sid: str
+    to: str
+    from_: str
+    direction: str  # "inbound" or "outbound-api"
+    status: str = "queued"
+    url: str | None = None
+    twiml: str | None = None
+    status_callback: str | None = None
+    status_events: list[str] = field(default_factory=list)
+    answered_at: float | None = None
+    answer_twiml: str | None = None
+    answered: asyncio.Event | None = None
+    updates: list[dict[str, str]] = field(default_factory=list)
+
+    def resource(self, account: str) -> dict[str, Any]:
+        duration = (
+            str(int(time.monotonic() - self.answered_at))
+            if self.answered_at is not None and self.status == "completed" else None
+        )
+        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        return {
+            "sid": self.sid, "account_sid": account, "to": self.to, "from": self.from_,
+            "status": self.status, "direction": self.direction, "duration": duration,
+            "date_created": now, "date_updated": now, "api_version": "2010-04-01",
+            "uri": f"{API.format(account=account)}/Calls/{self.sid}.json",
+        }
+
+
+class TwilioEmulator:
+    """Twilio's Calls API and network behaviour for one account, on ``base_url``."""
+
+    def __init__(self, account_sid: str = "AC" + "1" * 32, auth_token: str = "test-auth-token",
+                 *, answer: str = "answer") -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.answer = answer  # "answer", "busy" or "no-answer" for outbound calls
+        self.calls: dict[str, EmulatedCall] = {}
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.callback_responses: list[tuple[str, int]] = []
+        self.server = BackgroundServer(self._app(), name="twilio-emulator")
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def start(self) -> TwilioEmulator:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def hangups(self) -> list[str]:
+        """Sids of the calls the agent hung up through the REST API."""
+        return [c.sid for c in self.calls.values()
+                if any(u.get("Status") == "completed" for u in c.updates)]
+
+    # --- the network's side -------------------------------------------------------------
+    async def _signed_post(self, url: str, params: dict[str, str]) -> httpx.Response:
+        headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, url, params)}
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(url, data=params, headers=headers)
+        self.callback_responses.append((url, response.status_code))
+        return response
+
+    def _call_params(self, call: EmulatedCall) -> dict[str, str]:
+        return {"AccountSid": self.account_sid, "CallSid": call.sid, "From": call.from_,
+                "To": call.to, "Direction": call.direction, "ApiVersion": "2010-04-01",
+                "CallStatus": call.status}
+
+    async def _status(self, call: EmulatedCall, status: str, event: str) -> None:
+        call.status = status
+        if call.status_callback and (not call.status_events or event in call.status_events):
+            params = self._call_params(call)
+            if status == "completed" and call.answered_at is not None:
+                params["CallDuration"] = str(int(time.monotonic() - call.answered_at))
+            await self._signed_post(call.status_callback, params)
+
+    async def _answer(self, call: EmulatedCall, voice_url: str) -> None:
+        call.status = "in-progress"
+        call.answered_at = time.monotonic()
+        response = await self._signed_post(voice_url, self._call_params(call))
+        call.answer_twiml = response.text if response.status_code == 200 else None
+        assert call.answered is not None
+        call.answered.set()
+
+    async def _dial(self, call: EmulatedCall) -> None:
+        await self._status(call, "initiated", "initiated")
+        await self._status(call, "ringing", "ringing")
+        if self.answer != "answer":
+            await self._status(call, self.answer, "completed")
+            assert call.answered is not None
+            call.answered.set()
+            return
+        await self._status(call, "in-progress", "answered")
+        if call.url:
+            await self._answer(call, call.url)
+        else:
+            call.answer_twiml = call.twiml
+            call.answered_at = time.monotonic()
+            assert call.answered is not None
+            call.answered.set()
+
+    async def ring(self, to: str, from_: str, voice_url: str) -> tuple[str, str, int]:
+        """An inbound call to ``to``: POST the signed voice webhook; (sid, TwiML, status)."""
+        call = EmulatedCall(sid="CA" + uuid.uuid4().hex, to=to, from_=from_,
+                            direction="inbound", status="ringing")
+        call.answered = asyncio.Event()
+        self.calls[call.sid] = call
+        call.answered_at = time.monotonic()
+        response = await self._signed_post(voice_url, self._call_params(call))
+        call.answer_twiml = response.text
+        call.status = "in-progress"
+        return call.sid, response.text, response.status_code
+
+    async def answered(self, sid: str, timeout: float = 10.0) -> str | None:
+        """Wait until an outbound call is answered (or not); its TwiML, or None."""
+        call = self.calls[sid]
+        assert call.answered is not None
+        await asyncio.wait_for(_wait_threadsafe(call.answered), timeout)
+        return call.answer_twiml
+
+    # --- the REST API -------------------------------------------------------------------
+    def _authorised(self, request: Request, account: str) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return account == self.account_sid and \
+            request.headers.get("Authorization") == f"Basic {expected}"
+
+    def _app(self) -> FastAPI:
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+        def error(status: int, code: int, message: str) -> JSONResponse:
+            return JSONResponse({"code": code, "message": message, "status": status,
+                                 "more_info": f"https://www.twilio.com/docs/errors/{code}"},
+                                status_code=status)
+
+        @app.post(API + "/Calls.json")
+        async def create(account: str, request: Request) -> JSONResponse:
+            if not self._authorised(request, account):
+                return error(401, 20003, "Authenticate")
+            form = await request.form()
+            self.requests.append(("create", "", dict(form)))
+            if not form.get("To") or not form.get("From"):
+                return error(400, 21201, "To and From are required")
+            if not form.get("Url") and not form.get("Twiml"):
+                return error(400, 21205, "Url or Twiml is required")
+            call = EmulatedCall(
+                sid="CA" + uuid.uuid4().hex, to=str(form["To"]), from_=str(form["From"]),
+                direction="outbound-api", url=form.get("Url"), twiml=form.get("Twiml"),
+                status_callback=form.get("StatusCallback"),
+                status_events=[str(v) for v in form.getlist("StatusCallbackEvent")],
+            )
+            call.answered = asyncio.Event()
+            self.calls[call.sid] = call
+            asyncio.get_running_loop().create_task(self._dial(call))
+            return JSONResponse(call.resource(self.account_sid), status_code=201)
+
+        @app.get(API + "/Calls/{sid}.json")
+        async def fetch(account: str, sid: str, request: Request) -> JSONResponse:
+            if not self._authorised(request, account):
+                return error(401, 20003, "Authenticate")
+            call = self.calls.get(sid)
+            if call is None:
+                return error(404, 20404, f"The requested resource {sid} was not found")
+            return JSONResponse(call.resource(self.account_sid))
+
+        @app.post(API + "/Calls/{sid}.json")
+        async def update(account: str, sid: str, request: Request) -> JSONResponse:
+            if not self._authorised(request, account):
+                return error(401, 20003, "Authenticate")
+            form = {k: str(v) for k, v in (await request.form()).items()}
+            self.requests.append(("update", sid, form))
+            call = self.calls.get(sid)
+            if call is None:
+                return error(404, 20404, f"The requested resource {sid} was not found")
+            call.updates.append(form)
+            if form.get("Status") in ("completed", "canceled") and call.status != "completed":
+                asyncio.get_running_loop().create_task(
+                    self._status(call, "completed", "completed"))
+                call.status = "completed"
+            return JSONResponse(call.resource(self.account_sid))
+
+        return app
+
+
+async def _wait_threadsafe(event: asyncio.Event) -> None:
+    # The event belongs to the emulator's loop (another thread): poll rather than await it.
+    while not event.is_set():
+        await asyncio.sleep(0.02)

@@ -33,6 +33,9 @@ Understanding (``parse_time_request``), all in the caller's zone, weeks Monday t
 * "after 2" runs to the end of that day, "before 11" from its start; "between 2 and 4" is 2-4 PM.
 * A range that has begun is clamped to ``now``; a range already over ("this morning" said at 3 PM)
   is returned as named, and finds no slot.
+* Several days named: the last one not ruled out ("Monday doesn't work, how about Wednesday",
+  "move it from the 3rd to the 10th", "not Monday, Wednesday"); a date beats a weekday.
+* "after lunch" is after 1 PM, "before lunch" before noon.
 * "earliest you have", "soonest", "first available": ``earliest=True``; with nothing else named
   the range is ``now`` to ``now + EARLIEST_HORIZON`` (the slot engine's look-ahead applies).
 * When a time or part of the day is named over several days ("mornings next week"), ``start`` and
@@ -205,6 +208,8 @@ def _normalise(text: str) -> str:
         lambda m: f"{(int(m.group(1)) - 1) % 12 or 12}:45",
         s,
     )
+    s = re.sub(r"\bafter\s+lunch(?:time)?\b", "after 1:00 pm", s)
+    s = re.sub(r"\bbefore\s+lunch(?:time)?\b", "before 12:00 pm", s)
     s = re.sub(r"\b(?:12\s+)?(?:noon|midday)\b", "12:00 pm", s)
     s = re.sub(r"\b(?:12\s+)?midnight\b", "12:00 am", s)
     return " ".join(s.split())
@@ -293,14 +298,21 @@ def _without_dates(s: str) -> str:
 
 
 def _find_date(s: str, today: date) -> _Days | None:
-    if m := _MONTH_DAY_RE.search(s):
-        found = _month_day(today, _MONTH_NUMBER[m.group(1)], int(m.group(2)))
-    elif m := _DAY_MONTH_RE.search(s):
-        found = _month_day(today, _MONTH_NUMBER[m.group(2)], int(m.group(1)))
-    elif m := _ORDINAL_DAY_RE.search(s):
-        found = _day_of_month(today, int(m.group(1)))
-    else:
-        return None
+    """The last date named and not ruled out ("move it from the 3rd to the 10th": the 10th)."""
+    named: list[tuple[int, int, date | None]] = []
+    for pattern in (_MONTH_DAY_RE, _DAY_MONTH_RE, _ORDINAL_DAY_RE):
+        for m in pattern.finditer(s):
+            if any(m.start() < end and start < m.end() for start, end, _ in named):
+                continue  # "3rd" inside "December 3rd"
+            if pattern is _MONTH_DAY_RE:
+                found = _month_day(today, _MONTH_NUMBER[m.group(1)], int(m.group(2)))
+            elif pattern is _DAY_MONTH_RE:
+                found = _month_day(today, _MONTH_NUMBER[m.group(2)], int(m.group(1)))
+            else:
+                found = _day_of_month(today, int(m.group(1)))
+            named.append((m.start(), m.end(), found))
+    kept = sorted(n for n in named if not _negated(s, n[0], n[1]))
+    found = kept[-1][2] if kept else None
     return _one_day(found, _date_label(found)) if found else None
 
 
@@ -320,6 +332,9 @@ def _find_days(s: str, today: date) -> _Days | None:
     if re.search(r"\b(?:late|later|end\s+of)\s+next\s+week\b", s):
         thursday = next_monday + timedelta(days=3)
         return _Days(thursday, thursday + timedelta(days=2), "late next week")
+    if re.search(r"\bweek\s+after\s+next\b", s):
+        monday = next_monday + timedelta(days=7)
+        return _Days(monday, monday + timedelta(days=7), "the week after next")
     if re.search(r"\bnext\s+weekend\b", s):
         saturday = next_monday + timedelta(days=5)
         return _Days(saturday, saturday + timedelta(days=2), "next weekend")
@@ -340,8 +355,7 @@ def _find_days(s: str, today: date) -> _Days | None:
         return _Days(saturday, _monday(saturday) + timedelta(days=7), "the weekend")
     if found := _find_date(s, today):
         return found
-    weekdays = "|".join(_WEEKDAYS)
-    if m := re.search(rf"\b(?:(next|this|coming)\s+)?({weekdays})s?\b", s):
+    if m := _last_weekday(s):
         weekday = _WEEKDAYS.index(m.group(2))
         name = m.group(2).title()
         if m.group(1) == "next":
@@ -349,6 +363,29 @@ def _find_days(s: str, today: date) -> _Days | None:
         day = _next_weekday(today, weekday, include_today=m.group(1) is not None)
         return _one_day(day, "today" if day == today else name)
     return None
+
+
+_WEEKDAY_RE = re.compile(rf"\b(?:(next|this|coming)\s+)?({'|'.join(_WEEKDAYS)})s?\b")
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:not|except|other\s+than|instead\s+of|rather\s+than"
+    r"|(?:move|moving|change|switch|push)\s+(?:it\s+|that\s+|the\s+\w+\s+)?from)"
+    r"\s+(?:on\s+)?(?:the\s+)?$"
+)
+_NEGATED_AFTER = re.compile(
+    r"^\s+(?:(?:doesn\s*t|does\s+not|won\s*t|will\s+not|isn\s*t|is\s+not|can\s*t|cannot)\b"
+    r"|is\s+(?:bad|out|no\s+good)\b|(?:is\s+)?(?:booked|full|taken)\b)"
+)
+
+
+def _negated(s: str, start: int, end: int) -> bool:
+    """Whether the words around s[start:end] rule it out ("not Monday", "Monday won't work")."""
+    return bool(_NEGATED_BEFORE.search(s[:start]) or _NEGATED_AFTER.match(s[end:]))
+
+
+def _last_weekday(s: str) -> re.Match[str] | None:
+    """The last weekday named and not ruled out: "Monday doesn't work, how about Wednesday"."""
+    named = [m for m in _WEEKDAY_RE.finditer(s) if not _negated(s, m.start(), m.end())]
+    return named[-1] if named else None
 
 
 def _find_part(s: str) -> str | None:
@@ -398,7 +435,7 @@ def _is_clock(m: re.Match[str], first: int) -> bool:
 # Words after a bare number that make it a time: "seven in the morning", "4 tomorrow".
 _TIME_FOLLOWS = (
     r"(?:in\s+the\s+(?:morning|afternoon|evening)|at\s+night|tonight|today|tomorrow|"
-    r"this\s+(?:morning|afternoon|evening))\b"
+    r"this\s+(?:morning|afternoon|evening)|works|would\s+work|is\s+(?:good|fine|better))\b"
 )
 
 
@@ -424,7 +461,7 @@ def _find_times(s: str) -> _Times | None:
         return _Times("after", _clock(m, 1))
     if m := re.search(rf"\b(?:before|by|until|till|til|earlier\s+than)\s+{_CLOCK}", s):
         return _Times("before", _clock(m, 1))
-    if m := re.search(rf"\b(?:at|around|about|say|maybe|make\s+it)\s+{_CLOCK}", s):
+    if m := re.search(rf"\b(?:at|around|about|say|maybe|make\s+it|do)\s+{_CLOCK}", s):
         return _Times("exact", _clock(m, 1))
     if m := re.search(rf"\b{_CLOCK}(?=\s+{_TIME_FOLLOWS})", s):
         return _Times("exact", _clock(m, 1))
@@ -533,6 +570,8 @@ def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeReques
         when = day_label
     elif not single_day:
         when = f"{part}s {day_label}"  # "mornings next week"
+    elif part == "lunchtime":
+        when = f"{day_label} at lunchtime"
     elif day_label == "today":
         when = f"this {part}"
     else:

@@ -292,6 +292,28 @@ def test_sentences_from_the_dialogue() -> None:
     assert ask("Um, yeah, could we do December 3 at 10?").start == at(2026, 12, 3, 10)
 
 
+def test_a_day_ruled_out_is_skipped_for_the_one_offered_instead() -> None:
+    wednesday = (at(2026, 12, 2), at(2026, 12, 3))
+    assert span("Monday doesn't work, how about Wednesday?") == wednesday
+    assert span("Wednesday, not Monday") == wednesday
+    assert span("not Monday, Wednesday") == wednesday
+    assert span("instead of Monday could we do Wednesday") == wednesday
+    assert span("No, Wednesday") == wednesday
+    assert span("Can we move it from Friday to Wednesday?") == wednesday
+    assert span("move the meeting from the 3rd to the 10th") == (at(2026, 12, 10), at(2026, 12, 11))
+    assert span("Thursday, not the 3rd") == (at(2026, 12, 3), at(2026, 12, 4))
+
+
+def test_lunch_and_bare_numbers_the_dialogue_hears() -> None:
+    assert span("any time after lunch on Friday") == (at(2026, 12, 4, 13), at(2026, 12, 5))
+    assert span("tomorrow before lunch") == (at(2026, 12, 2), at(2026, 12, 2, 12))
+    assert ask("tomorrow around lunchtime").text == "tomorrow at lunchtime"
+    assert ask("can we do 4").start == at(2026, 12, 1, 16)
+    assert ask("4 works").start == at(2026, 12, 1, 16)
+    assert ask("could you do 4 tomorrow").start == at(2026, 12, 2, 16)
+    assert span("the week after next") == (at(2026, 12, 14), at(2026, 12, 21))
+
+
 @pytest.mark.parametrize(
     "said",
     [

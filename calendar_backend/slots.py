@@ -135,8 +135,9 @@ def _day_starts(rules: SlotRules, day: date) -> list[datetime]:
     window_end, _ = _resolve(wall_end, rules.zone)
     latest_start = window_end - rules.length
     if first_exists and window_end - first == wall_end - wall:
-        # The clocks do not change inside this window (the usual day): wall-clock steps
-        # are real-time steps, so skip resolving each start.
+        # Real and wall-clock lengths agree, so the clocks do not change inside this window
+        # (no zone changes them twice and back within a day): wall-clock steps are
+        # real-time steps, and resolving each start one by one can be skipped.
         if latest_start < first:
             return []
         count = (latest_start - first) // rules.step + 1

@@ -1,0 +1,365 @@
+"""Outlook connections: records, health, the token source for Graph, and the calendar factory.
+
+A campaign names the calendar it books on with ``booking.calendar``: ``"local"`` is the
+embedded calendar, ``"outlook:<connection name>"`` an Outlook connection (its chosen
+calendar). Other code asks :func:`connection_usable` whether booking can be offered and
+:func:`open_calendar` for the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import select, update
+
+from agent.settings import Settings
+from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_silently
+from calendar_backend.outlook.calendar import OutlookCalendar
+from calendar_backend.outlook.graph_client import GraphClient, TokenSource
+from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
+from calendar_backend.outlook.token_store import TokenKeyMissing, cipher
+from calendar_backend.outlook.windows_zones import iana_zone
+from calendar_backend.provider import CalendarUnavailable
+from storage.database import Database
+from storage.outlook_tables import OutlookConnectionRow
+
+log = logging.getLogger(__name__)
+
+OUTLOOK_PREFIX = "outlook:"
+REFRESH_EVERY_SECONDS = 6 * 3600
+# Reuse an access token until this close to its expiry (MSAL refreshes at 5 minutes).
+_EXPIRY_MARGIN_SECONDS = 300
+
+
+class ConnectionNotFound(LookupError):
+    """No Outlook connection has that name."""
+
+
+class ConnectionNameTaken(ValueError):
+    """Another Microsoft account is already connected under that name."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One connected Microsoft account and the calendar booked on."""
+
+    id: str
+    name: str
+    username: str
+    tenant_id: str
+    object_id: str
+    home_account_id: str
+    account_type: str  # "work" or "personal"
+    calendar_id: str
+    calendar_name: str
+    teams_allowed: bool
+    mailbox_time_zone: str | None
+    status: str  # "connected", "needs_reconnect", "disconnected"
+    status_reason: str | None
+    connected_at: datetime
+    refreshed_at: datetime | None
+
+    @property
+    def ref(self) -> str:
+        """The value of ``booking.calendar`` that books on this connection."""
+        return OUTLOOK_PREFIX + self.name
+
+    @property
+    def usable(self) -> bool:
+        """Whether booking can use this connection now."""
+        return self.status == "connected"
+
+    @property
+    def owner_zone(self) -> str | None:
+        """The owner's IANA zone, or ``None`` (then the campaign's zone applies)."""
+        return iana_zone(self.mailbox_time_zone)
+
+
+def _connection(row: OutlookConnectionRow) -> Connection:
+    return Connection(
+        id=row.id, name=row.name, username=row.username, tenant_id=row.tenant_id,
+        object_id=row.object_id, home_account_id=row.home_account_id,
+        account_type=row.account_type, calendar_id=row.calendar_id,
+        calendar_name=row.calendar_name, teams_allowed=row.teams_allowed,
+        mailbox_time_zone=row.mailbox_time_zone, status=row.status,
+        status_reason=row.status_reason, connected_at=row.connected_at,
+        refreshed_at=row.refreshed_at,
+    )
+
+
+def is_outlook_ref(calendar_ref: str) -> bool:
+    """Whether ``booking.calendar`` names an Outlook connection."""
+    return calendar_ref.startswith(OUTLOOK_PREFIX)
+
+
+def _name(name_or_ref: str) -> str:
+    return name_or_ref.removeprefix(OUTLOOK_PREFIX).strip().lower()
+
+
+def list_connections(database: Database) -> list[Connection]:
+    """Every connection, by name."""
+    with database.session() as session:
+        rows = session.scalars(select(OutlookConnectionRow).order_by(OutlookConnectionRow.name))
+        return [_connection(row) for row in rows]
+
+
+def find_connection(database: Database, name_or_ref: str) -> Connection:
+    """The connection called ``name`` (or ``outlook:name``); raises :class:`ConnectionNotFound`."""
+    with database.session() as session:
+        row = session.scalars(select(OutlookConnectionRow)
+                              .where(OutlookConnectionRow.name == _name(name_or_ref))).first()
+        if row is None:
+            raise ConnectionNotFound(f"no Outlook connection named {_name(name_or_ref)!r} "
+                                     "(see: booking-agent outlook status)")
+        return _connection(row)
+
+
+def connection_usable(database: Database, calendar_ref: str) -> bool:
+    """Whether booking on ``calendar_ref`` can be offered now.
+
+    ``"local"`` always can; an Outlook connection only while connected (not after a refresh
+    failure or a disconnect, and not when the name is unknown).
+    """
+    if not is_outlook_ref(calendar_ref):
+        return True
+    try:
+        return find_connection(database, calendar_ref).usable
+    except ConnectionNotFound:
+        return False
+
+
+def open_calendar(database: Database, settings: Settings, calendar_ref: str, *,
+                  budget_seconds: float = 4.0, http: httpx.AsyncClient | None = None,
+                  ) -> OutlookCalendar | None:
+    """The calendar provider for an ``outlook:<name>`` reference.
+
+    Returns ``None`` while the connection needs reconnecting or was disconnected (the call
+    goes on without booking). Raises :class:`ConnectionNotFound` for an unknown name,
+    :class:`TokenKeyMissing` without a token key, ``ValueError`` for a non-Outlook reference.
+    """
+    if not is_outlook_ref(calendar_ref):
+        raise ValueError(f"{calendar_ref!r} is not an Outlook calendar (outlook:<name>)")
+    connection = find_connection(database, calendar_ref)
+    if not connection.usable:
+        return None
+    cipher(settings)
+    graph = GraphClient(settings.graph_base_url, ConnectionTokens(database, settings, connection),
+                        mailbox=connection.id, http=http, budget_seconds=budget_seconds)
+    return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
+                           teams_allowed=connection.teams_allowed)
+
+
+def require_token_key(database: Database, settings: Settings) -> None:
+    """Refuse to start when stored tokens exist but no valid token key is configured."""
+    with database.session() as session:
+        stored = session.scalars(select(OutlookConnectionRow.id)
+                                 .where(OutlookConnectionRow.token_cache.is_not(None))).first()
+    if stored is not None:
+        cipher(settings)
+
+
+def save_connection(database: Database, settings: Settings, signed: SignedIn, user: GraphUser,
+                    mailbox: MailboxSettings, calendars: Iterable[GraphCalendar], *,
+                    name: str | None = None) -> Connection:
+    """Record a completed sign-in: a new connection, or the reconnection of a known account."""
+    blob = cipher(settings).encrypt(signed.cache)
+    calendars = list(calendars)
+    with database.session(serial=True) as session:
+        row = session.scalars(select(OutlookConnectionRow).where(
+            OutlookConnectionRow.tenant_id == signed.tenant_id,
+            OutlookConnectionRow.object_id == signed.object_id)).first()
+        wanted = _name(name) if name else None
+        if wanted:
+            holder = session.scalars(select(OutlookConnectionRow)
+                                     .where(OutlookConnectionRow.name == wanted)).first()
+            if holder is not None and holder is not row:
+                raise ConnectionNameTaken(f"{wanted!r} already names {holder.username}")
+        previous = row.calendar_id if row is not None else None
+        calendar = _pick_calendar(calendars, previous)
+        if row is None:
+            row = OutlookConnectionRow(id=str(uuid.uuid4()),
+                                       name=wanted or _name(user.email or signed.username),
+                                       tenant_id=signed.tenant_id, object_id=signed.object_id,
+                                       connected_at=datetime.now(UTC))
+            session.add(row)
+        elif wanted:
+            row.name = wanted
+        row.home_account_id = signed.home_account_id
+        row.username = user.email or signed.username
+        row.account_type = "personal" if signed.personal else "work"
+        row.calendar_id, row.calendar_name = calendar.id, calendar.name
+        row.teams_allowed = calendar.teams_allowed
+        row.mailbox_time_zone = mailbox.time_zone or None
+        row.status, row.status_reason = "connected", None
+        row.token_cache = blob
+        row.connected_at = datetime.now(UTC)
+        row.refreshed_at = datetime.now(UTC)
+        session.flush()
+        return _connection(row)
+
+
+def _pick_calendar(calendars: list[GraphCalendar], previous: str | None) -> GraphCalendar:
+    editable = [c for c in calendars if c.can_edit]
+    for wanted in (lambda c: c.id == previous, lambda c: c.is_default, lambda c: True):
+        found = next((c for c in editable if wanted(c)), None)
+        if found is not None:
+            return found
+    raise CalendarUnavailable("this account has no calendar it can add events to")
+
+
+def set_calendar(database: Database, name: str, calendar: GraphCalendar) -> Connection:
+    """Book on ``calendar`` from now on."""
+    if not calendar.can_edit:
+        raise ValueError(f"calendar {calendar.name!r} is read-only for this account")
+    with database.session() as session:
+        row = _row(session, name)
+        row.calendar_id, row.calendar_name = calendar.id, calendar.name
+        row.teams_allowed = calendar.teams_allowed
+        session.flush()
+        return _connection(row)
+
+
+def _row(session: object, name: str) -> OutlookConnectionRow:
+    row = session.scalars(select(OutlookConnectionRow)  # type: ignore[attr-defined]
+                          .where(OutlookConnectionRow.name == _name(name))).first()
+    if row is None:
+        raise ConnectionNotFound(f"no Outlook connection named {_name(name)!r}")
+    return row
+
+
+def mark_needs_reconnect(database: Database, connection_id: str, reason: str) -> None:
+    """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
+    log.warning("Outlook connection %s needs reconnecting: %s", connection_id, reason)
+    with database.session() as session:
+        session.execute(update(OutlookConnectionRow)
+                        .where(OutlookConnectionRow.id == connection_id,
+                               OutlookConnectionRow.status == "connected")
+                        .values(status="needs_reconnect", status_reason=reason,
+                                updated_at=datetime.now(UTC)))
+
+
+def disconnect(database: Database, name: str) -> Connection:
+    """Remove the connection's tokens; campaigns booking on it are left without a calendar."""
+    with database.session() as session:
+        row = _row(session, name)
+        row.token_cache = None
+        row.status, row.status_reason = "disconnected", "disconnected by the operator"
+        session.flush()
+        return _connection(row)
+
+
+# MSAL is not safe to run twice at once on one cache: serialise per connection in-process.
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(connection_id: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(connection_id, threading.Lock())
+
+
+class ConnectionTokens(TokenSource):
+    """Access tokens for one connection, from its encrypted MSAL cache in the database."""
+
+    def __init__(self, database: Database, settings: Settings, connection: Connection) -> None:
+        self._database, self._settings, self._connection = database, settings, connection
+        self._token: str | None = None
+        self._good_until = 0.0
+
+    async def access_token(self, *, force_refresh: bool = False) -> str:
+        """A valid token (MSAL silent acquisition, in a thread; refreshed when due)."""
+        if self._token and not force_refresh and time.monotonic() < self._good_until:
+            return self._token
+        token, expires_in = await asyncio.to_thread(self._acquire, force_refresh)
+        self._token = token
+        self._good_until = time.monotonic() + max(0, expires_in - _EXPIRY_MARGIN_SECONDS)
+        return token
+
+    def _acquire(self, force_refresh: bool) -> tuple[str, int]:
+        connection = self._connection
+        with _lock(connection.id):
+            with self._database.session() as session:
+                row = session.get(OutlookConnectionRow, connection.id)
+                status = row.status if row is not None else "disconnected"
+                blob = row.token_cache if row is not None else None
+            if status != "connected" or blob is None:
+                raise CalendarUnavailable(f"the Outlook connection is {status}",
+                                          needs_reconnect=True)
+            box = cipher(self._settings)
+            try:
+                token = acquire_silently(self._settings, box.decrypt(blob),
+                                         connection.home_account_id, force_refresh=force_refresh)
+            except TokenRefreshFailed as exc:
+                if exc.needs_reconnect:
+                    mark_needs_reconnect(self._database, connection.id, exc.reason)
+                raise CalendarUnavailable(exc.reason, needs_reconnect=exc.needs_reconnect) \
+                    from None
+            if token.cache is not None:
+                with self._database.session() as session:
+                    session.execute(update(OutlookConnectionRow)
+                                    .where(OutlookConnectionRow.id == connection.id)
+                                    .values(token_cache=box.encrypt(token.cache),
+                                            refreshed_at=datetime.now(UTC)))
+            return token.access_token, token.expires_in
+
+    async def consent_lost(self, reason: str) -> None:
+        """Graph refused the consent: mark the connection for reconnection."""
+        await asyncio.to_thread(mark_needs_reconnect, self._database, self._connection.id,
+                                reason)
+
+
+def graph_for(database: Database, settings: Settings, connection: Connection, *,
+              http: httpx.AsyncClient | None = None) -> GraphClient:
+    """A Graph client acting for ``connection`` (for operator commands)."""
+    return GraphClient(settings.graph_base_url, ConnectionTokens(database, settings, connection),
+                       mailbox=connection.id, http=http, budget_seconds=10.0)
+
+
+async def list_calendars(database: Database, settings: Settings,
+                         name: str) -> list[GraphCalendar]:
+    """The calendars of the connection's account."""
+    connection = find_connection(database, name)
+    graph = graph_for(database, settings, connection)
+    try:
+        items = await graph.get_all("/me/calendars", params={"$top": "100"})
+    finally:
+        await graph.aclose()
+    return [GraphCalendar.model_validate(item) for item in items]
+
+
+async def refresh_connection(database: Database, settings: Settings,
+                             connection: Connection) -> Connection:
+    """Refresh the connection's tokens now; a refusal marks it as needing a reconnect."""
+    try:
+        await ConnectionTokens(database, settings, connection).access_token(force_refresh=True)
+    except CalendarUnavailable as exc:
+        log.warning("refreshing Outlook connection %s failed: %s", connection.name, exc.reason)
+    return find_connection(database, connection.name)
+
+
+async def refresh_all(database: Database, settings: Settings) -> list[Connection]:
+    """Refresh every connected account (keeps idle refresh tokens from expiring)."""
+    return [await refresh_connection(database, settings, c)
+            for c in list_connections(database) if c.usable]
+
+
+async def keep_connections_alive(database: Database, settings: Settings, stop: asyncio.Event, *,
+                                 every_seconds: float = REFRESH_EVERY_SECONDS) -> None:
+    """The background refresher: refresh all connections every ``every_seconds`` until ``stop``."""
+    while not stop.is_set():
+        try:
+            await refresh_all(database, settings)
+        except (TokenKeyMissing, OSError) as exc:
+            log.error("Outlook refresher: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+        except TimeoutError:
+            continue

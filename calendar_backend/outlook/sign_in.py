@@ -1,0 +1,102 @@
+"""Connecting an Outlook account: start a sign-in, then complete it from the redirect.
+
+The MSAL flow (state, PKCE verifier, nonce) stays server-side, encrypted, keyed by its
+state, so the redirect can come back to another process (the web callback, or an operator
+pasting the redirect URL into ``booking-agent outlook connect --redirect-url``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+from sqlalchemy import delete
+
+from agent.settings import Settings
+from calendar_backend.outlook.auth import (
+    SignInFailed,
+    finish_flow,
+    public_sign_in_url,
+    start_flow,
+)
+from calendar_backend.outlook.connections import Connection, save_connection
+from calendar_backend.outlook.graph_client import GraphClient, StaticToken
+from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
+from calendar_backend.outlook.token_store import cipher
+from storage.database import Database
+from storage.outlook_tables import OutlookSignInRow
+
+# Authorization codes live ten minutes; a sign-in older than that cannot complete.
+SIGN_IN_LIFETIME = timedelta(minutes=10)
+_AADSTS = re.compile(r"AADSTS\d+")
+
+
+def begin_sign_in(database: Database, settings: Settings, *, name: str | None = None,
+                  login_hint: str | None = None,
+                  account_type: Literal["work", "personal"] | None = None) -> str:
+    """Start connecting an account; returns the URL the owner opens to sign in."""
+    box = cipher(settings)
+    domain_hint = {"work": "organizations", "personal": "consumers"}.get(account_type or "")
+    flow = start_flow(settings, login_hint=login_hint, domain_hint=domain_hint)
+    now = datetime.now(UTC)
+    with database.session() as session:
+        session.execute(delete(OutlookSignInRow)
+                        .where(OutlookSignInRow.created_at < now - SIGN_IN_LIFETIME))
+        session.add(OutlookSignInRow(state=flow["state"], flow=box.encrypt(json.dumps(flow)),
+                                     name=name, created_at=now))
+    return public_sign_in_url(settings, flow["auth_uri"])
+
+
+def redirect_parameters(redirect: str | Mapping[str, str]) -> dict[str, str]:
+    """The parameters of the redirect: a pasted URL's query, or a form_post body."""
+    if isinstance(redirect, str):
+        parts = urlsplit(redirect.strip())
+        return dict(parse_qsl(parts.query or parts.fragment))
+    return dict(redirect)
+
+
+async def complete_sign_in(database: Database, settings: Settings,
+                           redirect: str | Mapping[str, str], *,
+                           http: httpx.AsyncClient | None = None) -> Connection:
+    """Finish the sign-in the redirect answers and save the connection.
+
+    Raises :class:`SignInFailed` (unknown or expired sign-in, refused consent, bad code).
+    """
+    params = redirect_parameters(redirect)
+    state = params.get("state")
+    if not state:
+        raise SignInFailed("the redirect URL carries no state: paste the whole URL")
+    box = cipher(settings)
+    with database.session() as session:
+        row = session.get(OutlookSignInRow, state)
+        if row is not None:
+            pending = (box.decrypt(row.flow), row.name, row.created_at)
+            session.delete(row)  # single use
+    if row is None:
+        raise SignInFailed("this sign-in is unknown or was already used: start again")
+    flow_text, name, created = pending
+    if datetime.now(UTC) - created > SIGN_IN_LIFETIME:
+        raise SignInFailed("this sign-in expired: start again")
+    if "error" in params:
+        code = _AADSTS.search(params.get("error_description", ""))
+        raise SignInFailed(f"sign-in refused: {params['error']}"
+                           + (f" {code.group(0)}" if code else ""))
+    signed = await asyncio.to_thread(finish_flow, settings, json.loads(flow_text), params)
+    graph = GraphClient(settings.graph_base_url, StaticToken(signed.access_token),
+                        mailbox=signed.home_account_id, http=http, budget_seconds=10.0)
+    try:
+        user = GraphUser.model_validate(await graph.get(
+            "/me", params={"$select": "id,displayName,mail,userPrincipalName"}))
+        mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
+        calendars = [GraphCalendar.model_validate(item) for item in
+                     await graph.get_all("/me/calendars", params={"$top": "100"})]
+    finally:
+        await graph.aclose()
+    return save_connection(database, settings, signed, user, mailbox, calendars, name=name)
+

@@ -1,0 +1,224 @@
+"""Connecting Outlook accounts, keeping them healthy, and their encrypted tokens at rest."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import text
+
+from agent.settings import Settings
+from calendar_backend.outlook import connections
+from calendar_backend.outlook.auth import SignInFailed
+from calendar_backend.outlook.connections import (
+    Connection,
+    connection_usable,
+    disconnect,
+    find_connection,
+    list_calendars,
+    open_calendar,
+    require_token_key,
+    set_calendar,
+)
+from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
+from calendar_backend.outlook.token_store import TokenKeyMissing
+from calendar_backend.provider import CalendarUnavailable
+from storage.database import Database
+from tests.fakes.microsoft import PERSONAL_TENANT, MicrosoftEmulator, fixtures
+
+emulator, ms_settings = fixtures.emulator, fixtures.ms_settings
+
+WORK, PERSONAL = "adele@contoso.com", "julie@outlook.com"
+DAY = datetime(2030, 3, 5, tzinfo=UTC)
+
+
+def browser(url: str) -> str:
+    """What the owner's browser does: sign in and land on the redirect URL."""
+    answer = httpx.get(url)
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+async def connect(database: Database, settings: Settings, emu: MicrosoftEmulator,
+                  username: str, name: str | None = None) -> Connection:
+    emu.sign_in_as(username)
+    url = begin_sign_in(database, settings, name=name)
+    return await complete_sign_in(database, settings, browser(url))
+
+
+async def test_connecting_a_work_account_records_the_account_calendar_and_zone(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    account = emulator.world.account(WORK)
+    assert connection.ref == "outlook:adele@contoso.com"
+    assert (connection.username, connection.account_type) == (WORK, "work")
+    assert (connection.tenant_id, connection.object_id) == (account.tenant_id, account.object_id)
+    assert connection.calendar_id == account.calendar(None).id
+    assert connection.calendar_name == "Calendar"
+    assert connection.teams_allowed
+    assert connection.owner_zone == "America/Los_Angeles"
+    assert connection.usable and connection.status == "connected"
+    assert connection_usable(database, connection.ref)
+    # The sign-in used PKCE and the real scopes; MSAL added the OpenID ones itself.
+    [authorize] = emulator.requests("login", path_contains="authorize")
+    assert authorize.query["code_challenge_method"] == "S256"
+    assert set(authorize.query["scope"].split()) == {
+        "Calendars.ReadWrite", "User.Read", "MailboxSettings.Read",
+        "offline_access", "openid", "profile"}
+
+
+async def test_connecting_a_personal_account_marks_it_personal_without_teams(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, PERSONAL, name="Julie")
+    assert connection.tenant_id == PERSONAL_TENANT
+    assert connection.account_type == "personal"
+    assert connection.ref == "outlook:julie"
+    assert connection.username == PERSONAL  # no mail on /me: the UPN is the address
+    assert not connection.teams_allowed
+    assert connection.owner_zone == "Europe/Berlin"
+
+
+async def test_two_accounts_connect_side_by_side(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    await connect(database, ms_settings, emulator, WORK)
+    await connect(database, ms_settings, emulator, PERSONAL)
+    names = [c.name for c in connections.list_connections(database)]
+    assert names == ["adele@contoso.com", "julie@outlook.com"]
+
+
+async def test_token_cache_is_unreadable_without_the_key(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    await connect(database, ms_settings, emulator, WORK)
+    with database.session() as session:
+        raw = bytes(session.execute(text("SELECT token_cache FROM outlook_connections")).scalar())
+    refresh_tokens = [t.value for t in emulator.world.refresh_tokens.values()]
+    assert refresh_tokens and not any(t.encode() in raw for t in refresh_tokens)
+    assert b"RefreshToken" not in raw and b"secret" not in raw
+    with pytest.raises(InvalidToken):
+        Fernet(Fernet.generate_key()).decrypt(raw)
+    key = ms_settings.token_key.get_secret_value().encode()
+    assert refresh_tokens[0] in Fernet(key).decrypt(raw).decode()
+
+
+async def test_refusing_to_start_without_a_key_once_a_connection_exists(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    keyless = ms_settings.model_copy(update={"token_key": None})
+    require_token_key(database, keyless)  # nothing stored yet: fine
+    await connect(database, ms_settings, emulator, WORK)
+    with pytest.raises(TokenKeyMissing):
+        require_token_key(database, keyless)
+    with pytest.raises(TokenKeyMissing):
+        open_calendar(database, keyless, "outlook:adele@contoso.com")
+
+
+async def test_a_sign_in_redirect_completes_once(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    redirect = browser(begin_sign_in(database, ms_settings))
+    await complete_sign_in(database, ms_settings, redirect)
+    with pytest.raises(SignInFailed, match="unknown or was already used"):
+        await complete_sign_in(database, ms_settings, redirect)
+    with pytest.raises(SignInFailed, match="no state"):
+        await complete_sign_in(database, ms_settings, "http://localhost:8765/cb?code=x")
+
+
+async def test_declined_consent_is_a_clear_failure(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    emulator.world.deny_consent = True
+    redirect = browser(begin_sign_in(database, ms_settings))
+    with pytest.raises(SignInFailed, match="access_denied AADSTS65004"):
+        await complete_sign_in(database, ms_settings, redirect)
+    assert connections.list_connections(database) == []
+
+
+@pytest.mark.parametrize(("error", "code", "suberror"), [
+    ("invalid_grant", 700082, None),
+    ("invalid_grant", 50173, None),
+    ("interaction_required", 50076, None),
+    ("invalid_grant", 65001, "consent_required"),
+])
+async def test_refresh_failure_needs_reconnect_and_reconnecting_restores_booking(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        error: str, code: int, suberror: str | None) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    calendar = open_calendar(database, ms_settings, connection.ref)
+    assert calendar is not None
+    await calendar.busy_times(DAY, DAY + timedelta(hours=8))
+    emulator.fail_refresh(WORK, error, code, suberror)
+    emulator.expire_access_tokens(WORK)
+    with pytest.raises(CalendarUnavailable) as failure:
+        await calendar.busy_times(DAY, DAY + timedelta(hours=8))
+    assert failure.value.needs_reconnect
+    marked = find_connection(database, connection.ref)
+    assert marked.status == "needs_reconnect"
+    assert marked.status_reason == f"{error} AADSTS{code}" + (f" ({suberror})" if suberror else "")
+    assert not connection_usable(database, connection.ref)
+    assert open_calendar(database, ms_settings, connection.ref) is None
+
+    emulator.heal_refresh(WORK)
+    again = await connect(database, ms_settings, emulator, WORK)
+    assert (again.id, again.status, again.status_reason) == (connection.id, "connected", None)
+    calendar = open_calendar(database, ms_settings, connection.ref)
+    assert calendar is not None
+    assert await calendar.busy_times(DAY, DAY + timedelta(hours=8)) == []
+
+
+async def test_revoked_consent_is_found_by_the_background_refresher(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    await connect(database, ms_settings, emulator, WORK)
+    await connect(database, ms_settings, emulator, PERSONAL)
+    emulator.revoke_consent(WORK)
+    stop = asyncio.Event()
+    refresher = asyncio.create_task(
+        connections.keep_connections_alive(database, ms_settings, stop, every_seconds=0.05))
+    await asyncio.sleep(0.3)
+    stop.set()
+    await refresher
+    work, personal = connections.list_connections(database)
+    assert work.status == "needs_reconnect"
+    assert work.status_reason == "invalid_grant AADSTS65001 (consent_required)"
+    assert personal.status == "connected" and personal.refreshed_at is not None
+    refreshes = emulator.requests("login", method="POST")
+    assert len(refreshes) >= 4  # two sign-ins and at least one refresh round
+
+
+async def test_disconnect_removes_tokens_and_leaves_campaigns_without_a_calendar(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    gone = disconnect(database, connection.name)
+    assert gone.status == "disconnected"
+    with database.session() as session:
+        assert session.execute(text("SELECT token_cache FROM outlook_connections")).scalar() \
+            is None
+    assert not connection_usable(database, connection.ref)
+    assert open_calendar(database, ms_settings, connection.ref) is None
+    assert connection_usable(database, "local")
+
+
+async def test_operator_picks_another_calendar_and_booking_lands_there(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    calendars = await list_calendars(database, ms_settings, connection.name)
+    assert [c.name for c in calendars] == ["Calendar", "Sales demos"]
+    chosen = set_calendar(database, connection.name, calendars[1])
+    assert chosen.calendar_name == "Sales demos"
+    emulator.add_event(WORK, DAY.replace(hour=9), DAY.replace(hour=10),
+                       calendar_id=calendars[1].id)
+    emulator.add_event(WORK, DAY.replace(hour=11), DAY.replace(hour=12))  # other calendar
+    calendar = open_calendar(database, ms_settings, connection.ref)
+    busy = await calendar.busy_times(DAY, DAY + timedelta(days=1))
+    assert [b.start.hour for b in busy] == [9]
+    # Reconnecting keeps the operator's choice.
+    again = await connect(database, ms_settings, emulator, WORK)
+    assert again.calendar_name == "Sales demos"
+
+
+async def test_unknown_connection_names_are_a_clear_error(
+        database: Database, ms_settings: Settings) -> None:
+    with pytest.raises(connections.ConnectionNotFound, match="nobody"):
+        open_calendar(database, ms_settings, "outlook:nobody")
+    assert not connection_usable(database, "outlook:nobody")
+    with pytest.raises(ValueError, match="not an Outlook calendar"):
+        open_calendar(database, ms_settings, "local")

@@ -109,6 +109,12 @@ _LEAD_INS: tuple[tuple[str, ...], ...] = tuple(
         "actually", "i said",
     )
 )  # fmt: skip
+# Lead-ins that also mark where the address starts mid-sentence ("... and my email is ...").
+_MARKERS: tuple[tuple[str, ...], ...] = (
+    *(phrase for phrase in _LEAD_INS if len(phrase) > 1 and phrase != ("of", "course")),
+    ("its",),
+    ("thats",),
+)
 _TAILS: tuple[tuple[str, ...], ...] = tuple(
     tuple(phrase.split())
     for phrase in (
@@ -238,15 +244,20 @@ _KNOWN_HYPHENATED = frozenset({"x-ray", "double-u"})
 
 
 def _strip_talk(tokens: list[_Token]) -> list[_Token]:
-    """Drop fillers anywhere, lead-ins ("my email is") at the start and tails ("thanks")."""
+    """Drop fillers anywhere, lead-ins ("my email is") at the start and tails ("thanks").
+
+    Talk before a mid-sentence lead-in goes too: in "my name is John and my email is john at
+    example dot com" the address starts after "my email is".
+    """
     tokens = _drop_filler_phrases([t for t in tokens if t.literal or t.text not in _FILLERS])
     while True:
         for phrase in _LEAD_INS:
-            if _starts_with(tokens, 0, phrase) and not _keeps_lead_in(tokens, phrase):
+            if _starts_with(tokens, 0, phrase) and not _keeps_lead_in(tokens, 0, phrase):
                 tokens = tokens[len(phrase) :]
                 break
         else:
             break
+    tokens = tokens[_after_last_marker(tokens) :]
     while True:
         for phrase in _TAILS:
             start = len(tokens) - len(phrase)
@@ -258,11 +269,30 @@ def _strip_talk(tokens: list[_Token]) -> list[_Token]:
     return tokens
 
 
-def _keeps_lead_in(tokens: list[_Token], phrase: tuple[str, ...]) -> bool:
+def _keeps_lead_in(tokens: list[_Token], start: int, phrase: tuple[str, ...]) -> bool:
     """A one-word lead-in right before "at" is the user name ("email at example dot com")."""
-    if len(phrase) > 1 or len(tokens) < 2:
-        return False
-    return tokens[1].text in ("at", "@")
+    return len(phrase) == 1 and _is_at(tokens, start + 1)
+
+
+def _is_at(tokens: list[_Token], i: int) -> bool:
+    return i < len(tokens) and tokens[i].text in ("at", "@")
+
+
+def _after_last_marker(tokens: list[_Token]) -> int:
+    """Where the address starts: after the last lead-in found before the first "at", else 0."""
+    start = i = 0
+    while i < len(tokens) and not _is_at(tokens, i):
+        phrase = next(
+            (
+                p
+                for p in _MARKERS
+                if _starts_with(tokens, i, p) and not _keeps_lead_in(tokens, i, p)
+            ),
+            None,
+        )
+        i += len(phrase) if phrase else 1
+        start = i if phrase else start
+    return start
 
 
 def _drop_filler_phrases(tokens: list[_Token]) -> list[_Token]:

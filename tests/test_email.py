@@ -169,6 +169,13 @@ def test_lead_ins_fillers_and_tails_are_dropped(said: str) -> None:
     assert parse_spoken_email(said) == "john@example.com"
 
 
+def test_talk_before_a_mid_sentence_lead_in_is_dropped() -> None:
+    said = "my name is John and my email is john dot smith at example dot com"
+    assert parse_spoken_email(said) == "john.smith@example.com"
+    said = "i think it's j o h n at example dot com"
+    assert parse_spoken_email(said) == "john@example.com"
+
+
 def test_a_one_word_lead_in_right_before_at_is_the_user_name() -> None:
     assert parse_spoken_email("email at example dot com") == "email@example.com"
     assert parse_spoken_email("my email is email at example dot com") == "email@example.com"

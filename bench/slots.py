@@ -11,12 +11,14 @@ machine-readable.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from calendar_backend.interval import Interval
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-repeat", type=int, default=3, help="timed naive runs")
     args = parser.parse_args(argv)
 
+    load = os.getloadavg()[0]
     rules = _rules(args.days)
     busy = _busy(args.days, args.busy)
     fast = free_slots(rules, busy, NOW)
@@ -93,13 +96,14 @@ def main(argv: list[str] | None = None) -> int:
 
     samples = _time_ms(lambda: free_slots(rules, busy, NOW), args.repeat)
     baseline = _time_ms(lambda: _naive(rules, busy, NOW), args.baseline_repeat)
-    sort_floor = _time_ms(lambda: sorted(busy, key=lambda i: i.start), args.repeat)
+    sort_floor = _time_ms(lambda: sorted(busy, key=attrgetter("start")), args.repeat)
     p50, p99 = statistics.median(samples), _p99(samples)
     baseline_p50 = statistics.median(baseline)
     print(
         f"{len(candidate_starts(rules, NOW))} candidate starts, {len(busy)} busy intervals, "
         f"{len(fast)} free slots"
     )
+    print(f"load average before the run: {load:.2f} on {os.cpu_count()} CPUs (noise if high)")
     print(f"free_slots:        p50 {p50:.3f} ms  p99 {p99:.3f} ms  ({args.repeat} runs)")
     print(f"naive reference:   p50 {baseline_p50:.3f} ms  ({args.baseline_repeat} runs)")
     print(f"sorting busy only: p50 {statistics.median(sort_floor):.3f} ms")

@@ -190,7 +190,14 @@ class _BusyIndex:
     def __init__(self, busy: Iterable[Interval]) -> None:
         # UTC first: Python orders two datetimes of one zone by wall clock, ignoring fold,
         # which misorders busy time given in the owner's zone during a repeated hour.
-        spans = [(i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in busy]
+        # (Inline ``is UTC`` tests: converting what already is UTC costs a third of the index.)
+        spans = [
+            (
+                start if (start := i.start).tzinfo is UTC else start.astimezone(UTC),
+                end if (end := i.end).tzinfo is UTC else end.astimezone(UTC),
+            )
+            for i in busy
+        ]
         spans.sort(key=itemgetter(0))
         self._starts = list(map(itemgetter(0), spans))
         self._max_ends: list[datetime] = []

@@ -12,7 +12,8 @@ both sides of a transition. Around a transition:
 * the window's end is an instant: ``end`` on that date resolved the same way (first
   occurrence if repeated; if it falls in a gap, the instant the clocks jump). A slot must
   end by that instant, measured in real elapsed time, so a 60-minute meeting is 60 minutes
-  even when it spans a transition.
+  even when it spans a transition. The window is thus the real span from its first start
+  to that instant; on a fall-back day it includes the repeated hour if the hour lies inside.
 """
 
 from __future__ import annotations

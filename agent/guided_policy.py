@@ -277,4 +277,8 @@ class GuidedPolicy:
             return Reply(line("ask_email"))
         if said.yes and s.booking_available and s.active_booking() is None:
             return await self._on_offer(text, said, wants_time)
+        if not s.booking_available:
+            # Asking to book, or anything else: this call cannot book, someone will follow up.
+            follow_up = line("no_booking_follow_up", business_name=s.campaign.business_name)
+            return Reply(f"{follow_up} {line('anything_else')}")
         return Reply(line("not_understood", question=line("anything_else")))

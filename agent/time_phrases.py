@@ -85,7 +85,7 @@ class TimeRequest:
     """What the caller asked for, as a range in the caller's zone."""
 
     start: datetime  # aware, caller's zone (range start)
-    end: datetime  # aware, exclusive
+    end: datetime  # aware, exclusive; always after start
     earliest: bool = False  # "earliest you have" / "soonest": no constraint beyond now
     exact: bool = False  # a specific clock time was named ("Wednesday at 3"): start is that time
     text: str = ""  # a short normalised description, e.g. "Wednesday afternoon"
@@ -585,6 +585,8 @@ def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeReques
         low, high = exact, high if high > exact else None
     start = _at(days.first, low, zone)
     end = _at(days.stop - timedelta(days=1), high, zone)
+    if end <= start:  # a window inside a spring-forward gap ("between 2:30 and 3 AM")
+        end = _plus(start, EXACT_WINDOW)
     if start < now < end:
         start = now
     whole_days = low == time(0) and high is None

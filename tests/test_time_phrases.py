@@ -352,6 +352,11 @@ def test_a_time_skipped_by_spring_forward_becomes_a_real_instant() -> None:
     assert request.end.astimezone(UTC) - request.start.astimezone(UTC) == timedelta(hours=1)
 
 
+def test_a_window_inside_the_spring_forward_gap_is_still_a_range() -> None:
+    request = ask("Sunday between 2:30 and 3 AM", at(2026, 3, 7, 12))
+    assert request.start < request.end
+
+
 def test_this_week_across_spring_forward_ends_on_daylight_time() -> None:
     start, end = span("this week", at(2026, 3, 3, 9))
     assert start.utcoffset() == timedelta(hours=-5)
@@ -371,9 +376,22 @@ def test_a_european_caller_in_the_week_clocks_go_forward() -> None:
 
 # --- properties ---------------------------------------------------------------------------------
 
-ZONES = ["America/New_York", "America/Phoenix", "Europe/London", "Asia/Kolkata", "Pacific/Apia"]
-NOWS = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+ZONES = ["America/New_York", "America/Phoenix", "Europe/Berlin", "Asia/Kolkata", "Pacific/Apia"]
+DST_CHANGES = [
+    datetime(2026, 3, 8, 7, tzinfo=UTC),  # US spring forward
+    datetime(2026, 11, 1, 6, tzinfo=UTC),  # US fall back
+    datetime(2026, 3, 29, 1, tzinfo=UTC),  # EU spring forward
+    datetime(2026, 10, 25, 1, tzinfo=UTC),  # EU fall back
+]
+NOWS = st.one_of(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
+    st.builds(
+        lambda change, minutes: change + timedelta(minutes=minutes),
+        st.sampled_from(DST_CHANGES),
+        st.integers(-8 * 24 * 60, 8 * 24 * 60),
+    ),
 )
 TIME_WORDS = st.sampled_from(
     "next this later early late week weekend tomorrow today tonight monday friday the 3rd 31st "
@@ -396,5 +414,5 @@ def test_time_like_text_gives_a_well_formed_range(text: str, now: datetime, zone
         return
     assert request.start.tzinfo == ZoneInfo(zone)
     assert request.end.tzinfo == ZoneInfo(zone)
-    assert request.start <= request.end
+    assert request.start < request.end
     assert request.text

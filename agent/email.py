@@ -384,7 +384,7 @@ class _Spelling:
             if letter:
                 self.emit(letter, letter=True)
                 return i + 2
-            return i + 1 if word == "letter" else self._plain(i)
+            return self.plain(i)  # "small business": a word after all
         if word in NUMBER_WORDS:
             return self.number(i)
         if word == "oh" and self.out and self.out[-1][-1:].isdigit() and self.is_digit(i + 1):
@@ -394,9 +394,10 @@ class _Spelling:
         if letter:
             self.emit(letter, letter=True)
             return i + 1
-        return self._plain(i)
+        return self.plain(i)
 
-    def _plain(self, i: int) -> int:
+    def plain(self, i: int) -> int:
+        """Token ``i`` kept as the word it is ("john", "example")."""
         self.emit(self.tokens[i].text.replace("-", ""))
         return i + 1
 
@@ -463,7 +464,7 @@ class _Spelling:
             return i + 1
         value, j = self.below_thousand(i)
         if j == i:  # a bare "hundred" or "thousand": keep the word
-            return self._plain(i)
+            return self.plain(i)
         if self.word(j) == "thousand":
             value *= 1000
             j += 1

@@ -176,10 +176,14 @@ def _alternatives(words: dict[str, int]) -> str:
     return "|".join(w.replace(" ", r"\s+") for w in sorted(words, key=len, reverse=True))
 
 
+# After an ordinal, words that make it something other than a day: "the second option".
+_NOT_A_DAY = (
+    r"(?:(?:thing|available|open|opening|slot|time|week|one|option|choice|offer|of\s+those"
+    r"|of\s+them)s?\b|1(?!\s*(?::|am\b|pm\b|oclock\b))\b)"  # "one" is "1" by then
+)
 _CARDINAL_RE = re.compile(rf"\b({_alternatives(_CARDINALS)})\b")
 _ORDINAL_WORD_RE = re.compile(
-    rf"\b(the|{_MONTH_PATTERN})\s+({_alternatives(_ORDINAL_WORDS)})\b"
-    r"(?!\s+(?:thing|available|open|opening|slot|time|week|one)\b)"
+    rf"\b(the|{_MONTH_PATTERN})\s+({_alternatives(_ORDINAL_WORDS)})\b(?!\s+{_NOT_A_DAY})"
     rf"|\b({_alternatives(_ORDINAL_WORDS)})(?=\s+of\s+(?:{_MONTH_PATTERN})\b)"
 )
 
@@ -286,8 +290,9 @@ _MONTH_DAY_RE = re.compile(rf"\b({_MONTH_PATTERN})\s+(\d{{1,2}})(?:st|nd|rd|th)?
 # "3 may" alone is too easily "at 3 may work": the day needs a suffix or "of".
 _DAY_MONTH_RE = re.compile(
     rf"\b(\d{{1,2}})(?:(?:st|nd|rd|th)\s+(?:of\s+)?|\s+of\s+)({_MONTH_PATTERN})\b"
+    r"(?!\s+(?:be|work|not|suit|do|have)\b)"  # "the 3rd may work": "may" the verb
 )
-_ORDINAL_DAY_RE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b")
+_ORDINAL_DAY_RE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)\b(?!\s+{_NOT_A_DAY})")
 
 
 def _without_dates(s: str) -> str:

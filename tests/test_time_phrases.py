@@ -114,6 +114,11 @@ def test_a_month_and_day() -> None:
     assert span("January 5th") == (at(2027, 1, 5), at(2027, 1, 6))
 
 
+def test_may_the_verb_is_not_may_the_month() -> None:
+    assert span("the 3rd may work") == (at(2026, 12, 3), at(2026, 12, 4))
+    assert span("3rd May") == (at(2027, 5, 3), at(2027, 5, 4))
+
+
 def test_a_date_already_past_this_year_is_next_years() -> None:
     assert span("November 30th") == (at(2027, 11, 30), at(2027, 12, 1))
 
@@ -326,6 +331,9 @@ def test_lunch_and_bare_numbers_the_dialogue_hears() -> None:
         "something later",
         "at 25",
         "in 2026",
+        "I'll take the second option",
+        "the first one",
+        "the 2nd one please",
     ],
 )
 def test_nothing_time_like_gives_none(said: str) -> None:

@@ -311,3 +311,26 @@ def test_windows_zone_names_map_to_iana_and_unknowns_fall_back() -> None:
     assert iana_zone("Customized Time Zone") is None
     assert iana_zone("") is None
     assert iana_zone(None) is None
+
+
+async def test_create_that_landed_unheard_before_the_budget_ran_out_counts_as_booked(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK, budget=0.5)
+    emulator.queue_fault(504, "GatewayTimeout", retry_after="0.05", method="POST",
+                         after_processing=True)
+    for _ in range(3):
+        emulator.queue_fault(503, "ServiceNotAvailable", retry_after="0.3", method="POST")
+    created = await calendar.create_event(new_event("b-7", DAY.replace(hour=16)))
+    assert [e.id for e in emulator.events(WORK)] == [created.event_id]
+    assert len(emulator.requests(path_contains="calendarView")) == 1
+
+
+async def test_create_that_never_landed_fails_without_an_event(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK, budget=0.5)
+    emulator.queue_fault(504, "GatewayTimeout", retry_after="0.05", method="POST")
+    for _ in range(3):
+        emulator.queue_fault(503, "ServiceNotAvailable", retry_after="0.3", method="POST")
+    with pytest.raises(CalendarUnavailable):
+        await calendar.create_event(new_event("b-8", DAY.replace(hour=16)))
+    assert emulator.events(WORK) == []

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from calendar_backend.outlook.graph_client import GraphClient, GraphError
+from calendar_backend.outlook.graph_client import GraphClient, GraphError, GraphUnavailable
 from calendar_backend.outlook.models import (
     AttendeeOut,
     CancelBody,
@@ -31,6 +31,8 @@ VIEW_FIELDS = "id,subject,start,end,showAs,isAllDay,isCancelled,type,seriesMaste
 # free and workingElsewhere leave the owner bookable; everything else blocks.
 BLOCKING = frozenset({"busy", "tentative", "oof", "unknown"})
 _GONE = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
+# Extra time to look for an event whose create may have landed unheard, before failing.
+RECONCILE_SECONDS = 2.0
 _TRANSACTION_NS = uuid.UUID("6f1d3c52-2a4e-4a8f-9d0e-6a1b7e0f3c11")
 
 
@@ -60,12 +62,13 @@ class OutlookCalendar:
         self._teams_allowed = teams_allowed
         self._page_size = page_size
 
-    async def _view(self, start: datetime, end: datetime) -> list[GraphEvent]:
+    async def _view(self, start: datetime, end: datetime,
+                    budget_seconds: float | None = None) -> list[GraphEvent]:
         items = await self._graph.get_all(
             f"{self._calendar_path}/calendarView",
             params={"startDateTime": _utc_param(start), "endDateTime": _utc_param(end),
                     "$select": VIEW_FIELDS, "$top": str(self._page_size)},
-            headers=UTC_PREFERENCE,
+            headers=UTC_PREFERENCE, budget_seconds=budget_seconds,
         )
         return [GraphEvent.model_validate(item) for item in items]
 
@@ -99,6 +102,18 @@ class OutlookCalendar:
         try:
             response = await self._graph.request("POST", f"{self._calendar_path}/events",
                                                  json=body.graph(), headers=UTC_PREFERENCE)
+        except GraphUnavailable as exc:
+            if not exc.maybe_applied:
+                raise
+            # An attempt may have created the event unheard: report the booking failed only
+            # if the calendar really has no such event.
+            try:
+                found = await self._find(txid, event.start, event.end, RECONCILE_SECONDS)
+            except CalendarUnavailable:
+                raise exc from None
+            if found is None:
+                raise
+            return _created(found)
         except GraphError as exc:
             if exc.code != "ErrorDuplicateTransactionId":
                 raise CalendarUnavailable(f"Graph refused the event ({exc.code})") from None
@@ -110,9 +125,10 @@ class OutlookCalendar:
             return _created(found)
         return _created(GraphEvent.model_validate(response.json()))
 
-    async def _find(self, txid: str, start: datetime, end: datetime) -> GraphEvent | None:
-        return next((e for e in await self._view(start, end) if e.transaction_id == txid),
-                    None)
+    async def _find(self, txid: str, start: datetime, end: datetime,
+                    budget_seconds: float | None = None) -> GraphEvent | None:
+        events = await self._view(start, end, budget_seconds)
+        return next((e for e in events if e.transaction_id == txid), None)
 
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move the event (attendees get the update)."""

@@ -39,6 +39,18 @@ class GraphError(Exception):
         self.status, self.code, self.message, self.request_id = status, code, message, request_id
 
 
+class GraphUnavailable(CalendarUnavailable):
+    """Graph did not answer within the budget.
+
+    ``maybe_applied`` when a write may have taken effect without our hearing back
+    (a 504 or a lost connection on a non-GET attempt).
+    """
+
+    def __init__(self, reason: str, *, maybe_applied: bool = False) -> None:
+        super().__init__(reason)
+        self.maybe_applied = maybe_applied
+
+
 class TokenSource(Protocol):
     """Where the client gets bearer tokens for one mailbox."""
 
@@ -122,36 +134,43 @@ class GraphClient:
             await self._http.aclose()
 
     async def get(self, path: str, *, params: dict[str, str] | None = None,
-                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+                  headers: dict[str, str] | None = None,
+                  budget_seconds: float | None = None) -> dict[str, Any]:
         """GET a Graph resource (retried freely: reads are idempotent)."""
-        response = await self.request("GET", path, params=params, headers=headers)
+        response = await self.request("GET", path, params=params, headers=headers,
+                                      budget_seconds=budget_seconds)
         return dict(response.json())
 
     async def get_all(self, path: str, *, params: dict[str, str],
-                      headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
+                      headers: dict[str, str] | None = None,
+                      budget_seconds: float | None = None) -> list[dict[str, Any]]:
         """Every item of a collection, following ``@odata.nextLink`` (same host only)."""
-        page = await self.get(path, params=params, headers=headers)
+        page = await self.get(path, params=params, headers=headers,
+                              budget_seconds=budget_seconds)
         items = list(page.get("value", []))
         while next_link := page.get("@odata.nextLink"):
             if urlsplit(next_link).netloc != self._host:
                 raise CalendarUnavailable("Graph paged to an unexpected host")
-            page = await self.get(next_link, headers=headers)
+            page = await self.get(next_link, headers=headers, budget_seconds=budget_seconds)
             items.extend(page.get("value", []))
         return items
 
     async def request(self, method: str, path: str, *, params: dict[str, str] | None = None,
                       json: Any = None, headers: dict[str, str] | None = None,
-                      retry_safe: bool = True) -> httpx.Response:
+                      retry_safe: bool = True,
+                      budget_seconds: float | None = None) -> httpx.Response:
         """Send one logical request; returns the 2xx response.
 
         ``retry_safe`` is false for writes that could apply twice (never for our creates,
         which carry a ``transactionId``). Raises :class:`GraphError` for refusals and
-        :class:`CalendarUnavailable` when Graph does not answer within the budget.
+        :class:`GraphUnavailable` when Graph does not answer within the budget.
         """
         url = path if path.startswith("https://") or path.startswith("http://") \
             else self.base_url + path
-        deadline = time.monotonic() + self._budget
+        deadline = time.monotonic() + (self._budget if budget_seconds is None
+                                       else budget_seconds)
         refreshed = False
+        maybe_applied = False
         attempt = 0
         while True:
             token = await self._tokens.access_token(force_refresh=False)
@@ -166,9 +185,10 @@ class GraphClient:
                         timeout=min(self._timeout, remaining),
                     )
             except httpx.TransportError as exc:
+                maybe_applied = maybe_applied or method != "GET"
                 if not retry_safe:
-                    raise CalendarUnavailable(f"Graph did not answer ({type(exc).__name__})") \
-                        from None
+                    raise GraphUnavailable(f"Graph did not answer ({type(exc).__name__})",
+                                           maybe_applied=maybe_applied) from None
                 wait, why = _backoff(attempt), type(exc).__name__
             else:
                 if response.is_success:
@@ -180,6 +200,7 @@ class GraphClient:
                     refreshed = True
                     await self._tokens.access_token(force_refresh=True)
                     continue
+                maybe_applied = maybe_applied or (status == 504 and method != "GET")
                 if status in RETRYABLE_STATUS and retry_safe:
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
                     wait = _backoff(attempt) if wait is None else wait
@@ -190,7 +211,8 @@ class GraphClient:
                     await self._refuse(status, code, message, request_id)
             attempt += 1
             if time.monotonic() + wait > deadline:
-                raise CalendarUnavailable(f"the calendar is not answering ({why})")
+                raise GraphUnavailable(f"the calendar is not answering ({why})",
+                                       maybe_applied=maybe_applied)
             await self._sleep(wait)
 
     async def _refuse(self, status: int, code: str, message: str,

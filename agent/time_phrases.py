@@ -158,9 +158,13 @@ def say_slot(start_utc: datetime, owner_zone: str, caller_zone: str | None, now:
 
 _CARDINALS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "thirty": 30,
-    "forty five": 45, "fortyfive": 45,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }  # fmt: skip
+for _tens, _n in (("twenty", 20), ("thirty", 30), ("forty", 40), ("fifty", 50)):
+    _CARDINALS[_tens] = _n
+    for _unit, _u in list(_CARDINALS.items())[:9]:
+        _CARDINALS[f"{_tens} {_unit}"] = _n + _u
 _ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
@@ -204,7 +208,8 @@ def _normalise(text: str) -> str:
     s = _ORDINAL_WORD_RE.sub(_ordinal_word, s)
     s = _CARDINAL_RE.sub(lambda m: str(_CARDINALS[" ".join(m.group(1).split())]), s)
     s = re.sub(r"(\d)\s*(am|pm)\b", r"\1 \2", s)
-    s = re.sub(r"\b(\d{1,2})\s+(?:oh\s+)?(0\d)\b", r"\1:\2", s)  # "ten oh five"
+    s = re.sub(r"\b(\d{1,2})\s+(?:oh|o)\s+(\d)\b", r"\1:0\2", s)  # "ten oh five"
+    s = re.sub(r"\b(\d{1,2})\s+(0\d)\b", r"\1:\2", s)
     s = re.sub(r"\bhalf\s+past\s+(\d{1,2})\b", r"\1:30", s)
     s = re.sub(r"\b(?:a\s+)?quarter\s+past\s+(\d{1,2})\b", r"\1:15", s)
     s = re.sub(

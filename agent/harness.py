@@ -20,6 +20,7 @@ import yaml
 from pipecat.frames.frames import EndFrame, LLMMessagesAppendFrame, LLMRunFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -217,7 +218,10 @@ async def run_call(
         call_id=f"test-{uuid.uuid4().hex[:12]}", now=now, database=database, settings=settings,
         calendar=connection,
     )
-    parts = build_dialogue(session, settings=settings, policy=policy)
+    # Text turns arrive whole (no audio to detect turns in), so no turn model is loaded.
+    parts = build_dialogue(
+        session, settings=settings, policy=policy, user_turn_strategies=ExternalUserTurnStrategies()
+    )
     dialogue = parts.dialogue
     worker = PipelineWorker(
         Pipeline([*parts.before_tts, *parts.after_output]),

@@ -1,0 +1,133 @@
+"""Every shipped scenario is a test: the real dialogue and booking code, text for speech.
+
+LLM scenarios run against the scripted fake OpenAI server over real HTTP/SSE; their
+``llm_script`` is what the fake replays.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent.harness import CallResult, run_scenario
+from agent.settings import Settings
+from tests.fakes.openai_server import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted((ROOT / "examples" / "scenarios").glob("*.yaml"))
+
+
+def _settings() -> Settings:
+    # No .env, no keys: a fresh machine.
+    return Settings(_env_file=None, openai_api_key=None)
+
+
+async def _run(path: Path) -> tuple[CallResult, FakeOpenAI | None]:
+    data = yaml.safe_load(path.read_text())
+    if data.get("policy") != "llm":
+        return await run_scenario(path, settings=_settings()), None
+    with FakeOpenAI(data.get("llm_script") or [], hang_seconds=10) as fake:
+        return await run_scenario(path, settings=_settings(), llm_url=fake.url), fake
+
+
+def test_there_are_at_least_six_scenarios() -> None:
+    assert len(SCENARIOS) >= 6
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+async def test_scenario_meets_its_expectations(path: Path) -> None:
+    expect = yaml.safe_load(path.read_text()).get("expect") or {}
+    result, _ = await _run(path)
+    agent_lines = " ".join(t["text"] for t in result.transcript if t["role"] == "agent")
+    if "outcome" in expect:
+        assert result.outcome == expect["outcome"], agent_lines
+    if "bookings" in expect:
+        assert len(result.bookings) == expect["bookings"], agent_lines
+    for phrase in expect.get("phrases", []):
+        assert phrase in agent_lines
+    for phrase in expect.get("absent_phrases", []):
+        assert phrase not in agent_lines
+    if expect.get("ended"):
+        assert "Goodbye" in result.transcript[-1]["text"]
+
+
+async def test_llm_happy_path_books_through_tool_calls() -> None:
+    result, fake = await _run(ROOT / "examples/scenarios/llm_happy_path.yaml")
+    assert fake is not None
+    names = [call["name"] for call in result.tool_calls]
+    assert names == [
+        "capture_email", "confirm_email", "set_caller_zone", "find_slots", "find_slots",
+        "book_slot", "end_call",
+    ]
+    assert result.llm_fallbacks == 0
+    assert result.bookings[0]["start"] == "2026-12-02T18:00:00Z"
+    assert result.bookings[0]["attendees"] == ["chris.park@example.com"]
+    first = fake.requests[0]
+    assert first["messages"][0]["role"] == "system"
+    assert "Never invent" in first["messages"][0]["content"]
+    offered_tools = {tool["function"]["name"] for tool in first["tools"]}
+    assert {"book_slot", "find_slots", "capture_email", "end_call"} <= offered_tools
+
+
+@pytest.mark.parametrize("name", ["llm_fails_500", "llm_times_out"])
+async def test_llm_failure_mid_call_hands_over_to_the_guided_policy_which_books(name: str) -> None:
+    result, _ = await _run(ROOT / f"examples/scenarios/{name}.yaml")
+    assert result.llm_fallbacks == 1
+    assert result.outcome == "booked"
+    assert len(result.bookings) == 1
+
+
+async def test_booked_slot_was_free_and_offered_in_every_scenario() -> None:
+    # The agent never says a time that is not a free slot: every offered time came from the
+    # booking service's free slots, and every booking is at a time the caller was offered.
+    for path in SCENARIOS:
+        result, _ = await _run(path)
+        offered = {
+            slot["time"]
+            for call in result.tool_calls if call["name"] == "find_slots"
+            for slot in call["result"].get("slots", [])
+        }
+        offered |= {
+            slot["time"]
+            for call in result.tool_calls if call["name"] in ("book_slot", "reschedule_booking")
+            for slot in call["result"].get("slots", [])
+        }
+        for call in result.tool_calls:
+            if call["name"] in ("book_slot", "reschedule_booking") and call["result"]["ok"]:
+                assert call["result"]["time"] in offered, path.stem
+
+
+def test_cli_scripted_json_prints_one_object_with_transcript_bookings_outcome() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "test-call", "--script",
+         str(ROOT / "examples/scenarios/happy_path.yaml"), "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".nohome")},
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = json.loads(completed.stdout)
+    assert set(out) == {"transcript", "bookings", "outcome"}
+    assert out["outcome"] == "booked"
+    assert {t["role"] for t in out["transcript"]} == {"agent", "caller"}
+    booking = out["bookings"][0]
+    assert booking["status"] == "confirmed"
+    assert booking["attendees"] == ["chris.park@example.com"]
+    start = datetime.fromisoformat(booking["start"].replace("Z", "+00:00"))
+    assert start == datetime(2026, 12, 2, 18, tzinfo=UTC)
+
+
+def test_cli_refuses_a_broken_scenario_with_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("campaign: ../nowhere.yaml\nnow: 2026-12-01T14:00:00\nwho: me\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "test-call", "--script", str(bad)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert completed.returncode == 2
+    assert "who" in completed.stderr

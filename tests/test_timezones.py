@@ -212,6 +212,12 @@ MOUNTAIN_OR_ARIZONA = ["America/Denver", "America/Phoenix"]
         ("central european time", [], "Europe/Berlin"),
         ("eastern european", [], "Europe/Athens"),
         ("EST", [], "America/New_York"),
+        ("Eastern Standard Time", [], "America/New_York"),
+        ("I'm in St. Louis", [], "America/Chicago"),
+        ("we're in Georgia", [], "America/New_York"),
+        ("Tbilisi", [], "Asia/Tbilisi"),
+        ("El Paso", [], "America/Denver"),
+        ("Chicago, central time", [], "America/Chicago"),
     ],
 )
 def test_the_caller_names_their_zone(answer: str, candidates: list[str], zone: str) -> None:

@@ -547,7 +547,8 @@ def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeReques
     week", "later in the week"), parts of the day ("Friday morning"), clock times ("at 3", "3 PM",
     "three o'clock", "half past two", "noon"), bounds ("any time Thursday after 2") and "earliest
     you have", inside whole sentences ("how about 10 AM tomorrow?"). See the module docstring
-    for the conventions.
+    for the conventions. ``now`` must be aware; an unknown ``caller_zone`` raises
+    ``zoneinfo.ZoneInfoNotFoundError``.
     """
     _require_aware(now=now)
     zone = ZoneInfo(caller_zone)

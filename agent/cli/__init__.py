@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
 COMMAND_MODULES: tuple[str, ...] = (
     "agent.cli.campaign",
+    "agent.cli.outlook",
     "agent.cli.say",
     "agent.cli.slots",
     "agent.cli.test_call",

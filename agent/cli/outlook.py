@@ -1,0 +1,231 @@
+"""``booking-agent outlook ...``: connect Outlook accounts, pick calendars, see their health."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from agent.settings import Settings, get_settings
+from calendar_backend.outlook import connections
+from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured
+from calendar_backend.outlook.connections import Connection, ConnectionNotFound
+from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
+from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, new_key
+from calendar_backend.provider import CalendarUnavailable
+from storage.database import Database, open_database
+
+EXIT_FAILED = 1
+LISTEN_SECONDS = 300
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``outlook`` command group."""
+    outlook = subparsers.add_parser("outlook", help="Outlook calendar connections")
+    commands = outlook.add_subparsers(dest="outlook_command", metavar="COMMAND", required=True)
+
+    connect = commands.add_parser(
+        "connect", help="connect a Microsoft account (prints the sign-in URL)",
+        description="Prints the Microsoft sign-in URL, then completes the connection when the "
+        "browser comes back to the redirect URI (a local listener). On a headless server use "
+        "--no-listen, sign in anywhere, and paste the URL the browser landed on with "
+        "--redirect-url.")
+    connect.add_argument("--name", help="connection name campaigns use (outlook:<name>); "
+                         "default: the account's address")
+    connect.add_argument("--account-type", choices=("work", "personal"),
+                         help="hint the sign-in page to a work/school or a personal account")
+    connect.add_argument("--login-hint", help="the account's e-mail address, pre-filled")
+    connect.add_argument("--no-listen", action="store_true",
+                         help="only print the URL; finish later with --redirect-url")
+    connect.add_argument("--redirect-url", help="the URL the browser landed on after sign-in")
+    connect.add_argument("--timeout", type=float, default=LISTEN_SECONDS,
+                         help="seconds to wait for the browser (default %(default)s)")
+    connect.set_defaults(func=_connect)
+
+    status = commands.add_parser("status", help="each connection's account, calendar and health")
+    status.set_defaults(func=_status)
+
+    calendars = commands.add_parser("calendars", help="list a connection's calendars or pick one")
+    calendars.add_argument("connection", help="connection name (or outlook:<name>)")
+    calendars.add_argument("--use", metavar="CALENDAR", help="book on this calendar (name or id)")
+    calendars.set_defaults(func=_calendars)
+
+    refresh = commands.add_parser("refresh", help="refresh every connection's tokens now")
+    refresh.set_defaults(func=_refresh)
+
+    disconnect = commands.add_parser("disconnect", help="remove a connection's tokens")
+    disconnect.add_argument("connection", help="connection name (or outlook:<name>)")
+    disconnect.set_defaults(func=_disconnect)
+
+    key = commands.add_parser("new-key", help="print a new BOOKING_AGENT_TOKEN_KEY")
+    key.set_defaults(func=lambda _args: print(new_key()) or 0)
+
+
+def _open() -> tuple[Settings, Database]:
+    settings = get_settings()
+    database = open_database(settings.sqlalchemy_url())
+    connections.require_token_key(database, settings)
+    return settings, database
+
+
+def _fail(message: object) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+_ERRORS = (SignInFailed, SignInNotConfigured, TokenKeyMissing, TokenKeyWrong,
+           ConnectionNotFound, connections.ConnectionNameTaken, CalendarUnavailable, ValueError)
+
+
+def _connect(args: argparse.Namespace) -> int:
+    try:
+        settings, database = _open()
+        if args.redirect_url:
+            connection = asyncio.run(complete_sign_in(database, settings, args.redirect_url))
+        else:
+            url = begin_sign_in(database, settings, name=args.name, login_hint=args.login_hint,
+                                account_type=args.account_type)
+            print("Open this URL in a browser and sign in with the calendar owner's account:")
+            print(url, flush=True)
+            if args.no_listen:
+                print("Then run: booking-agent outlook connect --redirect-url "
+                      "'<the URL the browser landed on>'")
+                return 0
+            params = _wait_for_redirect(settings.microsoft_redirect_uri, args.timeout)
+            connection = asyncio.run(complete_sign_in(database, settings, params))
+    except _ERRORS as exc:
+        return _fail(exc)
+    print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "
+          f"booking on calendar {connection.calendar_name!r}.")
+    return 0
+
+
+def _wait_for_redirect(redirect_uri: str, timeout: float) -> dict[str, str]:
+    """Serve the redirect URI on this machine until the browser comes back to it."""
+    target = urlsplit(redirect_uri)
+    if target.scheme != "http" or target.hostname not in ("localhost", "127.0.0.1"):
+        raise ValueError(f"cannot listen on {redirect_uri}: use --no-listen and --redirect-url")
+    received: dict[str, str] = {}
+
+    class Callback(BaseHTTPRequestHandler):
+        def _answer(self, params: dict[str, str]) -> None:
+            if urlsplit(self.path).path != target.path or "state" not in params:
+                self.send_error(404)
+                return
+            received.update(params)
+            page = "Signed in. You can close this window." if "code" in params else \
+                f"Sign-in failed: {html.escape(params.get('error', 'unknown error'))}"
+            body = f"<html><body><p>{page}</p></body></html>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._answer(dict(parse_qsl(urlsplit(self.path).query)))
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", "0"))
+            self._answer(dict(parse_qsl(self.rfile.read(length).decode())))
+
+        def log_message(self, *args: object) -> None:
+            return None  # the query carries the authorization code: never log it
+
+    server = HTTPServer((target.hostname, target.port or 80), Callback)
+    server.timeout = 0.5
+    deadline = time.monotonic() + timeout
+    try:
+        while not received:
+            if time.monotonic() > deadline:
+                raise SignInFailed(f"no sign-in came back within {timeout:.0f} s")
+            server.handle_request()
+    finally:
+        server.server_close()
+    return received
+
+
+def _kind(connection: Connection) -> str:
+    return "personal Microsoft account" if connection.account_type == "personal" \
+        else "work or school account"
+
+
+def _health(connection: Connection) -> str:
+    if connection.status == "needs_reconnect":
+        return f"needs reconnect: {connection.status_reason} (run: booking-agent outlook connect)"
+    if connection.status == "disconnected":
+        return "disconnected (campaigns using it have no calendar)"
+    return "ok"
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        _settings, database = _open()
+    except _ERRORS as exc:
+        return _fail(exc)
+    found = connections.list_connections(database)
+    if not found:
+        print("No Outlook connections. Connect one with: booking-agent outlook connect")
+        return 0
+    for c in found:
+        said = c.mailbox_time_zone or "nothing"
+        zone = c.owner_zone or f"the campaign's zone (the mailbox says {said!r})"
+        print(f"{c.ref}")
+        print(f"  account:   {c.username} ({_kind(c)})")
+        print(f"  calendar:  {c.calendar_name}" + (" (Teams)" if c.teams_allowed else ""))
+        print(f"  zone:      {zone}")
+        print(f"  connected: {c.connected_at:%Y-%m-%d %H:%M} UTC")
+        print(f"  health:    {_health(c)}")
+    return 0
+
+
+def _calendars(args: argparse.Namespace) -> int:
+    try:
+        settings, database = _open()
+        connection = connections.find_connection(database, args.connection)
+        calendars = asyncio.run(connections.list_calendars(database, settings, connection.name))
+        if args.use:
+            wanted = args.use.strip()
+            match = [c for c in calendars if c.id == wanted] or \
+                [c for c in calendars if c.name.casefold() == wanted.casefold()]
+            if len(match) != 1:
+                return _fail(f"{len(match)} calendars match {wanted!r}; use the id")
+            connection = connections.set_calendar(database, connection.name, match[0])
+            print(f"{connection.ref} now books on {connection.calendar_name!r}.")
+            return 0
+    except _ERRORS as exc:
+        return _fail(exc)
+    for cal in calendars:
+        marks = [m for m, on in (("booking", cal.id == connection.calendar_id),
+                                 ("default", cal.is_default), ("Teams", cal.teams_allowed),
+                                 ("read-only", not cal.can_edit)) if on]
+        print(f"{'*' if cal.id == connection.calendar_id else ' '} {cal.name}"
+              f"{' [' + ', '.join(marks) + ']' if marks else ''}  id={cal.id}")
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    try:
+        settings, database = _open()
+        refreshed = asyncio.run(connections.refresh_all(database, settings))
+    except _ERRORS as exc:
+        return _fail(exc)
+    for c in refreshed:
+        print(f"{c.ref}: {_health(c)}")
+    return 0 if all(c.usable for c in refreshed) else EXIT_FAILED
+
+
+def _disconnect(args: argparse.Namespace) -> int:
+    try:
+        _settings, database = _open()
+        connection = connections.disconnect(database, args.connection)
+    except _ERRORS as exc:
+        return _fail(exc)
+    print(f"Disconnected {connection.ref}: its tokens are deleted; campaigns booking on it "
+          "now run without a calendar. Remove the app's access in the account's settings "
+          "(My Apps, or account.live.com/consent for personal accounts) if wanted.")
+    return 0

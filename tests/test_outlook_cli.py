@@ -1,0 +1,146 @@
+"""``booking-agent outlook connect|status|calendars|refresh|disconnect`` against the emulator."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from agent.cli import main
+from agent.settings import get_settings
+from tests.fakes.microsoft import MicrosoftEmulator, fixtures
+
+emulator = fixtures.emulator
+WORK = "adele@contoso.com"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def cli_env(emulator: MicrosoftEmulator, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The environment an operator would set, pointing at the emulator; yields the redirect URI."""
+    redirect_uri = f"http://127.0.0.1:{_free_port()}/outlook/callback"
+    for name, value in {
+        "DATA_DIR": str(tmp_path), "TOKEN_KEY": Fernet.generate_key().decode(),
+        "GRAPH_BASE_URL": emulator.graph_base_url, "MICROSOFT_LOGIN_URL": emulator.login_url,
+        "MICROSOFT_CLIENT_ID": emulator.client_id,
+        "MICROSOFT_CLIENT_SECRET": emulator.client_secret,
+        "MICROSOFT_REDIRECT_URI": redirect_uri,
+    }.items():
+        monkeypatch.setenv(f"BOOKING_AGENT_{name}", value)
+    monkeypatch.delenv("BOOKING_AGENT_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield redirect_uri
+    get_settings.cache_clear()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["outlook", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def connect_headless(capsys: pytest.CaptureFixture[str], emu: MicrosoftEmulator,
+                     username: str) -> str:
+    emu.sign_in_as(username)
+    code, out, _ = run(capsys, "connect", "--no-listen")
+    assert code == 0
+    url = next(line for line in out.splitlines() if line.startswith("http"))
+    landed = httpx.get(url).headers["location"]
+    code, out, err = run(capsys, "connect", "--redirect-url", landed)
+    assert code == 0, err
+    return out
+
+
+def test_headless_connect_status_and_calendar_choice(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    out = connect_headless(capsys, emulator, WORK)
+    assert "Connected adele@contoso.com (work or school account) as outlook:adele@contoso.com" \
+        in out
+    code, out, _ = run(capsys, "status")
+    assert code == 0
+    assert "account:   adele@contoso.com (work or school account)" in out
+    assert "calendar:  Calendar (Teams)" in out
+    assert "zone:      America/Los_Angeles" in out
+    assert "health:    ok" in out
+    code, out, _ = run(capsys, "calendars", "adele@contoso.com")
+    assert code == 0
+    assert "* Calendar [booking, default, Teams]" in out and "  Sales demos [Teams]" in out
+    code, out, _ = run(capsys, "calendars", "outlook:adele@contoso.com", "--use", "sales demos")
+    assert code == 0 and "now books on 'Sales demos'" in out
+    assert "calendar:  Sales demos" in run(capsys, "status")[1]
+
+
+def test_personal_account_shows_its_type_and_a_mailbox_without_a_zone(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    emulator.add_account("kim@hotmail.com", personal=True, time_zone=None)
+    connect_headless(capsys, emulator, "kim@hotmail.com")
+    out = run(capsys, "status")[1]
+    assert "kim@hotmail.com (personal Microsoft account)" in out
+    assert "zone:      the campaign's zone (the mailbox says 'nothing')" in out
+    assert "calendar:  Calendar\n" in out
+
+
+def test_refresh_failure_shows_in_status_until_the_owner_reconnects(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    connect_headless(capsys, emulator, WORK)
+    emulator.fail_refresh(WORK, "invalid_grant", 700082)
+    code, out, _ = run(capsys, "refresh")
+    assert code == 1
+    assert "needs reconnect: invalid_grant AADSTS700082" in out
+    assert "health:    needs reconnect: invalid_grant AADSTS700082" in run(capsys, "status")[1]
+    emulator.heal_refresh(WORK)
+    connect_headless(capsys, emulator, WORK)
+    assert "health:    ok" in run(capsys, "status")[1]
+    assert run(capsys, "refresh")[0] == 0
+
+
+def test_connect_completes_on_the_local_redirect_listener(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    emulator.sign_in_as(WORK)
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(main(
+        ["outlook", "connect", "--timeout", "20"])))
+    worker.start()
+    printed = ""
+    deadline = time.monotonic() + 10
+    while "http" not in printed and time.monotonic() < deadline:
+        time.sleep(0.05)
+        printed += capsys.readouterr().out
+    url = next(line for line in printed.splitlines() if line.startswith("http"))
+    # The browser: sign in, then follow the redirect to the listener.
+    landed = httpx.get(url).headers["location"]
+    assert landed.startswith(cli_env)
+    page = httpx.get(landed)
+    assert "Signed in" in page.text
+    worker.join(timeout=20)
+    assert result == [0]
+    assert "as outlook:adele@contoso.com" in capsys.readouterr().out
+
+
+def test_disconnect_and_missing_key(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    connect_headless(capsys, emulator, WORK)
+    code, out, _ = run(capsys, "disconnect", "adele@contoso.com")
+    assert code == 0 and "tokens are deleted" in out
+    assert "health:    disconnected" in run(capsys, "status")[1]
+    code, _, err = run(capsys, "disconnect", "nobody")
+    assert code == 1 and "no Outlook connection named 'nobody'" in err
+
+    connect_headless(capsys, emulator, WORK)
+    monkeypatch.delenv("BOOKING_AGENT_TOKEN_KEY")
+    get_settings.cache_clear()
+    code, _, err = run(capsys, "status")
+    assert code == 1 and "BOOKING_AGENT_TOKEN_KEY is not set" in err

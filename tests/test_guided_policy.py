@@ -1,0 +1,182 @@
+"""The guided policy runs seed 002's booking conversation without any LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent.call_session import CalendarConnection, CallSession, open_session
+from agent.campaign import load_campaign
+from agent.guided_policy import GuidedPolicy
+from agent.settings import Settings
+from calendar_backend.booking import BookingRecord
+from calendar_backend.interval import Interval
+from calendar_backend.local_calendar import LocalCalendar
+from calendar_backend.slots import SlotRules, is_offerable
+from storage.database import Database, open_database
+
+NOW = datetime(2026, 12, 1, 14, tzinfo=UTC)  # Tuesday, 9 AM in New York
+CAMPAIGN = load_campaign("examples/campaigns/demo.yaml")
+BUSY = [Interval(datetime(2026, 12, 1, 16, tzinfo=UTC), datetime(2026, 12, 1, 18, tzinfo=UTC))]
+
+
+async def _policy(database: Database, number: str = "+12125550100") -> GuidedPolicy:
+    calendar = LocalCalendar(database, zone="America/New_York")
+    for busy in BUSY:
+        calendar.add_busy(busy.start, busy.end)
+    session = await open_session(
+        CAMPAIGN, caller_number=number, caller_name="Robin", call_id="call-1", now=NOW,
+        database=database, settings=Settings(_env_file=None),
+        calendar=CalendarConnection(calendar, True),
+    )
+    return GuidedPolicy(session)
+
+
+async def _talk(policy: GuidedPolicy, *lines: str) -> list[str]:
+    said = [policy.greeting().text]
+    for text in lines:
+        said.append((await policy.respond(text)).text)
+    return said
+
+
+async def test_offers_the_earliest_free_slot_then_the_next_when_declined(
+    database: Database,
+) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "yes", "robin at example dot com", "yes", "not really", "nah, something else?"
+    )
+    assert said[3] == "Thanks, got it. I can do today at 1 PM Eastern. Does that work?"
+    assert said[4] == "I can do today at 1:30 PM Eastern. Does that work?"
+    assert said[5] == "I can do today at 2 PM Eastern. Does that work?"
+    assert policy.session.bookings() == []
+
+
+async def test_a_time_asked_for_before_the_email_is_kept_for_the_offer(
+    database: Database,
+) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "Sure, do you have anything Thursday afternoon?", "robin at example dot com",
+        "yes that's right",
+    )
+    assert said[1] == "Great. What's your e-mail address?"
+    assert said[3] == (
+        "Thanks, got it. I can do Thursday, December 3rd at noon Eastern. Does that work?"
+    )
+
+
+async def test_a_single_candidate_zone_is_stated_and_the_caller_may_correct_it(
+    database: Database,
+) -> None:
+    policy = await _policy(database, number="+16155550123")  # Nashville: Central
+    said = await _talk(
+        policy, "ok", "robin at example dot com", "yep", "Actually I'm on Pacific time",
+        "yes", "no that's all",
+    )
+    assert "that's noon your time" in said[3]
+    assert said[4] == (
+        "Got it, Pacific. I can do today at 1 PM Eastern, that's 10 AM your time. Does that work?"
+    )
+    assert said[5].startswith("Booked for today at 1 PM Eastern, that's 10 AM your time.")
+    assert said[6].endswith("Goodbye!")
+    assert policy.session.outcome == "booked"
+
+
+async def test_a_refusal_ends_the_call_politely_as_declined(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "I'm not interested, please take me off your list")
+    assert said[1] == "No problem at all. Thanks, Robin. Have a great day. Goodbye!"
+    assert policy.session.ended
+    assert policy.session.outcome == "declined"
+
+
+async def test_unclear_answers_get_the_question_again(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "hmm what?")
+    assert said[1] == (
+        "Sorry, I didn't quite catch that. Would you like to set up a 30-minute video call?"
+    )
+
+
+async def test_a_no_without_a_correction_asks_for_the_email_again(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "yes", "rob at example dot com", "no that's wrong")
+    assert said[3] == "Sorry about that. Could you say your e-mail address again, slowly?"
+    assert not policy.session.email_confirmed
+
+
+async def test_cancel_after_booking_cancels_this_calls_meeting(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "yes", "robin at example dot com", "yes", "yes", "actually, please cancel it"
+    )
+    assert said[4].startswith("Booked for")
+    assert said[5].startswith("Okay, I've cancelled that meeting.")
+    assert [b.status for b in policy.session.bookings()] == ["cancelled"]
+    assert policy.session.outcome == "cancelled"
+
+
+async def test_taking_over_mid_call_resumes_from_the_calls_state(database: Database) -> None:
+    # The LLM had read the e-mail back; the guided policy continues at the confirmation.
+    policy = await _policy(database)
+    await policy.tools.run("capture_email", {"spoken": "robin at example dot com"})
+    policy.resume()
+    reply = await policy.respond("yes that's right")
+    assert reply.text == "Thanks, got it. I can do today at 1 PM Eastern. Does that work?"
+
+
+UTTERANCES = st.sampled_from([
+    "yes", "sure", "no", "nope", "robin at example dot com", "no, it's r o b at example dot com",
+    "something later?", "Thursday afternoon?", "Central", "actually can we make it Friday",
+    "cancel it", "what?", "yes, book it", "that's all, bye", "I'm not interested",
+])
+
+
+def _run_session(lines: list[str]) -> tuple[CallSession, list[str], list[BookingRecord]]:
+    async def go(database: Database) -> tuple[CallSession, list[str]]:
+        policy = await _policy(database, number="+18885550147")
+        said = [policy.greeting().text]
+        for text in lines:
+            if policy.session.ended:
+                break
+            said.append((await policy.respond(text)).text)
+        return policy.session, said
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = open_database(f"sqlite:///{Path(tmp) / 'p.db'}")
+        try:
+            session, said = asyncio.run(go(database))
+            bookings = session.bookings()  # read while the database is open
+        finally:
+            database.dispose()
+    return session, said, bookings
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(UTTERANCES, min_size=1, max_size=12))
+def test_whatever_the_caller_says_no_invented_time_and_no_unconfirmed_booking(
+    lines: list[str],
+) -> None:
+    session, said, bookings = _run_session(lines)
+    assert all(text.strip() for text in said)
+    rules = SlotRules.from_settings(CAMPAIGN.booking)
+    # Every time ever offered was offerable and clear of the calendar's events when offered.
+    for offered in session.offers.values():
+        assert is_offerable(rules, offered.slot.start, BUSY, NOW)
+    # Every booking came after the e-mail on it was read back and confirmed.
+    confirmed_email = None
+    for call in session.tool_calls:
+        if call["name"] == "capture_email" and call["result"]["ok"]:
+            confirmed_email = None
+        if call["name"] == "confirm_email" and call["result"]["ok"]:
+            confirmed_email = call["result"]["email"]
+        if call["name"] == "book_slot" and call["result"]["ok"]:
+            assert confirmed_email is not None
+    for booking in bookings:
+        assert booking.attendee_email == confirmed_email or booking.status == "cancelled"

@@ -1,0 +1,127 @@
+"""The LLM path: real OpenAILLMService and tool plumbing against the scripted fake server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.campaign import load_campaign
+from agent.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
+from agent.settings import Settings
+from storage.database import Database, open_database
+from tests.fakes.openai_server import FakeOpenAI
+
+NOW = datetime(2026, 12, 1, 14, tzinfo=UTC)
+CAMPAIGN = load_campaign("examples/campaigns/demo.yaml")
+CALLER = CallerSpec(number="+12125550100", first_name="Chris")
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(f"sqlite:///{tmp_path / 'llm.db'}")
+    yield database
+    database.dispose()
+
+
+async def _call(
+    database: Database, script: list[dict[str, Any]], lines: list[str], *,
+    calendar: CalendarSpec | None = None, timeout: float = 2.0,
+) -> tuple[CallResult, FakeOpenAI]:
+    with FakeOpenAI(script, hang_seconds=10) as fake:
+        settings = Settings(
+            _env_file=None, openai_api_key="test", openai_base_url=fake.url,
+            llm_timeout_seconds=timeout,
+        )
+        result, _ = await run_call(
+            CAMPAIGN, database=database, settings=settings, caller=CALLER,
+            next_line=scripted_input(lines), now=NOW, calendar=calendar, policy="llm",
+        )
+    return result, fake
+
+
+def _agent(result: CallResult) -> list[str]:
+    return [t["text"] for t in result.transcript if t["role"] == "agent"]
+
+
+async def test_a_time_the_model_invents_is_refused_and_nothing_is_booked(
+    sqlite: Database,
+) -> None:
+    script = [
+        {"tool": "capture_email", "args": {"spoken": "chris at example dot com"}},
+        {"tool": "confirm_email"},
+        {"tool": "book_slot", "args": {"slot_id": "Wednesday at 3 PM"}},
+        {"text_from_tool": True},
+    ]
+    result, fake = await _call(sqlite, script, ["chris at example dot com, and yes that's right"])
+    book = [c for c in result.tool_calls if c["name"] == "book_slot"][0]
+    assert not book["result"]["ok"]
+    assert "find_slots" in book["result"]["next"]
+    assert result.bookings == []
+    # The refusal went back to the model as the tool result, in the real context.
+    tool_messages = [m for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
+    assert '"ok": false' in tool_messages[-1]["content"]
+
+
+async def test_the_model_cannot_book_before_the_email_is_confirmed(sqlite: Database) -> None:
+    script = [
+        {"tool": "find_slots"},
+        {"text_from_tool": True},
+        {"tool": "capture_email", "args": {"spoken": "chris at example dot com"}},
+        {"tool": "book_slot", "args": {"slot_id": "$slot:1"}},
+        {"text_from_tool": True},
+    ]
+    result, _ = await _call(sqlite, script, ["when can we meet?", "chris at example dot com"])
+    book = [c for c in result.tool_calls if c["name"] == "book_slot"][0]
+    assert not book["result"]["ok"] and "not confirmed" in book["result"]["next"]
+    assert result.bookings == []
+    assert "Did I get that right?" in _agent(result)[-1]
+
+
+async def test_an_empty_model_answer_is_not_dead_air(sqlite: Database) -> None:
+    result, _ = await _call(sqlite, [{"text": ""}], ["yes please"])
+    assert _agent(result)[-1] == "Great. What's your e-mail address?"
+
+
+async def test_words_of_a_tool_that_ran_are_said_when_the_model_then_fails(
+    sqlite: Database,
+) -> None:
+    script = [
+        {"tool": "capture_email", "args": {"spoken": "chris at example dot com"}},
+        {"tool": "confirm_email"},
+        {"tool": "find_slots"},
+        {"text_from_tool": True},
+        {"tool": "book_slot", "args": {"slot_id": "$slot:1"}},
+        {"fail": 500},  # the follow-up that would have said "Booked ..."
+    ]
+    result, _ = await _call(
+        sqlite, script, ["chris at example dot com, yes that's right", "the first one", "no, bye"]
+    )
+    agent = _agent(result)
+    assert agent[2].startswith("Booked for today at 11 AM Eastern.")
+    assert agent[3].endswith("Goodbye!")
+    assert result.llm_fallbacks == 1
+    assert result.outcome == "booked"
+
+
+async def test_without_a_usable_calendar_the_model_gets_no_booking_tools(
+    sqlite: Database,
+) -> None:
+    result, fake = await _call(
+        sqlite, [{"text": "Thanks for your time."}, {"tool": "end_call"}], ["ok", "bye"],
+        calendar=CalendarSpec(connection="expired"),
+    )
+    request = fake.requests[0]
+    assert [t["function"]["name"] for t in request["tools"]] == ["end_call"]
+    assert "Booking is not available on this call" in request["messages"][0]["content"]
+    assert result.outcome == "no_booking_offered"
+
+
+async def test_end_call_says_goodbye_and_ends_the_pipeline(sqlite: Database) -> None:
+    result, fake = await _call(sqlite, [{"tool": "end_call"}], ["no thanks, bye", "hello?"])
+    assert _agent(result)[-1] == "Thanks, Chris. Have a great day. Goodbye!"
+    assert [t["text"] for t in result.transcript if t["role"] == "caller"] == ["no thanks, bye"]
+    assert len(fake.requests) == 1  # run_llm=False: no second inference after end_call

@@ -102,9 +102,10 @@ class Dialogue:
         self.llm_errors: list[str] = []
         self.fallbacks = 0
         self.turn_started = time.monotonic()
-        # Set whenever the agent has finished answering (the harness waits on it).
+        # Set whenever the agent is not in the middle of answering (the harness waits on it,
+        # the phone side waits on it before cancelling a call the caller hung up).
         self.turn_done = asyncio.Event()
-        self.finished = asyncio.Event()
+        self.turn_done.set()
 
     async def guided_reply(self, text: str | None) -> Reply:
         """The guided policy's answer to the caller's turn (the greeting before any turn)."""

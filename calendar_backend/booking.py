@@ -1,19 +1,14 @@
 """Booking a slot on a calendar during a call: first confirm wins, nothing double-booked.
 
-Who confirmed first is decided by the database, never by a check in Python followed by
-a write: on PostgreSQL an exclusion constraint refuses a second live booking whose
-blocked range (slot plus buffers) overlaps one on the same calendar; on SQLite the
-overlap query and the write run in one serialising transaction (BEGIN IMMEDIATE).
-
-A booking is claimed as ``pending`` before the calendar is written, then becomes
-``confirmed`` or ``failed`` (which releases the slot). A pending row is only left behind
-when the process dies between the two; such a row older than :data:`STALE_PENDING` is
-treated as abandoned and released when a new claim runs into it. Releasing it is safe
-even if the dead process did create the event: every booking re-checks its slot
-against the calendar itself first, and that event shows there as busy.
+``book()`` checks the start against the campaign's rules, re-checks just that slot on
+the calendar (an event the owner added after the call began must block), claims it in
+the database as ``pending`` (the database decides between racing callers, see
+:mod:`calendar_backend.booking_store`), writes the event, then marks the booking
+``confirmed`` — or ``failed``, which releases the slot. Losers hear :class:`SlotTaken`
+with the next free slots.
 
 Calendar writes are idempotent: the event's key is derived from the booking id, and a
-call retrying a failed booking of the same slot reuses that booking's id, so an event
+call retrying its failed booking of the same slot reuses that booking's id, so an event
 the calendar created without our hearing back is found again instead of duplicated.
 """
 
@@ -25,14 +20,17 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Table, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from calendar_backend.booking_settings import BookingSettings, Recipient
+from calendar_backend.booking_store import (
+    BookingRecord,
+    BookingStore,
+    Claim,
+    idempotency_key,
+    subtract,
+)
 from calendar_backend.interval import Interval
 from calendar_backend.provider import (
     Attendee,
@@ -42,19 +40,18 @@ from calendar_backend.provider import (
     NewEvent,
 )
 from calendar_backend.slots import SlotRules, free_slots, is_offerable
-from storage.booking_tables import LIVE_STATUSES, BookingRow
 from storage.database import Database
+
+__all__ = [
+    "ALTERNATIVES", "Booked", "BookingFailed", "BookingRecord", "BookingResult",
+    "BookingService", "Cancelled", "NotAllowed", "SlotTaken", "idempotency_key",
+]
 
 log = logging.getLogger(__name__)
 
-BOOKINGS: Table = BookingRow.__table__  # type: ignore[assignment]
-# A pending claim older than this belongs to a process that died mid-booking: a calendar
-# write (with the adapter's own retries) finishes well within it.
-STALE_PENDING = timedelta(minutes=5)
 ALTERNATIVES = 3
-_EXCLUSION_VIOLATION = "23P01"
-_ONE_LIVE_PER_CALL = "uq_bookings_one_live_per_call"
 _TICK = timedelta(microseconds=1)
+_OUTSIDE_RULES = "that time is not one the campaign offers (window, notice or range)"
 
 
 @dataclass(frozen=True)
@@ -100,46 +97,6 @@ class Cancelled:
 BookingResult = Booked | SlotTaken | BookingFailed | NotAllowed
 
 
-@dataclass(frozen=True)
-class BookingRecord:
-    """A booking as stored (read model for the dialogue, the harness and the CLI)."""
-
-    id: str
-    call_id: str
-    calendar_id: str
-    slot: Interval
-    status: str
-    attendee_email: str
-    attendee_name: str | None
-    subject: str
-    event_id: str | None
-    online_meeting_url: str | None
-
-
-def _record(row: Row) -> BookingRecord:
-    return BookingRecord(
-        id=row.id, call_id=row.call_id, calendar_id=row.calendar_id,
-        slot=Interval(row.start, row.end), status=row.status,
-        attendee_email=row.attendee_email, attendee_name=row.attendee_name,
-        subject=row.subject, event_id=row.event_id, online_meeting_url=row.online_meeting_url,
-    )
-
-
-def idempotency_key(booking_id: str) -> str:
-    """The calendar write key of a booking: stable for as long as the booking id is."""
-    return f"booking-{booking_id}"
-
-
-def subtract(whole: Interval, part: Interval) -> list[Interval]:
-    """The pieces of ``whole`` not covered by ``part`` (zero, one or two)."""
-    pieces = []
-    if whole.start < part.start:
-        pieces.append(Interval(whole.start, min(whole.end, part.start)))
-    if part.end < whole.end:
-        pieces.append(Interval(max(whole.start, part.end), whole.end))
-    return pieces
-
-
 def _failure_reason(exc: Exception) -> str:
     # Only our own port's reason is known to be safe to repeat; other errors may carry
     # request details, so just their type is kept.
@@ -150,16 +107,27 @@ def _failure_reason(exc: Exception) -> str:
     return f"the calendar failed ({type(exc).__name__})"
 
 
-class _Conflict(Exception):
-    """A live booking already holds part of the range being claimed."""
+def _without(busy: Iterable[Interval], own: Interval | None) -> list[Interval]:
+    """``busy`` with our own event's time cut out (it must not block itself)."""
+    if own is None:
+        return list(busy)
+    return [
+        piece
+        for interval in busy
+        for piece in (subtract(interval, own) if interval.overlaps(own) else [interval])
+    ]
 
 
-@dataclass(frozen=True)
-class _Claim:
-    """What claiming a slot came to: a booking id, or this call's existing booking."""
-
-    booking_id: str | None = None
-    existing: BookingRecord | None = None
+def _already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllowed:
+    """A call asking again for its own booking gets it; for another time it must move."""
+    if existing.slot == slot and existing.status == "confirmed" and existing.event_id:
+        return Booked(existing.id, slot, existing.event_id, existing.online_meeting_url)
+    if existing.status == "pending":
+        return NotAllowed("this call's booking is still being written to the calendar")
+    return NotAllowed(
+        f"this call already has a meeting at {existing.slot.start.isoformat()};"
+        " move that one instead of booking a second"
+    )
 
 
 class BookingService:
@@ -169,13 +137,15 @@ class BookingService:
         self, database: Database, provider: CalendarProvider, booking: BookingSettings, *,
         calendar_id: str, campaign_name: str, calendar_zone: str | None = None,
     ) -> None:
-        self._db = database
+        self._store = BookingStore(database, calendar_id)
         self._provider = provider
         self._settings = booking
         self._rules = SlotRules.from_settings(booking, calendar_zone)
         self.calendar_id = calendar_id
         self.campaign_name = campaign_name
         self._busy: list[Interval] | None = None
+        # (call, start, e-mail) -> id of a booking that failed here: a retry reuses it.
+        self._failed: dict[tuple[str, datetime, str], str] = {}
 
     # -- availability ----------------------------------------------------------------
 
@@ -210,7 +180,7 @@ class BookingService:
         """
         calendar_busy = await self._calendar_busy(now)
         own, booked = await asyncio.to_thread(
-            self._booked_busy, self._horizon(now), excluding_booking
+            self._store.live_ranges, self._horizon(now), excluding_booking
         )
         busy = _without(calendar_busy, own) + booked
         if within is None:
@@ -235,20 +205,20 @@ class BookingService:
 
     async def _alternatives(
         self, start: datetime, now: datetime, fresh_busy: Iterable[Interval],
-        excluding_booking: str | None = None,
+        booked: Iterable[Interval],
     ) -> list[Interval]:
         """Up to three free slots after ``start``, else the earliest ones overall."""
-        calendar_busy = await self._calendar_busy(now)
-        booked = await asyncio.to_thread(self._live_ranges, self._horizon(now), excluding_booking)
-        busy = [*calendar_busy, *fresh_busy, *booked]
+        busy = [*await self._calendar_busy(now), *fresh_busy, *booked]
         after = self._slots_from(busy, now, start + _TICK, limit=ALTERNATIVES)
         return after or free_slots(self._rules, busy, now, limit=ALTERNATIVES)
 
-    async def _recheck(self, blocked: Interval, own_slot: Interval | None) -> list[Interval]:
-        """What the calendar itself now has inside ``blocked`` (minus our own event)."""
-        busy = await self._provider.busy_times(blocked.start, blocked.end)
-        found = [b.interval() for b in busy]
-        return _without(found, own_slot) if own_slot else found
+    async def _recheck(self, blocked: Interval) -> list[Interval]:
+        """What the calendar itself has inside ``blocked`` right now."""
+        async def read() -> list[Interval]:
+            busy = await self._provider.busy_times(blocked.start, blocked.end)
+            return [b.interval() for b in busy]
+
+        return list(await self._store.shared(("busy", blocked), read))
 
     # -- booking ----------------------------------------------------------------------
 
@@ -259,39 +229,53 @@ class BookingService:
         """Book ``start`` for this call, if it is offerable and nobody confirmed it first."""
         start = start.astimezone(UTC)
         if not is_offerable(self._rules, start, (), now):
-            return NotAllowed("that time is not one the campaign offers (window, notice or range)")
-        slot, blocked = self._rules.slot(start), self._rules.blocked(start)
-        existing, retry = await asyncio.to_thread(self._call_state, call_id, slot, attendee.email)
-        if existing is not None:
-            return _already_booked(existing, slot)
+            return NotAllowed(_OUTSIDE_RULES)
+        slot, blocked, horizon = (
+            self._rules.slot(start), self._rules.blocked(start), self._horizon(now)
+        )
         try:
-            fresh = await self._recheck(blocked, slot if retry else None)
+            fresh = await self._recheck(blocked)
         except Exception as exc:
             log.warning("calendar re-check failed: %s", _failure_reason(exc))
             return BookingFailed(_failure_reason(exc))
-        if any(busy.overlaps(blocked) for busy in fresh):
-            return SlotTaken(slot, await self._alternatives(start, now, fresh))
+        retry = self._failed.get((call_id, start, attendee.email))
+        if retry is None and any(busy.overlaps(blocked) for busy in fresh):
+            # Busy on the calendar: maybe by this call's own booking, or by the event of
+            # its failed attempt that the calendar made without our hearing back.
+            seen = await self._store.claim(
+                Claim(call_id, start, attendee.email, blocked, horizon)
+            )
+            if seen.existing is not None:
+                return _already_booked(seen.existing, slot)
+            retry = seen.failed_id
+            if retry is None:
+                return SlotTaken(slot, await self._alternatives(start, now, fresh, seen.booked))
+        if retry is not None:
+            fresh = _without(fresh, slot)
+            if any(busy.overlaps(blocked) for busy in fresh):
+                booked = (await self._store.claim(
+                    Claim(call_id, start, attendee.email, blocked, horizon)
+                )).booked
+                return SlotTaken(slot, await self._alternatives(start, now, fresh, booked))
 
-        subject = self._settings.render(
-            self._settings.title_template, recipient, self.campaign_name
-        )
-        body = self._settings.render(
-            self._settings.description_template, recipient, self.campaign_name
-        )
+        render = self._settings.render
+        subject = render(self._settings.title_template, recipient, self.campaign_name)
+        body = render(self._settings.description_template, recipient, self.campaign_name)
+        booking_id = retry or str(uuid.uuid4())
         values = {
-            "id": retry or str(uuid.uuid4()), "calendar_id": self.calendar_id,
+            "id": booking_id, "calendar_id": self.calendar_id,
             "call_id": call_id, "campaign": self.campaign_name,
             "attendee_email": attendee.email, "attendee_name": attendee.name,
             "subject": subject, "start": slot.start, "end": slot.end,
             "blocked_start": blocked.start, "blocked_end": blocked.end, "status": "pending",
         }
-        claim = await asyncio.to_thread(self._claim, values, bool(retry))
-        if claim is None:
-            return SlotTaken(slot, await self._alternatives(start, now, fresh))
+        claim = await self._store.claim(Claim(
+            call_id, start, attendee.email, blocked, horizon, values, reuse=retry is not None
+        ))
         if claim.existing is not None:
             return _already_booked(claim.existing, slot)
-        booking_id = claim.booking_id
-        assert booking_id is not None
+        if not claim.claimed:
+            return SlotTaken(slot, await self._alternatives(start, now, fresh, claim.booked))
 
         meeting_type = self._settings.meeting_type
         location = {"in_person": self._settings.address, "phone": recipient.phone}.get(
@@ -307,19 +291,22 @@ class BookingService:
         except Exception as exc:
             reason = _failure_reason(exc)
             log.warning("booking %s failed, slot released: %s", booking_id, reason)
-            await asyncio.to_thread(self._set_status, booking_id, "failed", reason)
+            await asyncio.to_thread(self._store.fail, booking_id, reason)
+            self._failed[(call_id, start, attendee.email)] = booking_id
             return BookingFailed(reason)
         await asyncio.to_thread(
-            self._confirm, booking_id, created.event_id, created.online_meeting_url
+            self._store.confirm, booking_id, created.event_id, created.online_meeting_url
         )
+        self._failed.pop((call_id, start, attendee.email), None)
         return Booked(booking_id, slot, created.event_id, created.online_meeting_url)
 
     async def move(
         self, booking_id: str, *, start: datetime, call_id: str, now: datetime
     ) -> BookingResult:
-        """Move this call's booking to ``start``; the old time stays held until the calendar agrees."""  # noqa: E501
-        row = await asyncio.to_thread(self._row, booking_id)
-        refused = self._refuse(row, call_id, "move")
+        """Move this call's booking to ``start``; its old time stays held until the calendar
+        has moved the event, and comes back if the calendar refuses."""
+        row = await asyncio.to_thread(self._store.row, booking_id)
+        refused = _refuse(row, call_id, "move")
         if refused is not None:
             return refused
         assert row is not None
@@ -328,38 +315,39 @@ class BookingService:
         if start == old_slot.start:
             return Booked(row.id, old_slot, row.event_id, row.online_meeting_url)
         if not is_offerable(self._rules, start, (), now):
-            return NotAllowed("that time is not one the campaign offers (window, notice or range)")
+            return NotAllowed(_OUTSIDE_RULES)
         slot, blocked = self._rules.slot(start), self._rules.blocked(start)
         try:
-            fresh = await self._recheck(blocked, old_slot)
+            fresh = _without(await self._recheck(blocked), old_slot)
         except Exception as exc:
             return BookingFailed(_failure_reason(exc))
-        if not any(busy.overlaps(blocked) for busy in fresh):
-            claimed = await asyncio.to_thread(self._claim_move, row, slot, blocked)
-        else:
-            claimed = False
+        claimed = not any(busy.overlaps(blocked) for busy in fresh) and await asyncio.to_thread(
+            self._store.claim_move, row, slot, blocked
+        )
         if not claimed:
-            alternatives = await self._alternatives(start, now, fresh, excluding_booking=row.id)
-            return SlotTaken(slot, alternatives)
+            _, booked = await asyncio.to_thread(
+                self._store.live_ranges, self._horizon(now), row.id
+            )
+            return SlotTaken(slot, await self._alternatives(start, now, fresh, booked))
         try:
             moved = await self._provider.move_event(row.event_id, slot.start, slot.end)
         except Exception as exc:
             reason = _failure_reason(exc)
             log.warning("move of booking %s failed, kept its old time: %s", row.id, reason)
-            await asyncio.to_thread(self._undo_move, row)
+            await asyncio.to_thread(self._store.undo_move, row)
             return BookingFailed(reason)
         url = moved.online_meeting_url or row.online_meeting_url
-        await asyncio.to_thread(self._finish_move, row.id, moved.event_id, url)
+        await asyncio.to_thread(self._store.finish_move, row.id, moved.event_id, url)
         return Booked(row.id, slot, moved.event_id, url, moved_from=old_slot)
 
     async def cancel(
         self, booking_id: str, *, call_id: str, message: str
     ) -> Cancelled | NotAllowed | BookingFailed:
         """Cancel this call's booking on the calendar (telling the attendee) and release it."""
-        row = await asyncio.to_thread(self._row, booking_id)
+        row = await asyncio.to_thread(self._store.row, booking_id)
         if row is not None and row.status == "cancelled" and row.call_id == call_id:
             return Cancelled(row.id)
-        refused = self._refuse(row, call_id, "cancel")
+        refused = _refuse(row, call_id, "cancel")
         if refused is not None:
             return refused
         assert row is not None
@@ -369,237 +357,25 @@ class BookingService:
             pass  # already gone from the calendar: release our side too
         except Exception as exc:
             return BookingFailed(_failure_reason(exc))
-        await asyncio.to_thread(self._set_status, row.id, "cancelled", None)
+        await asyncio.to_thread(self._store.cancelled, row.id)
         return Cancelled(row.id)
-
-    def _refuse(self, row: Row | None, call_id: str, verb: str) -> NotAllowed | None:
-        if row is None or row.calendar_id != self.calendar_id or row.hold_of is not None:
-            return NotAllowed("there is no such booking on this calendar")
-        if row.call_id != call_id:
-            return NotAllowed(f"only the call that booked this meeting can {verb} it")
-        if row.status != "confirmed":
-            return NotAllowed(f"this booking is {row.status} and cannot be changed")
-        return None
 
     # -- reading ------------------------------------------------------------------------
 
     def bookings_for_call(self, call_id: str) -> list[BookingRecord]:
-        """This call's bookings on this calendar, oldest first (any status)."""
-        return self._records(BOOKINGS.c.call_id == call_id)
+        """This call's bookings on this calendar, by start time (any status)."""
+        return self._store.records(call_id)
 
     def bookings(self) -> list[BookingRecord]:
-        """Every booking on this calendar, by start time."""
-        return self._records()
-
-    def _records(self, *where: Any) -> list[BookingRecord]:
-        query = select(BOOKINGS).where(
-            BOOKINGS.c.calendar_id == self.calendar_id, BOOKINGS.c.hold_of.is_(None), *where
-        ).order_by(BOOKINGS.c.start, BOOKINGS.c.created_at)
-        with self._db.session() as session:
-            return [_record(row) for row in session.execute(query)]
-
-    # -- database work (runs in worker threads) ---------------------------------------------
-
-    def _row(self, booking_id: str) -> Row | None:
-        with self._db.session() as session:
-            return session.execute(select(BOOKINGS).where(BOOKINGS.c.id == booking_id)).first()
-
-    def _booked_busy(
-        self, span: Interval, excluding: str | None
-    ) -> tuple[Interval | None, list[Interval]]:
-        """The excluded booking's own slot, and every other live booking's blocked range."""
-        row = self._row(excluding) if excluding is not None else None
-        own = Interval(row.start, row.end) if row is not None else None
-        return own, self._live_ranges(span, excluding)
-
-    def _live_ranges(self, span: Interval, excluding: str | None = None) -> list[Interval]:
-        """Blocked ranges of live bookings on this calendar overlapping ``span``."""
-        query = select(BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end).where(
-            *self._overlapping(span)
-        )
-        if excluding is not None:
-            query = query.where(
-                BOOKINGS.c.id != excluding,
-                or_(BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.hold_of != excluding),
-            )
-        with self._db.session() as session:
-            return [Interval(r.blocked_start, r.blocked_end) for r in session.execute(query)]
-
-    def _overlapping(self, span: Interval) -> tuple[Any, ...]:
-        return (
-            BOOKINGS.c.calendar_id == self.calendar_id,
-            BOOKINGS.c.status.in_(LIVE_STATUSES),
-            BOOKINGS.c.blocked_start < span.end,
-            BOOKINGS.c.blocked_end > span.start,
-        )
-
-    def _call_state(
-        self, call_id: str, slot: Interval, email: str
-    ) -> tuple[BookingRecord | None, str | None]:
-        """This call's live booking, and the id of its failed booking of ``slot`` for
-        ``email`` (a retry reuses it, and with it the calendar write's key)."""
-        mine = (BOOKINGS.c.calendar_id == self.calendar_id, BOOKINGS.c.call_id == call_id,
-                BOOKINGS.c.hold_of.is_(None))
-        with self._db.session() as session:
-            live = session.execute(select(BOOKINGS).where(
-                *mine, BOOKINGS.c.status.in_(("pending", "confirmed"))
-            )).first()
-            if live is not None:
-                return _record(live), None
-            failed = session.execute(select(BOOKINGS.c.id).where(
-                *mine, BOOKINGS.c.status == "failed", BOOKINGS.c.start == slot.start,
-                BOOKINGS.c.attendee_email == email,
-            ).order_by(BOOKINGS.c.created_at.desc()).limit(1)).scalar_one_or_none()
-        return None, failed
-
-    def _arbitrate(self, session: Session, blocked: Interval, own_id: str | None) -> None:
-        """On SQLite (inside BEGIN IMMEDIATE) raise _Conflict if ``blocked`` is taken.
-
-        PostgreSQL needs no query: its exclusion constraint refuses the write itself.
-        """
-        if self._db.dialect != "sqlite":
-            return
-        query = select(BOOKINGS.c.id).where(*self._overlapping(blocked)).limit(1)
-        if own_id is not None:
-            query = query.where(BOOKINGS.c.id != own_id)
-        if session.execute(query).first() is not None:
-            raise _Conflict
-
-    def _claim(self, values: dict[str, Any], reuse: bool) -> _Claim | None:
-        """Claim the slot as a pending booking; ``None`` when another booking holds it."""
-        blocked = Interval(values["blocked_start"], values["blocked_end"])
-        for attempt in (1, 2):
-            try:
-                with self._db.session(serial=True) as session:
-                    existing = session.execute(select(BOOKINGS).where(
-                        BOOKINGS.c.calendar_id == self.calendar_id,
-                        BOOKINGS.c.call_id == values["call_id"],
-                        BOOKINGS.c.status.in_(("pending", "confirmed")),
-                        BOOKINGS.c.hold_of.is_(None),
-                    )).first()
-                    if existing is not None:
-                        return _Claim(existing=_record(existing))
-                    self._arbitrate(session, blocked, values["id"] if reuse else None)
-                    now = datetime.now(UTC)
-                    if reuse:
-                        session.execute(update(BOOKINGS).where(
-                            BOOKINGS.c.id == values["id"], BOOKINGS.c.status == "failed"
-                        ).values(status="pending", failure_reason=None, updated_at=now))
-                    else:
-                        session.execute(insert(BOOKINGS).values(
-                            **values, idempotency_key=idempotency_key(values["id"]),
-                            created_at=now, updated_at=now,
-                        ))
-                return _Claim(booking_id=values["id"])
-            except _Conflict:
-                pass
-            except IntegrityError as exc:
-                if _ONE_LIVE_PER_CALL in str(exc.orig):
-                    continue  # this call's concurrent book() won: report that booking
-                if getattr(exc.orig, "sqlstate", None) != _EXCLUSION_VIOLATION:
-                    raise
-            if attempt == 2 or not self._release_stale(blocked):
-                return None
-        return None
-
-    def _release_stale(self, blocked: Interval) -> bool:
-        """Fail abandoned claims (see STALE_PENDING) overlapping ``blocked``; any released?"""
-        cutoff = datetime.now(UTC) - STALE_PENDING
-        with self._db.session(serial=True) as session:
-            released = session.execute(
-                update(BOOKINGS)
-                .where(
-                    *self._overlapping(blocked),
-                    BOOKINGS.c.status.in_(("pending", "held")),
-                    BOOKINGS.c.updated_at < cutoff,
-                )
-                .values(status="failed", failure_reason="abandoned", updated_at=datetime.now(UTC))
-            ).rowcount
-        if released:
-            log.warning("released %d abandoned claim(s) on %s", released, self.calendar_id)
-        return bool(released)
-
-    def _claim_move(self, row: Row, slot: Interval, blocked: Interval) -> bool:
-        """Move the booking's claim to ``blocked``, holding its old range; False if taken."""
-        old_blocked = Interval(row.blocked_start, row.blocked_end)
-        for attempt in (1, 2):
-            try:
-                with self._db.session(serial=True) as session:
-                    self._arbitrate(session, blocked, row.id)
-                    now = datetime.now(UTC)
-                    # The same row moves, so it is never arbitrated against itself.
-                    session.execute(update(BOOKINGS).where(BOOKINGS.c.id == row.id).values(
-                        start=slot.start, end=slot.end, blocked_start=blocked.start,
-                        blocked_end=blocked.end, updated_at=now,
-                    ))
-                    # Until the calendar has moved the event, its old time stays taken.
-                    for piece in subtract(old_blocked, blocked):
-                        session.execute(insert(BOOKINGS).values(
-                            id=str(uuid.uuid4()), calendar_id=row.calendar_id,
-                            call_id=row.call_id, campaign=row.campaign,
-                            attendee_email=row.attendee_email, attendee_name=row.attendee_name,
-                            subject=row.subject, start=piece.start, end=piece.end,
-                            blocked_start=piece.start, blocked_end=piece.end, status="held",
-                            hold_of=row.id, created_at=now, updated_at=now,
-                        ))
-                return True
-            except _Conflict:
-                pass
-            except IntegrityError as exc:
-                if getattr(exc.orig, "sqlstate", None) != _EXCLUSION_VIOLATION:
-                    raise
-            if attempt == 2 or not self._release_stale(blocked):
-                return False
-        return False
-
-    def _undo_move(self, row: Row) -> None:
-        with self._db.session(serial=True) as session:
-            # Drop the holds first: they cover the old range the booking returns to.
-            session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == row.id))
-            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == row.id).values(
-                start=row.start, end=row.end, blocked_start=row.blocked_start,
-                blocked_end=row.blocked_end, updated_at=datetime.now(UTC),
-            ))
-
-    def _finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
-        with self._db.session() as session:
-            session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == booking_id))
-            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking_id).values(
-                event_id=event_id, online_meeting_url=url, updated_at=datetime.now(UTC)
-            ))
-
-    def _confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
-        with self._db.session() as session:
-            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking_id).values(
-                status="confirmed", event_id=event_id, online_meeting_url=url,
-                updated_at=datetime.now(UTC),
-            ))
-
-    def _set_status(self, booking_id: str, status: str, reason: str | None) -> None:
-        with self._db.session() as session:
-            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking_id).values(
-                status=status, failure_reason=reason, updated_at=datetime.now(UTC)
-            ))
+        """Every booking on this calendar, by start time (any status)."""
+        return self._store.records()
 
 
-def _already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllowed:
-    """A call asking again for its own booking gets it; for another time it must move."""
-    if existing.slot == slot and existing.status == "confirmed" and existing.event_id:
-        return Booked(existing.id, slot, existing.event_id, existing.online_meeting_url)
-    if existing.status == "pending":
-        return NotAllowed("this call's booking is still being written to the calendar")
-    return NotAllowed(
-        f"this call already has a meeting at {existing.slot.start.isoformat()};"
-        " move that one instead of booking a second"
-    )
-
-
-def _without(busy: Iterable[Interval], own: Interval | None) -> list[Interval]:
-    """``busy`` with our own event's time cut out (it must not block its own move)."""
-    if own is None:
-        return list(busy)
-    return [
-        piece
-        for interval in busy
-        for piece in (subtract(interval, own) if interval.overlaps(own) else [interval])
-    ]
+def _refuse(row: Row | None, call_id: str, verb: str) -> NotAllowed | None:
+    if row is None:
+        return NotAllowed("there is no such booking on this calendar")
+    if row.call_id != call_id:
+        return NotAllowed(f"only the call that booked this meeting can {verb} it")
+    if row.status != "confirmed":
+        return NotAllowed(f"this booking is {row.status} and cannot be changed")
+    return None

@@ -19,6 +19,8 @@ from agent.tools import CallTools, ToolResult, meeting_words
 from agent.understanding import Reading, read
 from prompts import line
 
+MAX_EMAIL_ATTEMPTS = 3
+
 # What the agent's last question was; the caller's next words answer it.
 OFFER, EMAIL, EMAIL_CONFIRM, ZONE, SLOT, MOVE, ANYTHING_ELSE, DONE = (
     "offer", "email", "email_confirm", "zone", "slot", "move", "anything_else", "done",
@@ -47,11 +49,17 @@ class GuidedPolicy:
         self.expecting: str | None = None
         self.current_offer: str | None = None
         self.preference: str | None = None
+        self.meeting_proposed = False
+        self.email_attempts = 0
 
     # Lines ------------------------------------------------------------------------------
 
-    def greeting(self) -> Reply:
-        """The opening: who is calling and why, then the offer (or the follow-up promise)."""
+    def greeting(self, *, offer: bool = True) -> Reply:
+        """The opening: who is calling and why, then the offer (or the follow-up promise).
+
+        ``offer=False`` (the LLM's calls) asks for a moment instead, so the model offers the
+        meeting when the conversation gets there.
+        """
         s = self.session
         campaign = s.campaign
         hello = line(
@@ -60,6 +68,9 @@ class GuidedPolicy:
         )
         if s.booking_available:
             self.expecting = OFFER
+            if not offer:
+                return Reply(f"{hello} {line('good_time')}")
+            self.meeting_proposed = True
             return Reply(f"{hello} {self._offer_line()}")
         self.expecting = ANYTHING_ELSE
         follow_up = line("no_booking_follow_up", business_name=campaign.business_name)
@@ -150,7 +161,12 @@ class GuidedPolicy:
         if said.plain_no:
             self.session.meeting_declined = True
             return self._goodbye(line("declined"))
+        if (said.yes or wants_time) and not self.meeting_proposed and not wants_time:
+            # Taken over before the meeting was offered: offer it now.
+            self.meeting_proposed = True
+            return Reply(self._offer_line())
         if said.yes or wants_time:
+            self.meeting_proposed = True
             self.expecting = EMAIL
             return Reply(line("ask_email"))
         return Reply(line("not_understood", question=self._offer_line()))
@@ -160,7 +176,16 @@ class GuidedPolicy:
             self.preference = wants_time
             return Reply(line("ask_email"))
         result = await self.tools.run("capture_email", {"spoken": text})
-        self.expecting = EMAIL_CONFIRM if result.ok else EMAIL
+        if result.ok:
+            self.expecting = EMAIL_CONFIRM
+            return Reply(result.say)
+        self.email_attempts += 1
+        if self.email_attempts >= MAX_EMAIL_ATTEMPTS:
+            # Better a human follow-up than a fourth "could you say it again?".
+            self.expecting = ANYTHING_ELSE
+            give_up = line("email_give_up", business_name=self.session.campaign.business_name)
+            return Reply(f"{give_up} {line('anything_else')}")
+        self.expecting = EMAIL
         return Reply(result.say)
 
     async def _on_email_confirm(self, text: str, said: Reading, wants_time: str | None) -> Reply:
@@ -193,9 +218,9 @@ class GuidedPolicy:
 
     async def _on_zone(self, text: str, said: Reading, wants_time: str | None) -> Reply:
         result = await self.tools.run("set_caller_zone", {"answer": text})
+        if wants_time:
+            self.preference = wants_time
         if not result.ok:
-            if wants_time:
-                self.preference = wants_time
             return Reply(result.say)
         return await self._offer(before=result.say, preference=self.preference)
 
@@ -236,6 +261,12 @@ class GuidedPolicy:
             return Reply(f"{result.say} {line('offer_slot', spoken=respoken.spoken)}")
         if wants_time and not (said.plain_yes and not said.reschedule and not moving):
             return await self._offer(preference=wants_time, expecting=self.expecting or SLOT)
+        if moving and said.keep:
+            booked = s.active_booking()
+            self.expecting, self.current_offer = ANYTHING_ELSE, None
+            s.last_offer_ids = []
+            kept = line("kept", spoken=self.tools.spoken(booked.slot)) if booked else ""
+            return Reply(f"{kept} {line('anything_else')}".strip())
         if said.later:
             return await self._offer(after=self.current_offer, expecting=self.expecting or SLOT)
         if said.plain_yes and self.current_offer:

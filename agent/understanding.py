@@ -57,6 +57,10 @@ _RESCHEDULE = _words(
     "can we do",
 )
 _CANCEL = _words("cancel", "call it off", "scrap it", "drop the meeting")
+_KEEP = _words(
+    "keep it", "keep the original", "leave it", "never mind", "nevermind", "as is",
+    "stick with", "the original", "it's fine as it is", "keep that",
+)
 _THANKS = _words("thanks", "thank you", "cheers")
 
 
@@ -80,6 +84,7 @@ class Reading:
     earlier: bool
     reschedule: bool
     cancel: bool
+    keep: bool
     thanks: bool
 
     @property
@@ -113,5 +118,6 @@ def read(text: str) -> Reading:
         earlier=bool(_EARLIER.search(norm)),
         reschedule=bool(_RESCHEDULE.search(norm)),
         cancel=bool(_CANCEL.search(norm)),
+        keep=bool(_KEEP.search(norm)),
         thanks=bool(_THANKS.search(norm)),
     )

@@ -180,3 +180,24 @@ def test_whatever_the_caller_says_no_invented_time_and_no_unconfirmed_booking(
             assert confirmed_email is not None
     for booking in bookings:
         assert booking.attendee_email == confirmed_email or booking.status == "cancelled"
+
+
+async def test_keeping_the_original_time_after_asking_to_move(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "yes", "robin at example dot com", "yes", "yes", "can we do Friday instead?",
+        "no, never mind, keep the original",
+    )
+    assert said[5].startswith("I can do Friday")
+    assert said[6] == (
+        "No problem, it stays as booked: today at 1 PM Eastern. "
+        "Is there anything else I can help you with?"
+    )
+    assert policy.session.active_booking().slot.start == datetime(2026, 12, 1, 18, tzinfo=UTC)
+
+
+async def test_after_three_unclear_addresses_a_human_follows_up(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "yes", "uh", "hmm, well", "I don't know")
+    assert said[4].startswith("I'm sorry, I'm having trouble catching the address.")
+    assert policy.session.bookings() == []

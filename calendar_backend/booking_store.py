@@ -142,7 +142,7 @@ class _Desk:
 
     def __init__(self) -> None:
         self.queue: list[tuple[Claim, asyncio.Future[ClaimResult]]] = []
-        self.busy = False
+        self.drain: asyncio.Task[None] | None = None  # the task settling batches, while any
         self.shared: dict[Any, asyncio.Future[Any]] = {}
 
 
@@ -174,9 +174,8 @@ class BookingStore:
         desk = _desk(self.database, self.calendar_id)
         future: asyncio.Future[ClaimResult] = asyncio.get_running_loop().create_future()
         desk.queue.append((claim, future))
-        if not desk.busy:
-            desk.busy = True
-            asyncio.get_running_loop().create_task(self._drain(desk))
+        if desk.drain is None:
+            desk.drain = asyncio.get_running_loop().create_task(self._drain(desk))
         return await future
 
     async def _drain(self, desk: _Desk) -> None:
@@ -196,7 +195,7 @@ class BookingStore:
                     if not future.done():
                         future.set_result(result)
         finally:
-            desk.busy = False
+            desk.drain = None
 
     async def shared(self, key: Any, read: Callable[[], Any]) -> Any:
         """Join an identical read already in flight on this calendar, or start it.

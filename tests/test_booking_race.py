@@ -99,3 +99,18 @@ async def test_two_calls_moving_into_one_slot_at_once_leave_one_there(
     assert sorted(type(r).__name__ for r in results) == ["Booked", "SlotTaken"]
     _assert_no_overlapping_live_bookings(database)
     assert len(live_rows(database)) == 2  # the loser kept its time; no holds remain
+
+
+async def test_one_call_confirming_two_times_at_once_gets_one_meeting(
+    database: Database,
+) -> None:
+    svc = service(database, LaggingCalendar(database))
+    attendee = Attendee(email="ann@example.com")
+
+    results = await asyncio.gather(*(
+        svc.book(start=start, attendee=attendee, recipient=RECIPIENT, call_id="call-1", now=NOW)
+        for start in (NINE, NINE + 120 * MIN)
+    ))
+
+    assert sorted(type(r).__name__ for r in results) == ["Booked", "NotAllowed"]
+    assert len(live_rows(database)) == 1

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from agent import email
 from agent.cli import main
 from agent.email import EmailNotUnderstood, check_address, nato_readback, parse_spoken_email
-from agent.spelling import DOMAIN_WORDS, NATO_BY_LETTER
+from agent.spelling import DIGIT_WORDS, DOMAIN_WORDS, NATO_BY_LETTER
 
 
 def refusal(transcript: str) -> str:
@@ -352,6 +352,62 @@ def test_any_text_gives_a_valid_address_or_a_reason(transcript: str) -> None:
         return
     assert check_address(address) == address
     assert parse_spoken_email(nato_readback(address)) == address
+
+
+_SAID_SYMBOL = {
+    ".": ["dot", "period", "point", "."],
+    "_": ["underscore", "under score", "_"],
+    "-": ["dash", "hyphen", "minus"],
+    "+": ["plus", "plus sign", "+"],
+}
+
+
+@st.composite
+def said_character(draw: st.DrawFn, character: str) -> str:
+    """One character of an address in one of the ways a caller says or a recogniser prints it."""
+    if character.isdigit():
+        return draw(st.sampled_from([DIGIT_WORDS[int(character)], character]))
+    if character in _SAID_SYMBOL:
+        return draw(st.sampled_from(_SAID_SYMBOL[character]))
+    nato = NATO_BY_LETTER[character]
+    return draw(
+        st.sampled_from(
+            [
+                character,
+                f"{character} as in {nato}",
+                f"{character} for {nato}",
+                f"capital {character}",
+                f"the letter {character}",
+                f"{character} as in {nato}".upper(),
+            ]
+        )
+    )
+
+
+@st.composite
+def said_addresses(draw: st.DrawFn) -> tuple[str, str]:
+    """A valid address and one way a caller might say it, fillers and all."""
+    address = draw(addresses)
+    local, domain = address.split("@")
+    words = [draw(said_character(character)) for character in local]
+    words.append(draw(st.sampled_from(["at", "at the rate", "at sign", "@"])))
+    for index, label in enumerate(domain.split(".")):
+        if index:
+            words.append(draw(st.sampled_from(["dot", "period", "."])))
+        if label in DOMAIN_WORDS and draw(st.booleans()):
+            words.append(label)
+        else:
+            words.extend(draw(said_character(character)) for character in label)
+    lead_in = draw(st.sampled_from(["", "my email is", "uh it's", "sure,", "yeah so"]))
+    tail = draw(st.sampled_from(["", "thanks", "that's it", "thank you."]))
+    return address, " ".join([lead_in, *words, tail])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(said_addresses())
+def test_any_mix_of_spoken_forms_gives_the_address(said: tuple[str, str]) -> None:
+    address, transcript = said
+    assert parse_spoken_email(transcript) == address
 
 
 # --- command line -------------------------------------------------------------------------------

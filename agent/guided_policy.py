@@ -128,10 +128,14 @@ class GuidedPolicy:
             result = await self.tools.run("cancel_booking", {})
             self.expecting = ANYTHING_ELSE
             return Reply(result.say)
-        if said.goodbye and not said.plain_yes and self.expecting in (ANYTHING_ELSE, OFFER):
-            if self.expecting == OFFER:
+        if said.goodbye and not said.plain_yes and (
+            said.farewell or self.expecting in (ANYTHING_ELSE, OFFER)
+        ):
+            if s.active_booking() is None and s.booking_available:
                 s.meeting_declined = True
             return self._goodbye()
+        if said.who and self.expecting == OFFER:
+            return self.greeting()
         wants_time = self._time_preference(text, said)
         if s.active_booking() is not None and (said.reschedule or wants_time):
             return await self._offer(preference=wants_time, expecting=MOVE)
@@ -225,14 +229,17 @@ class GuidedPolicy:
         return await self._offer(before=result.say, preference=self.preference)
 
     async def _offer(
-        self, *, before: str = "", preference: str | None = None, after: str | None = None,
-        expecting: str = SLOT,
+        self, *, before: str | None = "", preference: str | None = None,
+        after: str | None = None, earlier_than: str | None = None, expecting: str = SLOT,
     ) -> Reply:
+        before = before or ""
         args: dict[str, object] = {"limit": 1}
         if preference:
             args["preference"] = preference
         if after:
             args["after_slot_id"] = after
+        if earlier_than:
+            args["before_slot_id"] = earlier_than
         result: ToolResult = await self.tools.run("find_slots", args)
         if not result.ok:
             if self.session.caller_zone is None:
@@ -269,6 +276,9 @@ class GuidedPolicy:
             return Reply(f"{kept} {line('anything_else')}".strip())
         if said.later:
             return await self._offer(after=self.current_offer, expecting=self.expecting or SLOT)
+        if said.earlier:
+            return await self._offer(before=None, earlier_than=self.current_offer,
+                                     expecting=self.expecting or SLOT)
         if said.plain_yes and self.current_offer:
             name = "reschedule_booking" if moving else "book_slot"
             result = await self.tools.run(name, {"slot_id": self.current_offer})

@@ -159,9 +159,10 @@ class CallTools:
 
     async def find_slots(
         self, preference: str | None = None, after_slot_id: str | None = None,
-        limit: int = MAX_OFFERS,
+        before_slot_id: str | None = None, limit: int = MAX_OFFERS,
     ) -> ToolResult:
-        """Up to ``limit`` free slots: matching ``preference`` if given, after a slot if given.
+        """Up to ``limit`` free slots: matching ``preference`` if given, after (or before) an
+        offered slot if given.
 
         Slots already offered on this call are skipped, so asking again gives the next ones.
         """
@@ -172,6 +173,7 @@ class CallTools:
         assert s.booking is not None
         now = s.now()
         after = s.offers[after_slot_id].slot.start if after_slot_id in s.offers else None
+        before = s.offers[before_slot_id].slot.start if before_slot_id in s.offers else None
         request = (
             parse_time_request(preference, now, s.caller_zone) if preference else None
         )
@@ -189,11 +191,15 @@ class CallTools:
             slot for slot in free
             if slot not in offered and slot != booked_slot
             and (after is None or slot.start > after)
+            and (before is None or slot.start < before)
         ]
         matching = [
             slot for slot in candidates
             if within is None or (within.overlaps(slot) and _in_daily_window(request, slot))
         ]
+        if before is not None:
+            # "Anything earlier?": the closest earlier time first, not the first of the day.
+            matching.reverse()
         if request is not None and request.exact:
             matching = [slot for slot in matching if slot.start == request.start] or matching
         note: str | None = None
@@ -205,6 +211,10 @@ class CallTools:
         if not matching and after is not None:
             matching = [slot for slot in free if slot not in offered][:limit] or free[:limit]
             note = "later"
+        if not matching and before is not None:
+            # Nothing earlier is free: the earliest one is the one already on offer.
+            matching = [s.offers[before_slot_id].slot]
+            note = "earliest"
         if not matching:
             return ToolResult(
                 False,
@@ -224,6 +234,8 @@ class CallTools:
         first = offers[0].spoken
         if note == "later":
             return line("nothing_later", spoken=first)
+        if note == "earliest":
+            return line("nothing_earlier", spoken=first)
         if note:
             return line("nothing_matching", preference=note, spoken=first)
         if len(offers) == 1:
@@ -428,7 +440,9 @@ _DESCRIPTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         {"preference": {**_STR, "description": "the caller's preference in their words, e.g. "
                         "'Wednesday afternoon'; omit for the earliest"},
          "after_slot_id": {**_STR, "description": "for 'something later': a slot id offered "
-                           "before; returns times after it"}}, []),
+                           "before; returns times after it"},
+         "before_slot_id": {**_STR, "description": "for 'anything earlier?': a slot id offered "
+                            "before; returns times before it"}}, []),
     "book_slot": (
         "Book the offered slot the caller accepted. Needs a confirmed e-mail.",
         {"slot_id": {**_STR, "description": "an id returned by find_slots"}}, ["slot_id"]),

@@ -45,6 +45,16 @@ _GOODBYE = _words(
     "that's it", "that is it", "nothing else", "i'm good", "i'm all set", "all set",
     "we're done", "i'm done", "hang up",
 )
+# A goodbye that ends the call whatever was asked (unlike "that's it", which may be a yes).
+_FAREWELL = _words(
+    "bye", "goodbye", "good bye", "bye bye", "have a good day", "have a nice day",
+    "talk to you later", "take care", "hang up", "i have to go", "i've got to go", "gotta go",
+)
+_WHO = _words(
+    "who is this", "who's this", "who are you", "who's calling", "who is calling",
+    "what is this about", "what's this about", "what is this regarding", "what's this regarding",
+    "what company", "why are you calling",
+)
 _LATER = _words(
     "later", "something later", "anything later", "after that", "a bit later",
     "later on", "next one", "another time", "another one", "different time",
@@ -80,6 +90,8 @@ class Reading:
     no: bool
     refusal: bool
     goodbye: bool
+    farewell: bool
+    who: bool
     later: bool
     earlier: bool
     reschedule: bool
@@ -113,7 +125,9 @@ def read(text: str) -> Reading:
         yes=yes and not refusal,
         no=no or refusal,
         refusal=refusal,
-        goodbye=bool(_GOODBYE.search(norm)),
+        goodbye=bool(_GOODBYE.search(norm)) or bool(_FAREWELL.search(norm)),
+        farewell=bool(_FAREWELL.search(norm)),
+        who=bool(_WHO.search(norm)),
         later=later and "talk to you later" not in norm,
         earlier=bool(_EARLIER.search(norm)),
         reschedule=bool(_RESCHEDULE.search(norm)),

@@ -201,3 +201,25 @@ async def test_after_three_unclear_addresses_a_human_follows_up(database: Databa
     said = await _talk(policy, "yes", "uh", "hmm, well", "I don't know")
     assert said[4].startswith("I'm sorry, I'm having trouble catching the address.")
     assert policy.session.bookings() == []
+
+
+async def test_who_is_this_gets_the_introduction_again(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "Sorry, who is this?")
+    assert said[1] == said[0]
+
+
+async def test_anything_earlier_offers_the_closest_earlier_time(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "yes", "robin at example dot com", "yes", "what about 3 PM?", "anything earlier?"
+    )
+    assert said[4] == "I can do today at 3 PM Eastern. Does that work?"
+    assert said[5] == "I can do today at 2:30 PM Eastern. Does that work?"
+
+
+async def test_a_goodbye_ends_the_call_at_any_step(database: Database) -> None:
+    policy = await _policy(database, number="+18885550147")
+    said = await _talk(policy, "yes", "robin at example dot com", "yes", "sorry, I have to go, bye")
+    assert said[4].endswith("Goodbye!")
+    assert policy.session.ended and policy.session.outcome == "declined"

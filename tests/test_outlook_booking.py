@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from agent.settings import Settings
-from calendar_backend.booking import Booked, BookingService, Cancelled, SlotTaken
+from calendar_backend.booking import Booked, BookingFailed, BookingService, Cancelled, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.outlook.connections import list_calendars, open_calendar, set_calendar
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
+from calendar_backend.outlook.upkeep import WITHDRAW_MESSAGE, sweep_failed_creates
 from calendar_backend.provider import Attendee
 from storage.database import Database
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
@@ -126,3 +127,32 @@ async def test_event_created_in_outlook_during_the_call_makes_the_slot_taken(
     assert isinstance(taken, SlotTaken)
     assert taken.alternatives[0] == second
     assert emulator.requests(method="POST") == []
+
+
+async def test_event_left_by_a_failed_create_is_withdrawn_after_the_call(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    ref = await connect(database, ms_settings, emulator, WORK)
+    provider = open_calendar(database, ms_settings, ref, budget_seconds=0.5)
+    booking = BookingSettings(enabled=True, calendar=ref, meeting_type="video")
+    service = BookingService(database, provider, booking, calendar_id=ref,
+                             campaign_name="Spring outreach",
+                             calendar_zone=await provider.time_zone())
+    [slot] = await service.free_slots(NOW, limit=1)
+    # The create lands but its answer is lost, the retry is throttled past the budget, and
+    # the look-up that would have found the event is refused too.
+    emulator.queue_fault(504, "GatewayTimeout", method="POST", after_processing=True)
+    emulator.queue_fault(503, "ServiceNotAvailable", retry_after="0.6", method="POST")
+    emulator.queue_fault(503, "ServiceNotAvailable", retry_after="2.5",
+                         path_contains="calendarView", skip=1)
+    failed = await service.book(start=slot.start, attendee=CALLER, recipient=RECIPIENT,
+                                call_id="call-4", now=NOW)
+    assert isinstance(failed, BookingFailed)
+    [stray] = emulator.events(WORK)
+
+    assert await sweep_failed_creates(database, ms_settings, settled_after=timedelta(0)) == 1
+    assert emulator.events(WORK) == []
+    [withdrawn] = emulator.events(WORK, include_deleted=True)
+    assert withdrawn.id == stray.id
+    assert withdrawn.cancel_comment == WITHDRAW_MESSAGE
+    # Nothing left to withdraw on the next round.
+    assert await sweep_failed_creates(database, ms_settings, settled_after=timedelta(0)) == 0

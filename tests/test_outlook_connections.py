@@ -25,6 +25,7 @@ from calendar_backend.outlook.connections import (
 )
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.token_store import TokenKeyMissing
+from calendar_backend.outlook.upkeep import keep_connections_alive
 from calendar_backend.provider import CalendarUnavailable
 from storage.database import Database
 from tests.fakes.microsoft import PERSONAL_TENANT, MicrosoftEmulator, fixtures
@@ -172,7 +173,7 @@ async def test_revoked_consent_is_found_by_the_background_refresher(
     emulator.revoke_consent(WORK)
     stop = asyncio.Event()
     refresher = asyncio.create_task(
-        connections.keep_connections_alive(database, ms_settings, stop, every_seconds=0.05))
+        keep_connections_alive(database, ms_settings, stop, every_seconds=0.05))
     await asyncio.sleep(0.3)
     stop.set()
     await refresher

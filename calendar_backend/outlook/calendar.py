@@ -130,6 +130,15 @@ class OutlookCalendar:
         events = await self._view(start, end, budget_seconds)
         return next((e for e in events if e.transaction_id == txid), None)
 
+    async def withdraw(self, idempotency_key: str, start: datetime, end: datetime,
+                       message: str) -> bool:
+        """Cancel the event a create reported as failed may still have made; True if found."""
+        found = await self._find(transaction_id(idempotency_key), start, end)
+        if found is None:
+            return False
+        await self.cancel_event(found.id, message)
+        return True
+
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move the event (attendees get the update)."""
         body = EventMove(start=DateTimeTimeZone.utc(start), end=DateTimeTimeZone.utc(end))

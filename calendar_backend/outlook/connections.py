@@ -25,7 +25,7 @@ from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_
 from calendar_backend.outlook.calendar import OutlookCalendar
 from calendar_backend.outlook.graph_client import GraphClient, TokenSource
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
-from calendar_backend.outlook.token_store import TokenKeyMissing, cipher
+from calendar_backend.outlook.token_store import cipher
 from calendar_backend.outlook.windows_zones import iana_zone
 from calendar_backend.provider import CalendarUnavailable
 from storage.database import Database
@@ -34,7 +34,6 @@ from storage.outlook_tables import OutlookConnectionRow
 log = logging.getLogger(__name__)
 
 OUTLOOK_PREFIX = "outlook:"
-REFRESH_EVERY_SECONDS = 6 * 3600
 # Reuse an access token until this close to its expiry (MSAL refreshes at 5 minutes).
 _EXPIRY_MARGIN_SECONDS = 300
 
@@ -349,17 +348,3 @@ async def refresh_all(database: Database, settings: Settings) -> list[Connection
     """Refresh every connected account (keeps idle refresh tokens from expiring)."""
     return [await refresh_connection(database, settings, c)
             for c in list_connections(database) if c.usable]
-
-
-async def keep_connections_alive(database: Database, settings: Settings, stop: asyncio.Event, *,
-                                 every_seconds: float = REFRESH_EVERY_SECONDS) -> None:
-    """The background refresher: refresh all connections every ``every_seconds`` until ``stop``."""
-    while not stop.is_set():
-        try:
-            await refresh_all(database, settings)
-        except (TokenKeyMissing, OSError) as exc:
-            log.error("Outlook refresher: %s", exc)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-        except TimeoutError:
-            continue

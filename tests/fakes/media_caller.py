@@ -27,7 +27,12 @@ PACKET_SECONDS = 0.02
 ULAW_SILENCE = b"\xff"
 
 
-def caller_speech_ulaw(text: str, *, voice: str = "en-us", words_per_minute: int = 150) -> bytes:
+CALLER_VOICE = "en-us+f2"  # the espeak-ng voice the offline recogniser hears best
+
+
+def caller_speech_ulaw(
+    text: str, *, voice: str = CALLER_VOICE, words_per_minute: int = 150
+) -> bytes:
     """``text`` spoken by espeak-ng as 8 kHz μ-law, the way a phone line carries it."""
     wav = subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "--stdout", "--", text],
@@ -48,6 +53,7 @@ def transcribe_ulaw(ulaw: bytes, language_model: Path | None = None) -> str:
     options: dict[str, Any] = {"loglevel": "FATAL", "cmn": "batch"}
     if language_model is not None:
         options["lm"] = str(language_model)
+        options["dict"] = str(language_model.with_suffix(".dict"))
     decoder = Decoder(**options)
     decoder.start_utt()
     decoder.process_raw(pcm16k, full_utt=True)

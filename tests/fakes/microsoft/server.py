@@ -144,11 +144,15 @@ class MicrosoftEmulator:
 
     def queue_fault(self, status: int, code: str, *, retry_after: str | None = None,
                     method: str | None = None, path_contains: str | None = None,
-                    after_processing: bool = False) -> None:
-        """Answer the next matching Graph request with ``status``/``code``."""
+                    after_processing: bool = False, skip: int = 0) -> None:
+        """Answer the next matching Graph request with ``status``/``code``.
+
+        ``after_processing`` applies the request first (a lost response); ``skip`` lets that
+        many matching requests through before this fault applies.
+        """
         with self.world.lock:
             self.world.scripted.append(ScriptedFault(status, code, retry_after, method,
-                                                     path_contains, after_processing))
+                                                     path_contains, after_processing, skip))
 
     def set_latency(self, seconds: float) -> None:
         """Delay every Graph answer (makes concurrent requests overlap)."""

@@ -154,6 +154,7 @@ class ScriptedFault:
     method: str | None = None
     path_contains: str | None = None
     after_processing: bool = False
+    skip: int = 0  # let this many matching requests through first
 
 
 class World:
@@ -242,6 +243,9 @@ class World:
             if fault.method and fault.method != method:
                 continue
             if fault.path_contains and fault.path_contains not in path:
+                continue
+            if fault.skip:
+                fault.skip -= 1
                 continue
             del self.scripted[i]
             return fault, fault.after_processing

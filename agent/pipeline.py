@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openai import AsyncOpenAI
 from pipecat.frames.frames import (
@@ -60,6 +61,7 @@ from agent.call_session import CalendarConnection, CallSession, open_session
 from agent.campaign import Campaign
 from agent.guided_policy import GuidedPolicy, Reply
 from agent.settings import Settings
+from agent.timezones import zone_name
 from agent.tools import CallTools, function_schemas, meeting_words
 from prompts import render
 from storage.database import Database
@@ -123,7 +125,6 @@ class Dialogue:
         if unspoken:
             # A tool ran but its words were never said (e.g. "Booked for ..."): say them.
             self.session.unspoken = None
-            self.policy.resume()
             return Reply(unspoken)
         if not self.greeted:
             return await self.guided_reply(None)
@@ -276,10 +277,15 @@ class DialogueLLM(OpenAILLMService):
         )
 
 
+def _now_text(session: CallSession) -> str:
+    # In the owner's zone, named the way the agent says it ("Tuesday 01 December 2026, 09:00
+    # Eastern"), so the model's idea of "today" matches the times the tools say.
+    local = session.now().astimezone(ZoneInfo(session.owner_zone))
+    return f"{local:%A %d %B %Y, %H:%M} {zone_name(session.owner_zone)}"
+
+
 def system_prompt(session: CallSession) -> str:
     """The LLM's system prompt for this call, from prompts/system.j2."""
-    from agent.timezones import zone_name
-
     campaign = session.campaign
     booking = campaign.booking
     tools = CallTools(session)
@@ -289,7 +295,7 @@ def system_prompt(session: CallSession) -> str:
         business_name=campaign.business_name,
         purpose=campaign.purpose,
         caller_first_name=session.caller_first_name,
-        now_text=session.now().astimezone().strftime("%A %d %B %Y, %H:%M UTC"),
+        now_text=_now_text(session),
         booking_available=session.booking_available,
         length_minutes=booking.meeting_length_minutes,
         meeting_words=meeting_words(booking.meeting_type),

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Row
 
+from calendar_backend.batching import Batches, shared_batches
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.booking_store import (
     BookingRecord,
@@ -213,12 +214,10 @@ class BookingService:
         return after or free_slots(self._rules, busy, now, limit=ALTERNATIVES)
 
     async def _recheck(self, blocked: Interval) -> list[Interval]:
-        """What the calendar itself has inside ``blocked`` right now."""
-        async def read() -> list[Interval]:
-            busy = await self._provider.busy_times(blocked.start, blocked.end)
-            return [b.interval() for b in busy]
-
-        return list(await self._store.shared(("busy", blocked), read))
+        """What the calendar itself has inside ``blocked``, read after this request."""
+        reads = shared_batches("busy-reads", lambda: Batches(_read_busy))
+        found: list[Interval] = await reads.submit((self._provider, blocked))
+        return found
 
     # -- booking ----------------------------------------------------------------------
 
@@ -369,6 +368,35 @@ class BookingService:
     def bookings(self) -> list[BookingRecord]:
         """Every booking on this calendar, by start time (any status)."""
         return self._store.records()
+
+
+async def _read_busy(
+    requests: list[tuple[CalendarProvider, Interval]],
+) -> list[list[Interval] | BaseException]:
+    """Answer re-checks that arrived together with one busy-time read per calendar.
+
+    Callers racing for slots re-check them at the same instant; one read over the span of
+    their slots answers them all, each with what overlaps its own slot.
+    """
+    by_provider: dict[int, tuple[CalendarProvider, list[Interval]]] = {}
+    for provider, span in requests:
+        by_provider.setdefault(id(provider), (provider, []))[1].append(span)
+
+    async def read(provider: CalendarProvider, spans: list[Interval]) -> list[Interval]:
+        start, end = min(s.start for s in spans), max(s.end for s in spans)
+        return [b.interval() for b in await provider.busy_times(start, end)]
+
+    answers = await asyncio.gather(
+        *(read(provider, spans) for provider, spans in by_provider.values()),
+        return_exceptions=True,
+    )
+    busy = dict(zip(by_provider, answers, strict=True))
+    results: list[list[Interval] | BaseException] = []
+    for provider, span in requests:
+        found = busy[id(provider)]
+        results.append(found if isinstance(found, BaseException)
+                       else [b for b in found if b.overlaps(span)])
+    return results
 
 
 def _refuse(row: Row | None, call_id: str, verb: str) -> NotAllowed | None:

@@ -7,10 +7,9 @@ second live booking whose blocked range overlaps one on the same calendar (claim
 deadlocking with it); on SQLite the overlap read and the write run in one serialising
 transaction (BEGIN IMMEDIATE).
 
-Claims on one calendar that arrive together in this process are settled together: one
-transaction, on one worker thread, per batch, in arrival order. A lone claim goes at
-once; claims arriving while a batch is in the database form the next one. Fifty callers
-racing for a slot thus cost a few transactions, not fifty.
+Claims on one calendar that arrive together in this process are settled together (see
+:mod:`calendar_backend.batching`): one transaction, on one worker thread, per batch, in
+arrival order. Fifty callers racing for a slot thus cost a few transactions, not fifty.
 
 Abandoned claims: a ``pending`` row (or a move's ``held`` row) is only left behind when
 the process dies mid-booking. One whose last update is older than :data:`STALE_PENDING`
@@ -24,11 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -36,6 +33,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from calendar_backend.batching import Batches, shared_batches
 from calendar_backend.interval import Interval
 from storage.booking_tables import LIVE_STATUSES, BookingRow
 from storage.database import Database
@@ -137,25 +135,6 @@ class _Live:
         return self.record.call_id == call_id and self.hold_of is None
 
 
-class _Desk:
-    """The queue of claims on one calendar in one event loop (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self.queue: list[tuple[Claim, asyncio.Future[ClaimResult]]] = []
-        self.drain: asyncio.Task[None] | None = None  # the task settling batches, while any
-        self.shared: dict[Any, asyncio.Future[Any]] = {}
-
-
-_DESKS: WeakKeyDictionary[
-    asyncio.AbstractEventLoop, WeakKeyDictionary[Database, dict[str, _Desk]]
-] = WeakKeyDictionary()
-
-
-def _desk(database: Database, calendar_id: str) -> _Desk:
-    per_loop = _DESKS.setdefault(asyncio.get_running_loop(), WeakKeyDictionary())
-    return per_loop.setdefault(database, {}).setdefault(calendar_id, _Desk())
-
-
 def _sqlstate(exc: DBAPIError) -> str | None:
     return getattr(exc.orig, "sqlstate", None)
 
@@ -171,46 +150,14 @@ class BookingStore:
 
     async def claim(self, claim: Claim) -> ClaimResult:
         """Settle ``claim`` in the database, together with any claims arriving alongside."""
-        desk = _desk(self.database, self.calendar_id)
-        future: asyncio.Future[ClaimResult] = asyncio.get_running_loop().create_future()
-        desk.queue.append((claim, future))
-        if desk.drain is None:
-            desk.drain = asyncio.get_running_loop().create_task(self._drain(desk))
-        return await future
+        batches = shared_batches(
+            ("claims", self.database, self.calendar_id), lambda: Batches(self._settle_async)
+        )
+        result: ClaimResult = await batches.submit(claim)
+        return result
 
-    async def _drain(self, desk: _Desk) -> None:
-        try:
-            while desk.queue:
-                batch, desk.queue = desk.queue, []
-                try:
-                    results = await asyncio.to_thread(self.settle, [c for c, _ in batch])
-                except BaseException as exc:  # every waiter hears it, none hangs
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
-        finally:
-            desk.drain = None
-
-    async def shared(self, key: Any, read: Callable[[], Any]) -> Any:
-        """Join an identical read already in flight on this calendar, or start it.
-
-        Callers racing for a slot re-check it on the calendar at the same instant; one
-        request answers them all. The answer is never older than the joiner's request
-        by more than one round trip.
-        """
-        desk = _desk(self.database, self.calendar_id)
-        future = desk.shared.get(key)
-        if future is None:
-            future = asyncio.ensure_future(read())
-            desk.shared[key] = future
-            future.add_done_callback(lambda _: desk.shared.pop(key, None))
-        return await asyncio.shield(future)
+    async def _settle_async(self, claims: list[Claim]) -> list[ClaimResult | BaseException]:
+        return list(await asyncio.to_thread(self.settle, claims))
 
     # -- settling claims (runs in a worker thread) ------------------------------------------
 

@@ -10,6 +10,7 @@ records, so no tool can touch an event it did not book on this call.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -465,16 +466,23 @@ def function_schemas(tools: CallTools) -> list[FunctionSchema]:
         names = ["end_call"]
 
     def handler_for(name: str) -> Callable[[FunctionCallParams], Awaitable[None]]:
+        async def run_and_note(arguments: dict[str, Any]) -> ToolResult:
+            result = await tools.run(name, arguments)
+            tools.session.unspoken = result.say
+            return result
+
         async def handler(params: FunctionCallParams) -> None:
-            result = await tools.run(name, dict(params.arguments or {}))
+            # A barge-in cancels a running tool call; shielded, a booking write still runs to
+            # its end (and its words are kept for the next answer) instead of stopping halfway.
+            result = await asyncio.shield(run_and_note(dict(params.arguments or {})))
             if name == "end_call":
+                tools.session.unspoken = None
                 # No second inference: AgentVoice says the goodbye word for word when this
                 # result passes, then ends the call behind it.
                 await params.result_callback(
                     result.as_dict(), properties=FunctionCallResultProperties(run_llm=False)
                 )
                 return
-            tools.session.unspoken = result.say
             await params.result_callback(result.as_dict())
 
         return handler

@@ -7,9 +7,11 @@ moves or cancels a meeting it did not book on this call.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from pipecat.services.llm_service import FunctionCallParams
 
 from agent.call_session import CalendarConnection, CallSession, open_session
 from agent.campaign import load_campaign
@@ -207,3 +209,32 @@ def test_slot_tools_take_a_slot_id_not_a_time(name: str) -> None:
     schema = {s.name: s for s in function_schemas(CallTools(session))}[name].to_default_dict()
     assert list(schema["parameters"]["properties"]) == ["slot_id"]
     assert schema["parameters"]["required"] == ["slot_id"]
+
+
+async def test_a_barge_in_does_not_stop_a_booking_halfway(database: Database) -> None:
+    tools = CallTools(await _session(database))
+    await _confirmed(tools)
+    offer = (await tools.run("find_slots", {})).data["slots"][0]["slot_id"]
+    results: list[object] = []
+
+    async def result_callback(result: object, **_kwargs: object) -> None:
+        results.append(result)
+
+    book = {s.name: s for s in function_schemas(tools)}["book_slot"]
+    params = FunctionCallParams(
+        function_name="book_slot", tool_call_id="call_1", arguments={"slot_id": offer},
+        llm=None, pipeline_worker=None, context=None,  # type: ignore[arg-type]
+        result_callback=result_callback,
+    )
+    running = asyncio.create_task(book.handler(params))
+    await asyncio.sleep(0)  # the write has started
+    running.cancel()  # what pipecat does to a tool call when the caller barges in
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    for _ in range(200):
+        if tools.session.active_booking() is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert tools.session.active_booking() is not None
+    assert results == []  # the model never got the result...
+    assert tools.session.unspoken.startswith("Booked for")  # ...so the words are kept

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.settings import Settings
@@ -334,3 +334,84 @@ async def test_create_that_never_landed_fails_without_an_event(
     with pytest.raises(CalendarUnavailable):
         await calendar.create_event(new_event("b-8", DAY.replace(hour=16)))
     assert emulator.events(WORK) == []
+
+
+async def test_all_day_out_of_office_blocks_the_owners_whole_day(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    # An all-day event made in Pacific time: Graph returns it in that zone, not in UTC.
+    midnight = datetime(2030, 3, 6, 8, 0, tzinfo=UTC)  # 00:00 PST
+    emulator.add_event(WORK, midnight, midnight + timedelta(days=1), show_as="oof",
+                       all_day_zone="Pacific Standard Time")
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    [busy] = await calendar.busy_times(DAY, DAY + timedelta(days=3))
+    assert (busy.start, busy.end, busy.show_as) == (midnight, midnight + timedelta(days=1), "oof")
+    [view] = emulator.requests(path_contains="calendarView")
+    assert view.status == 200
+
+
+async def test_recurring_series_block_every_occurrence(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    emulator.add_event(WORK, DAY.replace(hour=17), DAY.replace(hour=18), subject="Weekly 1:1",
+                       repeat_weekly=4)
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    busy = await calendar.busy_times(DAY, DAY + timedelta(weeks=3))
+    assert [b.start for b in busy] == [DAY.replace(hour=17) + timedelta(weeks=w)
+                                       for w in range(3)]
+
+
+async def test_emulator_answers_in_the_preferred_zone(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    signed = sign_in(ms_settings, emulator, WORK)
+    emulator.add_event(WORK, DAY.replace(hour=17), DAY.replace(hour=18))
+    answer = httpx.get(
+        f"{emulator.graph_base_url}/me/calendar/calendarView",
+        params={"startDateTime": "2030-03-05T00:00:00-08:00",
+                "endDateTime": "2030-03-06T00:00:00", "$select": "start,end"},
+        headers={"Authorization": f"Bearer {signed.access_token}",
+                 "Prefer": 'outlook.timezone="Pacific Standard Time"'})
+    [event] = answer.json()["value"]
+    assert event["start"] == {"dateTime": "2030-03-05T09:00:00.0000000",
+                              "timeZone": "Pacific Standard Time"}
+    assert set(event) == {"@odata.etag", "id", "start", "end"}
+
+
+_SHOW_AS = st.sampled_from(["busy", "free", "tentative", "oof", "workingElsewhere", "unknown"])
+_EVENTS = st.lists(st.tuples(st.integers(0, 95), st.integers(1, 16), _SHOW_AS, st.booleans()),
+                   max_size=25)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_EVENTS, page_size=st.integers(1, 7), window=st.tuples(st.integers(0, 95),
+                                                                     st.integers(1, 96)))
+def test_busy_times_are_exactly_the_blocking_events_overlapping_the_window(
+        emulator: MicrosoftEmulator, ms_settings: Settings,
+        events: list[tuple[int, int, str, bool]], page_size: int, window: tuple[int, int],
+) -> None:
+    """Whatever the events and the page size, paging loses and duplicates nothing."""
+    quarter = timedelta(minutes=15)
+    account = emulator.world.account(WORK)
+    if not hasattr(emulator, "_signed"):
+        emulator._signed = sign_in(ms_settings, emulator, WORK)  # type: ignore[attr-defined]
+    with emulator.world.lock:
+        account.events.clear()
+    for begin, length, show_as, cancelled in events:
+        emulator.add_event(WORK, DAY + begin * quarter, DAY + (begin + length) * quarter,
+                           show_as=show_as, is_cancelled=cancelled)
+    start, end = DAY + window[0] * quarter, DAY + (window[0] + window[1]) * quarter
+    expected = sorted(
+        (DAY + b * quarter, DAY + (b + n) * quarter) for b, n, show_as, cancelled in events
+        if not cancelled and show_as in ("busy", "tentative", "oof", "unknown")
+        and DAY + b * quarter < end and DAY + (b + n) * quarter > start)
+
+    async def read() -> list[tuple[datetime, datetime]]:
+        tokens = MemoryTokens(ms_settings, emulator._signed)  # type: ignore[attr-defined]
+        graph = GraphClient(ms_settings.graph_base_url, tokens, mailbox=WORK)
+        calendar = OutlookCalendar(graph, account.calendar(None).id, owner_zone=None,
+                                   teams_allowed=True, page_size=page_size)
+        try:
+            return sorted((b.start, b.end) for b in await calendar.busy_times(start, end))
+        finally:
+            await graph.aclose()
+
+    assert asyncio.run(read()) == expected

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from calendar_backend.outlook.windows_zones import iana_zone
 
 
 class _Out(BaseModel):
@@ -94,10 +97,15 @@ class GraphTime(_In):
     time_zone: str = Field(alias="timeZone")
 
     def instant(self) -> datetime:
-        """The aware instant; we ask Graph for UTC (``Prefer: outlook.timezone="UTC"``)."""
-        if self.time_zone not in ("UTC", "tzone://Microsoft/Utc", "Etc/UTC"):
-            raise ValueError(f"expected a UTC time from Graph, got zone {self.time_zone!r}")
-        return datetime.fromisoformat(self.date_time).replace(tzinfo=UTC)
+        """The aware instant.
+
+        We ask Graph for UTC, but all-day events come back in the zone they were made in.
+        """
+        local = datetime.fromisoformat(self.date_time)
+        zone = iana_zone(self.time_zone)
+        if zone is None:
+            raise ValueError(f"Graph returned a time in an unknown zone {self.time_zone!r}")
+        return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 class OnlineMeeting(_In):

@@ -180,8 +180,11 @@ class Handler:
     # --- events -------------------------------------------------------------------------
     def render(self, ev: StoredEvent) -> dict[str, Any]:
         out = dict(ev.data)
-        out["start"] = format_graph_time(ev.start, self.out_zone)
-        out["end"] = format_graph_time(ev.end, self.out_zone)
+        # All-day events ignore the Prefer header: they come back in their own zone.
+        start_zone = ev.start_zone if out.get("isAllDay") else self.out_zone
+        end_zone = ev.end_zone if out.get("isAllDay") else self.out_zone
+        out["start"] = format_graph_time(ev.start, start_zone)
+        out["end"] = format_graph_time(ev.end, end_zone)
         return out
 
     def calendar_view(self, cal: str | None = None) -> tuple[int, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -162,22 +162,36 @@ class MicrosoftEmulator:
     # --- calendar contents --------------------------------------------------------------
     def add_event(self, username: str, start: datetime, end: datetime, *,
                   subject: str = "Busy", show_as: str = "busy", calendar_id: str | None = None,
-                  is_cancelled: bool = False) -> str:
-        """An event created "outside" (by the owner in Outlook); returns its id."""
+                  is_cancelled: bool = False, all_day_zone: str | None = None,
+                  repeat_weekly: int = 1) -> str:
+        """An event created "outside" (by the owner in Outlook); returns its (first) id.
+
+        ``all_day_zone`` makes it an all-day event in that (Windows) zone: Graph returns
+        those in their own zone whatever ``Prefer: outlook.timezone`` says.
+        ``repeat_weekly`` > 1 makes a weekly series; calendarView returns its occurrences.
+        """
         with self.world.lock:
             account = self.world.account(username)
             cal = account.calendar(calendar_id)
             assert cal is not None, "no such calendar"
-            event_id = new_item_id()
-            data = {"@odata.etag": 'W/"x"', "id": event_id, "subject": subject,
-                    "showAs": show_as, "isCancelled": is_cancelled, "isAllDay": False,
-                    "type": "singleInstance", "isOrganizer": True, "seriesMasterId": None,
-                    "transactionId": None, "attendees": [], "onlineMeeting": None,
-                    "organizer": {"emailAddress": {"name": account.display_name,
-                                                   "address": account.username}}}
-            account.events[event_id] = StoredEvent(event_id, cal.id, start, end, "UTC", "UTC",
-                                                   data)
-            return event_id
+            series = new_item_id() if repeat_weekly > 1 else None
+            ids = []
+            for week in range(repeat_weekly):
+                event_id = new_item_id()
+                shift = timedelta(weeks=week)
+                data = {"@odata.etag": 'W/"x"', "id": event_id, "subject": subject,
+                        "showAs": show_as, "isCancelled": is_cancelled,
+                        "isAllDay": all_day_zone is not None,
+                        "type": "occurrence" if series else "singleInstance",
+                        "isOrganizer": True, "seriesMasterId": series,
+                        "transactionId": None, "attendees": [], "onlineMeeting": None,
+                        "organizer": {"emailAddress": {"name": account.display_name,
+                                                       "address": account.username}}}
+                zone = all_day_zone or "UTC"
+                account.events[event_id] = StoredEvent(event_id, cal.id, start + shift,
+                                                       end + shift, zone, zone, data)
+                ids.append(event_id)
+            return ids[0]
 
     def events(self, username: str, *, include_deleted: bool = False) -> list[StoredEvent]:
         """The mailbox's events, ordered by start."""

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Row
 
@@ -257,6 +258,18 @@ class BookingService:
                 )).booked
                 return SlotTaken(slot, await self._alternatives(start, now, fresh, booked))
 
+        # Once claimed, a confirmation runs to the end even if the call drops meanwhile:
+        # the caller did confirm, and a half-done booking would hold the slot until stale.
+        return await _to_the_end(self._claim_and_write(
+            slot, blocked, horizon, attendee, recipient, call_id, now, retry, fresh
+        ))
+
+    async def _claim_and_write(
+        self, slot: Interval, blocked: Interval, horizon: Interval, attendee: Attendee,
+        recipient: Recipient, call_id: str, now: datetime, retry: str | None,
+        fresh: list[Interval],
+    ) -> BookingResult:
+        start = slot.start
         render = self._settings.render
         subject = render(self._settings.title_template, recipient, self.campaign_name)
         body = render(self._settings.description_template, recipient, self.campaign_name)
@@ -320,14 +333,15 @@ class BookingService:
             fresh = _without(await self._recheck(blocked), old_slot)
         except Exception as exc:
             return BookingFailed(_failure_reason(exc))
-        claimed = not any(busy.overlaps(blocked) for busy in fresh) and await asyncio.to_thread(
-            self._store.claim_move, row, slot, blocked
-        )
-        if not claimed:
-            _, booked = await asyncio.to_thread(
-                self._store.live_ranges, self._horizon(now), row.id
-            )
-            return SlotTaken(slot, await self._alternatives(start, now, fresh, booked))
+        if any(busy.overlaps(blocked) for busy in fresh):
+            return await self._move_taken(row.id, slot, now, fresh)
+        return await _to_the_end(self._move_claimed(row, slot, blocked, now, fresh))
+
+    async def _move_claimed(
+        self, row: Row, slot: Interval, blocked: Interval, now: datetime, fresh: list[Interval]
+    ) -> BookingResult:
+        if not await asyncio.to_thread(self._store.claim_move, row, slot, blocked):
+            return await self._move_taken(row.id, slot, now, fresh)
         try:
             moved = await self._provider.move_event(row.event_id, slot.start, slot.end)
         except Exception as exc:
@@ -337,7 +351,15 @@ class BookingService:
             return BookingFailed(reason)
         url = moved.online_meeting_url or row.online_meeting_url
         await asyncio.to_thread(self._store.finish_move, row.id, moved.event_id, url)
-        return Booked(row.id, slot, moved.event_id, url, moved_from=old_slot)
+        return Booked(row.id, slot, moved.event_id, url, moved_from=Interval(row.start, row.end))
+
+    async def _move_taken(
+        self, booking_id: str, slot: Interval, now: datetime, fresh: list[Interval]
+    ) -> SlotTaken:
+        _, booked = await asyncio.to_thread(
+            self._store.live_ranges, self._horizon(now), booking_id
+        )
+        return SlotTaken(slot, await self._alternatives(slot.start, now, fresh, booked))
 
     async def cancel(
         self, booking_id: str, *, call_id: str, message: str
@@ -368,6 +390,17 @@ class BookingService:
     def bookings(self) -> list[BookingRecord]:
         """Every booking on this calendar, by start time (any status)."""
         return self._store.records()
+
+
+_RUNNING: set[asyncio.Task[BookingResult]] = set()
+
+
+async def _to_the_end(work: Coroutine[Any, Any, BookingResult]) -> BookingResult:
+    """Run ``work`` to completion even if the awaiting caller is cancelled."""
+    task = asyncio.ensure_future(work)
+    _RUNNING.add(task)  # a task nobody references may be collected mid-way
+    task.add_done_callback(_RUNNING.discard)
+    return await asyncio.shield(task)
 
 
 async def _read_busy(

@@ -92,17 +92,26 @@ class FailingMoves(LocalCalendar):
         raise CalendarUnavailable("calendar throttled the move")
 
 
-class SlowMoves(LocalCalendar):
-    """Our calendar port whose moves wait until the test lets them through."""
+class GatedCalendar(LocalCalendar):
+    """Our calendar port whose writes (creates or moves) wait until the test lets them through."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, gated: str) -> None:
         super().__init__(database)
+        self.gated = gated
         self.started = asyncio.Event()
         self.proceed = asyncio.Event()
 
+    async def _gate(self, operation: str) -> None:
+        if operation == self.gated:
+            self.started.set()
+            await self.proceed.wait()
+
+    async def create_event(self, event: NewEvent) -> CreatedEvent:
+        await self._gate("create")
+        return await super().create_event(event)
+
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
-        self.started.set()
-        await self.proceed.wait()
+        await self._gate("move")
         return await super().move_event(event_id, start, end)
 
 
@@ -269,6 +278,25 @@ async def test_retried_booking_reuses_its_key_so_a_lost_answer_makes_no_second_e
     assert (record.id, record.status) == (result.booking_id, "confirmed")
 
 
+async def test_a_call_dropping_mid_booking_still_leaves_it_finished(database: Database) -> None:
+    calendar = GatedCalendar(database, "create")
+    svc = service(database, calendar)
+    confirming = asyncio.create_task(book(svc, NINE, "call-1"))
+    await calendar.started.wait()
+
+    confirming.cancel()  # the caller hung up while the event was being written
+    calendar.proceed.set()
+
+    with pytest.raises(asyncio.CancelledError):
+        await confirming
+    for _ in range(200):
+        if svc.bookings()[0].status != "pending":
+            break
+        await asyncio.sleep(0.01)
+    assert svc.bookings()[0].status == "confirmed"
+    assert len(calendar.events()) == 1
+
+
 async def test_a_call_asking_twice_for_its_own_slot_gets_the_same_booking(
     database: Database,
 ) -> None:
@@ -427,7 +455,7 @@ async def test_failed_calendar_move_keeps_the_old_time(database: Database) -> No
 async def test_old_time_stays_held_until_the_calendar_has_moved_the_event(
     database: Database,
 ) -> None:
-    calendar = SlowMoves(database)
+    calendar = GatedCalendar(database, "move")
     svc = service(database, calendar)
     booked = await book(svc, NINE, "call-1")
     assert isinstance(booked, Booked)

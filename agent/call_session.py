@@ -59,14 +59,23 @@ def connect_calendar(
 def connect_outlook_calendar(
     reference: str, database: Database, settings: Settings
 ) -> CalendarConnection:
-    """The seam for Outlook: open the connected calendar ``reference`` names.
+    """Open the connected Outlook calendar ``reference`` (``outlook:<name>``) names.
 
-    To fill in (calendar_backend/outlook): look the connection up, return
-    ``CalendarConnection.unusable("calendar access has expired")`` when it needs a reconnect,
-    else ``CalendarConnection(provider, True)``. Until then calls with an Outlook reference
-    skip booking rather than fail.
+    A connection that needs reconnecting, was disconnected, is unknown, or whose tokens cannot
+    be read is unusable: the call goes on and booking is skipped (seed 002), with the reason.
     """
-    return CalendarConnection.unusable(f"calendar {reference!r} is not connected")
+    from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar
+    from calendar_backend.outlook.token_store import TokenKeyMissing
+
+    try:
+        provider = open_calendar(database, settings, reference)
+    except (ConnectionNotFound, TokenKeyMissing, ValueError) as exc:
+        return CalendarConnection.unusable(str(exc))
+    if provider is None:
+        return CalendarConnection.unusable(
+            f"calendar access has expired for {reference!r}: reconnect it"
+        )
+    return CalendarConnection(provider, True)
 
 
 @dataclass(frozen=True, slots=True)

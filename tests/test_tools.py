@@ -238,3 +238,15 @@ async def test_a_barge_in_does_not_stop_a_booking_halfway(database: Database) ->
     assert tools.session.active_booking() is not None
     assert results == []  # the model never got the result...
     assert tools.session.unspoken.startswith("Booked for")  # ...so the words are kept
+
+
+async def test_an_outlook_calendar_that_is_not_connected_skips_booking(database: Database) -> None:
+    campaign = CAMPAIGN.model_copy(
+        update={"booking": CAMPAIGN.booking.model_copy(update={"calendar": "outlook:sales"})}
+    )
+    session = await open_session(
+        campaign, caller_number="+12125550100", caller_name=None, call_id="c", now=NOW,
+        database=database, settings=Settings(_env_file=None),
+    )
+    assert not session.booking_available
+    assert "sales" in (session.booking_unavailable_reason or "")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Interval:
-    """``[start, end)`` between two timezone-aware datetimes."""
+    """``[start, end)`` between two timezone-aware datetimes, held in UTC.
+
+    Ends are normalised to UTC because Python compares two datetimes of the same
+    zone by wall clock, ignoring ``fold``: in a repeated DST hour that gets order wrong.
+    """
 
     start: datetime
     end: datetime
@@ -16,6 +20,8 @@ class Interval:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("interval ends must be timezone-aware")
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end <= self.start:
             raise ValueError(f"interval ends before it starts: {self.start} .. {self.end}")
 

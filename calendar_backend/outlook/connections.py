@@ -326,11 +326,8 @@ async def list_calendars(database: Database, settings: Settings,
                          name: str) -> list[GraphCalendar]:
     """The calendars of the connection's account."""
     connection = find_connection(database, name)
-    graph = graph_for(database, settings, connection)
-    try:
-        items = await graph.get_all("/me/calendars", params={"$top": "100"})
-    finally:
-        await graph.aclose()
+    items = await graph_for(database, settings, connection).get_all(
+        "/me/calendars", params={"$top": "100"})
     return [GraphCalendar.model_validate(item) for item in items]
 
 

@@ -96,6 +96,21 @@ _semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyn
     = weakref.WeakKeyDictionary()
 
 
+# One pooled HTTP client per event loop, shared by every mailbox: calls reuse connections
+# to Graph instead of paying a TLS handshake per request.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
+    weakref.WeakKeyDictionary()
+
+
+def _loop_client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = _clients[loop] = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    return client
+
+
 def _mailbox_semaphore(mailbox: str) -> asyncio.Semaphore:
     per_loop = _semaphores.setdefault(asyncio.get_running_loop(), {})
     if mailbox not in per_loop:
@@ -121,17 +136,11 @@ class GraphClient:
         self._host = urlsplit(self.base_url).netloc
         self._tokens = tokens
         self._mailbox = mailbox
-        self._http = http or httpx.AsyncClient()
-        self._owns_http = http is None
+        self._http = http  # None: the event loop's shared client
         self._budget = budget_seconds
         self._timeout = request_timeout
         self._sleep = sleep
         self.requests_sent = 0
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object created it."""
-        if self._owns_http:
-            await self._http.aclose()
 
     async def get(self, path: str, *, params: dict[str, str] | None = None,
                   headers: dict[str, str] | None = None,
@@ -180,7 +189,7 @@ class GraphClient:
             try:
                 async with _mailbox_semaphore(self._mailbox):
                     self.requests_sent += 1
-                    response = await self._http.request(
+                    response = await (self._http or _loop_client()).request(
                         method, url, params=params, json=json, headers=send_headers,
                         timeout=min(self._timeout, remaining),
                     )

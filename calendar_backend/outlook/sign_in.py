@@ -90,13 +90,10 @@ async def complete_sign_in(database: Database, settings: Settings,
     signed = await asyncio.to_thread(finish_flow, settings, json.loads(flow_text), params)
     graph = GraphClient(settings.graph_base_url, StaticToken(signed.access_token),
                         mailbox=signed.home_account_id, http=http, budget_seconds=10.0)
-    try:
-        user = GraphUser.model_validate(await graph.get(
-            "/me", params={"$select": "id,displayName,mail,userPrincipalName"}))
-        mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
-        calendars = [GraphCalendar.model_validate(item) for item in
-                     await graph.get_all("/me/calendars", params={"$top": "100"})]
-    finally:
-        await graph.aclose()
+    user = GraphUser.model_validate(await graph.get(
+        "/me", params={"$select": "id,displayName,mail,userPrincipalName"}))
+    mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
+    calendars = [GraphCalendar.model_validate(item) for item in
+                 await graph.get_all("/me/calendars", params={"$top": "100"})]
     return save_connection(database, settings, signed, user, mailbox, calendars, name=name)
 

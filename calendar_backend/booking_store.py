@@ -1,7 +1,7 @@
 """The bookings table's side of booking: claims arbitrated by the database, and their life.
 
-Who confirmed first is decided by the database, never by a check in Python followed by
-a write from another transaction: on PostgreSQL an exclusion constraint refuses a
+Who confirmed first is decided by the database, never by a read in one transaction and
+a write in another: on PostgreSQL an exclusion constraint refuses a
 second live booking whose blocked range overlaps one on the same calendar (claims use
 ``INSERT ... ON CONFLICT DO NOTHING``, which waits for a rival's transaction instead of
 deadlocking with it); on SQLite the overlap read and the write run in one serialising
@@ -27,8 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, and_, delete, insert, or_, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -48,6 +47,20 @@ _EXCLUSION_VIOLATION = "23P01"
 # Deadlock / serialisation failure: PostgreSQL aborted one side of a race; run it again.
 _RETRY = ("40P01", "40001")
 _OWN = ("pending", "confirmed", "failed")
+_TEXT = ("id", "calendar_id", "call_id", "campaign", "attendee_email", "attendee_name",
+         "subject", "status", "idempotency_key")
+_TIMES = ("start", "end", "blocked_start", "blocked_end", "created_at", "updated_at")
+_INSERT_COLUMNS = _TEXT + _TIMES
+# PostgreSQL claims: one array per column, so the statement text is the same for any
+# batch size (parsed and planned once) and a later row conflicting with an earlier one
+# is skipped like any other conflict.
+_QUOTED_COLUMNS = ", ".join(f'"{column}"' for column in _INSERT_COLUMNS)
+_INSERT_MANY = text(
+    f"INSERT INTO bookings ({_QUOTED_COLUMNS}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS text[])" for c in _TEXT) + ", "
+    + ", ".join(f"CAST(:{c} AS timestamptz[])" for c in _TIMES)
+    + ") ON CONFLICT DO NOTHING RETURNING id"
+)
 
 
 @dataclass(frozen=True)
@@ -243,10 +256,8 @@ class BookingStore:
         now = datetime.now(UTC)
         rows = [{**v, "idempotency_key": idempotency_key(v["id"]), "created_at": now,
                  "updated_at": now} for v in values]
-        # Sent as one multi-row statement (a later row conflicting with an earlier one is
-        # skipped) from a statement compiled once.
-        statement = pg_insert(BOOKINGS).on_conflict_do_nothing().returning(BOOKINGS.c.id)
-        return set(session.execute(statement, rows).scalars())
+        columns = {name: [row[name] for row in rows] for name in _INSERT_COLUMNS}
+        return set(session.execute(_INSERT_MANY, columns).scalars())
 
     def _write(self, session: Session, claim: Claim, postgres: bool) -> bool:
         """Write one claim the read found free; False if PostgreSQL's constraints refuse."""

@@ -216,7 +216,8 @@ class BookingService:
 
     async def _recheck(self, blocked: Interval) -> list[Interval]:
         """What the calendar itself has inside ``blocked``, read after this request."""
-        reads = shared_batches("busy-reads", lambda: Batches(_read_busy))
+        # One queue per calendar: a slow calendar never holds up re-checks on another.
+        reads = shared_batches(("busy-reads", self.calendar_id), lambda: Batches(_read_busy))
         found: list[Interval] = await reads.submit((self._provider, blocked))
         return found
 

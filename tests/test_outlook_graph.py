@@ -412,3 +412,30 @@ def test_busy_times_are_exactly_the_blocking_events_overlapping_the_window(
         return sorted((b.start, b.end) for b in await calendar.busy_times(start, end))
 
     assert asyncio.run(read()) == expected
+
+
+async def test_every_request_asks_for_immutable_ids_and_utc(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    _, tokens = calendar_for(ms_settings, emulator, WORK)
+    seen: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        seen.append(request.headers["Prefer"])
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+        graph = GraphClient(ms_settings.graph_base_url, tokens, mailbox=WORK, http=http)
+        cal_id = emulator.world.account(WORK).calendar(None).id
+        outlook = OutlookCalendar(graph, cal_id, owner_zone=None, teams_allowed=True)
+        await outlook.busy_times(DAY, DAY + timedelta(hours=1))
+        await outlook.create_event(new_event("b-9", DAY.replace(hour=10)))
+    assert seen == ['IdType="ImmutableId", outlook.timezone="UTC"'] * 2
+
+
+async def test_account_without_an_exchange_mailbox_is_unavailable(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    emulator.world.account(WORK).mailbox_enabled = False
+    with pytest.raises(CalendarUnavailable, match="no Exchange Online mailbox"):
+        await calendar.busy_times(DAY, DAY + timedelta(hours=1))
+    [answer] = emulator.requests(path_contains="calendarView")
+    assert answer.status == 404

@@ -28,6 +28,9 @@ from calendar_backend.provider import CalendarUnavailable
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 4
+# Immutable ids survive the owner moving an event between folders; Graph only returns them
+# to requests that ask, so every request does.
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRYABLE_STATUS = frozenset({429, 503, 504})
 
 
@@ -183,8 +186,10 @@ class GraphClient:
         attempt = 0
         while True:
             token = await self._tokens.access_token(force_refresh=False)
-            send_headers = {"Authorization": f"Bearer {token}",
-                            "client-request-id": str(uuid.uuid4()), **(headers or {})}
+            send_headers = {"client-request-id": str(uuid.uuid4()), **(headers or {})}
+            send_headers["Prefer"] = ", ".join(
+                p for p in (IMMUTABLE_IDS, send_headers.get("Prefer")) if p)
+            send_headers["Authorization"] = f"Bearer {token}"
             remaining = max(0.1, deadline - time.monotonic())
             try:
                 async with _mailbox_semaphore(self._mailbox):

@@ -119,6 +119,8 @@ class CallSession:
     # Words a tool result carried that nobody has said yet (the LLM failed right after a
     # tool ran): the fallback says them first so a booking is never made silently.
     unspoken: str | None = None
+    # LLM sentences replaced because they named a time no tool gave (for the call record).
+    guarded: list[str] = field(default_factory=list)
     _next_offer: int = 0
 
     @property

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,14 +141,72 @@ def _text_of(message: Any) -> str:
     return ""
 
 
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_TIME_MENTION = re.compile(
+    rf"\b(?:(?:\d{{1,2}}(?::\d{{2}})?|{_NUMBER_WORDS})(?:\s*(?:thirty|fifteen|forty[- ]five))?"
+    r"\s*(?:a\.?\s?m\b\.?|p\.?\s?m\b\.?|o'?clock\b)|\d{1,2}:\d{2}\b|noon\b|midnight\b)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+SAFE_INSTEAD = "Let me check what times I have free."
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s.]", "", text.lower())
+
+
+def invented_times(sentence: str, allowed: str) -> list[str]:
+    """Clock times in ``sentence`` that no tool said (``allowed`` is what the tools said).
+
+    The model is told to say times only as the tools' words give them; a time it typed itself
+    (or read wrongly) is caught here before it reaches the caller.
+    """
+    squashed = _squash(allowed)
+    return [
+        m.group(0) for m in _TIME_MENTION.finditer(sentence)
+        # "1 PM" is not vouched for by "11 PM": no digit or colon may precede the match.
+        if not re.search(rf"(?<![\d:]){re.escape(_squash(m.group(0)))}", squashed)
+    ]
+
+
 class AgentVoice(FrameProcessor):
-    """Everything the agent says passes here: recorded, and said when the dialogue decides."""
+    """Everything the agent says passes here: recorded, and said when the dialogue decides.
+
+    The LLM's words pass sentence by sentence (the TTS speaks whole sentences anyway); a
+    sentence with a clock time no tool said is replaced by :data:`SAFE_INSTEAD`.
+    """
 
     def __init__(self, dialogue: Dialogue, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dialogue = dialogue
         self._text: list[str] = []
+        self._pending = ""
+        self._replaced = False
         self._tools_in_response = False
+
+    def _allowed_times(self) -> str:
+        session = self.dialogue.session
+        said = [str(call["result"].get("say", "")) for call in session.tool_calls]
+        return " ".join([*said, *(o.spoken for o in session.offers.values())])
+
+    async def _say_checked(self, sentence: str) -> None:
+        invented = invented_times(sentence, self._allowed_times())
+        if invented:
+            log.warning("LLM said a time no tool gave (%s); replaced", ", ".join(invented))
+            self.dialogue.session.guarded.append(sentence)
+            if self._replaced:
+                return  # one "let me check" per answer is enough
+            self._replaced = True
+            sentence = SAFE_INSTEAD + (" " if sentence.endswith(" ") else "")
+        self._text.append(sentence)
+        await self.push_frame(LLMTextFrame(sentence))
+
+    async def _release(self, *, everything: bool) -> None:
+        parts = _SENTENCE_END.split(self._pending)
+        complete, self._pending = (parts, "") if everything else (parts[:-1], parts[-1])
+        for sentence in complete:
+            if sentence.strip():
+                await self._say_checked(sentence.strip() + " ")
 
     async def speak(self, reply: Reply) -> None:
         """Say ``reply`` as a full response; end the call after it when the reply says so."""
@@ -173,11 +232,17 @@ class AgentVoice(FrameProcessor):
             await self.push_frame(frame, direction)
             return
         if isinstance(frame, LLMTextFrame):
-            self._text.append(frame.text)
-        elif isinstance(frame, FunctionCallsStartedFrame):
+            self._pending += frame.text
+            await self._release(everything=False)
+            return
+        if isinstance(frame, FunctionCallsStartedFrame):
             self._tools_in_response = True
         elif isinstance(frame, InterruptionFrame):
+            self._pending = ""  # never said
             self._flush()
+        elif isinstance(frame, LLMFullResponseEndFrame):
+            await self._release(everything=True)
+            self._replaced = False
         await self.push_frame(frame, direction)
         if isinstance(frame, FunctionCallResultFrame) and frame.function_name == "end_call":
             said = frame.result.get("say") if isinstance(frame.result, dict) else None

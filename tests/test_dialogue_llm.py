@@ -11,6 +11,7 @@ import pytest
 
 from agent.campaign import load_campaign
 from agent.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
+from agent.pipeline import SAFE_INSTEAD, invented_times
 from agent.settings import Settings
 from storage.database import Database, open_database
 from tests.fakes.openai_server import FakeOpenAI
@@ -129,3 +130,36 @@ async def test_end_call_says_goodbye_and_ends_the_pipeline(sqlite: Database) -> 
     assert _agent(result)[-1] == "Thanks, Chris. Have a great day. Goodbye!"
     assert [t["text"] for t in result.transcript if t["role"] == "caller"] == ["no thanks, bye"]
     assert len(fake.requests) == 1  # run_llm=False: no second inference after end_call
+
+
+async def test_a_time_the_model_says_on_its_own_never_reaches_the_caller(
+    sqlite: Database,
+) -> None:
+    script = [
+        {"text": "Sure. How about Wednesday at 3 PM? Or maybe three o'clock Thursday."},
+        {"tool": "find_slots"},
+        {"text_from_tool": True},
+    ]
+    result, _ = await _call(sqlite, script, ["do you have anything?", "what else?"])
+    agent = _agent(result)
+    assert agent[1] == f"Sure. {SAFE_INSTEAD}"
+    assert "3 PM" not in " ".join(agent) and "three o'clock" not in " ".join(agent)
+    # Times the tools gave pass untouched.
+    assert agent[2].startswith("I have today at 11 AM Eastern")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "invented"),
+    [
+        ("I can do 11 AM Eastern.", []),
+        ("That's 10 a.m. your time.", []),
+        ("How about 1 PM?", ["1 PM"]),  # "11 PM" does not vouch for "1 PM"
+        ("Or two p.m.?", ["two p.m."]),
+        ("Shall we say 14:00?", ["14:00"]),
+        ("Your e-mail is j at example dot com.", []),
+        ("Noon works.", []),
+    ],
+)
+def test_invented_times_are_spotted(sentence: str, invented: list[str]) -> None:
+    allowed = "I can do today at 11 AM Eastern, that's 10 AM your time, or noon, or 11 PM."
+    assert invented_times(sentence, allowed) == invented

@@ -203,7 +203,8 @@ class LocalCalendar:
         return CreatedEvent(event_id=event_id, online_meeting_url=None)
 
     def _cancel(self, event_id: str, message: str) -> None:
-        with self.database.session() as session:
+        # Read then write: serial, so SQLite takes its write lock before the read.
+        with self.database.session(serial=True) as session:
             found = session.execute(
                 select(EVENTS.c.cancelled).where(
                     EVENTS.c.id == event_id, EVENTS.c.calendar_id == self.calendar_id

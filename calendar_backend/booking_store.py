@@ -370,13 +370,23 @@ class BookingStore:
 
     def undo_move(self, row: Row) -> None:
         """The calendar refused the move: back to the old time, which the holds kept."""
-        with self.database.session(serial=True) as session:
-            # Drop the holds first: they cover the old range the booking returns to.
-            session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == row.id))
-            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == row.id).values(
-                start=row.start, end=row.end, blocked_start=row.blocked_start,
-                blocked_end=row.blocked_end, updated_at=datetime.now(UTC),
-            ))
+        try:
+            with self.database.session(serial=True) as session:
+                # Drop the holds first: they cover the old range the booking returns to.
+                session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == row.id))
+                session.execute(update(BOOKINGS).where(BOOKINGS.c.id == row.id).values(
+                    start=row.start, end=row.end, blocked_start=row.blocked_start,
+                    blocked_end=row.blocked_end, updated_at=datetime.now(UTC),
+                ))
+        except DBAPIError as exc:
+            if _sqlstate(exc) != _EXCLUSION_VIOLATION:
+                raise
+            # Only when the calendar took longer than STALE_PENDING and the holds were
+            # released and taken meanwhile: keep the new time claimed, and say so.
+            log.error("booking %s could not return to its old time (taken meanwhile);"
+                      " it keeps the new time here while the calendar has the old", row.id)
+            with self.database.session() as session:
+                session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == row.id))
 
     def finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
         """The calendar moved the event: release the old time."""

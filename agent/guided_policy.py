@@ -10,6 +10,7 @@ prompts/lines.j2 or from a tool result.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from agent.call_session import CallSession, OfferedSlot
@@ -33,6 +34,15 @@ class Reply:
 
     text: str
     end: bool = False
+
+
+# "not today", "I don't want Tuesday": a day the caller rules out is no preference for it.
+_RULED_OUT = re.compile(
+    r"\b(?:not|no|don't want|do not want|can't do|cannot do|can't make)\s+"
+    r"(?:on\s+)?(?:today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"(?:\s+(?:morning|afternoon|evening))?\b",
+    re.IGNORECASE,
+)
 
 
 def _looks_like_email(text: str) -> bool:
@@ -153,8 +163,9 @@ class GuidedPolicy:
         if not s.booking_available or _looks_like_email(text):
             return None
         zone = s.caller_zone or s.owner_zone
-        if parse_time_request(text, s.now(), zone) is not None:
-            return text
+        wanted = _RULED_OUT.sub(" ", text)
+        if parse_time_request(wanted, s.now(), zone) is not None:
+            return wanted
         return None
 
     async def _on_offer(self, text: str, said: Reading, wants_time: str | None) -> Reply:
@@ -211,14 +222,14 @@ class GuidedPolicy:
         readback = await self.tools.run("capture_email", {"spoken": s.email or ""})
         return Reply(line("not_understood", question=readback.say))
 
-    async def _advance(self, before: str) -> Reply:
+    async def _advance(self, prefix: str) -> Reply:
         """After the e-mail: the zone if the number left it open, else the first offer."""
         s = self.session
         if s.caller_zone is None:
             self.expecting = ZONE
             ask = line("ask_zone", candidates=self.tools.candidate_names())
-            return Reply(f"{before} {ask}")
-        return await self._offer(before=before, preference=self.preference)
+            return Reply(f"{prefix} {ask}")
+        return await self._offer(prefix=prefix, preference=self.preference)
 
     async def _on_zone(self, text: str, said: Reading, wants_time: str | None) -> Reply:
         result = await self.tools.run("set_caller_zone", {"answer": text})
@@ -226,13 +237,13 @@ class GuidedPolicy:
             self.preference = wants_time
         if not result.ok:
             return Reply(result.say)
-        return await self._offer(before=result.say, preference=self.preference)
+        return await self._offer(prefix=result.say, preference=self.preference)
 
     async def _offer(
-        self, *, before: str | None = "", preference: str | None = None,
+        self, *, prefix: str = "", preference: str | None = None,
         after: str | None = None, earlier_than: str | None = None, expecting: str = SLOT,
     ) -> Reply:
-        before = before or ""
+        """Offer one slot (the earliest matching), said after ``prefix``."""
         args: dict[str, object] = {"limit": 1}
         if preference:
             args["preference"] = preference
@@ -244,13 +255,13 @@ class GuidedPolicy:
         if not result.ok:
             if self.session.caller_zone is None:
                 self.expecting = ZONE
-                return Reply(f"{before} {result.say}".strip())
+                return Reply(f"{prefix} {result.say}".strip())
             self.expecting = ANYTHING_ELSE
-            return Reply(f"{before} {result.say} {line('anything_else')}".strip())
+            return Reply(f"{prefix} {result.say} {line('anything_else')}".strip())
         self.preference = None
         self.current_offer = result.data["slots"][0]["slot_id"]
         self.expecting = expecting
-        return Reply(f"{before} {result.say}".strip())
+        return Reply(f"{prefix} {result.say}".strip())
 
     async def _on_slot(self, text: str, said: Reading, wants_time: str | None) -> Reply:
         s = self.session
@@ -261,7 +272,7 @@ class GuidedPolicy:
             result = await self.tools.run("set_caller_zone", {"answer": text})
             offered = s.offers.get(self.current_offer or "")
             if offered is None:
-                return await self._offer(before=result.say, expecting=self.expecting or SLOT)
+                return await self._offer(prefix=result.say, expecting=self.expecting or SLOT)
             respoken = OfferedSlot(offered.slot_id, offered.slot, self.tools.spoken(offered.slot))
             s.offers[offered.slot_id] = respoken
             s.last_offer_ids = [offered.slot_id]
@@ -277,7 +288,7 @@ class GuidedPolicy:
         if said.later:
             return await self._offer(after=self.current_offer, expecting=self.expecting or SLOT)
         if said.earlier:
-            return await self._offer(before=None, earlier_than=self.current_offer,
+            return await self._offer(earlier_than=self.current_offer,
                                      expecting=self.expecting or SLOT)
         if said.plain_yes and self.current_offer:
             name = "reschedule_booking" if moving else "book_slot"

@@ -25,6 +25,7 @@ _NEGATIVE = _words(
     "doesn't work", "does not work", "won't work", "will not work", "can't make it",
     "cannot make it", "can't do", "cannot do", "don't think so", "i'd rather not",
     "rather not", "not that", "not good", "no good", "not for me", "i can't", "i cannot",
+    "not now", "i'm busy", "i am busy", "don't want", "do not want", "no time",
 )
 _AFFIRMATIVE = _words(
     "yes", "yeah", "yea", "yep", "yup", "sure", "ok", "okay", "sounds good", "sounds great",
@@ -34,10 +35,10 @@ _AFFIRMATIVE = _words(
     "that's fine", "good", "uh huh", "mm hmm", "i'd like that", "i would like that",
     "why not", "i'm in", "do it", "that'll work", "that will work", "certainly",
 )
+# Only the unmistakable ones: "I don't want Tuesday" is a no to Tuesday, not to the call.
 _REFUSAL = _words(
     "not interested", "no interest", "don't call", "do not call", "stop calling",
-    "take me off", "remove me", "leave me alone", "don't want", "do not want",
-    "not now", "no time", "i'm busy", "i am busy",
+    "take me off", "remove me", "leave me alone",
 )
 _GOODBYE = _words(
     "bye", "goodbye", "good bye", "bye bye", "have a good day", "have a nice day",

@@ -81,3 +81,8 @@ def test_reading_never_fails_and_a_refusal_is_never_a_yes(text: str) -> None:
     reading = read(text)
     assert not (reading.refusal and reading.yes)
     assert not (reading.plain_yes and reading.plain_no)
+
+
+def test_not_wanting_one_time_is_a_no_not_a_refusal_of_the_call() -> None:
+    reading = read("I don't want Tuesday, do you have Wednesday?")
+    assert reading.no and not reading.refusal

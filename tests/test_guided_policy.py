@@ -223,3 +223,15 @@ async def test_a_goodbye_ends_the_call_at_any_step(database: Database) -> None:
     said = await _talk(policy, "yes", "robin at example dot com", "yes", "sorry, I have to go, bye")
     assert said[4].endswith("Goodbye!")
     assert policy.session.ended and policy.session.outcome == "declined"
+
+
+async def test_turning_down_a_day_while_naming_another_offers_that_day(
+    database: Database,
+) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "yes", "robin at example dot com", "yes",
+        "I don't want today, do you have Wednesday?",
+    )
+    assert said[4] == "I can do tomorrow at 9 AM Eastern. Does that work?"
+    assert not policy.session.ended

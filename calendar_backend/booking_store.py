@@ -326,25 +326,30 @@ class BookingStore:
         for attempt in range(4):
             try:
                 with self.database.session(serial=True) as session:
-                    if not self._move_in(session, row, slot, blocked):
-                        if attempt or not self._release_stale(session, blocked):
-                            return False
-                        continue
-                return True
+                    if self._move_in(session, row, slot, blocked):
+                        return True
             except DBAPIError as exc:
-                if _sqlstate(exc) == _EXCLUSION_VIOLATION:
-                    return False
-                if _sqlstate(exc) not in _RETRY:
+                if _sqlstate(exc) in _RETRY:
+                    continue
+                if _sqlstate(exc) != _EXCLUSION_VIOLATION:
                     raise
+            if attempt or not self._release_stale(blocked):
+                return False
         return False
 
+    def _sqlite_rival(self, session: Session, blocked: Interval, own_id: str) -> bool:
+        """SQLite, inside its serialising transaction: does another live booking (or hold)
+        overlap ``blocked``? PostgreSQL's constraint answers that on the write itself."""
+        if self.database.dialect != "sqlite":
+            return False
+        return session.execute(select(BOOKINGS.c.id).where(
+            *self._overlapping(blocked), BOOKINGS.c.id != own_id,
+            or_(BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.hold_of != own_id),
+        ).limit(1)).first() is not None
+
     def _move_in(self, session: Session, row: Row, slot: Interval, blocked: Interval) -> bool:
-        if self.database.dialect == "sqlite":
-            rival = session.execute(select(BOOKINGS.c.id).where(
-                *self._overlapping(blocked), BOOKINGS.c.id != row.id
-            ).limit(1)).first()
-            if rival is not None:
-                return False
+        if self._sqlite_rival(session, blocked, row.id):
+            return False
         now = datetime.now(UTC)
         session.execute(update(BOOKINGS).where(BOOKINGS.c.id == row.id).values(
             start=slot.start, end=slot.end, blocked_start=blocked.start,
@@ -360,33 +365,41 @@ class BookingStore:
             ))
         return True
 
-    def _release_stale(self, session: Session, blocked: Interval) -> bool:
+    def _release_stale(self, blocked: Interval) -> bool:
+        """Fail abandoned claims overlapping ``blocked`` (see STALE_PENDING); any found?"""
         cutoff = datetime.now(UTC) - STALE_PENDING
-        released = session.execute(update(BOOKINGS).where(
-            *self._overlapping(blocked), BOOKINGS.c.status.in_(("pending", "held")),
-            BOOKINGS.c.updated_at < cutoff,
-        ).values(status="failed", failure_reason="abandoned", updated_at=datetime.now(UTC)))
+        with self.database.session(serial=True) as session:
+            released = session.execute(update(BOOKINGS).where(
+                *self._overlapping(blocked), BOOKINGS.c.status.in_(("pending", "held")),
+                BOOKINGS.c.updated_at < cutoff,
+            ).values(status="failed", failure_reason="abandoned", updated_at=datetime.now(UTC)))
         return bool(released.rowcount)
 
     def undo_move(self, row: Row) -> None:
         """The calendar refused the move: back to the old time, which the holds kept."""
+        old = Interval(row.blocked_start, row.blocked_end)
+        taken = False
         try:
             with self.database.session(serial=True) as session:
                 # Drop the holds first: they cover the old range the booking returns to.
                 session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == row.id))
-                session.execute(update(BOOKINGS).where(BOOKINGS.c.id == row.id).values(
-                    start=row.start, end=row.end, blocked_start=row.blocked_start,
-                    blocked_end=row.blocked_end, updated_at=datetime.now(UTC),
-                ))
+                taken = self._sqlite_rival(session, old, row.id)
+                if not taken:
+                    session.execute(update(BOOKINGS).where(BOOKINGS.c.id == row.id).values(
+                        start=row.start, end=row.end, blocked_start=old.start,
+                        blocked_end=old.end, updated_at=datetime.now(UTC),
+                    ))
         except DBAPIError as exc:
             if _sqlstate(exc) != _EXCLUSION_VIOLATION:
                 raise
+            taken = True
+            with self.database.session() as session:
+                session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == row.id))
+        if taken:
             # Only when the calendar took longer than STALE_PENDING and the holds were
             # released and taken meanwhile: keep the new time claimed, and say so.
             log.error("booking %s could not return to its old time (taken meanwhile);"
                       " it keeps the new time here while the calendar has the old", row.id)
-            with self.database.session() as session:
-                session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == row.id))
 
     def finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
         """The calendar moved the event: release the old time."""

@@ -336,6 +336,26 @@ async def test_abandoned_pending_claim_is_released_but_a_fresh_one_holds(
     assert isinstance(await book(service(database), later, "call-2", BOB), SlotTaken)
 
 
+async def test_move_onto_an_abandoned_claim_releases_it(database: Database) -> None:
+    svc = service(database)
+    booked = await book(svc, NINE, "call-1")
+    assert isinstance(booked, Booked)
+    eleven = NINE + 120 * MIN
+    stamp = datetime.now(UTC) - timedelta(minutes=30)
+    with database.session() as session:
+        session.add(BookingRow(
+            id=str(uuid.uuid4()), calendar_id="local", call_id="crashed",
+            campaign="spring-outreach", attendee_email="x@example.com", subject="x",
+            start=eleven, end=eleven + 30 * MIN, blocked_start=eleven,
+            blocked_end=eleven + 40 * MIN, status="pending", created_at=stamp, updated_at=stamp,
+        ))
+
+    moved = await svc.move(booked.booking_id, start=eleven, call_id="call-1", now=NOW)
+
+    assert isinstance(moved, Booked) and moved.slot.start == eleven
+    assert [row.call_id for row in live_rows(database)] == ["call-1"]
+
+
 # -- free slots --------------------------------------------------------------------------
 
 

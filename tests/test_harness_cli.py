@@ -29,6 +29,13 @@ def test_operator_types_as_the_caller_and_the_agent_lines_print() -> None:
     assert "Outcome: booked" in done.stdout
 
 
+def test_the_clock_can_be_set_for_a_repeatable_demo() -> None:
+    done = _interactive("yes\nsam at example dot com\nyes\n", "--now", "2026-12-01T14:00:00Z")
+    assert done.returncode == 0, done.stderr
+    assert "I can do today at 11 AM Eastern. Does that work?" in done.stdout
+    assert "Outcome: hung_up" in done.stdout
+
+
 def test_end_of_input_hangs_up() -> None:
     done = _interactive("")
     assert done.returncode == 0, done.stderr

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from agent.campaign import CampaignInvalid, load_campaign
@@ -35,7 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "http://127.0.0.1:8765/v1 (the local fake server)")
     parser.add_argument("--policy", choices=("llm", "guided"), default=None,
                         help="interactive: who talks (default: llm if configured, else guided)")
+    parser.add_argument("--now", type=_aware_time, default=None,
+                        help="interactive: the call's clock, e.g. 2026-12-01T14:00:00Z "
+                        "(default: the real time)")
     parser.set_defaults(func=_run)
+
+
+def _aware_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the zone too, e.g. 2026-12-01T14:00:00Z")
+    return moment
 
 
 def _quiet_pipecat() -> None:
@@ -116,7 +130,7 @@ def _interactive(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
                 result, _ = await run_call(
                     campaign, database=database, settings=settings,
                     caller=CallerSpec(number=args.caller, first_name=args.name),
-                    next_line=next_line, policy=args.policy, on_line=show,
+                    next_line=next_line, now=args.now, policy=args.policy, on_line=show,
                 )
             finally:
                 database.dispose()

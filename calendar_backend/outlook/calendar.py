@@ -28,6 +28,8 @@ from calendar_backend.provider import (
 
 UTC_PREFERENCE = {"Prefer": 'outlook.timezone="UTC"'}
 VIEW_FIELDS = "id,subject,start,end,showAs,isAllDay,isCancelled,type,seriesMasterId,transactionId"
+# A call's availability is one calendarView; a page this large keeps it one round trip for
+# all but the busiest calendars (Graph allows $top up to 1000).
 # free and workingElsewhere leave the owner bookable; everything else blocks.
 BLOCKING = frozenset({"busy", "tentative", "oof", "unknown"})
 _GONE = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
@@ -55,7 +57,7 @@ class OutlookCalendar:
     """
 
     def __init__(self, graph: GraphClient, calendar_id: str, *, owner_zone: str | None,
-                 teams_allowed: bool, page_size: int = 100) -> None:
+                 teams_allowed: bool, page_size: int = 250) -> None:
         self._graph = graph
         self._calendar_path = f"/me/calendars/{quote(calendar_id, safe='')}"
         self._owner_zone = owner_zone

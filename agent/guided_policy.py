@@ -277,7 +277,8 @@ class GuidedPolicy:
             s.offers[offered.slot_id] = respoken
             s.last_offer_ids = [offered.slot_id]
             return Reply(f"{result.say} {line('offer_slot', spoken=respoken.spoken)}")
-        if wants_time and not (said.plain_yes and not said.reschedule and not moving):
+        if wants_time and not (said.plain_yes and self._offer_fits(wants_time)):
+            # "What about Thursday?", "1 PM is fine after all": offer what they named.
             return await self._offer(preference=wants_time, expecting=self.expecting or SLOT)
         if moving and said.keep:
             booked = s.active_booking()
@@ -316,6 +317,17 @@ class GuidedPolicy:
         offered = s.offers.get(self.current_offer or "")
         question = line("offer_slot", spoken=offered.spoken) if offered else self._offer_line()
         return Reply(line("not_understood", question=question))
+
+    def _offer_fits(self, wanted: str) -> bool:
+        """Whether the slot on offer is what the caller just named ("yes, Wednesday works")."""
+        s = self.session
+        offered = s.offers.get(self.current_offer or "")
+        request = parse_time_request(wanted, s.now(), s.caller_zone or s.owner_zone)
+        if offered is None or request is None:
+            return False
+        if request.exact:
+            return offered.slot.start == request.start
+        return request.start <= offered.slot.start < request.end
 
     async def _on_anything_else(self, text: str, said: Reading, wants_time: str | None) -> Reply:
         s = self.session

@@ -165,7 +165,8 @@ class CallTools:
         """Up to ``limit`` free slots: matching ``preference`` if given, after (or before) an
         offered slot if given.
 
-        Slots already offered on this call are skipped, so asking again gives the next ones.
+        Without a preference, slots already offered on this call are skipped, so asking again
+        gives the next ones; a time the caller names is found even if it was offered before.
         """
         refusal = self._booking_refusal()
         if refusal:
@@ -190,7 +191,7 @@ class CallTools:
         booked_slot = booked.slot if booked else None
         candidates = [
             slot for slot in free
-            if slot not in offered and slot != booked_slot
+            if (request is not None or slot not in offered) and slot != booked_slot
             and (after is None or slot.start > after)
             and (before is None or slot.start < before)
         ]

@@ -235,3 +235,24 @@ async def test_turning_down_a_day_while_naming_another_offers_that_day(
     )
     assert said[4] == "I can do tomorrow at 9 AM Eastern. Does that work?"
     assert not policy.session.ended
+
+
+async def test_a_time_offered_before_can_still_be_asked_for(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "yes", "robin at example dot com", "yes", "something later?",
+        "hmm, 1 PM is fine after all", "yes",
+    )
+    assert said[4] == "I can do today at 1:30 PM Eastern. Does that work?"
+    assert said[5] == "I can do today at 1 PM Eastern. Does that work?"
+    assert said[6].startswith("Booked for today at 1 PM Eastern.")
+
+
+async def test_yes_naming_the_offered_day_books_it(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(
+        policy, "yes", "robin at example dot com", "yes", "what about Wednesday?",
+        "yes, Wednesday works",
+    )
+    assert said[4] == "I can do tomorrow at 9 AM Eastern. Does that work?"
+    assert said[5].startswith("Booked for tomorrow at 9 AM Eastern.")

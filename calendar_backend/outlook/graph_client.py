@@ -15,7 +15,6 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -133,7 +132,6 @@ class GraphClient:
         http: httpx.AsyncClient | None = None,
         budget_seconds: float = 4.0,
         request_timeout: float = 3.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._host = urlsplit(self.base_url).netloc
@@ -142,8 +140,6 @@ class GraphClient:
         self._http = http  # None: the event loop's shared client
         self._budget = budget_seconds
         self._timeout = request_timeout
-        self._sleep = sleep
-        self.requests_sent = 0
 
     async def get(self, path: str, *, params: dict[str, str] | None = None,
                   headers: dict[str, str] | None = None,
@@ -193,7 +189,6 @@ class GraphClient:
             remaining = max(0.1, deadline - time.monotonic())
             try:
                 async with _mailbox_semaphore(self._mailbox):
-                    self.requests_sent += 1
                     response = await (self._http or _loop_client()).request(
                         method, url, params=params, json=json, headers=send_headers,
                         timeout=min(self._timeout, remaining),
@@ -227,7 +222,7 @@ class GraphClient:
             if time.monotonic() + wait > deadline:
                 raise GraphUnavailable(f"the calendar is not answering ({why})",
                                        maybe_applied=maybe_applied)
-            await self._sleep(wait)
+            await asyncio.sleep(wait)
 
     async def _refuse(self, status: int, code: str, message: str,
                       request_id: str | None) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from agent.settings import Settings
@@ -223,3 +224,14 @@ async def test_unknown_connection_names_are_a_clear_error(
     assert not connection_usable(database, "outlook:nobody")
     with pytest.raises(ValueError, match="not an Outlook calendar"):
         open_calendar(database, ms_settings, "local")
+
+
+async def test_a_wrong_token_key_makes_the_calendar_unavailable_without_marking_it(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    wrong = ms_settings.model_copy(
+        update={"token_key": SecretStr(Fernet.generate_key().decode())})
+    calendar = open_calendar(database, wrong, connection.ref)
+    with pytest.raises(CalendarUnavailable, match="cannot be decrypted"):
+        await calendar.busy_times(DAY, DAY + timedelta(hours=1))
+    assert find_connection(database, connection.ref).status == "connected"

@@ -25,7 +25,7 @@ from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_
 from calendar_backend.outlook.calendar import OutlookCalendar
 from calendar_backend.outlook.graph_client import GraphClient, TokenSource
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
-from calendar_backend.outlook.token_store import cipher
+from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, cipher
 from calendar_backend.outlook.windows_zones import iana_zone
 from calendar_backend.provider import CalendarUnavailable
 from storage.database import Database
@@ -292,10 +292,16 @@ class ConnectionTokens(TokenSource):
             if status != "connected" or blob is None:
                 raise CalendarUnavailable(f"the Outlook connection is {status}",
                                           needs_reconnect=True)
-            box = cipher(self._settings)
             try:
-                token = acquire_silently(self._settings, box.decrypt(blob),
-                                         connection.home_account_id, force_refresh=force_refresh)
+                box = cipher(self._settings)
+                cache = box.decrypt(blob)
+            except (TokenKeyMissing, TokenKeyWrong) as exc:
+                # A key problem is this process's configuration, not the account's: report
+                # it without marking the connection.
+                raise CalendarUnavailable(str(exc)) from None
+            try:
+                token = acquire_silently(self._settings, cache, connection.home_account_id,
+                                         force_refresh=force_refresh)
             except TokenRefreshFailed as exc:
                 if exc.needs_reconnect:
                     mark_needs_reconnect(self._database, connection.id, exc.reason)

@@ -22,7 +22,7 @@ Identity platform: ``/{tenant}/v2.0/.well-known/openid-configuration``, the auth
 (700082, 50173, 65001, 50076, ...). The endpoints it advertises name the real public host
 (MSAL insists on https); clients map that host to the configured login URL.
 
-In tests::
+In tests (``tests.fakes.microsoft.fixtures`` has ``emulator`` and ``ms_settings`` fixtures)::
 
     emulator = MicrosoftEmulator().start()
     emulator.add_account("adele@contoso.com")                # work account, Teams allowed

@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    # Speech providers: "auto" picks the first provider with a key, else the offline pair
+    # (pocketsphinx + espeak-ng). STT: deepgram, openai; TTS: cartesia, elevenlabs, openai,
+    # deepgram. Voices are provider voice ids.
+    stt_provider: str = "auto"
+    tts_provider: str = "auto"
+    tts_voice: str | None = None
+    deepgram_api_key: SecretStr | None = None
+    cartesia_api_key: SecretStr | None = None
+    elevenlabs_api_key: SecretStr | None = None
+    # The agent hangs up after this long without hearing the caller.
+    silence_timeout_seconds: float = 20.0
+    # Outbound dialling: seconds between placing two calls of a contact list.
+    dial_pace_seconds: float = 30.0
 
     # Dialogue LLM: any OpenAI-compatible server; unset key means the guided policy.
     openai_api_key: SecretStr | None = None

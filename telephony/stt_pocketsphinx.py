@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import re
 import tempfile
+import uuid
 from collections.abc import AsyncGenerator, Iterable
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from pipecat.frames.frames import Frame, TranscriptionFrame
 from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.utils.time import time_now_iso8601
 
 SAMPLE_RATE = 16000  # the bundled acoustic model is 16 kHz only
+LANGUAGE_WEIGHT = 13.0
+SILENCE_MARGIN_SECONDS = 0.15
+SILENCE_THRESHOLD = 300  # PCM16 amplitude: well above line noise, below speech
 
 YES_NO = [
     "yes", "yes please", "yeah", "yep", "sure", "yes that works", "that works",
@@ -47,6 +53,15 @@ TIMES = [
 ]
 EMAIL = ["at", "dot", "com", "dot com", "dot org", "dot net", "gmail dot com",
          "example dot com", "my email is", "it is", "underscore", "dash", "period"]
+# Addresses are mostly first names at common domains: a few of each give the model the
+# shape "NAME at DOMAIN dot com"; the caller's own name is added per call when known.
+FIRST_NAMES = [
+    "james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas",
+    "charles", "mary", "patricia", "jennifer", "linda", "elizabeth", "barbara", "susan",
+    "jessica", "sarah", "karen", "anna", "maria", "emma", "olivia", "sophia", "mark", "paul",
+    "peter", "george", "daniel", "matthew",
+]
+DOMAINS = ["example", "gmail", "yahoo", "outlook", "hotmail", "icloud", "company"]
 BOOKING = [
     "i would like to book a meeting", "i would like to book", "book it", "book that",
     "can we move it", "can we move it to", "i want to change the time", "reschedule",
@@ -65,12 +80,23 @@ def _clock_phrases() -> list[str]:
     return out
 
 
-def expected_phrases(extra: Iterable[str] = ()) -> list[str]:
-    """The phrases a booking call expects, plus ``extra`` (campaign names, test lines)."""
+def _address_phrases(names: Iterable[str]) -> list[str]:
+    out = [f"at {domain} dot com" for domain in DOMAINS]
+    for i, name in enumerate(names):
+        domain = DOMAINS[i % len(DOMAINS)]
+        out += [f"{name} at", f"{name} dot", f"my email is {name} at {domain} dot com"]
+    return out
+
+
+def expected_phrases(extra: Iterable[str] = (), names: Iterable[str] = ()) -> list[str]:
+    """The phrases a booking call expects, plus ``extra`` (campaign words) and ``names``
+    (the caller's, as they may appear in an e-mail address)."""
     phrases = [*YES_NO, *LETTERS, *NATO, *DIGITS, *DAYS, *TIMES, *EMAIL, *BOOKING]
     phrases += _clock_phrases()
+    phrases += _address_phrases(FIRST_NAMES)
     phrases += [f"{day} {time}" for day in DAYS[:7] for time in ("morning", "afternoon")]
     phrases += [f"{day} at {h}" for day in DAYS[:7] for h in ("ten", "two", "three")]
+    phrases += _address_phrases(_normalise(n) for n in names if n)
     phrases += [_normalise(p) for p in extra]
     return [p for p in phrases if p]
 
@@ -82,24 +108,28 @@ def _normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.lower().replace("-", " ")))
 
 
-def _known_words() -> frozenset[str]:
+@lru_cache(maxsize=1)
+def _pronunciations() -> dict[str, list[str]]:
+    """The bundled dictionary: word → its lines (alternates are ``word(2)`` lines)."""
     from pocketsphinx import get_model_path
 
-    words = set()
+    entries: dict[str, list[str]] = {}
     with open(Path(get_model_path()) / "en-us" / "cmudict-en-us.dict", encoding="utf-8") as f:
         for line in f:
-            words.add(line.split(" ", 1)[0])
-    return frozenset(words)
-
-
-_dictionary_words = lru_cache(maxsize=1)(_known_words)
+            head = line.split(" ", 1)[0]
+            entries.setdefault(head.split("(", 1)[0], []).append(line.rstrip("\n"))
+    return entries
 
 
 def build_language_model(phrases: Iterable[str], cache_dir: Path | None = None) -> Path:
-    """An ARPA trigram model of ``phrases`` (words the dictionary lacks are dropped), cached."""
+    """An ARPA trigram model of ``phrases`` (words the dictionary lacks are dropped), cached.
+
+    Beside it (same name, ``.dict``) goes the dictionary of just its words: loading the
+    whole 130,000-word dictionary costs seconds per call, this one milliseconds.
+    """
     from pocketsphinx.lm import ArpaBoLM
 
-    known = _dictionary_words()
+    known = _pronunciations()
     lines = sorted({
         " ".join(w for w in _normalise(p).split() if w in known) for p in phrases
     } - {""})
@@ -111,11 +141,37 @@ def build_language_model(phrases: Iterable[str], cache_dir: Path | None = None) 
     if not path.exists():
         model = ArpaBoLM(text=corpus, case="lower", add_start=True)
         model.compute()
-        partial = path.with_suffix(f".{id(model)}.tmp")
-        with open(partial, "w", encoding="utf-8") as f:
-            model.write(f)
-        partial.replace(path)  # atomic, so concurrent calls never read half a file
+        vocabulary = sorted({w for line in lines for w in line.split()})
+        dictionary = "".join(entry + "\n" for w in vocabulary for entry in known[w])
+        _write_atomically(path.with_suffix(".dict"), dictionary)
+        buffer = io.StringIO()
+        model.write(buffer)
+        _write_atomically(path, buffer.getvalue())  # last: its presence means both are done
     return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # Concurrent calls may build the same model: never let one read half a file.
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def trim_silence(pcm: bytes, *, margin_seconds: float = SILENCE_MARGIN_SECONDS,
+                 threshold: int = SILENCE_THRESHOLD) -> bytes:
+    """``pcm`` (16 kHz PCM16) cut to its sound plus ``margin_seconds`` of silence each side.
+
+    A segment's silence varies with VAD timing (up to a second of pre-roll, the stop delay,
+    the padding); with batch normalisation that silence shifts the features, and the same
+    words then decode differently. A fixed margin makes a phrase decode the same each time.
+    """
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype=np.int16)
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return pcm
+    margin = np.zeros(int(margin_seconds * SAMPLE_RATE), dtype=np.int16)
+    sound = samples[loud[0]: loud[-1] + 1]
+    return np.concatenate([margin, sound, margin]).tobytes()
 
 
 class PocketsphinxSTTService(SegmentedSTTService):
@@ -135,9 +191,15 @@ class PocketsphinxSTTService(SegmentedSTTService):
 
         # Batch cepstral normalisation: each utterance is decoded whole, and live CMN
         # misjudges the first words of a call before it has adapted.
-        options: dict[str, object] = {"loglevel": "FATAL", "samprate": SAMPLE_RATE, "cmn": "batch"}
+        # A heavier language weight (default 6.5) keeps hypotheses to the expected phrases,
+        # which phone-line audio otherwise loses to look-alike letters and digits.
+        options: dict[str, object] = {"loglevel": "FATAL", "samprate": SAMPLE_RATE,
+                                      "cmn": "batch", "lw": LANGUAGE_WEIGHT}
         if language_model is not None:
             options["lm"] = str(language_model)
+            dictionary = language_model.with_suffix(".dict")
+            if dictionary.exists():
+                options["dict"] = str(dictionary)
         self._decoder = Decoder(**options)
         self._lock = asyncio.Lock()
 
@@ -151,6 +213,7 @@ class PocketsphinxSTTService(SegmentedSTTService):
         return True
 
     def _decode(self, pcm: bytes) -> str:
+        pcm = trim_silence(pcm)
         decoder = self._decoder
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)

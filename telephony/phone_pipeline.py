@@ -1,0 +1,275 @@
+"""One phone call's voice pipeline on a Twilio media stream.
+
+    transport.input() → STT → user aggregator (Silero VAD) → [turn guard] → dialogue
+    → [filler] → TTS → transport.output() → assistant aggregator
+
+The dialogue (agent.pipeline) greets, answers and ends the call with an EndWorkerFrame
+after its goodbye; the Twilio serializer then hangs up through the REST API. This module
+adds what only a phone needs: a short filler when a tool keeps the caller waiting, a
+booking turn that a barge-in cannot cut in half, a hang-up after a silence time-out,
+clean-up when the caller hangs up, and the call record with per-turn latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import WebSocket
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.frames.frames import (
+    EndFrame,
+    Frame,
+    FunctionCallInProgressFrame,
+    FunctionCallResultFrame,
+    LLMContextFrame,
+    LLMFullResponseStartFrame,
+    LLMRunFrame,
+    TTSSpeakFrame,
+)
+from pipecat.observers.user_bot_latency_observer import (
+    LatencyBreakdown,
+    MeasuredFrom,
+    UserBotLatencyObserver,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.transports.websocket.fastapi import (
+    FastAPIWebsocketParams,
+    FastAPIWebsocketTransport,
+)
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.workers.runner import WorkerRunner
+
+from agent.pipeline import Dialogue, build_dialogue, open_call
+from agent.settings import Settings
+from storage.database import Database
+from telephony.call_records import TurnLatency, record_call_finished
+from telephony.server import AdmittedCall, ServerMetrics
+from telephony.services import choose_speech, make_stt, make_tts
+
+log = logging.getLogger(__name__)
+
+FILLER = "One moment while I check the calendar."
+FILLER_AFTER_SECONDS = 0.7
+SILENCE_GOODBYE = "I haven't heard anything for a while, so I'll let you go. Goodbye!"
+# How long a caller's hang-up waits for a turn in progress (a booking write) to finish.
+HANGUP_GRACE_SECONDS = 15.0
+PIPELINE_IN_RATE = 16000  # the offline recogniser and Silero work at 16 kHz
+TWILIO_RATE = 8000
+
+
+class ToolFiller(FrameProcessor):
+    """Says a short filler when the agent's answer keeps the caller waiting on a tool.
+
+    LLM calls: armed by ``FunctionCallInProgressFrame``, disarmed by its result. Guided
+    calls: armed when the caller's turn reaches the dialogue (``turn_started``), disarmed
+    by the first words of the answer. Once per turn at most.
+    """
+
+    def __init__(self, *, after_seconds: float = FILLER_AFTER_SECONDS, text: str = FILLER,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._after = after_seconds
+        self._text = text
+        self._timer: asyncio.Task[None] | None = None
+        self._said_this_turn = False
+        self.fillers_said = 0
+
+    def turn_started(self) -> None:
+        """A caller turn reached the dialogue (guided policy): start the clock."""
+        self._said_this_turn = False
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is None and not self._said_this_turn:
+            self._timer = asyncio.get_running_loop().create_task(self._fire())
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _fire(self) -> None:
+        await asyncio.sleep(self._after)
+        self._timer = None
+        self._said_this_turn = True
+        self.fillers_said += 1
+        await self.push_frame(TTSSpeakFrame(self._text))
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, FunctionCallInProgressFrame):
+            self._arm()
+        elif isinstance(frame, FunctionCallResultFrame | LLMFullResponseStartFrame):
+            self._disarm()
+        await self.push_frame(frame, direction)
+
+    async def cleanup(self) -> None:
+        self._disarm()
+        await super().cleanup()
+
+
+class TurnGuard(FrameProcessor):
+    """Sits before the dialogue: a caller turn, once handed over, runs to its end.
+
+    Marking the turn's context frame uninterruptible means a barge-in flushes what is
+    queued but does not cancel the dialogue mid-way through a booking write.
+    """
+
+    def __init__(self, dialogue: Dialogue, filler: ToolFiller, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._dialogue = dialogue
+        self._filler = filler
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, LLMContextFrame) and direction == FrameDirection.DOWNSTREAM:
+            frame.interruptible = False
+            if self._dialogue.greeted and self._dialogue.mode == "guided":
+                self._filler.turn_started()
+        await self.push_frame(frame, direction)
+
+
+@dataclass
+class LatencyLog:
+    """Per-turn latency of one call: caller stops speaking → first agent audio."""
+
+    dialogue: Dialogue
+    metrics: ServerMetrics | None = None
+    turns: list[TurnLatency] = field(default_factory=list)
+    _tool_timings_seen: int = 0
+
+    def _guided_tool_seconds(self) -> float:
+        timings = self.dialogue.session.turn_timings
+        new = timings[self._tool_timings_seen:]
+        self._tool_timings_seen = len(timings)
+        return sum(t["seconds"] for t in new if t.get("kind") == "tool")
+
+    def add(self, breakdown: LatencyBreakdown) -> None:
+        """Record one turn's breakdown (greetings, timed from the connection, are skipped)."""
+        tools = sum(f.duration_secs for f in breakdown.function_calls)
+        guided_tools = self._guided_tool_seconds()
+        if breakdown.measured_from != MeasuredFrom.USER_SILENCE:
+            return
+        tools = tools or guided_tools
+        tts = sum(t.duration_secs for t in breakdown.ttfb if "TTS" in t.processor)
+        if breakdown.text_aggregation is not None:
+            tts += breakdown.text_aggregation.duration_secs
+        stt = breakdown.user_turn_secs or 0.0
+        total = breakdown.total_secs
+        dialogue = max(0.0, total - stt - tools - tts)
+        self.turns.append(TurnLatency(
+            total_ms=round(total * 1000, 1), stt_ms=round(stt * 1000, 1),
+            dialogue_ms=round(dialogue * 1000, 1), tools_ms=round(tools * 1000, 1),
+            tts_ms=round(tts * 1000, 1)))
+        if self.metrics is not None:
+            self.metrics.turn_latency.observe(total)
+
+
+def _booking_dicts(dialogue: Dialogue) -> list[dict[str, Any]]:
+    out = []
+    for record in dialogue.session.bookings():
+        item = asdict(record)
+        item["slot"] = {"start": record.slot.start.isoformat(), "end": record.slot.end.isoformat()}
+        out.append(item)
+    return out
+
+
+async def run_call(
+    websocket: WebSocket, call: AdmittedCall, *, settings: Settings, database: Database,
+    metrics: ServerMetrics | None = None, now: datetime | None = None,
+    policy: str | None = None,
+) -> None:
+    """Hold one conversation on an admitted media stream until it ends, then record it."""
+    campaign = call.campaign
+    session = await open_call(
+        campaign, caller_number=call.caller_number, caller_name=call.caller_name,
+        call_id=call.call_sid, now=now, database=database, settings=settings)
+    auth_token = settings.twilio_auth_token
+    serializer = TwilioFrameSerializer(
+        stream_sid=call.stream_sid, call_sid=call.call_sid,
+        account_sid=settings.twilio_account_sid or call.account_sid,
+        auth_token=auth_token.get_secret_value() if auth_token else None,
+        base_url=settings.twilio_api_url,
+        params=TwilioFrameSerializer.InputParams(twilio_sample_rate=TWILIO_RATE),
+    )
+    transport = FastAPIWebsocketTransport(websocket, FastAPIWebsocketParams(
+        audio_in_enabled=True, audio_out_enabled=True, add_wav_header=False,
+        serializer=serializer))
+    offline_stt = choose_speech(settings).stt == "pocketsphinx"
+    # Smart-turn judges synthetic and recognised-offline speech "unfinished" and waits 3 s;
+    # with the offline recogniser a plain 0.6 s pause ends the caller's turn.
+    strategies = (UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(
+        user_speech_timeout=0.6)]) if offline_stt else None)
+    parts = build_dialogue(session, settings=settings, vad_analyzer=SileroVADAnalyzer(),
+                           user_turn_strategies=strategies, policy=policy)
+    dialogue = parts.dialogue
+    filler = ToolFiller()
+    guard = TurnGuard(dialogue, filler)
+    user_aggregator, *dialogue_rest = parts.before_tts
+    stt, tts = make_stt(settings, campaign, call.caller_name), make_tts(settings)
+    pipeline = Pipeline([
+        transport.input(), stt, user_aggregator, guard, *dialogue_rest, filler, tts,
+        transport.output(), *parts.after_output,
+    ])
+    latency_observer = UserBotLatencyObserver()
+    latencies = LatencyLog(dialogue, metrics)
+    worker = PipelineWorker(
+        pipeline,
+        params=PipelineParams(audio_in_sample_rate=PIPELINE_IN_RATE,
+                              audio_out_sample_rate=TWILIO_RATE, enable_metrics=True),
+        observers=[latency_observer],
+        idle_timeout_secs=settings.silence_timeout_seconds,
+        cancel_on_idle_timeout=False,
+    )
+    started = time.monotonic()
+    silence_ended = False
+
+    @latency_observer.event_handler("on_latency_breakdown")
+    async def _latency(_observer: Any, breakdown: LatencyBreakdown) -> None:
+        latencies.add(breakdown)
+
+    @transport.event_handler("on_client_connected")
+    async def _connected(_transport: Any, _client: Any) -> None:
+        await worker.queue_frames([LLMRunFrame()])  # the dialogue greets first
+
+    @transport.event_handler("on_client_disconnected")
+    async def _disconnected(_transport: Any, _client: Any) -> None:
+        session.caller_hung_up = True
+        if not dialogue.turn_done.is_set():
+            # A booking may be mid-write: let the turn finish so nothing is half made.
+            try:
+                await asyncio.wait_for(dialogue.turn_done.wait(), HANGUP_GRACE_SECONDS)
+            except TimeoutError:
+                log.warning("call %s: turn still running at hang-up", call.call_sid)
+        await worker.cancel()
+
+    @worker.event_handler("on_idle_timeout")
+    async def _silence(_worker: Any) -> None:
+        nonlocal silence_ended
+        if silence_ended or session.ended:
+            return
+        silence_ended = True
+        session.ended = True
+        session.say("agent", SILENCE_GOODBYE)
+        await worker.queue_frames([TTSSpeakFrame(SILENCE_GOODBYE), EndFrame()])
+
+    runner = WorkerRunner(handle_sigint=False)
+    try:
+        await runner.add_workers(worker)
+        await runner.run()
+    finally:
+        await asyncio.to_thread(
+            record_call_finished, database, call.call_sid, outcome=session.outcome,
+            transcript=session.transcript, tool_calls=session.tool_calls,
+            bookings=_booking_dicts(dialogue), turn_latencies=latencies.turns)
+        log.info("call %s ended after %.1f s: %s", call.call_sid,
+                 time.monotonic() - started, session.outcome)

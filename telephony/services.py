@@ -1,0 +1,118 @@
+"""Which speech services a call uses, chosen from settings.
+
+``auto`` takes the first provider with a key (STT: Deepgram, then OpenAI; TTS: Cartesia,
+ElevenLabs, Deepgram, then OpenAI); with no keys, the offline pair (pocketsphinx and
+espeak-ng) runs, so the server works with no accounts at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipecat.services.stt_service import STTService
+from pipecat.services.tts_service import TTSService
+
+from agent.campaign import Campaign
+from agent.settings import Settings
+from telephony.stt_pocketsphinx import (
+    PocketsphinxSTTService,
+    build_language_model,
+    expected_phrases,
+)
+from telephony.tts_espeak import EspeakTTSService
+
+STT_PROVIDERS = ("deepgram", "openai", "pocketsphinx")
+TTS_PROVIDERS = ("cartesia", "elevenlabs", "deepgram", "openai", "espeak")
+
+
+class ProviderNotConfigured(ValueError):
+    """A speech provider was chosen whose key is missing, or no such provider exists."""
+
+
+@dataclass(frozen=True)
+class SpeechChoice:
+    """The providers a call will use (names, for logs and the call record)."""
+
+    stt: str
+    tts: str
+
+
+def _key(settings: Settings, provider: str) -> str | None:
+    secret = {
+        "deepgram": settings.deepgram_api_key,
+        "openai": settings.openai_api_key,
+        "cartesia": settings.cartesia_api_key,
+        "elevenlabs": settings.elevenlabs_api_key,
+    }.get(provider)
+    return secret.get_secret_value() if secret is not None else None
+
+
+def _pick(choice: str, providers: tuple[str, ...], offline: str, settings: Settings,
+          kind: str) -> str:
+    if choice == "auto":
+        return next((p for p in providers if p != offline and _key(settings, p)), offline)
+    if choice not in providers:
+        raise ProviderNotConfigured(f"unknown {kind} provider {choice!r}; one of {providers}")
+    if choice != offline and not _key(settings, choice):
+        raise ProviderNotConfigured(f"{kind} provider {choice!r} needs its API key")
+    return choice
+
+
+def choose_speech(settings: Settings) -> SpeechChoice:
+    """The STT and TTS providers these settings select (raises on an unusable choice)."""
+    return SpeechChoice(
+        stt=_pick(settings.stt_provider, STT_PROVIDERS, "pocketsphinx", settings, "STT"),
+        tts=_pick(settings.tts_provider, TTS_PROVIDERS, "espeak", settings, "TTS"),
+    )
+
+
+def campaign_phrases(campaign: Campaign, caller_name: str | None = None) -> list[str]:
+    """What callers of this campaign are expected to say, for the offline recogniser."""
+    words = [campaign.business_name, campaign.agent_name, campaign.name]
+    return expected_phrases(words, names=(caller_name or "").split())
+
+
+def make_stt(settings: Settings, campaign: Campaign, caller_name: str | None = None) -> STTService:
+    """The speech-to-text service for one call of ``campaign`` (with ``caller_name``)."""
+    provider = choose_speech(settings).stt
+    if provider == "deepgram":
+        from pipecat.services.deepgram.stt import DeepgramSTTService
+
+        return DeepgramSTTService(api_key=_key(settings, "deepgram") or "")
+    if provider == "openai":
+        from pipecat.services.openai.stt import OpenAISTTService
+
+        return OpenAISTTService(api_key=_key(settings, "openai"),
+                                base_url=settings.openai_base_url)
+    model = build_language_model(campaign_phrases(campaign, caller_name))
+    return PocketsphinxSTTService(language_model=model)
+
+
+def make_tts(settings: Settings) -> TTSService:
+    """The text-to-speech service for one call."""
+    provider = choose_speech(settings).tts
+    voice = settings.tts_voice
+    if provider == "cartesia":
+        from pipecat.services.cartesia.tts import CartesiaTTSService
+
+        return CartesiaTTSService(
+            api_key=_key(settings, "cartesia") or "",
+            settings=CartesiaTTSService.Settings(voice=voice) if voice else None)
+    if provider == "elevenlabs":
+        from pipecat.services.elevenlabs.tts import ElevenLabsTTSService
+
+        return ElevenLabsTTSService(
+            api_key=_key(settings, "elevenlabs") or "",
+            settings=ElevenLabsTTSService.Settings(voice=voice) if voice else None)
+    if provider == "deepgram":
+        from pipecat.services.deepgram.tts import DeepgramTTSService
+
+        return DeepgramTTSService(
+            api_key=_key(settings, "deepgram") or "",
+            settings=DeepgramTTSService.Settings(voice=voice) if voice else None)
+    if provider == "openai":
+        from pipecat.services.openai.tts import OpenAITTSService
+
+        return OpenAITTSService(api_key=_key(settings, "openai"),
+                                base_url=settings.openai_base_url, voice=voice)
+    return EspeakTTSService(voice=voice or "en-us")

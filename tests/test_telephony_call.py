@@ -1,0 +1,161 @@
+"""Whole phone calls on loopback, in real time, with real audio.
+
+Twilio's signed webhook → TwiML → the caller opens the media stream → greeting → the
+caller speaks (espeak-ng, 8 kHz μ-law) → pocketsphinx → the dialogue books on the embedded
+calendar → the confirmation is spoken (espeak-ng) → goodbye → the agent hangs up through
+the Twilio emulator → the call record holds the transcript and the booking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import WebSocket
+
+from agent.campaign import parse_campaign
+from agent.settings import Settings
+from telephony.call_records import get_call
+from telephony.phone_pipeline import run_call
+from telephony.server import AdmittedCall, CampaignDirectory, ServerMetrics, create_app
+from telephony.stt_pocketsphinx import build_language_model
+from tests.fakes.media_caller import MediaCaller, transcribe_ulaw
+from tests.fakes.twilio_server import (
+    BackgroundServer,
+    TwilioEmulator,
+    free_port,
+    parse_stream_twiml,
+)
+
+CAMPAIGN = parse_campaign({
+    "name": "spring-outreach", "business_name": "Northwind", "agent_name": "Alex",
+    "purpose": "a short intro call", "phone_numbers": ["+14155550100"],
+    "booking": {
+        "enabled": True, "calendar": "local", "meeting_length_minutes": 30,
+        "availability": {"timezone": "America/New_York", "days": ["mon", "tue", "wed", "thu",
+                                                                   "fri"],
+                         "start": "09:00", "end": "17:00"},
+        "minimum_notice_minutes": 120,
+    },
+})
+CALLER = "+12125550123"  # New York: the caller's zone is known from the number
+NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # a Tuesday, 9 AM in New York
+# What the caller says, one line per turn; each is in the recogniser's booking model.
+SCRIPT = ["yes that works", "john at example dot com", "yes that is correct",
+          "yes that works", "no thanks goodbye"]
+
+
+class PhoneLine:
+    """The call server (real pipeline), the Twilio emulator, and a way to place calls."""
+
+    def __init__(self, database, *, policy: str | None = None, **overrides) -> None:
+        self.twilio = TwilioEmulator().start()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = Settings(
+            _env_file=None, public_url=self.url, twilio_account_sid=self.twilio.account_sid,
+            twilio_auth_token=self.twilio.auth_token, twilio_api_url=self.twilio.base_url,
+            **overrides)
+        self.database = database
+        self.metrics = ServerMetrics()
+        self.calls: list[asyncio.Task] = []
+
+        async def handler(websocket: WebSocket, call: AdmittedCall) -> None:
+            await run_call(websocket, call, settings=self.settings, database=database,
+                           metrics=self.metrics, now=NOW, policy=policy)
+
+        app = create_app(campaigns=CampaignDirectory([CAMPAIGN]), settings=self.settings,
+                         database=database, handler=handler, metrics=self.metrics)
+        self.server = BackgroundServer(app, self.port, "call-server").start()
+
+    async def dial_in(self) -> MediaCaller:
+        """Ring the server as Twilio would and open the stream its TwiML names."""
+        sid, twiml, status = await self.twilio.ring("+14155550100", CALLER,
+                                                    f"{self.url}/twilio/voice")
+        assert status == 200
+        stream = parse_stream_twiml(twiml)
+        assert stream is not None
+        return MediaCaller(stream.url, custom_parameters=stream.parameters, call_sid=sid,
+                           account_sid=self.twilio.account_sid)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.twilio.stop()
+
+
+@pytest.fixture
+def line(database):
+    phone = PhoneLine(database)
+    yield phone
+    phone.stop()
+
+
+async def _converse(caller: MediaCaller, script: list[str]) -> list[bytes]:
+    """Greeting, then each scripted line and the agent's answer; the agent's turns."""
+    turns = [await caller.wait_for_agent_turn(0.0, quiet=1.2, timeout=20)]
+    for text in script:
+        said_at = await caller.say(text)
+        turns.append(await caller.wait_for_agent_turn(said_at, quiet=1.2, timeout=25))
+    return turns
+
+
+async def _record_when_done(database, sid: str, timeout: float = 10.0):
+    for _ in range(int(timeout / 0.1)):
+        record = get_call(database, sid)
+        if record is not None and record.outcome is not None:
+            return record
+        await asyncio.sleep(0.1)
+    raise AssertionError("the call record was never completed")
+
+
+async def test_inbound_call_books_a_meeting_by_voice_and_hangs_up(line):
+    async with await line.dial_in() as caller:
+        turns = await _converse(caller, SCRIPT)
+        await asyncio.wait_for(caller.closed.wait(), 15)  # the agent ends the call
+    record = await _record_when_done(line.database, caller.call_sid)
+
+    assert caller.call_sid in line.twilio.hangups()
+    said = [t["text"] for t in record.transcript if t["role"] == "caller"]
+    assert len(said) == len(SCRIPT)
+    assert said[1] == "john at example dot com"
+    assert all(line.startswith("yes") for line in (said[0], said[2], said[3]))
+    assert said[4].startswith("no")
+    assert record.outcome == "booked"
+    assert [(b["status"], b["attendee_email"]) for b in record.bookings] == [
+        ("confirmed", "john@example.com")]
+    assert [c["name"] for c in record.tool_calls] == [
+        "capture_email", "confirm_email", "find_slots", "book_slot"]
+    # The confirmation was spoken: the agent's audio of that turn says "booked".
+    agent_lines = [t["text"] for t in record.transcript if t["role"] == "agent"]
+    model = build_language_model(agent_lines)
+    assert "booked" in transcribe_ulaw(turns[4], model)
+    assert len(record.turn_latencies) >= len(SCRIPT) - 1
+    assert all(t["total_ms"] < 3000 for t in record.turn_latencies)
+
+
+async def test_caller_hanging_up_mid_booking_leaves_no_half_made_booking(line):
+    async with await line.dial_in() as caller:
+        await _converse(caller, SCRIPT[:3])
+        said_at = await caller.say("yes that works")
+        del said_at
+        await asyncio.sleep(0.3)  # hang up while the booking is being written
+    record = await _record_when_done(line.database, caller.call_sid, timeout=25)
+    statuses = [b["status"] for b in record.bookings]
+    assert statuses in ([], ["confirmed"])
+    with line.database.session() as session:
+        from storage.booking_tables import BookingRow
+
+        rows = session.query(BookingRow).all()
+        assert all(r.status in ("confirmed",) for r in rows)
+
+
+async def test_silent_caller_is_hung_up_on(database):
+    phone = PhoneLine(database, silence_timeout_seconds=3.0)
+    try:
+        async with await phone.dial_in() as caller:
+            await asyncio.wait_for(caller.closed.wait(), 30)
+        assert caller.call_sid in phone.twilio.hangups()
+    finally:
+        phone.stop()
+

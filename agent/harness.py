@@ -25,7 +25,7 @@ from pipecat.workers.runner import WorkerRunner
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from agent.call_session import CalendarConnection, CallSession
-from agent.campaign import Campaign, CampaignInvalid, load_campaign, parse_campaign
+from agent.campaign import Campaign, load_campaign, parse_campaign
 from agent.pipeline import build_dialogue, open_call
 from agent.settings import Settings
 from calendar_backend.booking import BookingService
@@ -364,6 +364,6 @@ async def run_scenario(
 
 
 __all__ = [
-    "CallResult", "CampaignInvalid", "Scenario", "ScenarioInvalid", "load_scenario", "run_call",
+    "CallResult", "Scenario", "ScenarioInvalid", "load_scenario", "run_call",
     "run_scenario", "scripted_input",
 ]

@@ -132,6 +132,7 @@ class TwilioEmulator:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.answer = answer  # "answer", "busy" or "no-answer" for outbound calls
+        self.invalid_numbers: set[str] = set()  # To numbers Twilio refuses (error 21211)
         self.calls: dict[str, EmulatedCall] = {}
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.callback_responses: list[tuple[str, int]] = []
@@ -241,6 +242,8 @@ class TwilioEmulator:
             self.requests.append(("create", "", dict(form)))
             if not form.get("To") or not form.get("From"):
                 return error(400, 21201, "To and From are required")
+            if form.get("To") in self.invalid_numbers:
+                return error(400, 21211, f"Invalid 'To' Phone Number: {form['To']}")
             if not form.get("Url") and not form.get("Twiml"):
                 return error(400, 21205, "Url or Twiml is required")
             call = EmulatedCall(

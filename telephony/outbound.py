@@ -1,0 +1,285 @@
+"""Outbound calls: placing one call, and dialling a campaign's contact list at a pace.
+
+Each contact of a campaign is one row with a unique (campaign, phone) pair. The dialler
+claims a row (pending → dialling, a compare-and-set update) before it places the call,
+so a stopped and resumed dialler, or two running at once, never call anyone twice. A row
+left in ``dialling`` by a crash is not redialled: it may have rung.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import phonenumbers
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from agent.campaign import Campaign
+from agent.settings import Settings
+from calendar_backend.booking_settings import Recipient
+from storage.call_tables import DialContactRow
+from storage.database import Database
+from telephony.call_records import record_call_started
+from telephony.signatures import public_request_url
+
+log = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+_COLUMNS = {
+    "phone": "phone", "phone_number": "phone", "number": "phone",
+    "first_name": "first_name", "firstname": "first_name",
+    "last_name": "last_name", "lastname": "last_name",
+    "email": "email", "company": "company",
+}
+
+
+class OutboundNotConfigured(ValueError):
+    """A setting or campaign field that placing calls needs is missing."""
+
+
+class ContactsInvalid(ValueError):
+    """A contact list with rows that cannot be dialled, every problem listed by row."""
+
+    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  row {row}: {message}" for row, message in problems)
+        super().__init__(f"{source}: contact list not usable\n{lines}")
+
+
+class _ApiBaseHttpClient(TwilioHttpClient):
+    """The twilio client's HTTP client, sending its requests to the configured API base."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self._base = base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        if url.startswith(TWILIO_API):
+            url = self._base + url[len(TWILIO_API):]
+        return super().request(method, url, *args, **kwargs)
+
+
+def twilio_client(settings: Settings) -> Client:
+    """A Twilio REST client for the configured account and API base URL."""
+    if not settings.twilio_account_sid or settings.twilio_auth_token is None:
+        raise OutboundNotConfigured(
+            "set BOOKING_AGENT_TWILIO_ACCOUNT_SID and BOOKING_AGENT_TWILIO_AUTH_TOKEN")
+    http_client = None
+    if settings.twilio_api_url.rstrip("/") != TWILIO_API:
+        http_client = _ApiBaseHttpClient(settings.twilio_api_url)
+    return Client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
+                  http_client=http_client)
+
+
+def e164(raw: str) -> str:
+    """``raw`` as an E.164 number; ValueError if it is not a valid phone number."""
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"{raw!r} is not a phone number in +E.164 form ({exc})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError(f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def place_call(
+    client: Client, settings: Settings, database: Database, campaign: Campaign, to: str,
+    *, from_number: str | None = None, recipient: Recipient | None = None,
+) -> str:
+    """Dial ``to`` for ``campaign``; Twilio fetches the TwiML from this server's webhook.
+
+    Returns the call's sid. The call is recorded (outbound, queued) before it rings.
+    """
+    if not settings.public_url:
+        raise OutboundNotConfigured(
+            "set BOOKING_AGENT_PUBLIC_URL: Twilio fetches the call's instructions from it")
+    caller_id = from_number or (campaign.phone_numbers[0] if campaign.phone_numbers else None)
+    if caller_id is None:
+        raise OutboundNotConfigured(
+            f"campaign {campaign.name!r} lists no phone_numbers to call from; pass --from")
+    query = {"campaign": campaign.name}
+    if recipient is not None and recipient.first_name:
+        query["name"] = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
+    voice_url = public_request_url(settings.public_url, "/twilio/voice", urlencode(query))
+    call = client.calls.create(
+        to=to, from_=caller_id, url=voice_url, method="POST",
+        status_callback=public_request_url(settings.public_url, "/twilio/status"),
+        status_callback_method="POST", status_callback_event=STATUS_EVENTS,
+    )
+    record_call_started(database, call.sid, campaign=campaign.name, direction="outbound",
+                        caller_number=to, our_number=caller_id, status="queued")
+    return str(call.sid)
+
+
+def load_contacts(path: str | Path) -> list[Recipient]:
+    """Read a contact list (CSV with a header). ``phone`` is required; first_name,
+    last_name, email and company fill the recipient; any other column becomes
+    ``{recipient.custom.<column>}``. Raises :class:`ContactsInvalid` listing every bad row.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ContactsInvalid(str(path), [(0, f"cannot read file: {exc.strerror}")]) from None
+    reader = csv.DictReader(text.splitlines())
+    headers = [h.strip() for h in reader.fieldnames or []]
+    if not any(_COLUMNS.get(h.lower()) == "phone" for h in headers):
+        raise ContactsInvalid(str(path), [(1, "no phone column in the header")])
+    contacts: list[Recipient] = []
+    problems: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for row_number, row in enumerate(reader, start=2):
+        fields: dict[str, str] = {}
+        custom: dict[str, str] = {}
+        for header, value in row.items():
+            if header is None:
+                problems.append((row_number, "more values than columns"))
+                continue
+            name, value = header.strip(), (value or "").strip()
+            known = _COLUMNS.get(name.lower())
+            if known:
+                fields[known] = value
+            elif value:
+                custom[name] = value
+        try:
+            phone = e164(fields.get("phone", ""))
+        except ValueError as exc:
+            problems.append((row_number, str(exc)))
+            continue
+        if phone in seen:
+            problems.append((row_number, f"{phone} is listed twice"))
+            continue
+        seen.add(phone)
+        fields["phone"] = phone
+        contacts.append(Recipient(**{k: v or None for k, v in fields.items()}, custom=custom))
+    if problems:
+        raise ContactsInvalid(str(path), problems)
+    return contacts
+
+
+def add_contacts(database: Database, campaign: str, contacts: list[Recipient]) -> int:
+    """Add contacts to the campaign's dial list; ones already there are left as they are.
+
+    Returns how many were new.
+    """
+    if not contacts:
+        return 0
+    insert = pg_insert if database.dialect == "postgresql" else sqlite_insert
+    values = [{"campaign": campaign, "phone": c.phone, "recipient": c.model_dump(),
+               "state": "pending"} for c in contacts]
+    with database.session(serial=True) as session:
+        before = _count(session, campaign)
+        session.execute(insert(DialContactRow).values(values).on_conflict_do_nothing(
+            index_elements=["campaign", "phone"]))
+        return _count(session, campaign) - before
+
+
+def _count(session, campaign: str) -> int:  # noqa: ANN001
+    return session.scalar(
+        select(func.count()).select_from(DialContactRow)
+        .where(DialContactRow.campaign == campaign)) or 0
+
+
+@dataclass(frozen=True)
+class ClaimedContact:
+    """A contact this dialler has claimed and must now call (or mark failed)."""
+
+    id: int
+    phone: str
+    recipient: Recipient
+
+
+def claim_next(database: Database, campaign: str) -> ClaimedContact | None:
+    """Claim the next pending contact (pending → dialling), or None when none is left.
+
+    The update only succeeds while the row is still pending, so two diallers never
+    claim the same contact.
+    """
+    while True:
+        # serial: on SQLite the write lock is taken at BEGIN, so the read-then-update
+        # cannot deadlock against another dialler's; on PostgreSQL the WHERE arbitrates.
+        with database.session(serial=True) as session:
+            row = session.execute(
+                select(DialContactRow.id, DialContactRow.phone, DialContactRow.recipient)
+                .where(DialContactRow.campaign == campaign, DialContactRow.state == "pending")
+                .order_by(DialContactRow.id).limit(1)).first()
+            if row is None:
+                return None
+            claimed = session.execute(
+                update(DialContactRow)
+                .where(DialContactRow.id == row.id, DialContactRow.state == "pending")
+                .values(state="dialling", claimed_at=datetime.now(UTC))).rowcount
+        if claimed == 1:
+            return ClaimedContact(row.id, row.phone, Recipient.model_validate(row.recipient))
+
+
+def _finish(database: Database, contact_id: int, *, call_id: str | None,
+            error: str | None) -> None:
+    with database.session() as session:
+        session.execute(update(DialContactRow).where(DialContactRow.id == contact_id).values(
+            state="failed" if error else "dialled", call_id=call_id, error=error))
+
+
+@dataclass
+class DialReport:
+    """What one dialling run did."""
+
+    dialled: list[tuple[str, str]]  # (phone, call sid)
+    failed: list[tuple[str, str]]  # (phone, reason)
+    stopped: bool = False
+
+
+async def dial_campaign(
+    database: Database, campaign: Campaign, *, place: Callable[[ClaimedContact], str],
+    pace_seconds: float, stop: asyncio.Event | None = None,
+) -> DialReport:
+    """Call every pending contact of ``campaign``, one every ``pace_seconds``.
+
+    ``place`` places one call and returns its sid (blocking; run in a thread). Setting
+    ``stop`` ends the run after the call in progress; running again resumes.
+    """
+    stop = stop or asyncio.Event()
+    report = DialReport([], [])
+    first = True
+    while not stop.is_set():
+        if not first:
+            try:
+                await asyncio.wait_for(stop.wait(), pace_seconds)
+                break  # stopped while waiting
+            except TimeoutError:
+                pass
+        contact = await asyncio.to_thread(claim_next, database, campaign.name)
+        if contact is None:
+            return report
+        first = False
+        try:
+            sid = await asyncio.to_thread(place, contact)
+        except (TwilioException, OutboundNotConfigured, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            await asyncio.to_thread(_finish, database, contact.id, call_id=None, error=reason)
+            report.failed.append((contact.phone, reason))
+            log.warning("could not call %s: %s", contact.phone, reason)
+            continue
+        await asyncio.to_thread(_finish, database, contact.id, call_id=sid, error=None)
+        report.dialled.append((contact.phone, sid))
+    report.stopped = True
+    return report
+
+
+def dial_list(database: Database, campaign: str) -> list[DialContactRow]:
+    """The campaign's contacts and what became of calling them, in list order."""
+    with database.session() as session:
+        return list(session.scalars(select(DialContactRow).where(
+            DialContactRow.campaign == campaign).order_by(DialContactRow.id)).all())

@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml scripts/system-packages
 
 install: $(STAMP)
 
-# The main job on embedded defaults: no keys, no network.
+# The main job on embedded defaults (no keys, no network): a scripted test call that books.
 run: $(STAMP)
-	$(BIN)/booking-agent slots --campaign examples/campaigns/demo.yaml
+	$(BIN)/booking-agent test-call --script examples/scenarios/happy_path.yaml
 
 # The whole suite, on SQLite and on PostgreSQL (BOOKING_AGENT_TEST_POSTGRES_URL).
 test: $(STAMP)

@@ -4,7 +4,7 @@ Runs the Microsoft emulator, connects a work account through the real sign-in (m
 then makes ``--bookings`` calls (``--concurrency`` at a time) through BookingService while
 ``--fault-rate`` of Graph requests are answered 429 or 503 with a fractional Retry-After and
 ``--lost-rate`` of writes are applied but answered 504 (the response "lost"). Calls compete
-for the same first slots, so some get SlotTaken and book an alternative.
+for slots on the day each prefers, so some get SlotTaken and book an alternative.
 
 After the calls the upkeep sweep withdraws events that creates reported as failed may have
 left (it only matters when faults outlast a call's budget). Then the calendar is compared
@@ -46,6 +46,7 @@ from calendar_backend.booking import (  # noqa: E402
     idempotency_key,
 )
 from calendar_backend.booking_settings import BookingSettings, Recipient  # noqa: E402
+from calendar_backend.interval import Interval  # noqa: E402
 from calendar_backend.outlook.calendar import transaction_id  # noqa: E402
 from calendar_backend.outlook.connections import open_calendar  # noqa: E402
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in  # noqa: E402
@@ -70,7 +71,11 @@ async def one_call(database: Database, settings: Settings, ref: str, booking: Bo
         await service.load_availability(NOW)
     except Exception:  # noqa: BLE001 (a call whose calendar is down books nothing)
         return "failed"
-    slots = await service.free_slots(NOW, limit=3)
+    # Each caller prefers a day ("how about the 12th?"); a few collide on the same day.
+    day = NOW + timedelta(days=rng.randrange(21))
+    wish = Interval(day, day + timedelta(days=1))
+    slots = await service.free_slots(NOW, limit=3, within=wish) or \
+        await service.free_slots(NOW, limit=3)
     if not slots:
         return "no_slot"
     start = rng.choice(slots).start  # callers pick among the first offers: they collide
@@ -85,7 +90,8 @@ async def one_call(database: Database, settings: Settings, ref: str, booking: Bo
             return "failed"
         if isinstance(result, SlotTaken):
             # The agent offers what is free now (cached calendar + live bookings: no Graph).
-            offers = await service.free_slots(NOW, limit=3) or result.alternatives
+            offers = await service.free_slots(NOW, limit=3, within=wish) or \
+                result.alternatives
             if offers:
                 start = rng.choice(offers).start
                 continue
@@ -168,6 +174,7 @@ def report(args: argparse.Namespace, database: Database, emulator: MicrosoftEmul
           f"{dict(Counter(r.status for r in records))}; {elapsed:.1f} s")
     print(f"graph responses by status: {dict(sorted(statuses.items()))}")
     print(f"graph requests by kind: {dict(codes)}")
+    print(f"graph errors by code: {dict(Counter(r.code for r in requests if r.code))}")
     print(f"failed bookings with an event: {failed_with_event}")
     per_booking = len(requests) / max(1, args.bookings)
     print(f"bookings={args.bookings} confirmed={len(confirmed)} exactly_once={exactly_once} "

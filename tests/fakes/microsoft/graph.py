@@ -453,6 +453,7 @@ async def _answer(world: World, request: Request, path: str) -> Response:
     body: Any = None
     account: Account | None = None
     status, payload, headers = 500, None, {}
+    code: str | None = None
     counted = False
     try:
         if raw:
@@ -500,14 +501,14 @@ async def _answer(world: World, request: Request, path: str) -> Response:
                 raise _fault_failure(fault)
     except GraphFailure as failure:
         status, payload = failure.status, _envelope(failure, request_id, client_request_id)
-        headers = dict(failure.headers)
+        headers, code = dict(failure.headers), failure.code
     finally:
         with world.lock:
             if counted and account is not None:
                 account.in_flight -= 1
             world.log.append(RequestRecord("graph", request.method, path,
                                            dict(request.query_params), status,
-                                           account.username if account else None, body))
+                                           account.username if account else None, body, code))
     headers["request-id"] = request_id
     if client_request_id:
         headers["client-request-id"] = client_request_id

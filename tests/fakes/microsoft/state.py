@@ -124,6 +124,7 @@ class RequestRecord:
     status: int
     mailbox: str | None
     body: Any
+    code: str | None = None  # error.code of an error answer
 
 
 @dataclass

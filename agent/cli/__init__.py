@@ -9,9 +9,12 @@ from collections.abc import Sequence
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
 COMMAND_MODULES: tuple[str, ...] = (
+    "agent.cli.call",
+    "agent.cli.calls",
     "agent.cli.campaign",
     "agent.cli.outlook",
     "agent.cli.say",
+    "agent.cli.serve",
     "agent.cli.slots",
     "agent.cli.test_call",
 )

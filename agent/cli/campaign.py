@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from agent.campaign import CampaignInvalid, load_campaign
+from agent.cli.call import register_dial
 
 EXIT_INVALID = 2
 
@@ -17,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help="validate a campaign file")
     check.add_argument("file")
     check.set_defaults(func=_check)
+    register_dial(commands)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -1,0 +1,113 @@
+"""``booking-agent call NUMBER`` and ``booking-agent campaign dial``: outbound calls."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from agent.campaign import CampaignInvalid, load_campaign
+from agent.settings import get_settings
+
+EXIT_INVALID = 2
+EXIT_FAILED = 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``call`` command."""
+    call = subparsers.add_parser(
+        "call", help="place a test call (e.g. to your own phone) through the call server")
+    call.add_argument("number", help="the number to call, in +E.164 form")
+    call.add_argument("--campaign", required=True, metavar="FILE")
+    call.add_argument("--from", dest="from_number", metavar="NUMBER",
+                      help="your Twilio number (default: the campaign's first phone_number)")
+    call.add_argument("--name", help="the callee's name, for the greeting")
+    call.set_defaults(func=_call)
+
+
+def register_dial(commands: argparse._SubParsersAction) -> None:
+    """Add ``campaign dial`` (called from agent.cli.campaign)."""
+    dial = commands.add_parser(
+        "dial", help="dial a contact list at a pace; stop with Ctrl-C, run again to resume")
+    dial.add_argument("file", help="campaign file")
+    dial.add_argument("--contacts", required=True, metavar="CSV",
+                      help="CSV with a phone column; first_name, last_name, email, company and "
+                           "any other columns become {recipient.*} tokens")
+    dial.add_argument("--pace", type=float, metavar="SECONDS",
+                      help="seconds between calls (default BOOKING_AGENT_DIAL_PACE_SECONDS)")
+    dial.add_argument("--from", dest="from_number", metavar="NUMBER")
+    dial.set_defaults(func=_dial)
+
+
+def _call(args: argparse.Namespace) -> int:
+    from calendar_backend.booking_settings import Recipient
+    from storage.database import open_database
+    from telephony.outbound import OutboundNotConfigured, e164, place_call, twilio_client
+
+    settings = get_settings()
+    try:
+        campaign = load_campaign(args.campaign)
+        number = e164(args.number)
+        client = twilio_client(settings)
+    except (CampaignInvalid, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    recipient = Recipient(first_name=args.name, phone=number) if args.name else None
+    database = open_database(settings.sqlalchemy_url())
+    try:
+        sid = place_call(client, settings, database, campaign, number,
+                         from_number=args.from_number, recipient=recipient)
+    except OutboundNotConfigured as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:  # the Twilio API's refusal, said plainly
+        print(f"Twilio refused the call: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"calling {number}: call {sid} (see: booking-agent calls show {sid})")
+    return 0
+
+
+def _dial(args: argparse.Namespace) -> int:
+    from storage.database import open_database
+    from telephony.outbound import (
+        ClaimedContact,
+        ContactsInvalid,
+        add_contacts,
+        dial_campaign,
+        load_contacts,
+        place_call,
+        twilio_client,
+    )
+
+    settings = get_settings()
+    try:
+        campaign = load_campaign(args.file)
+        contacts = load_contacts(args.contacts)
+        client = twilio_client(settings)
+    except (CampaignInvalid, ContactsInvalid, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    database = open_database(settings.sqlalchemy_url())
+    added = add_contacts(database, campaign.name, contacts)
+    print(f"{len(contacts)} contacts ({added} new) for campaign {campaign.name!r}")
+
+    def place(contact: ClaimedContact) -> str:
+        return place_call(client, settings, database, campaign, contact.phone,
+                          from_number=args.from_number, recipient=contact.recipient)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+        pace = args.pace if args.pace is not None else settings.dial_pace_seconds
+        report = await dial_campaign(database, campaign, place=place, pace_seconds=pace,
+                                     stop=stop)
+        for phone, sid in report.dialled:
+            print(f"called {phone}: {sid}")
+        for phone, reason in report.failed:
+            print(f"failed {phone}: {reason}", file=sys.stderr)
+        if report.stopped:
+            print("stopped; run the same command again to resume", file=sys.stderr)
+        return EXIT_FAILED if report.failed else 0
+
+    return asyncio.run(run())

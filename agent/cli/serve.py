@@ -1,0 +1,57 @@
+"""``booking-agent serve``: the call server for Twilio (webhooks, media streams, metrics)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+
+from agent.campaign import CampaignInvalid, load_campaign
+from agent.settings import get_settings
+
+EXIT_INVALID = 2
+DEFAULT_CAMPAIGN = "examples/campaigns/demo.yaml"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` command."""
+    serve = subparsers.add_parser(
+        "serve", help="answer and place phone calls through Twilio",
+        description="Run the call server. Point a Twilio number's voice webhook at "
+                    "BOOKING_AGENT_PUBLIC_URL/twilio/voice (HTTP POST).")
+    serve.add_argument("--campaign", action="append", metavar="FILE",
+                       help=f"campaign file (repeatable; default {DEFAULT_CAMPAIGN}); a "
+                            "campaign answers the phone_numbers it lists, a lone one all")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from storage.database import open_database
+    from telephony.phone_pipeline import run_call
+    from telephony.server import CampaignDirectory, ServerMetrics, ServerNotConfigured, create_app
+
+    settings = get_settings()
+    try:
+        campaigns = [load_campaign(path) for path in args.campaign or [DEFAULT_CAMPAIGN]]
+        directory = CampaignDirectory(campaigns)
+    except (CampaignInvalid, ServerNotConfigured) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    database = open_database(settings.sqlalchemy_url())
+    metrics = ServerMetrics()
+    handler = partial(run_call, settings=settings, database=database, metrics=metrics)
+    try:
+        app = create_app(campaigns=directory, settings=settings, database=database,
+                         handler=handler, metrics=metrics)
+    except ServerNotConfigured as exc:
+        print(f"booking-agent serve: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    names = ", ".join(c.name for c in directory.campaigns)
+    print(f"call server for {names}: Twilio voice webhook {settings.public_url}/twilio/voice, "
+          f"status callback {settings.public_url}/twilio/status", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0

@@ -1,0 +1,90 @@
+"""The phone commands: serve's refusals, call records on screen, dialling a list."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.cli import main
+from agent.settings import get_settings
+from storage.database import open_database
+from telephony.call_records import TurnLatency, record_call_finished, record_call_started
+from tests.fakes.twilio_server import TwilioEmulator
+
+CAMPAIGN_YAML = "name: renewals\nphone_numbers: ['+14155550100']\n"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Settings for the commands: an SQLite file in tmp_path, no keys."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "OPENAI_API_KEY"):
+        monkeypatch.delenv(f"BOOKING_AGENT_{name}", raising=False)
+    url = f"sqlite:///{tmp_path / 'calls.db'}"
+    monkeypatch.setenv("BOOKING_AGENT_DATABASE_URL", url)
+    get_settings.cache_clear()
+    (tmp_path / "campaign.yaml").write_text(CAMPAIGN_YAML)
+    yield tmp_path, url
+    get_settings.cache_clear()
+
+
+def test_serve_refuses_to_start_without_a_public_url(env, capsys):
+    assert main(["serve", "--campaign", "campaign.yaml"]) == 2
+    assert "BOOKING_AGENT_PUBLIC_URL" in capsys.readouterr().err
+
+
+def test_calls_show_prints_transcript_bookings_and_latency(env, capsys):
+    _, url = env
+    database = open_database(url)
+    record_call_started(database, "CA1", campaign="renewals", direction="inbound",
+                        caller_number="+12125550123", our_number="+14155550100")
+    record_call_finished(
+        database, "CA1", outcome="booked",
+        transcript=[{"role": "agent", "text": "Hi"}, {"role": "caller", "text": "yes"}],
+        tool_calls=[{"name": "book_slot", "arguments": {"slot_id": "slot-1"}}],
+        bookings=[{"id": "b1", "status": "confirmed", "attendee_email": "a@example.com",
+                   "slot": {"start": "2026-12-01T16:00:00+00:00"}}],
+        turn_latencies=[TurnLatency(total_ms=900, stt_ms=500, dialogue_ms=100, tools_ms=200,
+                                    tts_ms=100)])
+    assert main(["calls", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "CA1" in listing and "booked" in listing
+    assert main(["calls", "show", "CA1"]) == 0
+    shown = capsys.readouterr().out
+    assert "caller: yes" in shown and "book_slot" in shown and "a@example.com" in shown
+    assert "900 = 500 + 100 + 200 + 100" in shown
+    assert main(["calls", "show", "CA1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["outcome"] == "booked"
+    assert main(["calls", "show", "CA404"]) == 1
+
+
+def test_campaign_dial_calls_each_contact_once_across_runs(env, monkeypatch, capsys):
+    tmp_path, _ = env
+    twilio = TwilioEmulator().start()
+    try:
+        monkeypatch.setenv("BOOKING_AGENT_PUBLIC_URL", "https://calls.example.com")
+        monkeypatch.setenv("BOOKING_AGENT_TWILIO_ACCOUNT_SID", twilio.account_sid)
+        monkeypatch.setenv("BOOKING_AGENT_TWILIO_AUTH_TOKEN", twilio.auth_token)
+        monkeypatch.setenv("BOOKING_AGENT_TWILIO_API_URL", twilio.base_url)
+        get_settings.cache_clear()
+        (tmp_path / "contacts.csv").write_text(
+            "first_name,phone\nAnn,+12125550101\nBo,+12125550102\n")
+        args = ["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv",
+                "--pace", "0"]
+        assert main(args) == 0
+        assert main(args) == 0  # run again: nobody is called a second time
+        out = capsys.readouterr().out
+        assert "2 contacts (2 new)" in out and "2 contacts (0 new)" in out
+        created = [form for kind, _, form in twilio.requests if kind == "create"]
+        assert sorted(f["To"] for f in created) == ["+12125550101", "+12125550102"]
+        assert "name=Ann" in next(f["Url"] for f in created if f["To"] == "+12125550101")
+    finally:
+        twilio.stop()
+
+
+def test_campaign_dial_reports_every_bad_contact_row(env, capsys):
+    tmp_path, _ = env
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\nnope\n")
+    assert main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv"]) == 2
+    assert "row 3" in capsys.readouterr().err

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _interactive(typed: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent.cli", "test-call", "--campaign",
-         "examples/campaigns/demo.yaml", "--caller", "+12125550100", "--name", "Sam", *extra],
-        input=typed, capture_output=True, text=True, cwd=ROOT, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".nohome")},
-    )
+    # A clean environment: no keys, and a throwaway home for the embedded database.
+    with tempfile.TemporaryDirectory() as home:
+        return subprocess.run(
+            [sys.executable, "-m", "agent.cli", "test-call", "--campaign",
+             "examples/campaigns/demo.yaml", "--caller", "+12125550100", "--name", "Sam", *extra],
+            input=typed, capture_output=True, text=True, cwd=ROOT, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "HOME": home},
+        )
 
 
 def test_operator_types_as_the_caller_and_the_agent_lines_print() -> None:

@@ -103,12 +103,14 @@ async def test_booked_slot_was_free_and_offered_in_every_scenario() -> None:
                 assert call["result"]["time"] in offered, path.stem
 
 
-def test_cli_scripted_json_prints_one_object_with_transcript_bookings_outcome() -> None:
+def test_cli_scripted_json_prints_one_object_with_transcript_bookings_outcome(
+    tmp_path: Path,
+) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "agent.cli", "test-call", "--script",
          str(ROOT / "examples/scenarios/happy_path.yaml"), "--json"],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT / ".nohome")},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert completed.returncode == 0, completed.stderr
     out = json.loads(completed.stdout)

@@ -184,7 +184,7 @@ class CallSession:
         )
 
 
-async def open_session(
+async def open_call(
     campaign: Campaign,
     *,
     caller_number: str,

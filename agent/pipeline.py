@@ -33,7 +33,6 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,36 +57,19 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.openai.llm import OpenAILLMService
 
-from agent.call_session import CalendarConnection, CallSession, open_session
-from agent.campaign import Campaign
+from agent.call_session import CallSession, open_call
 from agent.guided_policy import GuidedPolicy, Reply
 from agent.settings import Settings
 from agent.timezones import zone_name
 from agent.tools import CallTools, function_schemas, meeting_words
 from prompts import render
-from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 POLICIES = ("llm", "guided")
 
-
-async def open_call(
-    campaign: Campaign,
-    *,
-    caller_number: str,
-    caller_name: str | None,
-    call_id: str,
-    now: datetime | None,
-    database: Database,
-    settings: Settings,
-    calendar: CalendarConnection | None = None,
-) -> CallSession:
-    """Open the state of one call (see :func:`agent.call_session.open_session`)."""
-    return await open_session(
-        campaign, caller_number=caller_number, caller_name=caller_name, call_id=call_id,
-        now=now, database=database, settings=settings, calendar=calendar,
-    )
+# open_call is part of this module's interface for the channels (phone, harness).
+__all__ = ["POLICIES", "Dialogue", "DialogueParts", "build_dialogue", "open_call"]
 
 
 class Dialogue:

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.call_session import CalendarConnection, CallSession, open_session
+from agent.call_session import CalendarConnection, CallSession, open_call
 from agent.campaign import load_campaign
 from agent.guided_policy import GuidedPolicy
 from agent.settings import Settings
@@ -29,7 +29,7 @@ async def _policy(database: Database, number: str = "+12125550100") -> GuidedPol
     calendar = LocalCalendar(database, zone="America/New_York")
     for busy in BUSY:
         calendar.add_busy(busy.start, busy.end)
-    session = await open_session(
+    session = await open_call(
         CAMPAIGN, caller_number=number, caller_name="Robin", call_id="call-1", now=NOW,
         database=database, settings=Settings(_env_file=None),
         calendar=CalendarConnection(calendar, True),

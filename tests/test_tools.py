@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from pipecat.services.llm_service import FunctionCallParams
 
-from agent.call_session import CalendarConnection, CallSession, open_session
+from agent.call_session import CalendarConnection, CallSession, open_call
 from agent.campaign import load_campaign
 from agent.settings import Settings
 from agent.tools import CallTools, function_schemas
@@ -32,7 +32,7 @@ async def _session(
     connection: CalendarConnection | None = None,
 ) -> CallSession:
     calendar = LocalCalendar(database, zone="America/New_York")
-    return await open_session(
+    return await open_call(
         CAMPAIGN, caller_number=number, caller_name="Chris Park", call_id=call_id, now=NOW,
         database=database, settings=Settings(_env_file=None),
         calendar=connection or CalendarConnection(calendar, True),
@@ -184,7 +184,7 @@ async def test_booking_off_in_the_campaign_skips_the_calendar(database: Database
     campaign = CAMPAIGN.model_copy(
         update={"booking": CAMPAIGN.booking.model_copy(update={"enabled": False})}
     )
-    session = await open_session(
+    session = await open_call(
         campaign, caller_number="+12125550100", caller_name=None, call_id="c", now=NOW,
         database=database, settings=Settings(_env_file=None),
     )
@@ -244,7 +244,7 @@ async def test_an_outlook_calendar_that_is_not_connected_skips_booking(database:
     campaign = CAMPAIGN.model_copy(
         update={"booking": CAMPAIGN.booking.model_copy(update={"calendar": "outlook:sales"})}
     )
-    session = await open_session(
+    session = await open_call(
         campaign, caller_number="+12125550100", caller_name=None, call_id="c", now=NOW,
         database=database, settings=Settings(_env_file=None),
     )

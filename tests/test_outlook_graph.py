@@ -439,3 +439,16 @@ async def test_account_without_an_exchange_mailbox_is_unavailable(
         await calendar.busy_times(DAY, DAY + timedelta(hours=1))
     [answer] = emulator.requests(path_contains="calendarView")
     assert answer.status == 404
+
+
+async def test_withdrawing_survives_a_cancel_whose_answer_was_lost(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendar, _ = calendar_for(ms_settings, emulator, WORK)
+    event = new_event("b-10", DAY.replace(hour=12))
+    await calendar.create_event(event)
+    emulator.queue_fault(504, "GatewayTimeout", retry_after="0.05", method="POST",
+                         path_contains="/cancel", after_processing=True)
+    assert await calendar.withdraw("b-10", event.start, event.end, "Withdrawn.")
+    assert emulator.events(WORK) == []
+    assert [r.status for r in emulator.requests(path_contains="/cancel")] == [504, 404]
+    assert not await calendar.withdraw("b-10", event.start, event.end, "Withdrawn.")

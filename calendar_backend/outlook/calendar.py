@@ -138,7 +138,10 @@ class OutlookCalendar:
         found = await self._find(transaction_id(idempotency_key), start, end)
         if found is None:
             return False
-        await self.cancel_event(found.id, message)
+        try:
+            await self.cancel_event(found.id, message)
+        except EventNotFound:
+            pass  # gone already (e.g. a retried cancel whose first answer was lost)
         return True
 
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:

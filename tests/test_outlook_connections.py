@@ -235,3 +235,12 @@ async def test_a_wrong_token_key_makes_the_calendar_unavailable_without_marking_
     with pytest.raises(CalendarUnavailable, match="cannot be decrypted"):
         await calendar.busy_times(DAY, DAY + timedelta(hours=1))
     assert find_connection(database, connection.ref).status == "connected"
+
+
+async def test_refresh_picks_up_the_owners_new_time_zone(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    emulator.world.account(WORK).time_zone = "Tokyo Standard Time"
+    [refreshed] = await connections.refresh_all(database, ms_settings)
+    assert refreshed.owner_zone == "Asia/Tokyo"
+    assert refreshed.refreshed_at > connection.refreshed_at

@@ -321,29 +321,42 @@ class ConnectionTokens(TokenSource):
                                 reason)
 
 
-def graph_for(database: Database, settings: Settings, connection: Connection, *,
-              http: httpx.AsyncClient | None = None) -> GraphClient:
-    """A Graph client acting for ``connection`` (for operator commands)."""
-    return GraphClient(settings.graph_base_url, ConnectionTokens(database, settings, connection),
-                       mailbox=connection.id, http=http, budget_seconds=10.0)
+def _operator_graph(tokens: ConnectionTokens, settings: Settings,
+                    connection: Connection) -> GraphClient:
+    """A Graph client for operator commands and upkeep (no live caller: a longer budget)."""
+    return GraphClient(settings.graph_base_url, tokens, mailbox=connection.id,
+                       budget_seconds=10.0)
 
 
 async def list_calendars(database: Database, settings: Settings,
                          name: str) -> list[GraphCalendar]:
     """The calendars of the connection's account."""
     connection = find_connection(database, name)
-    items = await graph_for(database, settings, connection).get_all(
+    tokens = ConnectionTokens(database, settings, connection)
+    items = await _operator_graph(tokens, settings, connection).get_all(
         "/me/calendars", params={"$top": "100"})
     return [GraphCalendar.model_validate(item) for item in items]
 
 
 async def refresh_connection(database: Database, settings: Settings,
                              connection: Connection) -> Connection:
-    """Refresh the connection's tokens now; a refusal marks it as needing a reconnect."""
+    """Refresh the connection's tokens and the owner's zone now.
+
+    A refused refresh marks the connection as needing a reconnect.
+    """
+    tokens = ConnectionTokens(database, settings, connection)
     try:
-        await ConnectionTokens(database, settings, connection).access_token(force_refresh=True)
+        await tokens.access_token(force_refresh=True)
+        graph = _operator_graph(tokens, settings, connection)
+        mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
     except CalendarUnavailable as exc:
         log.warning("refreshing Outlook connection %s failed: %s", connection.name, exc.reason)
+    else:
+        # The owner may have changed their zone in Outlook since connecting.
+        with database.session() as session:
+            session.execute(update(OutlookConnectionRow)
+                            .where(OutlookConnectionRow.id == connection.id)
+                            .values(mailbox_time_zone=mailbox.time_zone or None))
     return find_connection(database, connection.name)
 
 

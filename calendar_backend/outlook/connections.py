@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpx
 from sqlalchemy import select, update
 
 from agent.settings import Settings
@@ -136,8 +135,7 @@ def connection_usable(database: Database, calendar_ref: str) -> bool:
 
 
 def open_calendar(database: Database, settings: Settings, calendar_ref: str, *,
-                  budget_seconds: float = 4.0, http: httpx.AsyncClient | None = None,
-                  ) -> OutlookCalendar | None:
+                  budget_seconds: float = 4.0) -> OutlookCalendar | None:
     """The calendar provider for an ``outlook:<name>`` reference.
 
     Returns ``None`` while the connection needs reconnecting or was disconnected (the call
@@ -151,7 +149,7 @@ def open_calendar(database: Database, settings: Settings, calendar_ref: str, *,
         return None
     cipher(settings)
     graph = GraphClient(settings.graph_base_url, ConnectionTokens(database, settings, connection),
-                        mailbox=connection.id, http=http, budget_seconds=budget_seconds)
+                        mailbox=connection.id, budget_seconds=budget_seconds)
     return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
                            teams_allowed=connection.teams_allowed)
 

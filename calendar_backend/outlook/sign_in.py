@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 from sqlalchemy import delete
 
 from agent.settings import Settings
@@ -62,8 +61,7 @@ def redirect_parameters(redirect: str | Mapping[str, str]) -> dict[str, str]:
 
 
 async def complete_sign_in(database: Database, settings: Settings,
-                           redirect: str | Mapping[str, str], *,
-                           http: httpx.AsyncClient | None = None) -> Connection:
+                           redirect: str | Mapping[str, str]) -> Connection:
     """Finish the sign-in the redirect answers and save the connection.
 
     Raises :class:`SignInFailed` (unknown or expired sign-in, refused consent, bad code).
@@ -89,7 +87,7 @@ async def complete_sign_in(database: Database, settings: Settings,
                            + (f" {code.group(0)}" if code else ""))
     signed = await asyncio.to_thread(finish_flow, settings, json.loads(flow_text), params)
     graph = GraphClient(settings.graph_base_url, StaticToken(signed.access_token),
-                        mailbox=signed.home_account_id, http=http, budget_seconds=10.0)
+                        mailbox=signed.home_account_id, budget_seconds=10.0)
     user = GraphUser.model_validate(await graph.get(
         "/me", params={"$select": "id,displayName,mail,userPrincipalName"}))
     mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from agent.settings import Settings
 from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_silently
@@ -224,8 +225,8 @@ def set_calendar(database: Database, name: str, calendar: GraphCalendar) -> Conn
         return _connection(row)
 
 
-def _row(session: object, name: str) -> OutlookConnectionRow:
-    row = session.scalars(select(OutlookConnectionRow)  # type: ignore[attr-defined]
+def _row(session: Session, name: str) -> OutlookConnectionRow:
+    row = session.scalars(select(OutlookConnectionRow)
                           .where(OutlookConnectionRow.name == _name(name))).first()
     if row is None:
         raise ConnectionNotFound(f"no Outlook connection named {_name(name)!r}")

@@ -48,6 +48,7 @@ from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
+from agent.call_session import CalendarConnection
 from agent.pipeline import Dialogue, build_dialogue, open_call
 from agent.settings import Settings
 from storage.database import Database
@@ -186,13 +187,18 @@ def _booking_dicts(dialogue: Dialogue) -> list[dict[str, Any]]:
 async def run_call(
     websocket: WebSocket, call: AdmittedCall, *, settings: Settings, database: Database,
     metrics: ServerMetrics | None = None, now: datetime | None = None,
-    policy: str | None = None,
+    policy: str | None = None, calendar: CalendarConnection | None = None,
 ) -> None:
-    """Hold one conversation on an admitted media stream until it ends, then record it."""
+    """Hold one conversation on an admitted media stream until it ends, then record it.
+
+    ``now``, ``policy`` and ``calendar`` override the wall clock, the configured policy and
+    the campaign's calendar connection (scenarios and tests).
+    """
     campaign = call.campaign
     session = await open_call(
         campaign, caller_number=call.caller_number, caller_name=call.caller_name,
-        call_id=call.call_sid, now=now, database=database, settings=settings)
+        call_id=call.call_sid, now=now, database=database, settings=settings,
+        calendar=calendar)
     auth_token = settings.twilio_auth_token
     serializer = TwilioFrameSerializer(
         stream_sid=call.stream_sid, call_sid=call.call_sid,

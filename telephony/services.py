@@ -47,10 +47,19 @@ def _key(settings: Settings, provider: str) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
+def _auto_usable(settings: Settings, provider: str) -> bool:
+    # An OpenAI key with a base URL of its own is for an OpenAI-compatible LLM server,
+    # which need not speak or transcribe: "auto" uses OpenAI speech only on OpenAI itself.
+    if provider == "openai" and settings.openai_base_url:
+        return False
+    return _key(settings, provider) is not None
+
+
 def _pick(choice: str, providers: tuple[str, ...], offline: str, settings: Settings,
           kind: str) -> str:
     if choice == "auto":
-        return next((p for p in providers if p != offline and _key(settings, p)), offline)
+        return next((p for p in providers if p != offline and _auto_usable(settings, p)),
+                    offline)
     if choice not in providers:
         raise ProviderNotConfigured(f"unknown {kind} provider {choice!r}; one of {providers}")
     if choice != offline and not _key(settings, choice):

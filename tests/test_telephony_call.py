@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import WebSocket
 
+from agent.call_session import CalendarConnection
 from agent.campaign import parse_campaign
 from agent.settings import Settings
+from calendar_backend.local_calendar import LocalCalendar
+from storage.booking_tables import BookingRow, LocalEventRow
 from telephony.call_records import get_call
-from telephony.phone_pipeline import run_call
+from telephony.phone_pipeline import FILLER, run_call
 from telephony.server import AdmittedCall, CampaignDirectory, ServerMetrics, create_app
 from telephony.stt_pocketsphinx import build_language_model
 from tests.fakes.media_caller import MediaCaller, transcribe_ulaw
@@ -49,7 +52,8 @@ SCRIPT = ["yes that works", "john at example dot com", "yes that is correct",
 class PhoneLine:
     """The call server (real pipeline), the Twilio emulator, and a way to place calls."""
 
-    def __init__(self, database, *, policy: str | None = None, **overrides) -> None:
+    def __init__(self, database, *, policy: str | None = None, calendar=None,
+                 **overrides) -> None:
         self.twilio = TwilioEmulator().start()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -63,7 +67,8 @@ class PhoneLine:
 
         async def handler(websocket: WebSocket, call: AdmittedCall) -> None:
             await run_call(websocket, call, settings=self.settings, database=database,
-                           metrics=self.metrics, now=NOW, policy=policy)
+                           metrics=self.metrics, now=NOW, policy=policy,
+                           calendar=calendar)
 
         app = create_app(campaigns=CampaignDirectory([CAMPAIGN]), settings=self.settings,
                          database=database, handler=handler, metrics=self.metrics)
@@ -134,20 +139,34 @@ async def test_inbound_call_books_a_meeting_by_voice_and_hangs_up(line):
     assert all(t["total_ms"] < 3000 for t in record.turn_latencies)
 
 
-async def test_caller_hanging_up_mid_booking_leaves_no_half_made_booking(line):
-    async with await line.dial_in() as caller:
-        await _converse(caller, SCRIPT[:3])
-        said_at = await caller.say("yes that works")
-        del said_at
-        await asyncio.sleep(0.3)  # hang up while the booking is being written
-    record = await _record_when_done(line.database, caller.call_sid, timeout=25)
-    statuses = [b["status"] for b in record.bookings]
-    assert statuses in ([], ["confirmed"])
-    with line.database.session() as session:
-        from storage.booking_tables import BookingRow
+class SlowCalendar(LocalCalendar):
+    """The embedded calendar, taking its time to write an event (like a slow Outlook)."""
 
-        rows = session.query(BookingRow).all()
-        assert all(r.status in ("confirmed",) for r in rows)
+    async def create_event(self, event):  # noqa: ANN001, ANN201
+        await asyncio.sleep(4.0)
+        return await super().create_event(event)
+
+
+async def test_slow_booking_gets_a_filler_and_survives_the_caller_hanging_up(database):
+    calendar = SlowCalendar(database, calendar_id="local", zone="America/New_York")
+    phone = PhoneLine(database, calendar=CalendarConnection(calendar, True))
+    try:
+        async with await phone.dial_in() as caller:
+            await _converse(caller, SCRIPT[:3])
+            said_at = await caller.say("yes that works")
+            # The filler plays while the calendar write is under way: hang up on it.
+            filler = await caller.wait_for_agent_audio(said_at, 1.5, timeout=10)
+        record = await _record_when_done(database, caller.call_sid, timeout=25)
+    finally:
+        phone.stop()
+    model = build_language_model([FILLER])
+    assert "moment" in transcribe_ulaw(filler, model)
+    with database.session() as session:
+        bookings = session.query(BookingRow).all()
+        events = session.query(LocalEventRow).all()
+    # The write the caller asked for was finished, not cut in half: confirmed, on the calendar.
+    assert [b.status for b in bookings] == ["confirmed"] and len(events) == 1
+    assert [b["status"] for b in record.bookings] == ["confirmed"]
 
 
 async def test_silent_caller_is_hung_up_on(database):
@@ -159,3 +178,40 @@ async def test_silent_caller_is_hung_up_on(database):
     finally:
         phone.stop()
 
+
+
+LLM_SCRIPT = [
+    {"text": "Great. What's your e-mail address?"},
+    {"tool": "capture_email", "args": {"spoken": "john at example dot com"}},
+    {"text_from_tool": True},
+    {"tool": "confirm_email"},
+    {"tool": "find_slots"},
+    {"text_from_tool": True},
+    {"tool": "book_slot", "args": {"slot_id": "$slot:1"}},
+    {"text_from_tool": True},
+    {"tool": "end_call"},
+]
+
+
+async def test_inbound_call_books_with_the_llm_policy(database):
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI(LLM_SCRIPT) as llm:
+        phone = PhoneLine(database, policy="llm", openai_api_key="test-key",
+                          openai_base_url=llm.url, stt_provider="pocketsphinx",
+                          tts_provider="espeak")
+        try:
+            async with await phone.dial_in() as caller:
+                await _converse(caller, SCRIPT)
+                await asyncio.wait_for(caller.closed.wait(), 15)
+            record = await _record_when_done(database, caller.call_sid)
+        finally:
+            phone.stop()
+    assert caller.call_sid in phone.twilio.hangups()
+    assert record.outcome == "booked"
+    assert [b["status"] for b in record.bookings] == ["confirmed"]
+    assert [c["name"] for c in record.tool_calls] == [
+        "capture_email", "confirm_email", "find_slots", "book_slot", "end_call"]
+    # The model saw what the caller said, as the recogniser heard it.
+    heard = [m["content"] for m in llm.requests[1]["messages"] if m["role"] == "user"]
+    assert heard[-1] == "john at example dot com"

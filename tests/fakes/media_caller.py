@@ -199,6 +199,18 @@ class MediaCaller:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"the agent said nothing within {timeout} s")
 
+    async def wait_for_agent_audio(self, since: float, seconds: float,
+                                   timeout: float = 20.0) -> bytes:
+        """Wait until ``seconds`` of agent audio arrived after ``since``; that audio."""
+        needed = int(seconds * 8000)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.closed.is_set():
+            audio = self.agent_audio_since(since)
+            if len(audio) >= needed:
+                return audio[:needed]
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"less than {seconds} s of agent audio within {timeout} s")
+
     async def hang_up(self) -> None:
         """Send ``stop`` and close the socket (what Twilio does when the caller hangs up)."""
         if self._stopped:

@@ -1,9 +1,10 @@
 """The test-call harness: the real dialogue and the real booking code, with text for speech.
 
 A scenario file (YAML) names the campaign, the call's clock, the caller, the embedded calendar's
-existing events, the policy, what the caller says, and optional events (another caller booking
-the offered slot first), scripted LLM turns for the fake OpenAI server, and expectations. The
-call runs through the same pipecat pipeline as a phone call, minus STT/TTS and the transport.
+existing events (or ``use: campaign``: the campaign's own calendar, e.g. an Outlook connection),
+the policy, what the caller says, and optional events (another caller booking the offered slot
+first), scripted LLM turns for the fake OpenAI server, and expectations. The call runs through
+the same pipecat pipeline as a phone call, minus STT/TTS and the transport.
 """
 
 from __future__ import annotations
@@ -22,16 +23,24 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from agent.call_session import CalendarConnection, CallSession
+from agent.call_session import CalendarConnection, CallSession, connect_calendar
 from agent.campaign import Campaign, load_campaign, parse_campaign
 from agent.pipeline import build_dialogue, open_call
 from agent.settings import Settings
 from calendar_backend.booking import BookingService
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.local_calendar import LocalCalendar
-from calendar_backend.provider import Attendee
+from calendar_backend.provider import Attendee, CalendarProvider
 from storage.database import Database, open_database
 
 # How long one agent turn may take before the harness gives up on it (a hung pipeline).
@@ -63,10 +72,24 @@ class BusySpec(_Strict):
 
 
 class CalendarSpec(_Strict):
-    """The embedded calendar for this run: existing events, and whether the connection works."""
+    """The calendar this run books on.
 
+    ``embedded`` (the default): a fresh embedded calendar with ``busy`` events, its connection
+    ``ok`` or ``expired``. ``campaign``: the calendar the campaign's ``booking.calendar`` names,
+    opened as a live call opens it (e.g. ``outlook:<name>``, connected beforehand with
+    ``booking-agent outlook connect``); its events and its connection's health are the real ones.
+    """
+
+    use: Literal["embedded", "campaign"] = "embedded"
     busy: list[BusySpec] = Field(default_factory=list)
     connection: Literal["ok", "expired"] = "ok"
+
+    @model_validator(mode="after")
+    def _embedded_only(self) -> CalendarSpec:
+        if self.use == "campaign" and (self.busy or self.connection != "ok"):
+            raise ValueError("busy and connection describe the embedded calendar; the "
+                             "campaign's own calendar has its own events and health")
+        return self
 
 
 class EventSpec(_Strict):
@@ -198,20 +221,10 @@ async def run_call(
 ) -> tuple[CallResult, CallSession]:
     """Run one text call through the dialogue pipeline until goodbye or the caller hangs up."""
     calendar = calendar or CalendarSpec()
-    zone = campaign.booking.availability.timezone
-    provider = LocalCalendar(database, calendar_id="local", zone=zone)
-    for busy in calendar.busy:
-        provider.add_busy(busy.start, busy.end, subject=busy.subject)
-    if campaign.booking.calendar != "local":
-        # The harness books on the embedded calendar whatever the campaign names.
-        campaign = campaign.model_copy(
-            update={"booking": campaign.booking.model_copy(update={"calendar": "local"})}
-        )
-    connection = (
-        CalendarConnection(provider, True)
-        if calendar.connection == "ok"
-        else CalendarConnection.unusable("calendar access has expired")
-    )
+    if calendar.use == "campaign":
+        connection = connect_calendar(campaign, database, settings)
+    else:
+        connection, campaign = _embedded_calendar(campaign, database, calendar)
     name = " ".join(p for p in (caller.first_name, caller.last_name) if p) or None
     session = await open_call(
         campaign, caller_number=caller.number, caller_name=name,
@@ -261,7 +274,7 @@ async def run_call(
         while not session.ended and not running.done():
             for event in events or []:
                 if event.after_turn == turn:
-                    await _concurrent_booking(session, provider, database, event)
+                    await _concurrent_booking(session, connection.provider, database, event)
             said = await next_line()
             if said is None:
                 session.caller_hung_up = True
@@ -289,11 +302,30 @@ async def run_call(
     return result, session
 
 
+def _embedded_calendar(
+    campaign: Campaign, database: Database, calendar: CalendarSpec
+) -> tuple[CalendarConnection, Campaign]:
+    """The embedded calendar with the scenario's events, and the campaign booking on it."""
+    zone = campaign.booking.availability.timezone
+    provider = LocalCalendar(database, calendar_id="local", zone=zone)
+    for busy in calendar.busy:
+        provider.add_busy(busy.start, busy.end, subject=busy.subject)
+    if campaign.booking.calendar != "local":
+        # Books on the embedded calendar whatever the campaign names.
+        campaign = campaign.model_copy(
+            update={"booking": campaign.booking.model_copy(update={"calendar": "local"})}
+        )
+    if calendar.connection == "expired":
+        return CalendarConnection.unusable("calendar access has expired"), campaign
+    return CalendarConnection(provider, True), campaign
+
+
 async def _concurrent_booking(
-    session: CallSession, provider: LocalCalendar, database: Database, event: EventSpec
+    session: CallSession, provider: CalendarProvider | None, database: Database,
+    event: EventSpec,
 ) -> None:
     """Another caller confirms a slot offered on this call first (the real booking path)."""
-    if not session.offers:
+    if not session.offers or provider is None:
         return
     if event.concurrent_booking == "current":
         ids = session.last_offer_ids or list(session.offers)
@@ -302,8 +334,9 @@ async def _concurrent_booking(
         offered = list(session.offers.values())
         slot = offered[min(event.concurrent_booking, len(offered)) - 1].slot
     other = BookingService(
-        database, provider, session.campaign.booking, calendar_id="local",
-        campaign_name=session.campaign.name,
+        database, provider, session.campaign.booking,
+        calendar_id=session.campaign.booking.calendar, campaign_name=session.campaign.name,
+        calendar_zone=await provider.time_zone(),
     )
     await other.book(
         start=slot.start, attendee=Attendee(email="someone.else@example.com", name="Sam"),
@@ -330,7 +363,11 @@ async def run_scenario(
     llm_url: str | None = None,
     on_line: AgentOutput | None = None,
 ) -> CallResult:
-    """Run a scenario file on a fresh temporary SQLite database (or ``database_url``)."""
+    """Run a scenario file on a fresh temporary SQLite database (or ``database_url``).
+
+    A scenario booking on the campaign's own calendar (``calendar: {use: campaign}``) runs on
+    the configured database instead, where that calendar's connection is recorded.
+    """
     scenario, campaign = load_scenario(path)
     updates: dict[str, Any] = {}
     if llm_url:
@@ -349,7 +386,10 @@ async def run_scenario(
             "python -m tests.fakes.openai_server)"
         )
     with tempfile.TemporaryDirectory(prefix="booking-agent-test-call-") as tmp:
-        url = database_url or f"sqlite:///{Path(tmp) / 'test-call.db'}"
+        url = database_url or (
+            settings.sqlalchemy_url() if scenario.calendar.use == "campaign"
+            else f"sqlite:///{Path(tmp) / 'test-call.db'}"
+        )
         database = open_database(url)
         try:
             result, _ = await run_call(

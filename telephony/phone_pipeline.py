@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import WebSocket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     EndFrame,
     Frame,
@@ -63,6 +64,8 @@ FILLER_AFTER_SECONDS = 0.7
 SILENCE_GOODBYE = "I haven't heard anything for a while, so I'll let you go. Goodbye!"
 # How long a caller's hang-up waits for a turn in progress (a booking write) to finish.
 HANGUP_GRACE_SECONDS = 15.0
+OFFLINE_VAD_STOP_SECONDS = 0.4
+OFFLINE_TURN_PAUSE_SECONDS = 0.4
 PIPELINE_IN_RATE = 16000  # the offline recogniser and Silero work at 16 kHz
 TWILIO_RATE = 8000
 
@@ -212,10 +215,16 @@ async def run_call(
         serializer=serializer))
     offline_stt = choose_speech(settings).stt == "pocketsphinx"
     # Smart-turn judges synthetic and recognised-offline speech "unfinished" and waits 3 s;
-    # with the offline recogniser a plain 0.6 s pause ends the caller's turn.
-    strategies = (UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(
-        user_speech_timeout=0.6)]) if offline_stt else None)
-    parts = build_dialogue(session, settings=settings, vad_analyzer=SileroVADAnalyzer(),
+    # with the offline recogniser a plain pause ends the caller's turn. A 0.4 s VAD stop
+    # keeps a phrase in one segment (at 0.2 s "no thanks | goodbye" splits and each half is
+    # misheard); 0.4 s + 0.4 s is the same 0.8 s to the end of the turn.
+    if offline_stt:
+        vad = SileroVADAnalyzer(params=VADParams(stop_secs=OFFLINE_VAD_STOP_SECONDS))
+        strategies = UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(
+            user_speech_timeout=OFFLINE_TURN_PAUSE_SECONDS)])
+    else:
+        vad, strategies = SileroVADAnalyzer(), None
+    parts = build_dialogue(session, settings=settings, vad_analyzer=vad,
                            user_turn_strategies=strategies, policy=policy)
     dialogue = parts.dialogue
     filler = ToolFiller()

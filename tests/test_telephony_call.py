@@ -46,7 +46,7 @@ CALLER = "+12125550123"  # New York: the caller's zone is known from the number
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # a Tuesday, 9 AM in New York
 # What the caller says, one line per turn; each is in the recogniser's booking model.
 SCRIPT = ["yes that works", "john at example dot com", "yes that is correct",
-          "yes that works", "no thanks goodbye"]
+          "yes that works", "no thank you goodbye"]
 
 
 class PhoneLine:

@@ -38,10 +38,22 @@ def caller_speech_ulaw(
         ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "--stdout", "--", text],
         capture_output=True, check=True,
     ).stdout
-    return subprocess.run(
+    ulaw = subprocess.run(
         ["sox", "-t", "wav", "-", "-t", "raw", "-r", "8000", "-e", "u-law", "-c", "1", "-"],
         input=wav, capture_output=True, check=True,
     ).stdout
+    return _trim_quiet_ends(ulaw)
+
+
+def _trim_quiet_ends(ulaw: bytes, threshold: int = 32) -> bytes:
+    # espeak-ng pads its WAV with silence; cut it, so "the caller stopped speaking" is the
+    # moment the last sound went out (latency is measured from there).
+    pcm = audioop.ulaw2lin(ulaw, 2)
+    loud = [i for i in range(0, len(pcm), 2)
+            if abs(int.from_bytes(pcm[i:i + 2], "little", signed=True)) > threshold]
+    if not loud:
+        return ulaw
+    return ulaw[loud[0] // 2: loud[-1] // 2 + 1]
 
 
 def transcribe_ulaw(ulaw: bytes, language_model: Path | None = None) -> str:

@@ -9,6 +9,7 @@ the Twilio emulator → the call record holds the transcript and the booking.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -215,3 +216,18 @@ async def test_inbound_call_books_with_the_llm_policy(database):
     # The model saw what the caller said, as the recogniser heard it.
     heard = [m["content"] for m in llm.requests[1]["messages"] if m["role"] == "user"]
     assert heard[-1] == "john at example dot com"
+
+
+async def test_caller_talking_over_the_agent_clears_twilios_buffer(line):
+    async with await line.dial_in() as caller:
+        await caller.wait_for_agent_audio(0.0, 1.5)  # the greeting is under way
+        speaking_from = time.monotonic()
+        said_at = await caller.say("yes that works")
+        answer = await caller.wait_for_agent_turn(said_at, quiet=1.2, timeout=20)
+    assert caller.clears, "the agent never sent Twilio a clear"
+    cleared = caller.clears[0]
+    assert speaking_from < cleared < said_at
+    # After the clear the greeting stops: nothing until the answer to what the caller said.
+    silent = [p for p in caller.received if cleared + 0.1 < p.at < said_at + 0.3]
+    assert silent == []
+    assert len(answer) > 8000  # then the agent answers (more than a second of audio)

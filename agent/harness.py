@@ -180,6 +180,8 @@ class CallResult(BaseModel):
     outcome: str
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     llm_fallbacks: int = 0
+    # Why this call could not offer booking (booking off, calendar connection unusable).
+    booking_unavailable: str | None = None
 
 
 def bookings_of(session: CallSession) -> list[dict[str, Any]]:
@@ -298,6 +300,7 @@ async def run_call(
         outcome=session.outcome,
         tool_calls=session.tool_calls,
         llm_fallbacks=dialogue.fallbacks,
+        booking_unavailable=session.booking_unavailable_reason,
     )
     return result, session
 

@@ -1,7 +1,9 @@
 """Every shipped scenario is a test: the real dialogue and booking code, text for speech.
 
 LLM scenarios run against the scripted fake OpenAI server over real HTTP/SSE; their
-``llm_script`` is what the fake replays.
+``llm_script`` is what the fake replays. Scenarios booking on their campaign's own Outlook
+calendar (``calendar: {use: campaign}``) run against the Microsoft emulator, with the account
+connected through it first.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ import yaml
 
 from agent.harness import CallResult, run_scenario
 from agent.settings import Settings
+from storage.database import open_database
+from tests.fakes.microsoft import fixtures
 from tests.fakes.openai_server import FakeOpenAI
+from tests.test_outlook_calls import connect
+
+emulator, ms_settings = fixtures.emulator, fixtures.ms_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "examples" / "scenarios").glob("*.yaml"))
@@ -28,12 +35,26 @@ def _settings() -> Settings:
     return Settings(_env_file=None, openai_api_key=None)
 
 
-async def _run(path: Path) -> tuple[CallResult, FakeOpenAI | None]:
+async def _run(path: Path, request: pytest.FixtureRequest) -> tuple[CallResult, FakeOpenAI | None]:
     data = yaml.safe_load(path.read_text())
+    if (data.get("calendar") or {}).get("use") == "campaign":
+        return await _run_on_outlook(path, data, request), None
     if data.get("policy") != "llm":
         return await run_scenario(path, settings=_settings()), None
     with FakeOpenAI(data.get("llm_script") or [], hang_seconds=10) as fake:
         return await run_scenario(path, settings=_settings(), llm_url=fake.url), fake
+
+
+async def _run_on_outlook(path: Path, data: dict, request: pytest.FixtureRequest) -> CallResult:
+    """The owner connects the campaign's account through the emulator, then the call runs."""
+    settings: Settings = request.getfixturevalue("ms_settings")
+    username = data["campaign"]["booking"]["calendar"].removeprefix("outlook:")
+    database = open_database(settings.sqlalchemy_url())
+    try:
+        await connect(database, settings, request.getfixturevalue("emulator"), username)
+    finally:
+        database.dispose()
+    return await run_scenario(path, settings=settings)
 
 
 def test_there_are_at_least_six_scenarios() -> None:
@@ -41,9 +62,9 @@ def test_there_are_at_least_six_scenarios() -> None:
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-async def test_scenario_meets_its_expectations(path: Path) -> None:
+async def test_scenario_meets_its_expectations(path: Path, request: pytest.FixtureRequest) -> None:
     expect = yaml.safe_load(path.read_text()).get("expect") or {}
-    result, _ = await _run(path)
+    result, _ = await _run(path, request)
     agent_lines = " ".join(t["text"] for t in result.transcript if t["role"] == "agent")
     if "outcome" in expect:
         assert result.outcome == expect["outcome"], agent_lines
@@ -57,8 +78,8 @@ async def test_scenario_meets_its_expectations(path: Path) -> None:
         assert "Goodbye" in result.transcript[-1]["text"]
 
 
-async def test_llm_happy_path_books_through_tool_calls() -> None:
-    result, fake = await _run(ROOT / "examples/scenarios/llm_happy_path.yaml")
+async def test_llm_happy_path_books_through_tool_calls(request: pytest.FixtureRequest) -> None:
+    result, fake = await _run(ROOT / "examples/scenarios/llm_happy_path.yaml", request)
     assert fake is not None
     names = [call["name"] for call in result.tool_calls]
     assert names == [
@@ -76,18 +97,22 @@ async def test_llm_happy_path_books_through_tool_calls() -> None:
 
 
 @pytest.mark.parametrize("name", ["llm_fails_500", "llm_times_out"])
-async def test_llm_failure_mid_call_hands_over_to_the_guided_policy_which_books(name: str) -> None:
-    result, _ = await _run(ROOT / f"examples/scenarios/{name}.yaml")
+async def test_llm_failure_mid_call_hands_over_to_the_guided_policy_which_books(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    result, _ = await _run(ROOT / f"examples/scenarios/{name}.yaml", request)
     assert result.llm_fallbacks == 1
     assert result.outcome == "booked"
     assert len(result.bookings) == 1
 
 
-async def test_booked_slot_was_free_and_offered_in_every_scenario() -> None:
+async def test_booked_slot_was_free_and_offered_in_every_scenario(
+    request: pytest.FixtureRequest,
+) -> None:
     # The agent never says a time that is not a free slot: every offered time came from the
     # booking service's free slots, and every booking is at a time the caller was offered.
     for path in SCENARIOS:
-        result, _ = await _run(path)
+        result, _ = await _run(path, request)
         offered = {
             slot["time"]
             for call in result.tool_calls if call["name"] == "find_slots"

@@ -154,8 +154,8 @@ async def test_guided_call_books_on_a_personal_account_and_promises_the_invite_n
     said = agent_lines(result)
     assert result.outcome == "booked", said
     # Julie's mailbox is in Berlin: her first free slot is Tuesday 09:00 there, 08:00 in London.
-    assert "Booked for tomorrow at 9 AM Central European time, that's 8 AM your time. You'll get a " \
-        "calendar invite by e-mail shortly; the details are in the invite." in said
+    assert "Booked for tomorrow at 9 AM Central European time, that's 8 AM your time. You'll " \
+        "get a calendar invite by e-mail shortly; the details are in the invite." in said
     assert "link" not in said
     [event] = emulator.events(PERSONAL)
     assert event.start == datetime(2030, 3, 5, 8, 0, tzinfo=UTC)

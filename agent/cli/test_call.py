@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", default=None, help="caller's first name (interactive)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (--script)")
     parser.add_argument("--db", default=None, help="database URL (default: a fresh temporary "
-                        "SQLite file per run)")
+                        "SQLite file per run; the configured database for a scenario booking "
+                        "on its campaign's own calendar, where its connection is recorded)")
     parser.add_argument("--llm-url", default=None, help="OpenAI-compatible base URL, e.g. "
                         "http://127.0.0.1:8765/v1 (the local fake server)")
     parser.add_argument("--policy", choices=("llm", "guided"), default=None,
@@ -89,6 +90,8 @@ def _scripted(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
         print(json.dumps(out, indent=2))
         return 0
     print(f"\nOutcome: {result.outcome}")
+    if result.booking_unavailable:
+        print(f"Booking was not offered: {result.booking_unavailable}")
     for booking in result.bookings:
         print(f"Booking ({booking['status']}): {booking['start']} to {booking['end']}, "
               f"{booking['subject']!r}, invited {', '.join(booking['attendees'])}")

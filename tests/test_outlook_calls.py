@@ -18,7 +18,14 @@ import pytest
 from agent.call_session import CallSession
 from agent.campaign import Campaign, parse_campaign
 from agent.cli import main
-from agent.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
+from agent.harness import (
+    CalendarSpec,
+    CallerSpec,
+    CallResult,
+    EventSpec,
+    run_call,
+    scripted_input,
+)
 from agent.settings import Settings, get_settings
 from calendar_backend.interval import Interval
 from calendar_backend.outlook.connections import Connection, find_connection
@@ -85,13 +92,14 @@ async def connect(database: Database, settings: Settings, emu: MicrosoftEmulator
     return await complete_sign_in(database, settings, browser(begin_sign_in(database, settings)))
 
 
-async def call(database: Database, settings: Settings, campaign: Campaign,
-               lines: list[str], *, caller: CallerSpec = CALLER) -> tuple[CallResult, CallSession]:
+async def call(database: Database, settings: Settings, campaign: Campaign, lines: list[str],
+               *, caller: CallerSpec = CALLER,
+               events: list[EventSpec] | None = None) -> tuple[CallResult, CallSession]:
     """One guided call booking on the campaign's own (Outlook) calendar."""
     return await run_call(
         campaign, database=database, settings=settings, caller=caller,
         next_line=scripted_input(lines), now=NOW, calendar=CalendarSpec(use="campaign"),
-        policy="guided",
+        policy="guided", events=events,
     )
 
 
@@ -192,6 +200,25 @@ async def test_an_event_the_owner_made_in_outlook_is_never_offered(
     assert "1:30 PM your time" not in said and "10:30 AM Pacific" not in said
     [_, event] = emulator.events(WORK)
     assert event.start == dentist.end
+
+
+async def test_another_caller_confirming_first_gets_the_slot_and_this_caller_the_next(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+
+    # While Sam hears the first offer, another caller confirms that same slot.
+    result, session = await call(database, ms_settings, outlook_campaign(connection), [
+        *BOOKS_THE_FIRST_TIME[:4], "Yes, that works.", "No, that's all. Thanks!",
+    ], events=[EventSpec(after_turn=3, concurrent_booking="current")])
+
+    said = agent_lines(result)
+    assert "I'm sorry, that time was just taken by someone else. I can do today at " in said
+    assert result.outcome == "booked", said
+    other, sams = emulator.events(WORK)
+    assert other.start == FIRST_SLOT.start
+    assert other.data["attendees"][0]["emailAddress"]["address"] == "someone.else@example.com"
+    assert sams.data["attendees"][0]["emailAddress"]["address"] == EMAIL
+    assert sams.start >= other.end and sams.id == session.active_booking().event_id
 
 
 async def test_caller_moves_then_cancels_the_outlook_meeting_mid_call(

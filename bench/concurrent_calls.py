@@ -134,6 +134,23 @@ async def run(n: int, server: Server, twilio: TwilioEmulator) -> tuple[list[floa
     return [x for r in results for x in r], cpu / wall / n
 
 
+def _server_breakdown(db: Path) -> str:
+    """The median split of the server's own turn timings (all runs), from the call records."""
+    from storage.database import open_database
+    from telephony.call_records import list_calls
+
+    turns = [t for call in list_calls(open_database(f"sqlite:///{db}"), limit=10_000)
+             for t in call.turn_latencies]
+    if not turns:
+        return "server-side turn timings: none recorded"
+    parts = ("total_ms", "stt_ms", "dialogue_ms", "tools_ms", "tts_ms")
+    medians = {p: statistics.median(t.get(p) or 0.0 for t in turns) for p in parts}
+    return ("server-side median per turn (ms, caller silent → first audio out; stt includes "
+            "the VAD stop and end-of-turn pause): " +
+            ", ".join(f"{p.removesuffix('_ms')} {v:.0f}" for p, v in medians.items()) +
+            f" over {len(turns)} turns")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", default="4",
@@ -155,6 +172,7 @@ def main() -> int:
                 print(f"{n:3d} calls: {len(latencies)} turns, median {p50:.0f} ms, "
                       f"p99 {p99:.0f} ms, max {max(latencies) * 1000:.0f} ms, "
                       f"server CPU {cpu_per_call:.3f} core per call", flush=True)
+            print(_server_breakdown(Path(tmp) / "bench.db"), flush=True)
         finally:
             server.stop()
             twilio.stop()

@@ -85,8 +85,12 @@ def make_stt(settings: Settings, campaign: Campaign, caller_name: str | None = N
     """The speech-to-text service for one call of ``campaign`` (with ``caller_name``)."""
     provider = choose_speech(settings).stt
     if provider == "deepgram":
-        from pipecat.services.deepgram.stt import DeepgramSTTService
-
+        try:
+            from pipecat.services.deepgram.stt import DeepgramSTTService
+        except ImportError:  # the Deepgram SDK is an optional extra of pipecat
+            raise ProviderNotConfigured(
+                "Deepgram STT needs its SDK: pip install 'pipecat-ai[deepgram]==1.14.0'"
+            ) from None
         return DeepgramSTTService(api_key=_key(settings, "deepgram") or "")
     if provider == "openai":
         from pipecat.services.openai.stt import OpenAISTTService

@@ -61,3 +61,16 @@ async def test_a_slow_tool_gets_one_filler_while_it_runs():
 async def test_a_quick_tool_gets_no_filler():
     down, _ = await run_test(ToolFiller(after_seconds=0.3), frames_to_send=_tool_frames(0.05))
     assert not [f for f in down if isinstance(f, TTSSpeakFrame)]
+
+
+def test_every_provider_builds_its_pipecat_service():
+    from agent.campaign import parse_campaign
+    from telephony.services import make_stt, make_tts
+
+    campaign = parse_campaign({"name": "spring"})
+    for provider in ("cartesia", "elevenlabs", "deepgram", "openai", "espeak"):
+        settings = _settings(tts_provider=provider, cartesia_api_key="k",
+                             elevenlabs_api_key="k", deepgram_api_key="k", openai_api_key="k")
+        assert make_tts(settings) is not None
+    assert make_stt(_settings(stt_provider="openai", openai_api_key="k"), campaign) is not None
+    assert make_stt(_settings(), campaign) is not None

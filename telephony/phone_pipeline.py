@@ -142,6 +142,15 @@ class TurnGuard(FrameProcessor):
         await self.push_frame(frame, direction)
 
 
+# Which stage of a turn each part of pipecat's latency breakdown belongs to; anything
+# else (model inference, the dialogue's own work, waiting for speakable text) is dialogue.
+_STAGE = {
+    "endpointing_wait": "stt", "transcription": "stt", "turn_detection": "stt",
+    "function_handler": "tools", "llm_tool_call": "tools",
+    "sentence_aggregation": "tts", "speech_synthesis": "tts", "output_transport": "tts",
+}
+
+
 @dataclass
 class LatencyLog:
     """Per-turn latency of one call: caller stops speaking → first agent audio."""
@@ -159,21 +168,20 @@ class LatencyLog:
 
     def add(self, breakdown: LatencyBreakdown) -> None:
         """Record one turn's breakdown (greetings, timed from the connection, are skipped)."""
-        tools = sum(f.duration_secs for f in breakdown.function_calls)
         guided_tools = self._guided_tool_seconds()
         if breakdown.measured_from != MeasuredFrom.USER_SILENCE:
             return
-        tools = tools or guided_tools
-        tts = sum(t.duration_secs for t in breakdown.ttfb if "TTS" in t.processor)
-        if breakdown.text_aggregation is not None:
-            tts += breakdown.text_aggregation.duration_secs
-        stt = breakdown.user_turn_secs or 0.0
+        parts = {"stt": 0.0, "dialogue": 0.0, "tools": 0.0, "tts": 0.0}
+        for contribution in breakdown.contributions:
+            parts[_STAGE.get(contribution.key, "dialogue")] += contribution.duration_secs
+        if not parts["tools"] and guided_tools:
+            # The guided policy runs its tools inside its own turn: move that time over.
+            moved = min(guided_tools, parts["dialogue"])
+            parts["tools"], parts["dialogue"] = moved, parts["dialogue"] - moved
         total = breakdown.total_secs
-        dialogue = max(0.0, total - stt - tools - tts)
         self.turns.append(TurnLatency(
-            total_ms=round(total * 1000, 1), stt_ms=round(stt * 1000, 1),
-            dialogue_ms=round(dialogue * 1000, 1), tools_ms=round(tools * 1000, 1),
-            tts_ms=round(tts * 1000, 1)))
+            total_ms=round(total * 1000, 1),
+            **{f"{k}_ms": round(v * 1000, 1) for k, v in parts.items()}))
         if self.metrics is not None:
             self.metrics.turn_latency.observe(total)
 

@@ -290,9 +290,12 @@ async def run_call(
         await runner.add_workers(worker)
         await runner.run()
     finally:
-        await asyncio.to_thread(
-            record_call_finished, database, call.call_sid, outcome=session.outcome,
-            transcript=session.transcript, tool_calls=session.tool_calls,
-            bookings=_booking_dicts(dialogue), turn_latencies=latencies.turns)
+        def record() -> None:  # database reads and writes, off the event loop
+            record_call_finished(
+                database, call.call_sid, outcome=session.outcome,
+                transcript=session.transcript, tool_calls=session.tool_calls,
+                bookings=_booking_dicts(dialogue), turn_latencies=latencies.turns)
+
+        await asyncio.to_thread(record)
         log.info("call %s ended after %.1f s: %s", call.call_sid,
                  time.monotonic() - started, session.outcome)

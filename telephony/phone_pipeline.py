@@ -64,8 +64,8 @@ FILLER_AFTER_SECONDS = 0.7
 SILENCE_GOODBYE = "I haven't heard anything for a while, so I'll let you go. Goodbye!"
 # How long a caller's hang-up waits for a turn in progress (a booking write) to finish.
 HANGUP_GRACE_SECONDS = 15.0
-OFFLINE_VAD_STOP_SECONDS = 0.4
-OFFLINE_TURN_PAUSE_SECONDS = 0.4
+OFFLINE_VAD_STOP_SECONDS = 0.6
+OFFLINE_TURN_PAUSE_SECONDS = 0.2
 PIPELINE_IN_RATE = 16000  # the offline recogniser and Silero work at 16 kHz
 TWILIO_RATE = 8000
 
@@ -223,9 +223,10 @@ async def run_call(
         serializer=serializer))
     offline_stt = choose_speech(settings).stt == "pocketsphinx"
     # Smart-turn judges synthetic and recognised-offline speech "unfinished" and waits 3 s;
-    # with the offline recogniser a plain pause ends the caller's turn. A 0.4 s VAD stop
-    # keeps a phrase in one segment (at 0.2 s "no thanks | goodbye" splits and each half is
-    # misheard); 0.4 s + 0.4 s is the same 0.8 s to the end of the turn.
+    # with the offline recogniser a plain pause ends the caller's turn. The segment the
+    # recogniser hears ends at the VAD stop, so a short stop cuts words whose soft endings
+    # dip below the VAD ("yes that is cor|rect", "no thanks | goodbye"): 0.6 s keeps a
+    # phrase whole, and the turn still ends 0.8 s after the caller's last sound.
     if offline_stt:
         vad = SileroVADAnalyzer(params=VADParams(stop_secs=OFFLINE_VAD_STOP_SECONDS))
         strategies = UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(

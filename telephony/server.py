@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
@@ -110,11 +111,19 @@ class ServerMetrics:
             buckets=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0), registry=self.registry)
 
 
+BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
+
+
 def create_app(
     *, campaigns: CampaignDirectory, settings: Settings, database: Database,
     handler: CallHandler, metrics: ServerMetrics | None = None,
+    background: Sequence[BackgroundTask] = (),
 ) -> FastAPI:
-    """The call server's FastAPI app. ``handler`` runs the conversation on an admitted stream."""
+    """The call server's FastAPI app. ``handler`` runs the conversation on an admitted stream.
+
+    ``background`` tasks (e.g. calendar-connection upkeep) run for the app's lifetime and are
+    asked to stop through the event they are given when the server shuts down.
+    """
     if not settings.public_url:
         raise ServerNotConfigured(
             "set BOOKING_AGENT_PUBLIC_URL to the https base URL Twilio reaches this server at")
@@ -125,7 +134,17 @@ def create_app(
     auth_token = settings.twilio_auth_token.get_secret_value()
     tokens = StreamTokens(auth_token)
     metrics = metrics or ServerMetrics()
-    app = FastAPI(title="booking-agent call server")
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(task(stop)) for task in background]
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = FastAPI(title="booking-agent call server", lifespan=lifespan)
     app.state.metrics = metrics
     app.state.tokens = tokens
 

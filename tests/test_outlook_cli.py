@@ -144,3 +144,16 @@ def test_disconnect_and_missing_key(
     get_settings.cache_clear()
     code, _, err = run(capsys, "status")
     assert code == 1 and "BOOKING_AGENT_TOKEN_KEY is not set" in err
+
+
+def test_serve_refuses_to_start_when_stored_tokens_have_no_key(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    connect_headless(capsys, emulator, WORK)
+    monkeypatch.delenv("BOOKING_AGENT_TOKEN_KEY")
+    monkeypatch.setenv("BOOKING_AGENT_PUBLIC_URL", "https://agent.example.com")
+    monkeypatch.setenv("BOOKING_AGENT_TWILIO_AUTH_TOKEN", "secret")
+    get_settings.cache_clear()
+    demo = Path(__file__).parent.parent / "examples" / "campaigns" / "demo.yaml"
+    assert main(["serve", "--campaign", str(demo)]) == 2
+    assert "BOOKING_AGENT_TOKEN_KEY" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import httpx
 import pytest
@@ -192,3 +193,32 @@ async def test_media_socket_refuses_a_client_that_sends_no_start(harness):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd.code == 1008
+
+
+def test_background_upkeep_runs_while_the_server_runs_and_stops_with_it(database):
+    started, stopped = threading.Event(), threading.Event()
+
+    async def upkeep(stop: asyncio.Event) -> None:
+        started.set()
+        await stop.wait()
+        stopped.set()
+
+    twilio = TwilioEmulator().start()
+    port = free_port()
+    settings = Settings(public_url=f"http://127.0.0.1:{port}",
+                        twilio_auth_token=twilio.auth_token,
+                        twilio_account_sid=twilio.account_sid, twilio_api_url=twilio.base_url)
+
+    async def handler(websocket: WebSocket, call: AdmittedCall) -> None:
+        await websocket.close()
+
+    app = create_app(campaigns=CampaignDirectory([SALES]), settings=settings, database=database,
+                     handler=handler, background=[upkeep])
+    server = BackgroundServer(app, port, "call-server", lifespan=True).start()
+    try:
+        assert started.wait(5)
+        assert not stopped.is_set()
+    finally:
+        server.stop()
+        twilio.stop()
+    assert stopped.wait(5)

@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from calendar_backend.outlook.connections import require_token_key
+    from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
+    from calendar_backend.outlook.upkeep import keep_connections_alive
     from storage.database import open_database
     from telephony.phone_pipeline import run_call
     from telephony.server import CampaignDirectory, ServerMetrics, ServerNotConfigured, create_app
@@ -42,11 +45,18 @@ def _serve(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     database = open_database(settings.sqlalchemy_url())
+    try:
+        # Stored calendar tokens are useless (and calls would skip booking) without the key.
+        require_token_key(database, settings)
+    except (TokenKeyMissing, TokenKeyWrong) as exc:
+        print(f"booking-agent serve: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     metrics = ServerMetrics()
     handler = partial(run_call, settings=settings, database=database, metrics=metrics)
     try:
         app = create_app(campaigns=directory, settings=settings, database=database,
-                         handler=handler, metrics=metrics)
+                         handler=handler, metrics=metrics,
+                         background=[partial(keep_connections_alive, database, settings)])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -41,8 +41,10 @@ def free_port() -> int:
 class BackgroundServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a daemon thread."""
 
-    def __init__(self, app: Any, port: int = 0, name: str = "server") -> None:
+    def __init__(self, app: Any, port: int = 0, name: str = "server", *,
+                 lifespan: bool = False) -> None:
         self.app = app
+        self._lifespan = "on" if lifespan else "off"
         self.port = port or free_port()
         self._name = name
         self._server: uvicorn.Server | None = None
@@ -55,7 +57,7 @@ class BackgroundServer:
     def start(self) -> BackgroundServer:
         """Serve; returns once the port accepts connections."""
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False, lifespan="off", ws_ping_interval=None)
+                                access_log=False, lifespan=self._lifespan, ws_ping_interval=None)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=self._name, daemon=True)
         self._thread.start()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.phone_numbers import e164
 from calendar_backend.booking_settings import BookingSettings
 
 
@@ -37,16 +37,7 @@ class Campaign(BaseModel):
     @field_validator("phone_numbers")
     @classmethod
     def _e164(cls, numbers: list[str]) -> list[str]:
-        out = []
-        for raw in numbers:
-            try:
-                parsed = phonenumbers.parse(raw, None)
-            except phonenumbers.NumberParseException as exc:
-                raise ValueError(f"{raw!r} is not a phone number in +E.164 form ({exc})") from None
-            if not phonenumbers.is_valid_number(parsed):
-                raise ValueError(f"{raw!r} is not a valid phone number")
-            out.append(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-        return out
+        return [e164(raw) for raw in numbers]
 
 
 def _problems(error: ValidationError) -> list[tuple[str, str]]:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-import phonenumbers
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,6 +25,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from agent.campaign import Campaign
+from agent.phone_numbers import e164
 from agent.settings import Settings
 from calendar_backend.booking_settings import Recipient
 from storage.call_tables import DialContactRow
@@ -81,17 +81,6 @@ def twilio_client(settings: Settings) -> Client:
         http_client = _ApiBaseHttpClient(settings.twilio_api_url)
     return Client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
                   http_client=http_client)
-
-
-def e164(raw: str) -> str:
-    """``raw`` as an E.164 number; ValueError if it is not a valid phone number."""
-    try:
-        parsed = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{raw!r} is not a phone number in +E.164 form ({exc})") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(f"{raw!r} is not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def place_call(

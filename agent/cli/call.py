@@ -41,9 +41,10 @@ def register_dial(commands: argparse._SubParsersAction) -> None:
 
 
 def _call(args: argparse.Namespace) -> int:
+    from agent.phone_numbers import e164
     from calendar_backend.booking_settings import Recipient
     from storage.database import open_database
-    from telephony.outbound import OutboundNotConfigured, e164, place_call, twilio_client
+    from telephony.outbound import OutboundNotConfigured, place_call, twilio_client
 
     settings = get_settings()
     try:

@@ -28,8 +28,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.fakes.loopback import free_port  # noqa: E402
 from tests.fakes.media_caller import MediaCaller  # noqa: E402
-from tests.fakes.twilio_server import TwilioEmulator, free_port, parse_stream_twiml  # noqa: E402
+from tests.fakes.twilio_server import TwilioEmulator, parse_stream_twiml  # noqa: E402
 
 CAMPAIGN = """\
 name: bench

@@ -25,13 +25,9 @@ from telephony.call_records import get_call
 from telephony.phone_pipeline import FILLER, run_call
 from telephony.server import AdmittedCall, CampaignDirectory, ServerMetrics, create_app
 from telephony.stt_pocketsphinx import build_language_model
+from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.media_caller import MediaCaller, transcribe_ulaw
-from tests.fakes.twilio_server import (
-    BackgroundServer,
-    TwilioEmulator,
-    free_port,
-    parse_stream_twiml,
-)
+from tests.fakes.twilio_server import TwilioEmulator, parse_stream_twiml
 
 CAMPAIGN = parse_campaign({
     "name": "spring-outreach", "business_name": "Northwind", "agent_name": "Alex",

@@ -22,13 +22,9 @@ from telephony.outbound import (
     twilio_client,
 )
 from telephony.server import AdmittedCall, CampaignDirectory, create_app
+from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.media_caller import MediaCaller
-from tests.fakes.twilio_server import (
-    BackgroundServer,
-    TwilioEmulator,
-    free_port,
-    parse_stream_twiml,
-)
+from tests.fakes.twilio_server import TwilioEmulator, parse_stream_twiml
 
 CAMPAIGN = parse_campaign({"name": "renewals", "phone_numbers": ["+14155550100"]})
 

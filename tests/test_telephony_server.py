@@ -16,13 +16,9 @@ from agent.settings import Settings
 from telephony.call_records import get_call
 from telephony.server import AdmittedCall, CampaignDirectory, create_app
 from telephony.signatures import StreamTokens, twilio_signature
+from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.media_caller import MediaCaller
-from tests.fakes.twilio_server import (
-    BackgroundServer,
-    TwilioEmulator,
-    free_port,
-    parse_stream_twiml,
-)
+from tests.fakes.twilio_server import TwilioEmulator, parse_stream_twiml
 
 SALES = parse_campaign({"name": "sales", "phone_numbers": ["+14155550100"]})
 SUPPORT = parse_campaign({"name": "support", "phone_numbers": ["+14155550199"]})

@@ -26,16 +26,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+
+from tests.fakes.loopback import BackgroundServer
 
 EXHAUSTED = "Sorry, could you say that again?"
 
@@ -82,11 +82,11 @@ class FakeOpenAI:
         self.script: list[dict[str, Any]] = list(script or [])
         self.requests: list[dict[str, Any]] = []
         self.hang_seconds = hang_seconds
-        self.port = port or _free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.app = self._build_app()
+        self._background = BackgroundServer(self.app, port, "fake-openai",
+                                            graceful_shutdown_seconds=1)
+        self.port = self._background.port
 
     @property
     def url(self) -> str:
@@ -150,39 +150,19 @@ class FakeOpenAI:
 
     def start(self) -> FakeOpenAI:
         """Serve in a background thread; returns once the port accepts connections."""
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake OpenAI server did not start")
-            time.sleep(0.02)
+        self._background.start()
         return self
 
     def stop(self) -> None:
         """Stop serving (hung "timeout" requests are released first)."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._background.stop()
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:
@@ -196,8 +176,7 @@ def main() -> None:
     fake = FakeOpenAI(script, port=args.port).start()
     print(f"fake OpenAI server on {fake.url} with {len(script)} scripted steps", flush=True)
     try:
-        while fake._thread and fake._thread.is_alive():
-            time.sleep(0.5)
+        threading.Event().wait()
     except KeyboardInterrupt:
         fake.stop()
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -22,58 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from telephony.signatures import twilio_signature
+from tests.fakes.loopback import BackgroundServer
 
 API = "/2010-04-01/Accounts/{account}"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody is listening on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BackgroundServer:
-    """An ASGI app served by uvicorn on 127.0.0.1 in a daemon thread."""
-
-    def __init__(self, app: Any, port: int = 0, name: str = "server", *,
-                 lifespan: bool = False) -> None:
-        self.app = app
-        self._lifespan = "on" if lifespan else "off"
-        self.port = port or free_port()
-        self._name = name
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> BackgroundServer:
-        """Serve; returns once the port accepts connections."""
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False, lifespan=self._lifespan, ws_ping_interval=None)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=self._name, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"{self._name} did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
 
 @dataclass

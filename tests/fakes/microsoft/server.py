@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from tests.fakes.loopback import BackgroundServer
 from tests.fakes.microsoft import graph, identity
 from tests.fakes.microsoft.state import (
     Account,
@@ -24,12 +22,6 @@ from tests.fakes.microsoft.state import (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class MicrosoftEmulator:
     """Graph v1.0 and the Microsoft identity platform, served on ``127.0.0.1:<port>``.
 
@@ -39,13 +31,12 @@ class MicrosoftEmulator:
 
     def __init__(self, port: int = 0) -> None:
         self.world = World()
-        self.port = port or _free_port()
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
         app.include_router(graph.router(self.world))
         app.include_router(identity.router(self.world))
         self.app = app
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundServer(app, port, "ms-emulator")
+        self.port = self._background.port
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -62,25 +53,12 @@ class MicrosoftEmulator:
 
     def start(self) -> MicrosoftEmulator:
         """Serve in a background thread; returns once the port accepts connections."""
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="ms-emulator",
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Microsoft emulator did not start")
-            time.sleep(0.01)
+        self._background.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and wait for the thread."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._background.stop()
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (``python -m tests.fakes.microsoft``)."""

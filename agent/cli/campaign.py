@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.campaign import CampaignInvalid, load_campaign
+from agent.campaign import Campaign, CampaignInvalid, load_campaign
 from agent.cli.call import register_dial
 
 EXIT_INVALID = 2
@@ -21,11 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_dial(commands)
 
 
-def _check(args: argparse.Namespace) -> int:
+def load_or_report(path: str) -> Campaign | None:
+    """The campaign at ``path``, or ``None`` after printing every problem to stderr."""
     try:
-        campaign = load_campaign(args.file)
+        return load_campaign(path)
     except CampaignInvalid as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def _check(args: argparse.Namespace) -> int:
+    campaign = load_or_report(args.file)
+    if campaign is None:
         return EXIT_INVALID
     booking = campaign.booking
     state = "on" if booking.enabled else "off"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from agent.campaign import CampaignInvalid, load_campaign
+from agent.cli.campaign import load_or_report
 from calendar_backend.interval import Interval
 from calendar_backend.slots import SlotRules, free_slots
 
@@ -132,10 +132,8 @@ def _table(slots: list[Interval], zone: ZoneInfo) -> list[str]:
 
 
 def _slots(args: argparse.Namespace) -> int:
-    try:
-        campaign = load_campaign(args.campaign)
-    except CampaignInvalid as exc:
-        print(exc, file=sys.stderr)
+    campaign = load_or_report(args.campaign)
+    if campaign is None:
         return EXIT_INVALID
     booking = campaign.booking
     try:

@@ -10,7 +10,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from agent.campaign import CampaignInvalid, load_campaign
+from agent.campaign import CampaignInvalid
+from agent.cli.campaign import load_or_report
 from agent.settings import get_settings
 
 EXIT_INVALID = 2
@@ -102,10 +103,8 @@ def _interactive(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
     from agent.harness import CallerSpec, run_call
     from storage.database import open_database
 
-    try:
-        campaign = load_campaign(args.campaign)
-    except CampaignInvalid as exc:
-        print(exc, file=sys.stderr)
+    campaign = load_or_report(args.campaign)
+    if campaign is None:
         return EXIT_INVALID
     if args.llm_url:
         from pydantic import SecretStr

@@ -19,8 +19,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/booking-agent test-call --script examples/scenarios/happy_path.yaml
 
-# The whole suite, on SQLite and on PostgreSQL (BOOKING_AGENT_TEST_POSTGRES_URL).
+# The import layers (pyproject.toml), then the whole suite on SQLite and on PostgreSQL
+# (BOOKING_AGENT_TEST_POSTGRES_URL).
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,1 +1,1 @@
-"""The call-side of booking-agent: settings, dialogue, caller language and the CLI."""
+"""The call's dialogue: the call session, function tools, the guided policy, the pipeline."""

@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.campaign import Campaign
-from agent.settings import Settings
-from agent.timezones import caller_timezones
 from calendar_backend.booking import BookingRecord, BookingService
 from calendar_backend.interval import Interval
 from calendar_backend.provider import CalendarProvider, CalendarUnavailable
+from caller_language.timezones import caller_timezones
 from storage.database import Database
 
 OUTCOMES = ("booked", "cancelled", "declined", "no_booking_offered", "hung_up", "failed")
@@ -37,45 +36,6 @@ class CalendarConnection:
     def unusable(cls, reason: str) -> CalendarConnection:
         """A connection booking must skip, e.g. an expired Outlook token."""
         return cls(provider=None, usable=False, reason=reason)
-
-
-def connect_calendar(
-    campaign: Campaign, database: Database, settings: Settings
-) -> CalendarConnection:
-    """The calendar the campaign's ``booking.calendar`` reference names.
-
-    ``"local"`` is the embedded calendar in the project database. Any other reference is an
-    Outlook connection, opened by :func:`connect_outlook_calendar`.
-    """
-    reference = campaign.booking.calendar
-    if reference == "local":
-        from calendar_backend.local_calendar import LocalCalendar
-
-        zone = campaign.booking.availability.timezone
-        return CalendarConnection(LocalCalendar(database, calendar_id="local", zone=zone), True)
-    return connect_outlook_calendar(reference, database, settings)
-
-
-def connect_outlook_calendar(
-    reference: str, database: Database, settings: Settings
-) -> CalendarConnection:
-    """Open the connected Outlook calendar ``reference`` (``outlook:<name>``) names.
-
-    A connection that needs reconnecting, was disconnected, is unknown, or whose tokens cannot
-    be read is unusable: the call goes on and booking is skipped (seed 002), with the reason.
-    """
-    from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar
-    from calendar_backend.outlook.token_store import TokenKeyMissing
-
-    try:
-        provider = open_calendar(database, settings, reference)
-    except (ConnectionNotFound, TokenKeyMissing, ValueError) as exc:
-        return CalendarConnection.unusable(str(exc))
-    if provider is None:
-        return CalendarConnection.unusable(
-            f"calendar access has expired for {reference!r}: reconnect it"
-        )
-    return CalendarConnection(provider, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +152,12 @@ async def open_call(
     call_id: str,
     now: datetime | None,
     database: Database,
-    settings: Settings,
-    calendar: CalendarConnection | None = None,
+    calendar: CalendarConnection,
 ) -> CallSession:
-    """Start the state of one call: resolve the calendar, read availability once, guess the zone.
+    """Start the state of one call: read availability once from ``calendar``, guess the zone.
 
-    ``now`` freezes the call's clock (scenarios); ``None`` uses the wall clock. ``calendar``
-    replaces the campaign's own connection (the harness uses it for "connection expired").
+    ``now`` freezes the call's clock (scenarios); ``None`` uses the wall clock. ``calendar`` is
+    the campaign's calendar as the application shell connected it (usable or not, and why).
     """
     clock: Callable[[], datetime] = (
         (lambda: now) if now is not None else (lambda: datetime.now(UTC))
@@ -211,16 +170,15 @@ async def open_call(
     if not booking_settings.enabled:
         reason = "booking is off for this campaign"
     else:
-        connection = calendar or connect_calendar(campaign, database, settings)
-        if not connection.usable or connection.provider is None:
-            reason = connection.reason or "the calendar connection is not usable"
+        if not calendar.usable or calendar.provider is None:
+            reason = calendar.reason or "the calendar connection is not usable"
         else:
             try:
-                calendar_zone = await connection.provider.time_zone()
+                calendar_zone = await calendar.provider.time_zone()
                 owner_zone = owner_zone or calendar_zone
                 service = BookingService(
                     database,
-                    connection.provider,
+                    calendar.provider,
                     booking_settings,
                     calendar_id=booking_settings.calendar,
                     campaign_name=campaign.name,
@@ -228,7 +186,7 @@ async def open_call(
                 )
                 await service.load_availability(clock())
                 if invite_has_link:
-                    invite_has_link = await connection.provider.can_add_online_meeting()
+                    invite_has_link = await calendar.provider.can_add_online_meeting()
             except (CalendarUnavailable, ValueError) as exc:
                 service = None
                 reason = getattr(exc, "reason", None) or str(exc)

@@ -1,25 +1,14 @@
-"""Campaign files: the YAML an operator writes, validated whole before anything uses it."""
+"""A campaign as the dialogue sees it: who is calling, why, which numbers, how it books.
+
+Campaign files (YAML) are read and reported on by the application shell (app.campaign_files).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from agent.phone_numbers import e164
 from calendar_backend.booking_settings import BookingSettings
-
-
-class CampaignInvalid(ValueError):
-    """A campaign that cannot be used, with every problem found listed by field path."""
-
-    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  {path or '(file)'}: {message}" for path, message in problems)
-        super().__init__(f"{source}: invalid campaign\n{lines}")
+from caller_language.phone_numbers import e164
 
 
 class Campaign(BaseModel):
@@ -38,38 +27,3 @@ class Campaign(BaseModel):
     @classmethod
     def _e164(cls, numbers: list[str]) -> list[str]:
         return [e164(raw) for raw in numbers]
-
-
-def _problems(error: ValidationError) -> list[tuple[str, str]]:
-    problems = []
-    for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown field"
-        problems.append((path, message))
-    return problems
-
-
-def parse_campaign(data: Any, source: str = "<campaign>") -> Campaign:
-    """Validate a campaign mapping; raises :class:`CampaignInvalid` listing every problem."""
-    if not isinstance(data, dict):
-        raise CampaignInvalid(source, [("", "a campaign must be a mapping of fields")])
-    try:
-        return Campaign.model_validate(data)
-    except ValidationError as exc:
-        raise CampaignInvalid(source, _problems(exc)) from None
-
-
-def load_campaign(path: str | Path) -> Campaign:
-    """Read and validate a campaign YAML file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CampaignInvalid(str(path), [("", f"cannot read file: {exc.strerror}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CampaignInvalid(str(path), [("", f"not valid YAML: {exc}")]) from None
-    return parse_campaign(data, str(path))

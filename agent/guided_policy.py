@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 
 from agent.call_session import CallSession, OfferedSlot
-from agent.time_phrases import parse_time_request
-from agent.timezones import zone_from_answer
 from agent.tools import CallTools, ToolResult, meeting_words
-from agent.understanding import Reading, read
+from caller_language.time_phrases import parse_time_request
+from caller_language.timezones import zone_from_answer
+from caller_language.understanding import Reading, read
 from prompts import line
 
 MAX_EMAIL_ATTEMPTS = 3

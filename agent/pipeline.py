@@ -58,10 +58,10 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.openai.llm import OpenAILLMService
 
 from agent.call_session import CallSession, open_call
+from agent.config import LLMConfig
 from agent.guided_policy import GuidedPolicy, Reply
-from agent.settings import Settings
-from agent.timezones import zone_name
 from agent.tools import CallTools, function_schemas, meeting_words
+from caller_language.timezones import zone_name
 from prompts import render
 
 log = logging.getLogger(__name__)
@@ -367,29 +367,30 @@ class DialogueParts:
 def build_dialogue(
     call: CallSession,
     *,
-    settings: Settings,
+    llm: LLMConfig | None = None,
     vad_analyzer: Any = None,
     user_turn_strategies: Any = None,
     policy: str | None = None,
 ) -> DialogueParts:
     """The processors of one call's dialogue.
 
-    ``policy`` is ``"llm"`` or ``"guided"``; by default the LLM when an OpenAI key is configured,
+    ``policy`` is ``"llm"`` or ``"guided"``; by default the LLM when ``llm`` configures one,
     else the guided policy.
     """
-    mode = policy or ("llm" if settings.openai_api_key else "guided")
+    mode = policy or ("llm" if llm else "guided")
+    if mode == "llm" and llm is None:
+        raise ValueError("the llm policy needs an LLM configuration")
     dialogue = Dialogue(call, mode)
-    llm: OpenAILLMService | None = None
+    service: OpenAILLMService | None = None
     tools = function_schemas(dialogue.tools) if mode == "llm" else None
     context = LLMContext(tools=tools) if tools else LLMContext()
-    if mode == "llm":
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-        llm = DialogueLLM(
-            timeout_seconds=settings.llm_timeout_seconds,
-            api_key=key or "not-needed",
-            base_url=settings.openai_base_url,
+    if mode == "llm" and llm is not None:
+        service = DialogueLLM(
+            timeout_seconds=llm.timeout_seconds,
+            api_key=llm.api_key or "not-needed",
+            base_url=llm.base_url,
             settings=OpenAILLMService.Settings(
-                model=settings.openai_model, system_instruction=system_prompt(call)
+                model=llm.model, system_instruction=system_prompt(call)
             ),
         )
     user_params: dict[str, Any] = {}
@@ -400,8 +401,8 @@ def build_dialogue(
     pair = LLMContextAggregatorPair(context, user_params=LLMUserAggregatorParams(**user_params))
     voice = AgentVoice(dialogue)
     router = DialogueRouter(dialogue, voice)
-    before: list[FrameProcessor] = [pair.user(), router, *([llm] if llm else []), voice]
+    before: list[FrameProcessor] = [pair.user(), router, *([service] if service else []), voice]
     return DialogueParts(
         before_tts=before, after_output=[pair.assistant()], dialogue=dialogue, context=context,
-        llm=llm,
+        llm=service,
     )

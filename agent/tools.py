@@ -21,13 +21,13 @@ from pipecat.frames.frames import FunctionCallResultProperties
 from pipecat.services.llm_service import FunctionCallParams
 
 from agent.call_session import CallSession, OfferedSlot
-from agent.email import EmailNotUnderstood, nato_readback, parse_spoken_email
-from agent.time_phrases import TimeRequest, parse_time_request, say_slot
-from agent.timezones import zone_from_answer, zone_name
 from calendar_backend.booking import Booked, BookingFailed, Cancelled, NotAllowed, SlotTaken
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.interval import Interval
 from calendar_backend.provider import Attendee
+from caller_language.email import EmailNotUnderstood, nato_readback, parse_spoken_email
+from caller_language.time_phrases import TimeRequest, parse_time_request, say_slot
+from caller_language.timezones import zone_from_answer, zone_name
 from prompts import line
 
 MAX_OFFERS = 3

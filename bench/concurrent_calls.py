@@ -84,7 +84,7 @@ class Server:
                     "BOOKING_AGENT_CARTESIA_API_KEY", "BOOKING_AGENT_ELEVENLABS_API_KEY"):
             env.pop(key, None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent.cli", "serve", "--campaign", str(campaign),
+            [sys.executable, "-m", "app.cli", "serve", "--campaign", str(campaign),
              "--port", str(self.port)],
             cwd=workdir, env={**env, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

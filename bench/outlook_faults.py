@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
-from agent.settings import Settings  # noqa: E402
+from app.settings import Settings  # noqa: E402
 from calendar_backend.booking import (  # noqa: E402
     Booked,
     BookingFailed,
@@ -63,7 +63,7 @@ ATTEMPTS = 10
 async def one_call(database: Database, settings: Settings, ref: str, booking: BookingSettings,
                    n: int, rng: random.Random) -> str:
     """One caller: read availability once, pick a slot, book (alternatives if taken)."""
-    provider = open_calendar(database, settings, ref)
+    provider = open_calendar(database, settings.outlook(), ref)
     assert provider is not None
     service = BookingService(database, provider, booking, calendar_id=ref,
                              campaign_name="bench", calendar_zone=await provider.time_zone())
@@ -114,8 +114,8 @@ async def run(args: argparse.Namespace) -> int:
     )
     try:
         emulator.sign_in_as(OWNER)
-        landed = httpx.get(begin_sign_in(database, settings)).headers["location"]
-        ref = (await complete_sign_in(database, settings, landed)).ref
+        landed = httpx.get(begin_sign_in(database, settings.outlook())).headers["location"]
+        ref = (await complete_sign_in(database, settings.outlook(), landed)).ref
         booking = BookingSettings(enabled=True, calendar=ref, meeting_length_minutes=30,
                                   look_ahead_days=30, meeting_type="video")
         emulator.clear_log()
@@ -134,7 +134,8 @@ async def run(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - started
         stray = len(emulator.events(OWNER))
         # After the calls, under the same faults: withdraw what failed creates left behind.
-        withdrawn = await sweep_failed_creates(database, settings, settled_after=timedelta(0))
+        withdrawn = await sweep_failed_creates(
+            database, settings.outlook(), settled_after=timedelta(0))
         print(f"upkeep sweep withdrew {withdrawn} event(s) of failed bookings "
               f"({stray} events before the sweep)")
         emulator.set_faults(FaultPlan())

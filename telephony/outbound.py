@@ -25,12 +25,12 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from agent.campaign import Campaign
-from agent.phone_numbers import e164
-from agent.settings import Settings
 from calendar_backend.booking_settings import Recipient
+from caller_language.phone_numbers import e164
 from storage.call_tables import DialContactRow
 from storage.database import Database
 from telephony.call_records import record_call_started
+from telephony.config import TwilioConfig
 from telephony.signatures import public_request_url
 
 log = logging.getLogger(__name__)
@@ -71,27 +71,27 @@ class _ApiBaseHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-def twilio_client(settings: Settings) -> Client:
+def twilio_client(twilio: TwilioConfig) -> Client:
     """A Twilio REST client for the configured account and API base URL."""
-    if not settings.twilio_account_sid or settings.twilio_auth_token is None:
+    if not twilio.account_sid or twilio.auth_token is None:
         raise OutboundNotConfigured(
             "set BOOKING_AGENT_TWILIO_ACCOUNT_SID and BOOKING_AGENT_TWILIO_AUTH_TOKEN")
     http_client = None
-    if settings.twilio_api_url.rstrip("/") != TWILIO_API:
-        http_client = _ApiBaseHttpClient(settings.twilio_api_url)
-    return Client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(),
+    if twilio.api_url.rstrip("/") != TWILIO_API:
+        http_client = _ApiBaseHttpClient(twilio.api_url)
+    return Client(twilio.account_sid, twilio.auth_token.get_secret_value(),
                   http_client=http_client)
 
 
 def place_call(
-    client: Client, settings: Settings, database: Database, campaign: Campaign, to: str,
+    client: Client, twilio: TwilioConfig, database: Database, campaign: Campaign, to: str,
     *, from_number: str | None = None, recipient: Recipient | None = None,
 ) -> str:
     """Dial ``to`` for ``campaign``; Twilio fetches the TwiML from this server's webhook.
 
     Returns the call's sid. The call is recorded (outbound, queued) before it rings.
     """
-    if not settings.public_url:
+    if not twilio.public_url:
         raise OutboundNotConfigured(
             "set BOOKING_AGENT_PUBLIC_URL: Twilio fetches the call's instructions from it")
     caller_id = from_number or (campaign.phone_numbers[0] if campaign.phone_numbers else None)
@@ -101,10 +101,10 @@ def place_call(
     query = {"campaign": campaign.name}
     if recipient is not None and recipient.first_name:
         query["name"] = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
-    voice_url = public_request_url(settings.public_url, "/twilio/voice", urlencode(query))
+    voice_url = public_request_url(twilio.public_url, "/twilio/voice", urlencode(query))
     call = client.calls.create(
         to=to, from_=caller_id, url=voice_url, method="POST",
-        status_callback=public_request_url(settings.public_url, "/twilio/status"),
+        status_callback=public_request_url(twilio.public_url, "/twilio/status"),
         status_callback_method="POST", status_callback_event=STATUS_EVENTS,
     )
     record_call_started(database, call.sid, campaign=campaign.name, direction="outbound",

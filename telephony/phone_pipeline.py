@@ -50,11 +50,12 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from agent.call_session import CalendarConnection
+from agent.campaign import Campaign
 from agent.pipeline import Dialogue, build_dialogue, open_call
-from agent.settings import Settings
 from storage.database import Database
 from telephony.call_records import TurnLatency, record_call_finished
-from telephony.server import AdmittedCall, ServerMetrics
+from telephony.config import PhoneSetup
+from telephony.metrics import ServerMetrics
 from telephony.services import choose_speech, make_stt, make_tts
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,20 @@ OFFLINE_VAD_STOP_SECONDS = 0.6
 OFFLINE_TURN_PAUSE_SECONDS = 0.2
 PIPELINE_IN_RATE = 16000  # the offline recogniser and Silero work at 16 kHz
 TWILIO_RATE = 8000
+
+
+@dataclass(frozen=True)
+class AdmittedCall:
+    """A media stream the server has admitted: which call, for which campaign, with whom."""
+
+    call_sid: str
+    stream_sid: str
+    account_sid: str
+    campaign: Campaign
+    caller_number: str
+    caller_name: str | None
+    direction: str
+
 
 
 class ToolFiller(FrameProcessor):
@@ -196,7 +211,7 @@ def _booking_dicts(dialogue: Dialogue) -> list[dict[str, Any]]:
 
 
 async def run_call(
-    websocket: WebSocket, call: AdmittedCall, *, settings: Settings, database: Database,
+    websocket: WebSocket, call: AdmittedCall, *, setup: PhoneSetup, database: Database,
     metrics: ServerMetrics | None = None, now: datetime | None = None,
     policy: str | None = None, calendar: CalendarConnection | None = None,
 ) -> None:
@@ -208,20 +223,21 @@ async def run_call(
     campaign = call.campaign
     session = await open_call(
         campaign, caller_number=call.caller_number, caller_name=call.caller_name,
-        call_id=call.call_sid, now=now, database=database, settings=settings,
-        calendar=calendar)
-    auth_token = settings.twilio_auth_token
+        call_id=call.call_sid, now=now, database=database,
+        calendar=calendar or setup.connect_calendar(campaign))
+    twilio = setup.twilio
+    auth_token = twilio.auth_token
     serializer = TwilioFrameSerializer(
         stream_sid=call.stream_sid, call_sid=call.call_sid,
-        account_sid=settings.twilio_account_sid or call.account_sid,
+        account_sid=twilio.account_sid or call.account_sid,
         auth_token=auth_token.get_secret_value() if auth_token else None,
-        base_url=settings.twilio_api_url,
+        base_url=twilio.api_url,
         params=TwilioFrameSerializer.InputParams(twilio_sample_rate=TWILIO_RATE),
     )
     transport = FastAPIWebsocketTransport(websocket, FastAPIWebsocketParams(
         audio_in_enabled=True, audio_out_enabled=True, add_wav_header=False,
         serializer=serializer))
-    offline_stt = choose_speech(settings).stt == "pocketsphinx"
+    offline_stt = choose_speech(setup.speech).stt == "pocketsphinx"
     # Smart-turn judges synthetic and recognised-offline speech "unfinished" and waits 3 s;
     # with the offline recogniser a plain pause ends the caller's turn. The segment the
     # recogniser hears ends at the VAD stop, so a short stop cuts words whose soft endings
@@ -233,13 +249,13 @@ async def run_call(
             user_speech_timeout=OFFLINE_TURN_PAUSE_SECONDS)])
     else:
         vad, strategies = SileroVADAnalyzer(), None
-    parts = build_dialogue(session, settings=settings, vad_analyzer=vad,
+    parts = build_dialogue(session, llm=setup.llm, vad_analyzer=vad,
                            user_turn_strategies=strategies, policy=policy)
     dialogue = parts.dialogue
     filler = ToolFiller()
     guard = TurnGuard(dialogue, filler)
     user_aggregator, *dialogue_rest = parts.before_tts
-    stt, tts = make_stt(settings, campaign, call.caller_name), make_tts(settings)
+    stt, tts = make_stt(setup.speech, campaign, call.caller_name), make_tts(setup.speech)
     pipeline = Pipeline([
         transport.input(), stt, user_aggregator, guard, *dialogue_rest, filler, tts,
         transport.output(), *parts.after_output,
@@ -251,7 +267,7 @@ async def run_call(
         params=PipelineParams(audio_in_sample_rate=PIPELINE_IN_RATE,
                               audio_out_sample_rate=TWILIO_RATE, enable_metrics=True),
         observers=[latency_observer],
-        idle_timeout_secs=settings.silence_timeout_seconds,
+        idle_timeout_secs=setup.silence_timeout_seconds,
         cancel_on_idle_timeout=False,
     )
     started = time.monotonic()

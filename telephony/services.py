@@ -1,4 +1,4 @@
-"""Which speech services a call uses, chosen from settings.
+"""Which speech services a call uses, chosen from its :class:`SpeechConfig`.
 
 ``auto`` takes the first provider with a key (STT: Deepgram, then OpenAI; TTS: Cartesia,
 ElevenLabs, Deepgram, then OpenAI); with no keys, the offline pair (pocketsphinx and
@@ -13,7 +13,7 @@ from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
 
 from agent.campaign import Campaign
-from agent.settings import Settings
+from telephony.config import SpeechConfig
 from telephony.stt_pocketsphinx import (
     PocketsphinxSTTService,
     build_language_model,
@@ -37,41 +37,41 @@ class SpeechChoice:
     tts: str
 
 
-def _key(settings: Settings, provider: str) -> str | None:
+def _key(speech: SpeechConfig, provider: str) -> str | None:
     secret = {
-        "deepgram": settings.deepgram_api_key,
-        "openai": settings.openai_api_key,
-        "cartesia": settings.cartesia_api_key,
-        "elevenlabs": settings.elevenlabs_api_key,
+        "deepgram": speech.deepgram_api_key,
+        "openai": speech.openai_api_key,
+        "cartesia": speech.cartesia_api_key,
+        "elevenlabs": speech.elevenlabs_api_key,
     }.get(provider)
     return secret.get_secret_value() if secret is not None else None
 
 
-def _auto_usable(settings: Settings, provider: str) -> bool:
+def _auto_usable(speech: SpeechConfig, provider: str) -> bool:
     # An OpenAI key with a base URL of its own is for an OpenAI-compatible LLM server,
     # which need not speak or transcribe: "auto" uses OpenAI speech only on OpenAI itself.
-    if provider == "openai" and settings.openai_base_url:
+    if provider == "openai" and speech.openai_base_url:
         return False
-    return _key(settings, provider) is not None
+    return _key(speech, provider) is not None
 
 
-def _pick(choice: str, providers: tuple[str, ...], offline: str, settings: Settings,
+def _pick(choice: str, providers: tuple[str, ...], offline: str, speech: SpeechConfig,
           kind: str) -> str:
     if choice == "auto":
-        return next((p for p in providers if p != offline and _auto_usable(settings, p)),
+        return next((p for p in providers if p != offline and _auto_usable(speech, p)),
                     offline)
     if choice not in providers:
         raise ProviderNotConfigured(f"unknown {kind} provider {choice!r}; one of {providers}")
-    if choice != offline and not _key(settings, choice):
+    if choice != offline and not _key(speech, choice):
         raise ProviderNotConfigured(f"{kind} provider {choice!r} needs its API key")
     return choice
 
 
-def choose_speech(settings: Settings) -> SpeechChoice:
-    """The STT and TTS providers these settings select (raises on an unusable choice)."""
+def choose_speech(speech: SpeechConfig) -> SpeechChoice:
+    """The STT and TTS providers this configuration selects (raises on an unusable choice)."""
     return SpeechChoice(
-        stt=_pick(settings.stt_provider, STT_PROVIDERS, "pocketsphinx", settings, "STT"),
-        tts=_pick(settings.tts_provider, TTS_PROVIDERS, "espeak", settings, "TTS"),
+        stt=_pick(speech.stt_provider, STT_PROVIDERS, "pocketsphinx", speech, "STT"),
+        tts=_pick(speech.tts_provider, TTS_PROVIDERS, "espeak", speech, "TTS"),
     )
 
 
@@ -81,9 +81,11 @@ def campaign_phrases(campaign: Campaign, caller_name: str | None = None) -> list
     return expected_phrases(words, names=(caller_name or "").split())
 
 
-def make_stt(settings: Settings, campaign: Campaign, caller_name: str | None = None) -> STTService:
+def make_stt(
+    speech: SpeechConfig, campaign: Campaign, caller_name: str | None = None
+) -> STTService:
     """The speech-to-text service for one call of ``campaign`` (with ``caller_name``)."""
-    provider = choose_speech(settings).stt
+    provider = choose_speech(speech).stt
     if provider == "deepgram":
         try:
             from pipecat.services.deepgram.stt import DeepgramSTTService
@@ -91,41 +93,41 @@ def make_stt(settings: Settings, campaign: Campaign, caller_name: str | None = N
             raise ProviderNotConfigured(
                 "Deepgram STT needs its SDK: pip install 'pipecat-ai[deepgram]==1.14.0'"
             ) from None
-        return DeepgramSTTService(api_key=_key(settings, "deepgram") or "")
+        return DeepgramSTTService(api_key=_key(speech, "deepgram") or "")
     if provider == "openai":
         from pipecat.services.openai.stt import OpenAISTTService
 
-        return OpenAISTTService(api_key=_key(settings, "openai"),
-                                base_url=settings.openai_base_url)
+        return OpenAISTTService(api_key=_key(speech, "openai"),
+                                base_url=speech.openai_base_url)
     model = build_language_model(campaign_phrases(campaign, caller_name))
     return PocketsphinxSTTService(language_model=model)
 
 
-def make_tts(settings: Settings) -> TTSService:
+def make_tts(speech: SpeechConfig) -> TTSService:
     """The text-to-speech service for one call."""
-    provider = choose_speech(settings).tts
-    voice = settings.tts_voice
+    provider = choose_speech(speech).tts
+    voice = speech.tts_voice
     if provider == "cartesia":
         from pipecat.services.cartesia.tts import CartesiaTTSService
 
         return CartesiaTTSService(
-            api_key=_key(settings, "cartesia") or "",
+            api_key=_key(speech, "cartesia") or "",
             settings=CartesiaTTSService.Settings(voice=voice) if voice else None)
     if provider == "elevenlabs":
         from pipecat.services.elevenlabs.tts import ElevenLabsTTSService
 
         return ElevenLabsTTSService(
-            api_key=_key(settings, "elevenlabs") or "",
+            api_key=_key(speech, "elevenlabs") or "",
             settings=ElevenLabsTTSService.Settings(voice=voice) if voice else None)
     if provider == "deepgram":
         from pipecat.services.deepgram.tts import DeepgramTTSService
 
         return DeepgramTTSService(
-            api_key=_key(settings, "deepgram") or "",
+            api_key=_key(speech, "deepgram") or "",
             settings=DeepgramTTSService.Settings(voice=voice) if voice else None)
     if provider == "openai":
         from pipecat.services.openai.tts import OpenAITTSService
 
-        return OpenAITTSService(api_key=_key(settings, "openai"),
-                                base_url=settings.openai_base_url, voice=voice)
+        return OpenAITTSService(api_key=_key(speech, "openai"),
+                                base_url=speech.openai_base_url, voice=voice)
     return EspeakTTSService(voice=voice or "en-us")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.campaign import CampaignInvalid, load_campaign, parse_campaign
-from agent.cli import main
+from app.campaign_files import CampaignInvalid, load_campaign, parse_campaign
+from app.cli import main
 from calendar_backend.booking_settings import Recipient
 
 DEMO = Path(__file__).parent.parent / "examples" / "campaigns" / "demo.yaml"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from agent.campaign import load_campaign
-from agent.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
 from agent.pipeline import SAFE_INSTEAD, invented_times
-from agent.settings import Settings
+from app.campaign_files import load_campaign
+from app.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
+from app.settings import Settings
 from storage.database import Database, open_database
 from tests.fakes.openai_server import FakeOpenAI
 

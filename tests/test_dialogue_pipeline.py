@@ -15,9 +15,10 @@ from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.tests.utils import SleepFrame, run_test
 from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies
 
-from agent.campaign import load_campaign
 from agent.pipeline import AgentVoice, DialogueRouter, build_dialogue, open_call
-from agent.settings import Settings
+from app.bootstrap import connect_calendar
+from app.campaign_files import load_campaign
+from app.settings import Settings
 from storage.database import Database
 
 NOW = datetime(2026, 12, 1, 14, tzinfo=UTC)
@@ -27,12 +28,13 @@ CAMPAIGN = load_campaign("examples/campaigns/demo.yaml")
 async def _call(database: Database):  # noqa: ANN202
     return await open_call(
         CAMPAIGN, caller_number="+12125550100", caller_name="Robin", call_id="c-1", now=NOW,
-        database=database, settings=Settings(_env_file=None),
+        database=database,
+        calendar=connect_calendar(CAMPAIGN, database, Settings(_env_file=None)),
     )
 
 
 async def test_without_a_key_the_guided_policy_talks(database: Database) -> None:
-    parts = build_dialogue(await _call(database), settings=Settings(_env_file=None))
+    parts = build_dialogue(await _call(database))
     assert parts.dialogue.mode == "guided" and parts.llm is None
     kinds = [type(p) for p in parts.before_tts[1:]]
     assert kinds == [DialogueRouter, AgentVoice]
@@ -44,7 +46,7 @@ async def test_with_a_key_the_llm_talks_at_the_configured_server(database: Datab
         _env_file=None, openai_api_key="k", openai_base_url="http://127.0.0.1:9/v1",
         openai_model="some-model",
     )
-    parts = build_dialogue(await _call(database), settings=settings)
+    parts = build_dialogue(await _call(database), llm=settings.llm())
     assert parts.dialogue.mode == "llm"
     assert isinstance(parts.llm, OpenAILLMService)
     assert parts.llm in parts.before_tts
@@ -57,7 +59,7 @@ async def test_greets_on_the_first_run_and_ends_the_call_after_goodbye(
 ) -> None:
     call = await _call(database)
     parts = build_dialogue(
-        call, settings=Settings(_env_file=None), user_turn_strategies=ExternalUserTurnStrategies()
+        call, user_turn_strategies=ExternalUserTurnStrategies()
     )
     down, _ = await run_test(
         Pipeline(parts.before_tts),  # what reaches the TTS

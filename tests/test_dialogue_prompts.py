@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from agent.call_session import CallSession
-from agent.campaign import load_campaign
 from agent.pipeline import system_prompt
+from app.campaign_files import load_campaign
 from prompts import _environment, line
 
 CAMPAIGN = load_campaign("examples/campaigns/demo.yaml")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.understanding import read
+from caller_language.understanding import read
 
 
 @pytest.mark.parametrize(

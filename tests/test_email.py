@@ -7,9 +7,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agent import email
-from agent.cli import main
-from agent.email import EmailNotUnderstood, check_address, nato_readback, parse_spoken_email
-from agent.spelling import DIGIT_WORDS, DOMAIN_WORDS, NATO_BY_LETTER
+from app.cli import main
+from caller_language.email import (
+    EmailNotUnderstood,
+    check_address,
+    nato_readback,
+    parse_spoken_email,
+)
+from caller_language.spelling import DIGIT_WORDS, DOMAIN_WORDS, NATO_BY_LETTER
 
 
 def refusal(transcript: str) -> str:

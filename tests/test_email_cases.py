@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.email import EmailNotUnderstood, nato_readback, parse_spoken_email
+from caller_language.email import EmailNotUnderstood, nato_readback, parse_spoken_email
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "email_cases.yaml").read_text(encoding="utf-8")

@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.call_session import CalendarConnection, CallSession, open_call
-from agent.campaign import load_campaign
 from agent.guided_policy import GuidedPolicy
-from agent.settings import Settings
+from app.campaign_files import load_campaign
 from calendar_backend.booking import BookingRecord
 from calendar_backend.interval import Interval
 from calendar_backend.local_calendar import LocalCalendar
@@ -31,7 +30,7 @@ async def _policy(database: Database, number: str = "+12125550100") -> GuidedPol
         calendar.add_busy(busy.start, busy.end)
     session = await open_call(
         CAMPAIGN, caller_number=number, caller_name="Robin", call_id="call-1", now=NOW,
-        database=database, settings=Settings(_env_file=None),
+        database=database,
         calendar=CalendarConnection(calendar, True),
     )
     return GuidedPolicy(session)

@@ -14,7 +14,7 @@ def _interactive(typed: str, *extra: str) -> subprocess.CompletedProcess[str]:
     # A clean environment: no keys, and a throwaway home for the embedded database.
     with tempfile.TemporaryDirectory() as home:
         return subprocess.run(
-            [sys.executable, "-m", "agent.cli", "test-call", "--campaign",
+            [sys.executable, "-m", "app.cli", "test-call", "--campaign",
              "examples/campaigns/demo.yaml", "--caller", "+12125550100", "--name", "Sam", *extra],
             input=typed, capture_output=True, text=True, cwd=ROOT, timeout=120,
             env={"PATH": "/usr/bin:/bin", "HOME": home},
@@ -49,7 +49,7 @@ def test_an_invalid_campaign_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "c.yaml"
     bad.write_text("name: ''\n")
     done = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "test-call", "--campaign", str(bad)],
+        [sys.executable, "-m", "app.cli", "test-call", "--campaign", str(bad)],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert done.returncode == 2

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.harness import CallResult, run_scenario
-from agent.settings import Settings
+from app.harness import CallResult, run_scenario
+from app.settings import Settings
 from storage.database import open_database
 from tests.fakes.microsoft import fixtures
 from tests.fakes.openai_server import FakeOpenAI
@@ -132,7 +132,7 @@ def test_cli_scripted_json_prints_one_object_with_transcript_bookings_outcome(
     tmp_path: Path,
 ) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "test-call", "--script",
+        [sys.executable, "-m", "app.cli", "test-call", "--script",
          str(ROOT / "examples/scenarios/happy_path.yaml"), "--json"],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
@@ -153,7 +153,7 @@ def test_cli_refuses_a_broken_scenario_with_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("campaign: ../nowhere.yaml\nnow: 2026-12-01T14:00:00\nwho: me\n")
     completed = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "test-call", "--script", str(bad)],
+        [sys.executable, "-m", "app.cli", "test-call", "--script", str(bad)],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert completed.returncode == 2

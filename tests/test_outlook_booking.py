@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from agent.settings import Settings
+from app.settings import Settings
 from calendar_backend.booking import Booked, BookingFailed, BookingService, Cancelled, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.outlook.connections import list_calendars, open_calendar, set_calendar
@@ -29,13 +29,13 @@ RECIPIENT = Recipient(first_name="Sam", last_name="Caller", phone="+14155550100"
 async def connect(database: Database, settings: Settings, emu: MicrosoftEmulator,
                   username: str) -> str:
     emu.sign_in_as(username)
-    redirect = httpx.get(begin_sign_in(database, settings)).headers["location"]
-    return (await complete_sign_in(database, settings, redirect)).ref
+    redirect = httpx.get(begin_sign_in(database, settings.outlook())).headers["location"]
+    return (await complete_sign_in(database, settings.outlook(), redirect)).ref
 
 
 async def call(database: Database, settings: Settings, ref: str) -> BookingService:
     """What a call does when booking is on: open the calendar and read availability once."""
-    provider = open_calendar(database, settings, ref)
+    provider = open_calendar(database, settings.outlook(), ref)
     assert provider is not None
     booking = BookingSettings(enabled=True, calendar=ref, meeting_length_minutes=30,
                               meeting_type="video",
@@ -50,7 +50,7 @@ async def call(database: Database, settings: Settings, ref: str) -> BookingServi
 async def test_work_account_books_moves_and_cancels_with_a_teams_meeting(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     ref = await connect(database, ms_settings, emulator, WORK)
-    calendars = await list_calendars(database, ms_settings, ref)
+    calendars = await list_calendars(database, ms_settings.outlook(), ref)
     set_calendar(database, ref, next(c for c in calendars if c.name == "Sales demos"))
     sales = next(c for c in calendars if c.name == "Sales demos")
     # The owner is already busy at 09:00 Pacific in Outlook.
@@ -132,7 +132,7 @@ async def test_event_created_in_outlook_during_the_call_makes_the_slot_taken(
 async def test_event_left_by_a_failed_create_is_withdrawn_after_the_call(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     ref = await connect(database, ms_settings, emulator, WORK)
-    provider = open_calendar(database, ms_settings, ref, budget_seconds=0.5)
+    provider = open_calendar(database, ms_settings.outlook(), ref, budget_seconds=0.5)
     booking = BookingSettings(enabled=True, calendar=ref, meeting_type="video")
     service = BookingService(database, provider, booking, calendar_id=ref,
                              campaign_name="Spring outreach",
@@ -149,10 +149,12 @@ async def test_event_left_by_a_failed_create_is_withdrawn_after_the_call(
     assert isinstance(failed, BookingFailed)
     [stray] = emulator.events(WORK)
 
-    assert await sweep_failed_creates(database, ms_settings, settled_after=timedelta(0)) == 1
+    assert await sweep_failed_creates(
+        database, ms_settings.outlook(), settled_after=timedelta(0)) == 1
     assert emulator.events(WORK) == []
     [withdrawn] = emulator.events(WORK, include_deleted=True)
     assert withdrawn.id == stray.id
     assert withdrawn.cancel_comment == WITHDRAW_MESSAGE
     # Nothing left to withdraw on the next round.
-    assert await sweep_failed_creates(database, ms_settings, settled_after=timedelta(0)) == 0
+    assert await sweep_failed_creates(
+        database, ms_settings.outlook(), settled_after=timedelta(0)) == 0

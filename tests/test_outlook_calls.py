@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from agent.call_session import CallSession
-from agent.campaign import Campaign, parse_campaign
-from agent.cli import main
-from agent.harness import (
+from agent.campaign import Campaign
+from app.campaign_files import parse_campaign
+from app.cli import main
+from app.harness import (
     CalendarSpec,
     CallerSpec,
     CallResult,
@@ -26,7 +27,7 @@ from agent.harness import (
     run_call,
     scripted_input,
 )
-from agent.settings import Settings, get_settings
+from app.settings import Settings, get_settings
 from calendar_backend.interval import Interval
 from calendar_backend.outlook.connections import Connection, find_connection
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
@@ -89,7 +90,8 @@ async def connect(database: Database, settings: Settings, emu: MicrosoftEmulator
                   username: str) -> Connection:
     """The owner connects ``username`` by signing in through the emulator."""
     emu.sign_in_as(username)
-    return await complete_sign_in(database, settings, browser(begin_sign_in(database, settings)))
+    config = settings.outlook()
+    return await complete_sign_in(database, config, browser(begin_sign_in(database, config)))
 
 
 async def call(database: Database, settings: Settings, campaign: Campaign, lines: list[str],
@@ -309,7 +311,7 @@ async def run_upkeep_until(database: Database, settings: Settings, ref: str,
     """The server's background upkeep, until the connection has ``status``."""
     stop = asyncio.Event()
     upkeep = asyncio.create_task(
-        keep_connections_alive(database, settings, stop, every_seconds=0.05))
+        keep_connections_alive(database, settings.outlook(), stop, every_seconds=0.05))
     try:
         for _ in range(100):
             connection = find_connection(database, ref)

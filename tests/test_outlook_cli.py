@@ -12,8 +12,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from agent.cli import main
-from agent.settings import get_settings
+from app.cli import main
+from app.settings import get_settings
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 
 emulator = fixtures.emulator

@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from agent.settings import Settings
+from app.settings import Settings
 from calendar_backend.outlook import connections
 from calendar_backend.outlook.auth import SignInFailed
 from calendar_backend.outlook.connections import (
@@ -47,8 +47,8 @@ def browser(url: str) -> str:
 async def connect(database: Database, settings: Settings, emu: MicrosoftEmulator,
                   username: str, name: str | None = None) -> Connection:
     emu.sign_in_as(username)
-    url = begin_sign_in(database, settings, name=name)
-    return await complete_sign_in(database, settings, browser(url))
+    url = begin_sign_in(database, settings.outlook(), name=name)
+    return await complete_sign_in(database, settings.outlook(), browser(url))
 
 
 async def test_connecting_a_work_account_records_the_account_calendar_and_zone(
@@ -108,30 +108,30 @@ async def test_token_cache_is_unreadable_without_the_key(
 async def test_refusing_to_start_without_a_key_once_a_connection_exists(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     keyless = ms_settings.model_copy(update={"token_key": None})
-    require_token_key(database, keyless)  # nothing stored yet: fine
+    require_token_key(database, keyless.outlook())  # nothing stored yet: fine
     await connect(database, ms_settings, emulator, WORK)
     with pytest.raises(TokenKeyMissing):
-        require_token_key(database, keyless)
+        require_token_key(database, keyless.outlook())
     with pytest.raises(TokenKeyMissing):
-        open_calendar(database, keyless, "outlook:adele@contoso.com")
+        open_calendar(database, keyless.outlook(), "outlook:adele@contoso.com")
 
 
 async def test_a_sign_in_redirect_completes_once(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
-    redirect = browser(begin_sign_in(database, ms_settings))
-    await complete_sign_in(database, ms_settings, redirect)
+    redirect = browser(begin_sign_in(database, ms_settings.outlook()))
+    await complete_sign_in(database, ms_settings.outlook(), redirect)
     with pytest.raises(SignInFailed, match="unknown or was already used"):
-        await complete_sign_in(database, ms_settings, redirect)
+        await complete_sign_in(database, ms_settings.outlook(), redirect)
     with pytest.raises(SignInFailed, match="no state"):
-        await complete_sign_in(database, ms_settings, "http://localhost:8765/cb?code=x")
+        await complete_sign_in(database, ms_settings.outlook(), "http://localhost:8765/cb?code=x")
 
 
 async def test_declined_consent_is_a_clear_failure(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     emulator.world.deny_consent = True
-    redirect = browser(begin_sign_in(database, ms_settings))
+    redirect = browser(begin_sign_in(database, ms_settings.outlook()))
     with pytest.raises(SignInFailed, match="access_denied AADSTS65004"):
-        await complete_sign_in(database, ms_settings, redirect)
+        await complete_sign_in(database, ms_settings.outlook(), redirect)
     assert connections.list_connections(database) == []
 
 
@@ -145,7 +145,7 @@ async def test_refresh_failure_needs_reconnect_and_reconnecting_restores_booking
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
         error: str, code: int, suberror: str | None) -> None:
     connection = await connect(database, ms_settings, emulator, WORK)
-    calendar = open_calendar(database, ms_settings, connection.ref)
+    calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
     assert calendar is not None
     await calendar.busy_times(DAY, DAY + timedelta(hours=8))
     emulator.fail_refresh(WORK, error, code, suberror)
@@ -157,12 +157,12 @@ async def test_refresh_failure_needs_reconnect_and_reconnecting_restores_booking
     assert marked.status == "needs_reconnect"
     assert marked.status_reason == f"{error} AADSTS{code}" + (f" ({suberror})" if suberror else "")
     assert not connection_usable(database, connection.ref)
-    assert open_calendar(database, ms_settings, connection.ref) is None
+    assert open_calendar(database, ms_settings.outlook(), connection.ref) is None
 
     emulator.heal_refresh(WORK)
     again = await connect(database, ms_settings, emulator, WORK)
     assert (again.id, again.status, again.status_reason) == (connection.id, "connected", None)
-    calendar = open_calendar(database, ms_settings, connection.ref)
+    calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
     assert calendar is not None
     assert await calendar.busy_times(DAY, DAY + timedelta(hours=8)) == []
 
@@ -174,7 +174,7 @@ async def test_revoked_consent_is_found_by_the_background_refresher(
     emulator.revoke_consent(WORK)
     stop = asyncio.Event()
     refresher = asyncio.create_task(
-        keep_connections_alive(database, ms_settings, stop, every_seconds=0.05))
+        keep_connections_alive(database, ms_settings.outlook(), stop, every_seconds=0.05))
     await asyncio.sleep(0.3)
     stop.set()
     await refresher
@@ -195,21 +195,21 @@ async def test_disconnect_removes_tokens_and_leaves_campaigns_without_a_calendar
         assert session.execute(text("SELECT token_cache FROM outlook_connections")).scalar() \
             is None
     assert not connection_usable(database, connection.ref)
-    assert open_calendar(database, ms_settings, connection.ref) is None
+    assert open_calendar(database, ms_settings.outlook(), connection.ref) is None
     assert connection_usable(database, "local")
 
 
 async def test_operator_picks_another_calendar_and_booking_lands_there(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     connection = await connect(database, ms_settings, emulator, WORK)
-    calendars = await list_calendars(database, ms_settings, connection.name)
+    calendars = await list_calendars(database, ms_settings.outlook(), connection.name)
     assert [c.name for c in calendars] == ["Calendar", "Sales demos"]
     chosen = set_calendar(database, connection.name, calendars[1])
     assert chosen.calendar_name == "Sales demos"
     emulator.add_event(WORK, DAY.replace(hour=9), DAY.replace(hour=10),
                        calendar_id=calendars[1].id)
     emulator.add_event(WORK, DAY.replace(hour=11), DAY.replace(hour=12))  # other calendar
-    calendar = open_calendar(database, ms_settings, connection.ref)
+    calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
     busy = await calendar.busy_times(DAY, DAY + timedelta(days=1))
     assert [b.start.hour for b in busy] == [9]
     # Reconnecting keeps the operator's choice.
@@ -220,10 +220,10 @@ async def test_operator_picks_another_calendar_and_booking_lands_there(
 async def test_unknown_connection_names_are_a_clear_error(
         database: Database, ms_settings: Settings) -> None:
     with pytest.raises(connections.ConnectionNotFound, match="nobody"):
-        open_calendar(database, ms_settings, "outlook:nobody")
+        open_calendar(database, ms_settings.outlook(), "outlook:nobody")
     assert not connection_usable(database, "outlook:nobody")
     with pytest.raises(ValueError, match="not an Outlook calendar"):
-        open_calendar(database, ms_settings, "local")
+        open_calendar(database, ms_settings.outlook(), "local")
 
 
 async def test_a_wrong_token_key_makes_the_calendar_unavailable_without_marking_it(
@@ -231,7 +231,7 @@ async def test_a_wrong_token_key_makes_the_calendar_unavailable_without_marking_
     connection = await connect(database, ms_settings, emulator, WORK)
     wrong = ms_settings.model_copy(
         update={"token_key": SecretStr(Fernet.generate_key().decode())})
-    calendar = open_calendar(database, wrong, connection.ref)
+    calendar = open_calendar(database, wrong.outlook(), connection.ref)
     with pytest.raises(CalendarUnavailable, match="cannot be decrypted"):
         await calendar.busy_times(DAY, DAY + timedelta(hours=1))
     assert find_connection(database, connection.ref).status == "connected"
@@ -241,6 +241,6 @@ async def test_refresh_picks_up_the_owners_new_time_zone(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     connection = await connect(database, ms_settings, emulator, WORK)
     emulator.world.account(WORK).time_zone = "Tokyo Standard Time"
-    [refreshed] = await connections.refresh_all(database, ms_settings)
+    [refreshed] = await connections.refresh_all(database, ms_settings.outlook())
     assert refreshed.owner_zone == "Asia/Tokyo"
     assert refreshed.refreshed_at > connection.refreshed_at

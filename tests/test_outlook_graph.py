@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.settings import Settings
+from app.settings import Settings
 from calendar_backend.outlook import auth
 from calendar_backend.outlook.calendar import OutlookCalendar, transaction_id
 from calendar_backend.outlook.graph_client import GraphClient, retry_after_seconds

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.time_phrases import say_date, say_slot, say_time, zone_name
+from caller_language.time_phrases import say_date, say_slot, say_time, zone_name
 
 NEW_YORK = ZoneInfo("America/New_York")
 # Thursday, November 26th 2026, 10 AM in New York.

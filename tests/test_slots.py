@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.campaign import CampaignInvalid, load_campaign, parse_campaign
+from app.campaign_files import CampaignInvalid, load_campaign, parse_campaign
 from calendar_backend.booking_settings import BookingSettings
 from calendar_backend.interval import Interval
 from calendar_backend.slots import SlotRules, candidate_starts, free_slots, is_offerable

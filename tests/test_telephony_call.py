@@ -16,14 +16,16 @@ import pytest
 from fastapi import WebSocket
 
 from agent.call_session import CalendarConnection
-from agent.campaign import parse_campaign
-from agent.settings import Settings
-from agent.understanding import read
+from app.bootstrap import phone_setup
+from app.call_server import CampaignDirectory, create_app
+from app.campaign_files import parse_campaign
+from app.settings import Settings
 from calendar_backend.local_calendar import LocalCalendar
+from caller_language.understanding import read
 from storage.booking_tables import BookingRow, LocalEventRow
 from telephony.call_records import get_call
-from telephony.phone_pipeline import FILLER, run_call
-from telephony.server import AdmittedCall, CampaignDirectory, ServerMetrics, create_app
+from telephony.metrics import ServerMetrics
+from telephony.phone_pipeline import FILLER, AdmittedCall, run_call
 from telephony.stt_pocketsphinx import build_language_model
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.media_caller import MediaCaller, transcribe_ulaw
@@ -64,11 +66,12 @@ class PhoneLine:
         self.calls: list[asyncio.Task] = []
 
         async def handler(websocket: WebSocket, call: AdmittedCall) -> None:
-            await run_call(websocket, call, settings=self.settings, database=database,
+            await run_call(websocket, call, setup=phone_setup(self.settings, database),
+                           database=database,
                            metrics=self.metrics, now=NOW, policy=policy,
                            calendar=calendar)
 
-        app = create_app(campaigns=CampaignDirectory([CAMPAIGN]), settings=self.settings,
+        app = create_app(campaigns=CampaignDirectory([CAMPAIGN]), twilio=self.settings.twilio(),
                          database=database, handler=handler, metrics=self.metrics)
         self.server = BackgroundServer(app, self.port, "call-server").start()
 

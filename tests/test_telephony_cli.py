@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from agent.cli import main
-from agent.settings import get_settings
+from app.cli import main
+from app.settings import get_settings
 from storage.database import open_database
 from telephony.call_records import TurnLatency, record_call_finished, record_call_started
 from tests.fakes.twilio_server import TwilioEmulator

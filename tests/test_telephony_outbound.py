@@ -8,8 +8,9 @@ import json
 import pytest
 from fastapi import WebSocket
 
-from agent.campaign import parse_campaign
-from agent.settings import Settings
+from app.call_server import CampaignDirectory, create_app
+from app.campaign_files import parse_campaign
+from app.settings import Settings
 from telephony.call_records import get_call
 from telephony.outbound import (
     ClaimedContact,
@@ -21,7 +22,7 @@ from telephony.outbound import (
     place_call,
     twilio_client,
 )
-from telephony.server import AdmittedCall, CampaignDirectory, create_app
+from telephony.phone_pipeline import AdmittedCall
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.media_caller import MediaCaller
 from tests.fakes.twilio_server import TwilioEmulator, parse_stream_twiml
@@ -48,10 +49,10 @@ class Outbound:
                                                   "mark": {"name": "hello"}}))
             await websocket.receive_text()
 
-        app = create_app(campaigns=CampaignDirectory([CAMPAIGN]), settings=self.settings,
+        app = create_app(campaigns=CampaignDirectory([CAMPAIGN]), twilio=self.settings.twilio(),
                          database=database, handler=handler)
         self.server = BackgroundServer(app, port, "call-server").start()
-        self.client = twilio_client(self.settings)
+        self.client = twilio_client(self.settings.twilio())
 
     def created_to(self) -> list[str]:
         return [form["To"] for kind, _, form in self.twilio.requests if kind == "create"]
@@ -69,7 +70,7 @@ def outbound(database):
 
 
 async def test_test_call_rings_the_number_and_streams_to_the_campaign(outbound):
-    sid = await asyncio.to_thread(place_call, outbound.client, outbound.settings,
+    sid = await asyncio.to_thread(place_call, outbound.client, outbound.settings.twilio(),
                                   outbound.database, CAMPAIGN, "+12125550123")
     twiml = await outbound.twilio.answered(sid)
     stream = parse_stream_twiml(twiml)
@@ -118,7 +119,7 @@ async def test_dialling_stops_and_resumes_without_calling_anyone_twice(outbound,
     def place(contact: ClaimedContact) -> str:
         if len(outbound.created_to()) == 1:
             stop.set()  # the operator stops the run after the second call is placed
-        return place_call(outbound.client, outbound.settings, outbound.database, CAMPAIGN,
+        return place_call(outbound.client, outbound.settings.twilio(), outbound.database, CAMPAIGN,
                           contact.phone, recipient=contact.recipient)
 
     first = await dial_campaign(outbound.database, CAMPAIGN, place=place, pace_seconds=0.05,
@@ -138,7 +139,7 @@ async def test_two_diallers_at_once_never_call_the_same_contact(outbound, tmp_pa
     add_contacts(outbound.database, "renewals", load_contacts(_contacts_file(tmp_path, rows)))
 
     def place(contact: ClaimedContact) -> str:
-        return place_call(outbound.client, outbound.settings, outbound.database, CAMPAIGN,
+        return place_call(outbound.client, outbound.settings.twilio(), outbound.database, CAMPAIGN,
                           contact.phone)
 
     await asyncio.gather(*(dial_campaign(outbound.database, CAMPAIGN, place=place,
@@ -154,7 +155,7 @@ async def test_a_number_twilio_refuses_is_marked_failed_and_the_list_goes_on(out
         tmp_path, ["A,,+12125550301,", "B,,+12125550302,"])))
 
     def place(contact: ClaimedContact) -> str:
-        return place_call(outbound.client, outbound.settings, outbound.database, CAMPAIGN,
+        return place_call(outbound.client, outbound.settings.twilio(), outbound.database, CAMPAIGN,
                           contact.phone)
 
     report = await dial_campaign(outbound.database, CAMPAIGN, place=place, pace_seconds=0.0)

@@ -11,10 +11,11 @@ import pytest
 import websockets
 from fastapi import WebSocket
 
-from agent.campaign import parse_campaign
-from agent.settings import Settings
+from app.call_server import CampaignDirectory, create_app
+from app.campaign_files import parse_campaign
+from app.settings import Settings
 from telephony.call_records import get_call
-from telephony.server import AdmittedCall, CampaignDirectory, create_app
+from telephony.phone_pipeline import AdmittedCall
 from telephony.signatures import StreamTokens, twilio_signature
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.media_caller import MediaCaller
@@ -45,8 +46,9 @@ class Harness:
                                                   "mark": {"name": "admitted"}}))
             await websocket.receive_text()  # until the caller sends anything back
 
-        self.app = create_app(campaigns=CampaignDirectory([SALES, SUPPORT]), settings=settings,
-                              database=database, handler=handler)
+        self.app = create_app(
+            campaigns=CampaignDirectory([SALES, SUPPORT]), twilio=settings.twilio(),
+            database=database, handler=handler)
         self.server = BackgroundServer(self.app, self.port, "call-server").start()
 
     def stop(self) -> None:
@@ -208,7 +210,8 @@ def test_background_upkeep_runs_while_the_server_runs_and_stops_with_it(database
     async def handler(websocket: WebSocket, call: AdmittedCall) -> None:
         await websocket.close()
 
-    app = create_app(campaigns=CampaignDirectory([SALES]), settings=settings, database=database,
+    app = create_app(campaigns=CampaignDirectory([SALES]), twilio=settings.twilio(),
+                     database=database,
                      handler=handler, background=[upkeep])
     server = BackgroundServer(app, port, "call-server", lifespan=True).start()
     try:

@@ -10,13 +10,15 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import SleepFrame, run_test
 
-from agent.settings import Settings
+from app.settings import Settings
+from telephony.config import SpeechConfig
 from telephony.phone_pipeline import FILLER, ToolFiller
 from telephony.services import ProviderNotConfigured, choose_speech
 
 
-def _settings(**values) -> Settings:
-    return Settings(_env_file=None, **values)
+def _settings(**values) -> SpeechConfig:
+    # Through the shell's settings, as an operator sets them.
+    return Settings(_env_file=None, **values).speech()
 
 
 def test_no_keys_means_the_offline_pair():
@@ -64,7 +66,7 @@ async def test_a_quick_tool_gets_no_filler():
 
 
 def test_every_provider_builds_its_pipecat_service():
-    from agent.campaign import parse_campaign
+    from app.campaign_files import parse_campaign
     from telephony.services import make_stt, make_tts
 
     campaign = parse_campaign({"name": "spring"})

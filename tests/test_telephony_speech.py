@@ -12,7 +12,7 @@ from pipecat.frames.frames import (
 from pipecat.pipeline.worker import PipelineParams
 from pipecat.tests.utils import SleepFrame, run_test
 
-from agent.campaign import parse_campaign
+from app.campaign_files import parse_campaign
 from telephony.services import campaign_phrases
 from telephony.stt_pocketsphinx import PocketsphinxSTTService, build_language_model
 from telephony.tts_espeak import EspeakTTSService

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.time_phrases import EARLIEST_HORIZON, TimeRequest, parse_time_request
+from caller_language.time_phrases import EARLIEST_HORIZON, TimeRequest, parse_time_request
 
 NY = "America/New_York"
 NEW_YORK = ZoneInfo(NY)

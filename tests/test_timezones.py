@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from phonenumbers.tzdata import TIMEZONE_DATA
 
-from agent.cli import main
-from agent.timezones import (
+from app.cli import main
+from caller_language.timezones import (
     _LIKELIEST_BY_PREFIX,
     _SPOKEN,
     MAX_CALLER_ZONES,

@@ -14,9 +14,10 @@ import pytest
 from pipecat.services.llm_service import FunctionCallParams
 
 from agent.call_session import CalendarConnection, CallSession, open_call
-from agent.campaign import load_campaign
-from agent.settings import Settings
 from agent.tools import CallTools, function_schemas
+from app.bootstrap import connect_calendar
+from app.campaign_files import load_campaign
+from app.settings import Settings
 from calendar_backend.booking import Booked, BookingService
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.local_calendar import LocalCalendar
@@ -34,7 +35,7 @@ async def _session(
     calendar = LocalCalendar(database, zone="America/New_York")
     return await open_call(
         CAMPAIGN, caller_number=number, caller_name="Chris Park", call_id=call_id, now=NOW,
-        database=database, settings=Settings(_env_file=None),
+        database=database,
         calendar=connection or CalendarConnection(calendar, True),
     )
 
@@ -186,7 +187,8 @@ async def test_booking_off_in_the_campaign_skips_the_calendar(database: Database
     )
     session = await open_call(
         campaign, caller_number="+12125550100", caller_name=None, call_id="c", now=NOW,
-        database=database, settings=Settings(_env_file=None),
+        database=database,
+        calendar=connect_calendar(campaign, database, Settings(_env_file=None)),
     )
     assert not session.booking_available
     assert session.outcome == "no_booking_offered"
@@ -246,7 +248,8 @@ async def test_an_outlook_calendar_that_is_not_connected_skips_booking(database:
     )
     session = await open_call(
         campaign, caller_number="+12125550100", caller_name=None, call_id="c", now=NOW,
-        database=database, settings=Settings(_env_file=None),
+        database=database,
+        calendar=connect_calendar(campaign, database, Settings(_env_file=None)),
     )
     assert not session.booking_available
     assert "sales" in (session.booking_unavailable_reason or "")

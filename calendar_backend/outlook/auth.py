@@ -1,7 +1,7 @@
 """Microsoft sign-in with MSAL: the authorization-code flow (PKCE, state, nonce) and silent tokens.
 
 MSAL keeps the real authority string (``https://login.microsoftonline.com/<tenant>``) and gets
-an HTTP client that sends to ``settings.microsoft_login_url``, so an emulator can stand in for
+an HTTP client that sends to ``config.login_url``, so an emulator can stand in for
 the identity platform without MSAL knowing. MSAL is synchronous: call these from a thread.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import msal
 
-from agent.settings import Settings
+from calendar_backend.outlook.config import OutlookConfig
 
 SCOPES = ["Calendars.ReadWrite", "User.Read", "MailboxSettings.Read"]
 PUBLIC_LOGIN_URL = "https://login.microsoftonline.com"
@@ -82,26 +82,26 @@ def _transport(login_url: str) -> tuple[LoginHttpClient, dict[str, Any]]:
         return _shared[login_url]
 
 
-def public_sign_in_url(settings: Settings, url: str) -> str:
+def public_sign_in_url(config: OutlookConfig, url: str) -> str:
     """The browser URL on the configured login host for an authorize URL MSAL built."""
     if url.startswith(PUBLIC_LOGIN_URL):
-        return settings.microsoft_login_url.rstrip("/") + url[len(PUBLIC_LOGIN_URL):]
+        return config.login_url.rstrip("/") + url[len(PUBLIC_LOGIN_URL):]
     return url
 
 
-def build_app(settings: Settings, cache: msal.SerializableTokenCache | None = None
+def build_app(config: OutlookConfig, cache: msal.SerializableTokenCache | None = None
               ) -> msal.ConfidentialClientApplication:
     """An MSAL confidential client for the configured app registration."""
-    if not settings.microsoft_client_id or settings.microsoft_client_secret is None:
+    if not config.client_id or config.client_secret is None:
         raise SignInNotConfigured(
             "set BOOKING_AGENT_MICROSOFT_CLIENT_ID and BOOKING_AGENT_MICROSOFT_CLIENT_SECRET "
             "(an Entra app registration with a web redirect URI)"
         )
-    http_client, http_cache = _transport(settings.microsoft_login_url)
+    http_client, http_cache = _transport(config.login_url)
     return msal.ConfidentialClientApplication(
-        settings.microsoft_client_id,
-        client_credential=settings.microsoft_client_secret.get_secret_value(),
-        authority=f"{PUBLIC_LOGIN_URL}/{settings.microsoft_tenant}",
+        config.client_id,
+        client_credential=config.client_secret.get_secret_value(),
+        authority=f"{PUBLIC_LOGIN_URL}/{config.tenant}",
         token_cache=cache or msal.SerializableTokenCache(),
         http_client=http_client,
         http_cache=http_cache,
@@ -109,16 +109,16 @@ def build_app(settings: Settings, cache: msal.SerializableTokenCache | None = No
     )
 
 
-def start_flow(settings: Settings, *, login_hint: str | None = None,
+def start_flow(config: OutlookConfig, *, login_hint: str | None = None,
                domain_hint: str | None = None) -> dict[str, Any]:
     """A new authorization-code flow; keep it server-side, send the browser to its URL."""
-    app = build_app(settings)
+    app = build_app(config)
     with warnings.catch_warnings():
         # The query response mode is deliberate: a headless operator pastes the redirect URL
         # back. PKCE, state and the server-side flow protect the code.
         warnings.filterwarnings("ignore", message="response_mode='form_post'")
         return app.initiate_auth_code_flow(
-            SCOPES, redirect_uri=settings.microsoft_redirect_uri, prompt="select_account",
+            SCOPES, redirect_uri=config.redirect_uri, prompt="select_account",
             login_hint=login_hint, domain_hint=domain_hint,
         )
 
@@ -140,11 +140,11 @@ class SignedIn:
         return self.tenant_id == PERSONAL_TENANT_ID
 
 
-def finish_flow(settings: Settings, flow: dict[str, Any], auth_response: dict[str, str]
+def finish_flow(config: OutlookConfig, flow: dict[str, Any], auth_response: dict[str, str]
                 ) -> SignedIn:
     """Redeem the code the redirect carried; raises :class:`SignInFailed`."""
     cache = msal.SerializableTokenCache()
-    app = build_app(settings, cache)
+    app = build_app(config, cache)
     try:
         result = app.acquire_token_by_auth_code_flow(flow, auth_response)
     except ValueError:
@@ -185,7 +185,7 @@ class Token:
     cache: str | None  # the re-serialized cache when MSAL changed it
 
 
-def acquire_silently(settings: Settings, cache_text: str, home_account_id: str, *,
+def acquire_silently(config: OutlookConfig, cache_text: str, home_account_id: str, *,
                      force_refresh: bool = False) -> Token:
     """An access token from the cache, refreshed by MSAL when due (or forced).
 
@@ -193,7 +193,7 @@ def acquire_silently(settings: Settings, cache_text: str, home_account_id: str, 
     """
     cache = msal.SerializableTokenCache()
     cache.deserialize(cache_text or None)
-    app = build_app(settings, cache)
+    app = build_app(config, cache)
     account = next((a for a in app.get_accounts()
                     if a.get("home_account_id") == home_account_id), None)
     if account is None:

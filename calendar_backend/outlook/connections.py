@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from agent.settings import Settings
 from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_silently
 from calendar_backend.outlook.calendar import OutlookCalendar
+from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.graph_client import GraphClient, TokenSource
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
 from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, cipher
@@ -135,7 +135,7 @@ def connection_usable(database: Database, calendar_ref: str) -> bool:
         return False
 
 
-def open_calendar(database: Database, settings: Settings, calendar_ref: str, *,
+def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, *,
                   budget_seconds: float = 4.0) -> OutlookCalendar | None:
     """The calendar provider for an ``outlook:<name>`` reference.
 
@@ -148,27 +148,27 @@ def open_calendar(database: Database, settings: Settings, calendar_ref: str, *,
     connection = find_connection(database, calendar_ref)
     if not connection.usable:
         return None
-    cipher(settings)
-    graph = GraphClient(settings.graph_base_url, ConnectionTokens(database, settings, connection),
+    cipher(config)
+    graph = GraphClient(config.graph_base_url, ConnectionTokens(database, config, connection),
                         mailbox=connection.id, budget_seconds=budget_seconds)
     return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
                            teams_allowed=connection.teams_allowed)
 
 
-def require_token_key(database: Database, settings: Settings) -> None:
+def require_token_key(database: Database, config: OutlookConfig) -> None:
     """Refuse to start when stored tokens exist but no valid token key is configured."""
     with database.session() as session:
         stored = session.scalars(select(OutlookConnectionRow.id)
                                  .where(OutlookConnectionRow.token_cache.is_not(None))).first()
     if stored is not None:
-        cipher(settings)
+        cipher(config)
 
 
-def save_connection(database: Database, settings: Settings, signed: SignedIn, user: GraphUser,
+def save_connection(database: Database, config: OutlookConfig, signed: SignedIn, user: GraphUser,
                     mailbox: MailboxSettings, calendars: Iterable[GraphCalendar], *,
                     name: str | None = None) -> Connection:
     """Record a completed sign-in: a new connection, or the reconnection of a known account."""
-    blob = cipher(settings).encrypt(signed.cache)
+    blob = cipher(config).encrypt(signed.cache)
     calendars = list(calendars)
     with database.session(serial=True) as session:
         row = session.scalars(select(OutlookConnectionRow).where(
@@ -267,8 +267,8 @@ def _lock(connection_id: str) -> threading.Lock:
 class ConnectionTokens(TokenSource):
     """Access tokens for one connection, from its encrypted MSAL cache in the database."""
 
-    def __init__(self, database: Database, settings: Settings, connection: Connection) -> None:
-        self._database, self._settings, self._connection = database, settings, connection
+    def __init__(self, database: Database, config: OutlookConfig, connection: Connection) -> None:
+        self._database, self._config, self._connection = database, config, connection
         self._token: str | None = None
         self._good_until = 0.0
 
@@ -292,14 +292,14 @@ class ConnectionTokens(TokenSource):
                 raise CalendarUnavailable(f"the Outlook connection is {status}",
                                           needs_reconnect=True)
             try:
-                box = cipher(self._settings)
+                box = cipher(self._config)
                 cache = box.decrypt(blob)
             except (TokenKeyMissing, TokenKeyWrong) as exc:
                 # A key problem is this process's configuration, not the account's: report
                 # it without marking the connection.
                 raise CalendarUnavailable(str(exc)) from None
             try:
-                token = acquire_silently(self._settings, cache, connection.home_account_id,
+                token = acquire_silently(self._config, cache, connection.home_account_id,
                                          force_refresh=force_refresh)
             except TokenRefreshFailed as exc:
                 if exc.needs_reconnect:
@@ -320,33 +320,33 @@ class ConnectionTokens(TokenSource):
                                 reason)
 
 
-def _operator_graph(tokens: ConnectionTokens, settings: Settings,
+def _operator_graph(tokens: ConnectionTokens, config: OutlookConfig,
                     connection: Connection) -> GraphClient:
     """A Graph client for operator commands and upkeep (no live caller: a longer budget)."""
-    return GraphClient(settings.graph_base_url, tokens, mailbox=connection.id,
+    return GraphClient(config.graph_base_url, tokens, mailbox=connection.id,
                        budget_seconds=10.0)
 
 
-async def list_calendars(database: Database, settings: Settings,
+async def list_calendars(database: Database, config: OutlookConfig,
                          name: str) -> list[GraphCalendar]:
     """The calendars of the connection's account."""
     connection = find_connection(database, name)
-    tokens = ConnectionTokens(database, settings, connection)
-    items = await _operator_graph(tokens, settings, connection).get_all(
+    tokens = ConnectionTokens(database, config, connection)
+    items = await _operator_graph(tokens, config, connection).get_all(
         "/me/calendars", params={"$top": "100"})
     return [GraphCalendar.model_validate(item) for item in items]
 
 
-async def refresh_connection(database: Database, settings: Settings,
+async def refresh_connection(database: Database, config: OutlookConfig,
                              connection: Connection) -> Connection:
     """Refresh the connection's tokens and the owner's zone now.
 
     A refused refresh marks the connection as needing a reconnect.
     """
-    tokens = ConnectionTokens(database, settings, connection)
+    tokens = ConnectionTokens(database, config, connection)
     try:
         await tokens.access_token(force_refresh=True)
-        graph = _operator_graph(tokens, settings, connection)
+        graph = _operator_graph(tokens, config, connection)
         mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
     except CalendarUnavailable as exc:
         log.warning("refreshing Outlook connection %s failed: %s", connection.name, exc.reason)
@@ -359,7 +359,7 @@ async def refresh_connection(database: Database, settings: Settings,
     return find_connection(database, connection.name)
 
 
-async def refresh_all(database: Database, settings: Settings) -> list[Connection]:
+async def refresh_all(database: Database, config: OutlookConfig) -> list[Connection]:
     """Refresh every connected account (keeps idle refresh tokens from expiring)."""
-    return [await refresh_connection(database, settings, c)
+    return [await refresh_connection(database, config, c)
             for c in list_connections(database) if c.usable]

@@ -17,13 +17,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import delete
 
-from agent.settings import Settings
 from calendar_backend.outlook.auth import (
     SignInFailed,
     finish_flow,
     public_sign_in_url,
     start_flow,
 )
+from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, save_connection
 from calendar_backend.outlook.graph_client import GraphClient, StaticToken
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
@@ -36,20 +36,20 @@ SIGN_IN_LIFETIME = timedelta(minutes=10)
 _AADSTS = re.compile(r"AADSTS\d+")
 
 
-def begin_sign_in(database: Database, settings: Settings, *, name: str | None = None,
+def begin_sign_in(database: Database, config: OutlookConfig, *, name: str | None = None,
                   login_hint: str | None = None,
                   account_type: Literal["work", "personal"] | None = None) -> str:
     """Start connecting an account; returns the URL the owner opens to sign in."""
-    box = cipher(settings)
+    box = cipher(config)
     domain_hint = {"work": "organizations", "personal": "consumers"}.get(account_type or "")
-    flow = start_flow(settings, login_hint=login_hint, domain_hint=domain_hint)
+    flow = start_flow(config, login_hint=login_hint, domain_hint=domain_hint)
     now = datetime.now(UTC)
     with database.session() as session:
         session.execute(delete(OutlookSignInRow)
                         .where(OutlookSignInRow.created_at < now - SIGN_IN_LIFETIME))
         session.add(OutlookSignInRow(state=flow["state"], flow=box.encrypt(json.dumps(flow)),
                                      name=name, created_at=now))
-    return public_sign_in_url(settings, flow["auth_uri"])
+    return public_sign_in_url(config, flow["auth_uri"])
 
 
 def redirect_parameters(redirect: str | Mapping[str, str]) -> dict[str, str]:
@@ -60,7 +60,7 @@ def redirect_parameters(redirect: str | Mapping[str, str]) -> dict[str, str]:
     return dict(redirect)
 
 
-async def complete_sign_in(database: Database, settings: Settings,
+async def complete_sign_in(database: Database, config: OutlookConfig,
                            redirect: str | Mapping[str, str]) -> Connection:
     """Finish the sign-in the redirect answers and save the connection.
 
@@ -70,7 +70,7 @@ async def complete_sign_in(database: Database, settings: Settings,
     state = params.get("state")
     if not state:
         raise SignInFailed("the redirect URL carries no state: paste the whole URL")
-    box = cipher(settings)
+    box = cipher(config)
     with database.session() as session:
         row = session.get(OutlookSignInRow, state)
         if row is not None:
@@ -85,13 +85,13 @@ async def complete_sign_in(database: Database, settings: Settings,
         code = _AADSTS.search(params.get("error_description", ""))
         raise SignInFailed(f"sign-in refused: {params['error']}"
                            + (f" {code.group(0)}" if code else ""))
-    signed = await asyncio.to_thread(finish_flow, settings, json.loads(flow_text), params)
-    graph = GraphClient(settings.graph_base_url, StaticToken(signed.access_token),
+    signed = await asyncio.to_thread(finish_flow, config, json.loads(flow_text), params)
+    graph = GraphClient(config.graph_base_url, StaticToken(signed.access_token),
                         mailbox=signed.home_account_id, budget_seconds=10.0)
     user = GraphUser.model_validate(await graph.get(
         "/me", params={"$select": "id,displayName,mail,userPrincipalName"}))
     mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
     calendars = [GraphCalendar.model_validate(item) for item in
                  await graph.get_all("/me/calendars", params={"$top": "100"})]
-    return save_connection(database, settings, signed, user, mailbox, calendars, name=name)
+    return save_connection(database, config, signed, user, mailbox, calendars, name=name)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from agent.settings import Settings
+from calendar_backend.outlook.config import OutlookConfig
 
 
 class TokenKeyMissing(RuntimeError):
@@ -41,14 +41,14 @@ class TokenCipher:
             ) from None
 
 
-def cipher(settings: Settings) -> TokenCipher:
+def cipher(config: OutlookConfig) -> TokenCipher:
     """The cipher for the configured key; raises :class:`TokenKeyMissing` without one."""
-    if settings.token_key is None or not settings.token_key.get_secret_value():
+    if config.token_key is None or not config.token_key.get_secret_value():
         raise TokenKeyMissing(
             "BOOKING_AGENT_TOKEN_KEY is not set: Outlook tokens are encrypted at rest "
             "(make a key with: booking-agent outlook new-key)"
         )
-    return TokenCipher(settings.token_key.get_secret_value())
+    return TokenCipher(config.token_key.get_secret_value())
 
 
 def new_key() -> str:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from agent.settings import Settings
+from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar, refresh_all
 from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
 from calendar_backend.provider import CalendarUnavailable
@@ -50,7 +50,7 @@ def _still_failed(database: Database, booking_id: str) -> bool:
                               .where(BookingRow.id == booking_id)) == "failed"
 
 
-async def sweep_failed_creates(database: Database, settings: Settings, *,
+async def sweep_failed_creates(database: Database, config: OutlookConfig, *,
                                settled_after: timedelta = SETTLED_AFTER,
                                now: datetime | None = None) -> int:
     """Cancel events of failed Outlook bookings that settled; returns how many were found."""
@@ -58,7 +58,7 @@ async def sweep_failed_creates(database: Database, settings: Settings, *,
     withdrawn = 0
     for row in _failed(database, now - LOOK_BACK, now - settled_after):
         try:
-            calendar = open_calendar(database, settings, row.calendar_id, budget_seconds=10.0)
+            calendar = open_calendar(database, config, row.calendar_id, budget_seconds=10.0)
         except ConnectionNotFound:
             continue
         if calendar is None or not _still_failed(database, row.id):
@@ -73,13 +73,13 @@ async def sweep_failed_creates(database: Database, settings: Settings, *,
     return withdrawn
 
 
-async def keep_connections_alive(database: Database, settings: Settings, stop: asyncio.Event, *,
+async def keep_connections_alive(database: Database, config: OutlookConfig, stop: asyncio.Event, *,
                                  every_seconds: float = REFRESH_EVERY_SECONDS) -> None:
     """The background task: refresh all connections and sweep, every ``every_seconds``."""
     while not stop.is_set():
         try:
-            await refresh_all(database, settings)
-            await sweep_failed_creates(database, settings)
+            await refresh_all(database, config)
+            await sweep_failed_creates(database, config)
         except (TokenKeyMissing, TokenKeyWrong, OSError) as exc:
             log.error("Outlook upkeep: %s", exc)
         try:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.fernet import Fernet
 
-from agent.settings import Settings
+from app.settings import Settings
 from tests.fakes.microsoft.server import MicrosoftEmulator
 
 

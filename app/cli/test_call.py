@@ -10,9 +10,9 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from agent.campaign import CampaignInvalid
-from agent.cli.campaign import load_or_report
-from agent.settings import get_settings
+from app.campaign_files import CampaignInvalid
+from app.cli.campaign import load_or_report
+from app.settings import get_settings
 
 EXIT_INVALID = 2
 
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _scripted(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
-    from agent.harness import ScenarioInvalid, run_scenario
+    from app.harness import ScenarioInvalid, run_scenario
 
     try:
         result = asyncio.run(run_scenario(
@@ -100,7 +100,7 @@ def _scripted(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
 
 
 def _interactive(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
-    from agent.harness import CallerSpec, run_call
+    from app.harness import CallerSpec, run_call
     from storage.database import open_database
 
     campaign = load_or_report(args.campaign)

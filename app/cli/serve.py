@@ -6,8 +6,8 @@ import argparse
 import sys
 from functools import partial
 
-from agent.campaign import CampaignInvalid, load_campaign
-from agent.settings import get_settings
+from app.campaign_files import CampaignInvalid, load_campaign
+from app.settings import get_settings
 
 EXIT_INVALID = 2
 DEFAULT_CAMPAIGN = "examples/campaigns/demo.yaml"
@@ -30,12 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.bootstrap import phone_setup
+    from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
     from calendar_backend.outlook.connections import require_token_key
     from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
     from calendar_backend.outlook.upkeep import keep_connections_alive
     from storage.database import open_database
+    from telephony.metrics import ServerMetrics
     from telephony.phone_pipeline import run_call
-    from telephony.server import CampaignDirectory, ServerMetrics, ServerNotConfigured, create_app
 
     settings = get_settings()
     try:
@@ -47,16 +49,17 @@ def _serve(args: argparse.Namespace) -> int:
     database = open_database(settings.sqlalchemy_url())
     try:
         # Stored calendar tokens are useless (and calls would skip booking) without the key.
-        require_token_key(database, settings)
+        require_token_key(database, settings.outlook())
     except (TokenKeyMissing, TokenKeyWrong) as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
     metrics = ServerMetrics()
-    handler = partial(run_call, settings=settings, database=database, metrics=metrics)
+    handler = partial(run_call, setup=phone_setup(settings, database), database=database,
+                      metrics=metrics)
     try:
-        app = create_app(campaigns=directory, settings=settings, database=database,
+        app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
                          handler=handler, metrics=metrics,
-                         background=[partial(keep_connections_alive, database, settings)])
+                         background=[partial(keep_connections_alive, database, settings.outlook())])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -3,8 +3,8 @@
 Pure text rules, no I/O. One utterance can carry several signals ("No, that's all. Thanks!" is
 a no *and* a goodbye; "no, it's m a double t at example dot com" is a no plus a correction), so
 :func:`read` returns every signal found and the dialogue decides which one matters at its step.
-E-mail addresses, zones and times are parsed by their own modules (agent.email,
-agent.timezones, agent.time_phrases).
+E-mail addresses, zones and times are parsed by their own modules (caller_language.email,
+caller_language.timezones, caller_language.time_phrases).
 """
 
 from __future__ import annotations

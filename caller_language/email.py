@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.spelling import (
+from caller_language.spelling import (
     DIGIT_WORDS,
     DOMAIN_WORDS,
     INITIALISMS,

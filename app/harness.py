@@ -33,10 +33,13 @@ from pydantic import (
     model_validator,
 )
 
-from agent.call_session import CalendarConnection, CallSession, connect_calendar
-from agent.campaign import Campaign, load_campaign, parse_campaign
+from agent.call_session import CalendarConnection, CallSession
+from agent.campaign import Campaign
 from agent.pipeline import build_dialogue, open_call
-from agent.settings import Settings
+from app.bootstrap import connect_calendar
+from app.campaign_files import load_campaign, parse_campaign
+from app.settings import Settings
+from app.validation import validation_problems
 from calendar_backend.booking import BookingService
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.local_calendar import LocalCalendar
@@ -156,9 +159,7 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Campaign]:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{where}: {what}" for where, what in validation_problems(exc))
         raise ScenarioInvalid(f"{path}: invalid scenario: {problems}") from None
     if isinstance(scenario.campaign, str):
         campaign = load_campaign(path.parent / scenario.campaign)
@@ -230,12 +231,13 @@ async def run_call(
     name = " ".join(p for p in (caller.first_name, caller.last_name) if p) or None
     session = await open_call(
         campaign, caller_number=caller.number, caller_name=name,
-        call_id=f"test-{uuid.uuid4().hex[:12]}", now=now, database=database, settings=settings,
+        call_id=f"test-{uuid.uuid4().hex[:12]}", now=now, database=database,
         calendar=connection,
     )
     # Text turns arrive whole (no audio to detect turns in), so no turn model is loaded.
     parts = build_dialogue(
-        session, settings=settings, policy=policy, user_turn_strategies=ExternalUserTurnStrategies()
+        session, llm=settings.llm(), policy=policy,
+        user_turn_strategies=ExternalUserTurnStrategies(),
     )
     dialogue = parts.dialogue
     worker = PipelineWorker(

@@ -14,23 +14,17 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.campaign import Campaign
-from agent.settings import Settings
 from storage.database import Database
 from telephony.call_records import record_call_started, record_status
+from telephony.config import TwilioConfig
+from telephony.metrics import ServerMetrics
+from telephony.phone_pipeline import AdmittedCall
 from telephony.signatures import (
     StreamTokens,
     public_request_url,
@@ -48,19 +42,6 @@ START_TIMEOUT_SECONDS = 10.0
 
 class ServerNotConfigured(ValueError):
     """A setting the call server cannot run without is missing."""
-
-
-@dataclass(frozen=True)
-class AdmittedCall:
-    """A media stream the server has admitted: which call, for which campaign, with whom."""
-
-    call_sid: str
-    stream_sid: str
-    account_sid: str
-    campaign: Campaign
-    caller_number: str
-    caller_name: str | None
-    direction: str
 
 
 CallHandler = Callable[[WebSocket, AdmittedCall], Awaitable[None]]
@@ -91,31 +72,11 @@ class CampaignDirectory:
         return next((c for c in self.campaigns if c.name == name), None)
 
 
-class ServerMetrics:
-    """The Prometheus metrics of one server (a registry of its own, so apps don't collide)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.calls = Counter("booking_agent_calls_total", "Calls answered or placed",
-                             ["direction"], registry=self.registry)
-        self.active = Gauge("booking_agent_active_calls", "Media streams in progress",
-                            registry=self.registry)
-        self.rejected = Counter("booking_agent_rejected_requests_total",
-                                "Webhooks and streams refused", ["reason"],
-                                registry=self.registry)
-        self.statuses = Counter("booking_agent_call_status_total", "Twilio status callbacks",
-                                ["status"], registry=self.registry)
-        self.turn_latency = Histogram(
-            "booking_agent_turn_latency_seconds",
-            "Caller stops speaking to first agent audio",
-            buckets=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0), registry=self.registry)
-
-
 BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
 
 
 def create_app(
-    *, campaigns: CampaignDirectory, settings: Settings, database: Database,
+    *, campaigns: CampaignDirectory, twilio: TwilioConfig, database: Database,
     handler: CallHandler, metrics: ServerMetrics | None = None,
     background: Sequence[BackgroundTask] = (),
 ) -> FastAPI:
@@ -124,14 +85,14 @@ def create_app(
     ``background`` tasks (e.g. calendar-connection upkeep) run for the app's lifetime and are
     asked to stop through the event they are given when the server shuts down.
     """
-    if not settings.public_url:
+    if not twilio.public_url:
         raise ServerNotConfigured(
             "set BOOKING_AGENT_PUBLIC_URL to the https base URL Twilio reaches this server at")
-    if settings.twilio_auth_token is None:
+    if twilio.auth_token is None:
         raise ServerNotConfigured(
             "set BOOKING_AGENT_TWILIO_AUTH_TOKEN so Twilio's webhooks can be verified")
-    public_url = settings.public_url
-    auth_token = settings.twilio_auth_token.get_secret_value()
+    public_url = twilio.public_url
+    auth_token = twilio.auth_token.get_secret_value()
     tokens = StreamTokens(auth_token)
     metrics = metrics or ServerMetrics()
     @asynccontextmanager

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from agent.cli.campaign import load_or_report
+from app.cli.campaign import load_or_report
+from app.validation import problem_lines
 from calendar_backend.interval import Interval
 from calendar_backend.slots import SlotRules, free_slots
 
@@ -93,13 +94,9 @@ def load_busy(path: str) -> list[Interval]:
     try:
         spans = _BUSY_FILE.validate_python(data)
     except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(str(p) for p in error['loc']) or '(file)'}: {error['msg']}"
-            for error in exc.errors()
-        )
         raise BadInput(
             f'{path}: busy time must be a list of {{"start": ISO, "end": ISO}} with offsets\n'
-            f"{problems}"
+            f"{problem_lines(exc)}"
         ) from None
     intervals = []
     for index, span in enumerate(spans):

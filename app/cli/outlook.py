@@ -10,9 +10,10 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from agent.settings import Settings, get_settings
+from app.settings import get_settings
 from calendar_backend.outlook import connections
 from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured
+from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, ConnectionNotFound
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, new_key
@@ -65,11 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     key.set_defaults(func=lambda _args: print(new_key()) or 0)
 
 
-def _open() -> tuple[Settings, Database]:
+def _open() -> tuple[OutlookConfig, Database]:
     settings = get_settings()
+    config = settings.outlook()
     database = open_database(settings.sqlalchemy_url())
-    connections.require_token_key(database, settings)
-    return settings, database
+    connections.require_token_key(database, config)
+    return config, database
 
 
 def _fail(message: object) -> int:
@@ -83,11 +85,11 @@ _ERRORS = (SignInFailed, SignInNotConfigured, TokenKeyMissing, TokenKeyWrong,
 
 def _connect(args: argparse.Namespace) -> int:
     try:
-        settings, database = _open()
+        config, database = _open()
         if args.redirect_url:
-            connection = asyncio.run(complete_sign_in(database, settings, args.redirect_url))
+            connection = asyncio.run(complete_sign_in(database, config, args.redirect_url))
         else:
-            url = begin_sign_in(database, settings, name=args.name, login_hint=args.login_hint,
+            url = begin_sign_in(database, config, name=args.name, login_hint=args.login_hint,
                                 account_type=args.account_type)
             print("Open this URL in a browser and sign in with the calendar owner's account:")
             print(url, flush=True)
@@ -95,8 +97,8 @@ def _connect(args: argparse.Namespace) -> int:
                 print("Then run: booking-agent outlook connect --redirect-url "
                       "'<the URL the browser landed on>'")
                 return 0
-            params = _wait_for_redirect(settings.microsoft_redirect_uri, args.timeout)
-            connection = asyncio.run(complete_sign_in(database, settings, params))
+            params = _wait_for_redirect(config.redirect_uri, args.timeout)
+            connection = asyncio.run(complete_sign_in(database, config, params))
     except _ERRORS as exc:
         return _fail(exc)
     print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "
@@ -164,7 +166,7 @@ def _health(connection: Connection) -> str:
 
 def _status(args: argparse.Namespace) -> int:
     try:
-        _settings, database = _open()
+        _config, database = _open()
     except _ERRORS as exc:
         return _fail(exc)
     found = connections.list_connections(database)
@@ -185,9 +187,9 @@ def _status(args: argparse.Namespace) -> int:
 
 def _calendars(args: argparse.Namespace) -> int:
     try:
-        settings, database = _open()
+        config, database = _open()
         connection = connections.find_connection(database, args.connection)
-        calendars = asyncio.run(connections.list_calendars(database, settings, connection.name))
+        calendars = asyncio.run(connections.list_calendars(database, config, connection.name))
         if args.use:
             wanted = args.use.strip()
             match = [c for c in calendars if c.id == wanted] or \
@@ -210,8 +212,8 @@ def _calendars(args: argparse.Namespace) -> int:
 
 def _refresh(args: argparse.Namespace) -> int:
     try:
-        settings, database = _open()
-        refreshed = asyncio.run(connections.refresh_all(database, settings))
+        config, database = _open()
+        refreshed = asyncio.run(connections.refresh_all(database, config))
     except _ERRORS as exc:
         return _fail(exc)
     for c in refreshed:
@@ -221,7 +223,7 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _disconnect(args: argparse.Namespace) -> int:
     try:
-        _settings, database = _open()
+        _config, database = _open()
         connection = connections.disconnect(database, args.connection)
     except _ERRORS as exc:
         return _fail(exc)

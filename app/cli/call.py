@@ -7,8 +7,8 @@ import asyncio
 import signal
 import sys
 
-from agent.campaign import CampaignInvalid, load_campaign
-from agent.settings import get_settings
+from app.campaign_files import CampaignInvalid, load_campaign
+from app.settings import get_settings
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def register_dial(commands: argparse._SubParsersAction) -> None:
-    """Add ``campaign dial`` (called from agent.cli.campaign)."""
+    """Add ``campaign dial`` (called from app.cli.campaign)."""
     dial = commands.add_parser(
         "dial", help="dial a contact list at a pace; stop with Ctrl-C, run again to resume")
     dial.add_argument("file", help="campaign file")
@@ -41,8 +41,8 @@ def register_dial(commands: argparse._SubParsersAction) -> None:
 
 
 def _call(args: argparse.Namespace) -> int:
-    from agent.phone_numbers import e164
     from calendar_backend.booking_settings import Recipient
+    from caller_language.phone_numbers import e164
     from storage.database import open_database
     from telephony.outbound import OutboundNotConfigured, place_call, twilio_client
 
@@ -50,14 +50,14 @@ def _call(args: argparse.Namespace) -> int:
     try:
         campaign = load_campaign(args.campaign)
         number = e164(args.number)
-        client = twilio_client(settings)
+        client = twilio_client(settings.twilio())
     except (CampaignInvalid, ValueError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     recipient = Recipient(first_name=args.name, phone=number) if args.name else None
     database = open_database(settings.sqlalchemy_url())
     try:
-        sid = place_call(client, settings, database, campaign, number,
+        sid = place_call(client, settings.twilio(), database, campaign, number,
                          from_number=args.from_number, recipient=recipient)
     except OutboundNotConfigured as exc:
         print(exc, file=sys.stderr)
@@ -85,7 +85,7 @@ def _dial(args: argparse.Namespace) -> int:
     try:
         campaign = load_campaign(args.file)
         contacts = load_contacts(args.contacts)
-        client = twilio_client(settings)
+        client = twilio_client(settings.twilio())
     except (CampaignInvalid, ContactsInvalid, ValueError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
@@ -94,7 +94,7 @@ def _dial(args: argparse.Namespace) -> int:
     print(f"{len(contacts)} contacts ({added} new) for campaign {campaign.name!r}")
 
     def place(contact: ClaimedContact) -> str:
-        return place_call(client, settings, database, campaign, contact.phone,
+        return place_call(client, settings.twilio(), database, campaign, contact.phone,
                           from_number=args.from_number, recipient=contact.recipient)
 
     async def run() -> int:

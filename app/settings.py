@@ -8,6 +8,10 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.config import LLMConfig
+from calendar_backend.outlook.config import OutlookConfig
+from telephony.config import SpeechConfig, TwilioConfig
+
 
 class Settings(BaseSettings):
     """Everything an operator can set; defaults run fully offline on embedded parts."""
@@ -60,6 +64,53 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'booking-agent.db'}"
+
+    # The small typed configs the lower layers take (they never read settings themselves).
+
+    def outlook(self) -> OutlookConfig:
+        """The Microsoft app, endpoints and token key for the Outlook adapter."""
+        return OutlookConfig(
+            graph_base_url=self.graph_base_url,
+            login_url=self.microsoft_login_url,
+            client_id=self.microsoft_client_id,
+            client_secret=self.microsoft_client_secret,
+            tenant=self.microsoft_tenant,
+            redirect_uri=self.microsoft_redirect_uri,
+            token_key=self.token_key,
+        )
+
+    def llm(self) -> LLMConfig | None:
+        """The dialogue's LLM, or None (no key: the guided policy talks)."""
+        if self.openai_api_key is None:
+            return None
+        return LLMConfig(
+            api_key=self.openai_api_key.get_secret_value(),
+            base_url=self.openai_base_url,
+            model=self.openai_model,
+            timeout_seconds=self.llm_timeout_seconds,
+        )
+
+    def twilio(self) -> TwilioConfig:
+        """The Twilio account and the public URL its webhooks reach."""
+        return TwilioConfig(
+            account_sid=self.twilio_account_sid,
+            auth_token=self.twilio_auth_token,
+            api_url=self.twilio_api_url,
+            public_url=self.public_url,
+        )
+
+    def speech(self) -> SpeechConfig:
+        """The speech providers and their keys."""
+        return SpeechConfig(
+            stt_provider=self.stt_provider,
+            tts_provider=self.tts_provider,
+            tts_voice=self.tts_voice,
+            deepgram_api_key=self.deepgram_api_key,
+            cartesia_api_key=self.cartesia_api_key,
+            elevenlabs_api_key=self.elevenlabs_api_key,
+            openai_api_key=self.openai_api_key,
+            openai_base_url=self.openai_base_url,
+        )
 
 
 @lru_cache(maxsize=1)

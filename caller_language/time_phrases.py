@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from agent.timezones import zone_name
+from caller_language.timezones import zone_name
 
 __all__ = [
     "EARLIEST_HORIZON",

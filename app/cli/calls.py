@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from agent.settings import get_settings
+from app.settings import get_settings
 
 EXIT_NOT_FOUND = 1
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.campaign import Campaign, CampaignInvalid, load_campaign
-from agent.cli.call import register_dial
+from agent.campaign import Campaign
+from app.campaign_files import CampaignInvalid, load_campaign
+from app.cli.call import register_dial
 
 EXIT_INVALID = 2
 

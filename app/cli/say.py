@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.email import EmailNotUnderstood, nato_readback, parse_spoken_email
-from agent.timezones import caller_timezones, is_valid_phone_number, zone_name
+from caller_language.email import EmailNotUnderstood, nato_readback, parse_spoken_email
+from caller_language.timezones import caller_timezones, is_valid_phone_number, zone_name
 
 EXIT_NOT_UNDERSTOOD = 1
 

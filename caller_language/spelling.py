@@ -1,7 +1,7 @@
 """Spoken-spelling vocabulary: NATO words, letter names, number words and domain words.
 
-Pure data used by :mod:`agent.email` to turn what a speech recogniser prints into characters and
-to read an address back. Every word here is lower case.
+Pure data used by :mod:`caller_language.email` to turn what a speech recogniser prints into
+characters and to read an address back. Every word here is lower case.
 """
 
 from __future__ import annotations

@@ -9,14 +9,14 @@ from collections.abc import Sequence
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
 COMMAND_MODULES: tuple[str, ...] = (
-    "agent.cli.call",
-    "agent.cli.calls",
-    "agent.cli.campaign",
-    "agent.cli.outlook",
-    "agent.cli.say",
-    "agent.cli.serve",
-    "agent.cli.slots",
-    "agent.cli.test_call",
+    "app.cli.call",
+    "app.cli.calls",
+    "app.cli.campaign",
+    "app.cli.outlook",
+    "app.cli.say",
+    "app.cli.serve",
+    "app.cli.slots",
+    "app.cli.test_call",
 )
 
 EXIT_USAGE = 2

@@ -1,0 +1,16 @@
+"""What the dialogue needs from the outside world, handed down by the application shell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LLMConfig:
+    """An OpenAI-compatible chat model for the dialogue (no config: the guided policy talks)."""
+
+    api_key: str
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    # How long the model may stay silent before the guided policy answers the turn.
+    timeout_seconds: float = 8.0

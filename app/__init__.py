@@ -1,0 +1,1 @@
+"""The application shell: settings, campaign files, wiring adapters, the CLI and the servers."""

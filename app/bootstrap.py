@@ -1,0 +1,54 @@
+"""The one place adapters are wired from settings: calendars, booking, speech and the LLM.
+
+Entry points (the CLI, the call server, the test-call harness) ask here for what a call
+needs; the layers below take small typed configs and never read settings themselves.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from agent.call_session import CalendarConnection
+from agent.campaign import Campaign
+from app.settings import Settings
+from calendar_backend.local_calendar import LocalCalendar
+from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar
+from calendar_backend.outlook.token_store import TokenKeyMissing
+from storage.database import Database
+from telephony.config import PhoneSetup
+
+
+def connect_calendar(
+    campaign: Campaign, database: Database, settings: Settings
+) -> CalendarConnection:
+    """The calendar the campaign's ``booking.calendar`` reference names.
+
+    ``"local"`` is the embedded calendar in the project database. Any other reference is an
+    Outlook connection (``outlook:<name>``). A connection that needs reconnecting, was
+    disconnected, is unknown, or whose tokens cannot be read is unusable: the call goes on and
+    booking is skipped (seed 002), with the reason.
+    """
+    reference = campaign.booking.calendar
+    if reference == "local":
+        zone = campaign.booking.availability.timezone
+        return CalendarConnection(LocalCalendar(database, calendar_id="local", zone=zone), True)
+    try:
+        provider = open_calendar(database, settings.outlook(), reference)
+    except (ConnectionNotFound, TokenKeyMissing, ValueError) as exc:
+        return CalendarConnection.unusable(str(exc))
+    if provider is None:
+        return CalendarConnection.unusable(
+            f"calendar access has expired for {reference!r}: reconnect it"
+        )
+    return CalendarConnection(provider, True)
+
+
+def phone_setup(settings: Settings, database: Database) -> PhoneSetup:
+    """What every phone call of this process is wired with."""
+    return PhoneSetup(
+        twilio=settings.twilio(),
+        speech=settings.speech(),
+        llm=settings.llm(),
+        connect_calendar=partial(connect_calendar, database=database, settings=settings),
+        silence_timeout_seconds=settings.silence_timeout_seconds,
+    )

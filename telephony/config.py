@@ -1,0 +1,49 @@
+"""What the phone side needs, handed down by the application shell (it reads the settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from agent.call_session import CalendarConnection
+from agent.campaign import Campaign
+from agent.config import LLMConfig
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioConfig:
+    """The Twilio account, its REST base URL, and the public URL Twilio reaches us at."""
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    api_url: str = "https://api.twilio.com"
+    public_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechConfig:
+    """Which speech providers to use and their keys; "auto" takes the first with a key."""
+
+    stt_provider: str = "auto"
+    tts_provider: str = "auto"
+    tts_voice: str | None = None
+    deepgram_api_key: SecretStr | None = None
+    cartesia_api_key: SecretStr | None = None
+    elevenlabs_api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneSetup:
+    """Everything one phone call is wired with: accounts, speech, the LLM and the calendars."""
+
+    twilio: TwilioConfig
+    speech: SpeechConfig
+    llm: LLMConfig | None
+    # The campaign's calendar as a call sees it (chosen by the shell from the campaign's
+    # ``booking.calendar``).
+    connect_calendar: Callable[[Campaign], CalendarConnection]
+    silence_timeout_seconds: float = 20.0

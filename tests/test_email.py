@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent import email
+from caller_language import email
 from app.cli import main
 from caller_language.email import (
     EmailNotUnderstood,

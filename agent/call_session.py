@@ -81,6 +81,11 @@ class CallSession:
     unspoken: str | None = None
     # LLM sentences replaced because they named a time no tool gave (for the call record).
     guarded: list[str] = field(default_factory=list)
+    # Follow-ups the call promised or was asked for (for the call record and the operator).
+    call_back_requested: bool = False
+    call_back_when: str | None = None
+    do_not_call: bool = False
+    human_follow_up: bool = False
     _next_offer: int = 0
 
     @property

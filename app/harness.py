@@ -122,6 +122,11 @@ class Expect(_Strict):
     phrases: list[str] = Field(default_factory=list)
     absent_phrases: list[str] = Field(default_factory=list)
     ended: bool | None = None
+    # The confirmed (or moved) meeting's start, with a zone.
+    booked_at: datetime | None = None
+    call_back_requested: bool | None = None
+    do_not_call: bool | None = None
+    human_follow_up: bool | None = None
 
 
 class Scenario(_Strict):
@@ -183,6 +188,12 @@ class CallResult(BaseModel):
     llm_fallbacks: int = 0
     # Why this call could not offer booking (booking off, calendar connection unusable).
     booking_unavailable: str | None = None
+    # Follow-ups: the caller asked to be called back (and when), asked not to be called
+    # again, or the agent promised a person would follow up (e.g. the e-mail never came clear).
+    call_back_requested: bool = False
+    call_back_when: str | None = None
+    do_not_call: bool = False
+    human_follow_up: bool = False
 
 
 def bookings_of(session: CallSession) -> list[dict[str, Any]]:
@@ -303,6 +314,10 @@ async def run_call(
         tool_calls=session.tool_calls,
         llm_fallbacks=dialogue.fallbacks,
         booking_unavailable=session.booking_unavailable_reason,
+        call_back_requested=session.call_back_requested,
+        call_back_when=session.call_back_when,
+        do_not_call=session.do_not_call,
+        human_follow_up=session.human_follow_up,
     )
     return result, session
 

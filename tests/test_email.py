@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from caller_language import email
 from app.cli import main
+from caller_language import email
 from caller_language.email import (
     EmailNotUnderstood,
     check_address,

@@ -739,7 +739,7 @@ def _explicit_choice(s: str, context: OfferContext) -> int | None:
 
 
 def _deictic_choice(s: str, context: OfferContext) -> int | None:
-    """"That one", "that works": the offer, when exactly one is on the table."""
+    """ "That one", "that works": the offer, when exactly one is on the table."""
     if len(context.on_offer) != 1:
         return None
     named = [m for m in _DEICTIC_RE.finditer(s) if not _negated(s, m.start(), m.end())]
@@ -757,7 +757,9 @@ def _offset(m: re.Match[str]) -> timedelta:
     return timedelta(minutes=sign * minutes)
 
 
-def _relative_to_current(s: str, now: datetime, current: datetime) -> tuple[str, TimeRequest | None]:
+def _relative_to_current(
+    s: str, now: datetime, current: datetime
+) -> tuple[str, TimeRequest | None]:
     """Forms relative to the slot talked about: a finished request, or ``s`` rewritten.
 
     "later that day" is the rest of that day after ``current``; "an hour later", "same time on
@@ -783,7 +785,10 @@ def _relative_to_current(s: str, now: datetime, current: datetime) -> tuple[str,
         return f"{s[: m.start()]} {_clock_words(target)} {_date_words(target.date())}", None
     if m := _SAME_TIME_NEXT_WEEK_RE.search(s):
         target = day + timedelta(days=7)
-        return f"{s[: m.start()]} {_clock_words(current)} {_date_words(target)} {s[m.end() :]}", None
+        return (
+            f"{s[: m.start()]} {_clock_words(current)} {_date_words(target)} {s[m.end() :]}",
+            None,
+        )
     s = _SAME_TIME_RE.sub(f" {_clock_words(current)} ", s)
     if m := _CURRENT_DAY_RE.search(s):
         shift = 1 if m.group(1) or m.group(2) else -1 if m.group(3) else 0
@@ -793,8 +798,10 @@ def _relative_to_current(s: str, now: datetime, current: datetime) -> tuple[str,
     return s, None
 
 
-def _named_zone(s: str, caller: ZoneInfo, context: OfferContext | None) -> tuple[ZoneInfo, str, str] | None:
-    """The zone the caller's times are in when named: (zone, its name for the label, ``s`` without it)."""
+def _named_zone(
+    s: str, caller: ZoneInfo, context: OfferContext | None
+) -> tuple[ZoneInfo, str, str] | None:
+    """The zone the caller names for the times: (zone, its name for the label, ``s`` without it)."""
     if m := _CALLER_SIDE_RE.search(s):
         return caller, "your time", s[: m.start()] + " " + s[m.end() :]
     if context is not None and (m := _OWNER_SIDE_RE.search(s)):
@@ -807,7 +814,9 @@ def _named_zone(s: str, caller: ZoneInfo, context: OfferContext | None) -> tuple
             found = zone_from_answer(" ".join(words[-size:]), candidates)
             if found:
                 cut = m.end() - len(m.group(0)) + m.group(0).rfind(words[-size])
-                return ZoneInfo(found), zone_name(found), s[:cut] + " " + s[m.end() :]
+                # "5 eastern": the number stays a clock time once the zone is cut out.
+                mark = " oclock " if re.search(r"(?:\d|am|pm)\s*$", s[:cut]) else " "
+                return ZoneInfo(found), zone_name(found), s[:cut] + mark + s[m.end() :]
     return None
 
 
@@ -817,8 +826,13 @@ def _in_zone(request: TimeRequest, zone: ZoneInfo) -> TimeRequest:
     daily = None
     if request.daily is not None:
         low = start.time()
-        high = None if request.daily[1] is None else _plus(start, timedelta(
-            minutes=_minutes(request.daily[1]) - _minutes(request.daily[0]))).time()
+        high = (
+            None
+            if request.daily[1] is None
+            else _plus(
+                start, timedelta(minutes=_minutes(request.daily[1]) - _minutes(request.daily[0]))
+            ).time()
+        )
         daily = (low, high) if high is None or high > low else None  # a window over midnight
     return replace(request, start=start, end=end, daily=daily)
 
@@ -851,7 +865,11 @@ def _understood(s: str, now: datetime, context: OfferContext | None) -> TimeRequ
                     end=_plus(request.start, AROUND_WINDOW), exact=False, around=request.start,
                     text=request.text.replace(" at ", " around ", 1),
                 )  # fmt: skip
-    if request is None and context is not None and (choice := _deictic_choice(s, context)) is not None:
+    if (
+        request is None
+        and context is not None
+        and (choice := _deictic_choice(s, context)) is not None
+    ):
         return _chosen(context, choice, now)
     return request
 
@@ -891,16 +909,17 @@ _STRONG_WORDS = frozenset(
     [*_WEEKDAYS, *(f"{d}s" for d in _WEEKDAYS), *_MONTH_NUMBER, *_CARDINALS, *_ORDINAL_WORDS,
      *"""am pm oclock noon midnight midday morning mornings afternoon afternoons evening evenings
      night tonight today tomorrow lunch lunchtime week weekend weeks earliest soonest asap latest
-     later earlier late early hour hours minute minutes mins one same""".split(),
+     later earlier late early hour hours minute minutes mins same day""".split(),
      *_BARE_ZONE_WORDS]
 )  # fmt: skip
 # Words that join time words into one phrase ("after lunch on friday", "the first one").
 _LINK_WORDS = frozenset(
     """the this that next coming my your at on in of and to from by until till til before after
     between around about past half quarter first last an a available possible thing day days
-    time option slot choice end week any same""".split()
+    time option slot choice end week any same one as bit little slightly sooner following
+    european standard daylight""".split()
 )
-_EDGE_WORDS = frozenset("at on in of and to from a an any by".split())
+_EDGE_WORDS = frozenset("at on in of and to from any by about as".split())
 # Fillers, stop-words and the talk around a request: never reported as ignored.
 _STOP_WORDS = frozenset(
     """um uh er erm hmm mm like yeah yep yes no nope ok okay so well oh hey hi hello i im me my
@@ -912,7 +931,7 @@ _STOP_WORDS = frozenset(
     sound perfect better best okay alright right thanks thank something anything anytime
     instead also too again either any some not cant cannot isnt arent also rather prefer would
     id ill ive get go going gonna take book schedule meet meeting call set up one more still
-    free open have got""".split()
+    free open have got as ll d s t ve re m""".split()
 )
 
 

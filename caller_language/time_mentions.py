@@ -65,6 +65,7 @@ _COUNT_AFTER = re.compile(
     r"\s*(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|people|persons?|slots?"
     r"|options?|times|openings?|choices?|of|more|percent|dollars|st|nd|rd|th|x)\b"
 )
+_TIME_AFTER = re.compile(r"\s+(?:works?|would\s+work|is\s+(?:free|open|available|good))\b")
 _PART_AFTER = re.compile(r"\s+(?:in\s+the\s+(morning|afternoon|evening)|at\s+(night)|(tonight))\b")
 _PARTS = re.compile(r"\b(morning|afternoon|evening|tonight|night)s?\b")
 _RELATIVE = re.compile(
@@ -157,7 +158,8 @@ def _mentions(
             zone_after = any(  # "eleven Eastern"
                 z >= m.end() and not s[m.end() : z].strip() for z in zone_starts
             )
-            if not (_TIME_BEFORE.search(before) or listed or zone_after or found):
+            time_after = _TIME_AFTER.match(s, m.end())  # "would eleven work?"
+            if not (_TIME_BEFORE.search(before) or listed or zone_after or time_after or found):
                 continue
         if hour > 23:
             continue

@@ -40,6 +40,22 @@ Understanding (``parse_time_request``), all in the caller's zone, weeks Monday t
   the range is ``now`` to ``now + EARLIEST_HORIZON`` (the slot engine's look-ahead applies).
 * When a time or part of the day is named over several days ("mornings next week"), ``start`` and
   ``end`` span the days and ``daily`` holds each day's window.
+* "the latest you have", "as late as possible", "last thing": ``latest=True`` over the day named
+  (else the day talked about, else today): the dialogue offers the latest slot in the range.
+* "one" after a determiner or ordinal ("that one", "the first one", "no one") is no number.
+* A zone named with the times ("5 eastern", "Friday morning your time", "around five my time")
+  puts them in that zone ("your time" is the owner's, "my time" the caller's), converted to the
+  caller's. "around" with a zone named is a window of 30 minutes either side, ``around`` the time.
+
+With an ``OfferContext`` (the offer on the table, the slot talked about):
+
+* An offer picked by place ("the first one", "the later one", "option 2", "I'll take the
+  second"; "that one" / "that works" when exactly one is on offer) gives ``choice``, ``exact``,
+  ``start`` that slot's start and ``end`` a minute later. "not the first one" picks none.
+* Relative to ``current``, in the caller's zone: "same time on Thursday" (its clock time that
+  day, exact), "an hour later" / "half an hour earlier" (exact), "later that day" (after it to the
+  day's end), "earlier that day" (the day's start to it), "the next day" / "the day before"
+  (whole days, a time or part of the day may be added: "the next day at 3").
 """
 
 from __future__ import annotations
@@ -748,11 +764,12 @@ def _deictic_choice(s: str, context: OfferContext) -> int | None:
 
 def _offset(m: re.Match[str]) -> timedelta:
     if m.group(1):
-        return timedelta(minutes=30)
-    amount = 1 if m.group(2) in ("a", "an") else int(m.group(2))
-    minutes = amount * (60 if m.group(3).startswith("h") else 1)
-    if m.group(4):
-        minutes += 30 if m.group(3).startswith("h") else 0
+        minutes = 30
+    else:
+        amount = 1 if m.group(2) in ("a", "an") else int(m.group(2))
+        minutes = amount * (60 if m.group(3).startswith("h") else 1)
+        if m.group(4) and m.group(3).startswith("h"):
+            minutes += 30
     sign = -1 if m.group(5).startswith(("earlier", "before", "sooner")) else 1
     return timedelta(minutes=sign * minutes)
 
@@ -949,7 +966,7 @@ def _words_understood(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if any(w in _STRONG_WORDS or w[0].isdigit() for w in run):
             while run[0] in _EDGE_WORDS:
                 run.pop(0)
-            while run[-1] in _EDGE_WORDS:
+            while run[-1] in _EDGE_WORDS or run[-1] in ("the", "this", "my", "your", "a", "an"):
                 run.pop()
             applied.append(" ".join(run))
         else:

@@ -40,19 +40,36 @@ Understanding (``parse_time_request``), all in the caller's zone, weeks Monday t
   the range is ``now`` to ``now + EARLIEST_HORIZON`` (the slot engine's look-ahead applies).
 * When a time or part of the day is named over several days ("mornings next week"), ``start`` and
   ``end`` span the days and ``daily`` holds each day's window.
+* "the latest you have", "as late as possible", "last thing": ``latest=True`` over the day named
+  (else the day talked about, else today): the dialogue offers the latest slot in the range.
+* "one" after a determiner or ordinal ("that one", "the first one", "no one") is no number.
+* A zone named with the times ("5 eastern", "Friday morning your time", "around five my time")
+  puts them in that zone ("your time" is the owner's, "my time" the caller's), converted to the
+  caller's. "around" with a zone named is a window of 30 minutes either side, ``around`` the time.
+
+With an ``OfferContext`` (the offer on the table, the slot talked about):
+
+* An offer picked by place ("the first one", "the later one", "option 2", "I'll take the
+  second"; "that one" / "that works" when exactly one is on offer) gives ``choice``, ``exact``,
+  ``start`` that slot's start and ``end`` a minute later. "not the first one" picks none.
+* Relative to ``current``, in the caller's zone: "same time on Thursday" (its clock time that
+  day, exact), "an hour later" / "half an hour earlier" (exact), "later that day" (after it to the
+  day's end), "earlier that day" (the day's start to it), "the next day" / "the day before"
+  (whole days, a time or part of the day may be added: "the next day at 3").
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from caller_language.timezones import zone_name
+from caller_language.timezones import zone_from_answer, zone_name
 
 __all__ = [
     "EARLIEST_HORIZON",
+    "OfferContext",
     "TimeRequest",
     "parse_time_request",
     "say_date",
@@ -92,6 +109,22 @@ class TimeRequest:
     # Over several days with a time or part of the day named: each day's window (local times,
     # end None meaning midnight). None when the range is a single stretch.
     daily: tuple[time, time | None] | None = None
+    choice: int | None = None  # "the second one": index into OfferContext.on_offer
+    latest: bool = False  # "the latest you have": offer the latest slot in the range
+    around: datetime | None = None  # "around 5 your time": the time named, to pick the closest
+    # The caller's words understood ("thursday", "after lunch") and the content words not
+    # understood, so the agent can say what it applied. Descriptive: not part of equality.
+    applied: tuple[str, ...] = field(default=(), compare=False)
+    ignored: tuple[str, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferContext:
+    """Where the conversation is, for "the first one", "an hour later", "your time"."""
+
+    on_offer: tuple[datetime, ...]  # aware starts of the slots in the latest offer, as said
+    current: datetime | None  # the slot the caller answers: the one on offer, or the booked one
+    owner_zone: str  # IANA zone of the owner ("your time")
 
 
 # --- saying ---------------------------------------------------------------------------------------
@@ -192,6 +225,26 @@ _ORDINAL_WORD_RE = re.compile(
 )
 
 
+# "one" as a pronoun, never a time: "that one", "the first one", "no one", "one of them".
+_PRONOUN_ONE_AFTER = re.compile(
+    r"\b(?:that|this|the|which|no|any|every|some|other|another|same|each|either|neither|last"
+    rf"|latter|former|later|earlier|final|{_alternatives(_ORDINAL_WORDS)}|\d+(?:st|nd|rd|th))\s+$"
+)
+_PRONOUN_ONE_BEFORE = re.compile(r"\s+(?:of|more|another|or\s+(?:the\s+)?other)\b")
+_NUMBER_ONE_BEFORE = re.compile(
+    rf"\s+(?:o\s*clock|oclock|[ap]m|oh|o\s|{_alternatives(_CARDINALS)})\b|\s*:"
+)
+
+
+def _cardinal(match: re.Match[str]) -> str:
+    word = " ".join(match.group(1).split())
+    s, start, end = match.string, match.start(), match.end()
+    if word == "one" and not _NUMBER_ONE_BEFORE.match(s, end):
+        if _PRONOUN_ONE_AFTER.search(s[:start]) or _PRONOUN_ONE_BEFORE.match(s, end):
+            return word
+    return str(_CARDINALS[word])
+
+
 def _ordinal_word(match: re.Match[str]) -> str:
     if match.group(1):
         number = _ORDINAL_WORDS[" ".join(match.group(2).split())]
@@ -206,7 +259,7 @@ def _normalise(text: str) -> str:
     s = re.sub(r"(\d{1,2})\.(\d{2})\b", r"\1:\2", s)  # British "3.30"
     s = re.sub(r"[^a-z0-9:]+", " ", s)
     s = _ORDINAL_WORD_RE.sub(_ordinal_word, s)
-    s = _CARDINAL_RE.sub(lambda m: str(_CARDINALS[" ".join(m.group(1).split())]), s)
+    s = _CARDINAL_RE.sub(_cardinal, s)
     s = re.sub(r"(\d)\s*(am|pm)\b", r"\1 \2", s)
     s = re.sub(r"\b(\d{1,2})\s+(?:oh|o)\s+(\d)\b", r"\1:0\2", s)  # "ten oh five"
     s = re.sub(r"\b(\d{1,2})\s+(0\d)\b", r"\1:\2", s)
@@ -231,6 +284,10 @@ _EARLIEST_RE = re.compile(
     r"next available|first opening|first open|first slot|first thing)\b"
 )
 _FIRST_THING_RE = re.compile(r"\bfirst thing\b")
+_LATEST_RE = re.compile(
+    r"\b(?:latest|as late as (?:possible|you can|you have|it gets)|last thing"
+    r"|last (?:slot|appointment|opening|time|meeting) (?:of|in|on) the day)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -540,21 +597,13 @@ def _end_of_day(moment: time) -> time | None:
     return None if moment == time(0) else moment
 
 
-def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeRequest | None:
-    """What time the caller asks for, as a range in their zone; None if nothing time-like is said.
-
-    Handles days ("Wednesday", "next Tuesday", "tomorrow", "December 3rd", "the 3rd", "next
-    week", "later in the week"), parts of the day ("Friday morning"), clock times ("at 3", "3 PM",
-    "three o'clock", "half past two", "noon"), bounds ("any time Thursday after 2") and "earliest
-    you have", inside whole sentences ("how about 10 AM tomorrow?"). See the module docstring
-    for the conventions. ``now`` must be aware; an unknown ``caller_zone`` raises
-    ``zoneinfo.ZoneInfoNotFoundError``.
-    """
-    _require_aware(now=now)
-    zone = ZoneInfo(caller_zone)
-    now = now.astimezone(zone)
+def _plain_request(s: str, now: datetime, latest_day: date | None) -> TimeRequest | None:
+    """The request in normalised text ``s``, in the zone of ``now``; None if nothing time-like."""
+    zone = now.tzinfo
+    assert isinstance(zone, ZoneInfo)
     today = now.date()
-    s = _normalise(text)
+    latest = bool(_LATEST_RE.search(s))
+    s = _LATEST_RE.sub(" ", s)
     earliest = bool(_EARLIEST_RE.search(s))
     first_thing = bool(_FIRST_THING_RE.search(s))
     s = _EARLIEST_RE.sub(" ", s)
@@ -564,6 +613,10 @@ def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeReques
     window = _window(part, times) if times else None
     if window is None:  # no clock time, or none that exists ("at 25"): the part of the day rules
         times, window = None, _part_window(part)
+    if latest and days is None and part is None and times is None:
+        # "The latest you have" alone: on the day being talked about, else today.
+        day = latest_day or today
+        days = _one_day(day, say_date(day, today))
     if days is None and part is None and times is None:
         if not earliest:
             return None
@@ -587,10 +640,11 @@ def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeReques
         when = f"this {part}"
     else:
         when = f"{day_label} {part}"
-    label = " ".join(w for w in ("earliest" if earliest else "", when, clock_label) if w)
+    first_word = "earliest" if earliest else "latest" if latest else ""
+    label = " ".join(w for w in (first_word, when, clock_label) if w)
     if exact and single_day:
         start = _at(days.first, exact, zone)
-        return TimeRequest(start, _plus(start, EXACT_WINDOW), earliest, True, label)
+        return TimeRequest(start, _plus(start, EXACT_WINDOW), earliest, True, label, latest=latest)
     if exact:
         high = (datetime.combine(today, exact) + EXACT_WINDOW).time()
         low, high = exact, high if high > exact else None
@@ -602,4 +656,334 @@ def parse_time_request(text: str, now: datetime, caller_zone: str) -> TimeReques
         start = now
     whole_days = low == time(0) and high is None
     daily = None if single_day or whole_days else (low, high)
-    return TimeRequest(start, end, earliest, False, label, daily)
+    return TimeRequest(start, end, earliest, False, label, daily, latest=latest)
+
+
+# --- understanding: the conversation and the caller's day -----------------------------------------
+
+_CHOICE_ORDINALS = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+    "fifth": 4, "5th": 4, "earlier": 0, "earliest": 0, "former": 0,
+    "last": -1, "latter": -1, "later": -1, "latest": -1, "final": -1,
+}  # fmt: skip
+_CHOICE_WORDS = _alternatives(dict.fromkeys(_CHOICE_ORDINALS, 0))
+_CHOICE_RE = re.compile(
+    rf"\b(?:the\s+|that\s+|this\s+)?({_CHOICE_WORDS})\s+(?:one|option|slot|time|choice"
+    r"|of\s+(?:those|them|these|the\s+(?:two|2|three|3)))s?\b"
+    r"|\b(?:option|number|choice)\s+([1-5])\b|\bthe\s+(latter|former)\b"
+)
+# "I'll take the second", or the whole answer "the 2nd please": with several on offer, an ordinal
+# names one of them (unless an offer falls on that day of the month: then it is the date).
+_BARE_CHOICE_RE = re.compile(
+    r"(?:\b(?:take|want|prefer|go\s+with|do|book|choose|pick|like)\s+|^(?:(?:um|uh|er|erm|ok"
+    r"|okay|yeah|yes|so|well|oh|hmm)\s+)*)the\s+(1st|2nd|3rd|4th|5th|last)"
+    r"(?:\s+(?:one|please|is\s+fine|works|is\s+good|sounds\s+good|thanks|thank\s+you))*$"
+)
+_DEICTIC_RE = re.compile(
+    r"\b(?:that|this)\s+(?:one|time|slot)\b|\bthe\s+one\s+you\s+(?:said|mentioned|offered)\b"
+    r"|\bthat\s+(?:works|would\s+work|sounds\s+good|s\s+(?:fine|good|perfect|great))\b"
+    r"|\bthats\s+(?:fine|good|perfect|great)\b"
+)
+_OFFSET_RE = re.compile(
+    r"\b(?:(half\s+an?\s+hour)|(an?|\d{1,3})\s+(hours?|hrs?|minutes?|mins?)(\s+and\s+a\s+half)?)"
+    r"\s+(later|earlier|after(?:\s+that)?|before(?:\s+that)?|sooner)\b"
+)
+_LATER_SAME_DAY_RE = re.compile(
+    r"\b(?:a\s+(?:bit|little)\s+|slightly\s+)?(later|earlier)\s+(?:on\s+)?"
+    r"(?:that\s+(?:same\s+)?day|the\s+same\s+day|in\s+the\s+day|that\s+day)\b"
+    r"|\b(?:a\s+(?:bit|little)|slightly)\s+(later|earlier)\b"
+    r"(?!\s+(?:in|on|this|next|today|tomorrow|tonight|tuesday|\d))"
+)
+_SAME_TIME_NEXT_WEEK_RE = re.compile(r"\bsame\s+time\s+next\s+week\b")
+_SAME_TIME_RE = re.compile(r"\b(?:the\s+)?same\s+time\b")
+_CURRENT_DAY_RE = re.compile(
+    r"\b(?:(?:that\s+)?same\s+day|that\s+day)\b"
+    r"|\bthe\s+(?:(day\s+after)(?!\s+tomorrow)|(next|following)\s+day|(day\s+before))\b"
+)
+_AROUND_RE = re.compile(rf"\b(?:around|about|roughly|approximately|say)\s+{_CLOCK}")
+_CALLER_SIDE_RE = re.compile(r"\b(?:in\s+)?my\s+(?:local\s+)?(?:time|side|end)\b|\blocal\s+time\b")
+_OWNER_SIDE_RE = re.compile(
+    r"\b(?:in\s+)?(?:your|the\s+office\s+s|their)\s+(?:local\s+)?(?:time|side|end)\b"
+)
+# Zone names callers say bare, right after a time ("5 eastern"); others need "time" after them.
+_BARE_ZONE_WORDS = (
+    "eastern central mountain pacific alaska hawaii arizona atlantic newfoundland et est edt "
+    "ct cst cdt mt mst mdt pt pst pdt gmt utc bst cet cest"
+).split()
+_NAMED_ZONE_RE = re.compile(
+    rf"\b((?:[a-z]+\s+){{0,2}}[a-z]+)\s+(?:standard\s+|daylight\s+)?time\b"
+    rf"|(?<=\d\s)(?:(?:am|pm|oclock)\s+)?({'|'.join(_BARE_ZONE_WORDS)})\b"
+)
+AROUND_WINDOW = timedelta(minutes=30)
+
+
+def _clock_words(moment: datetime) -> str:
+    """``moment``'s wall-clock time in the normalised form the parser reads: "at 2:30 pm"."""
+    return f"at {moment.hour % 12 or 12}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"
+
+
+def _date_words(day: date) -> str:
+    return f"{_MONTHS[day.month - 1]} {day.day}"
+
+
+def _chosen(context: OfferContext, index: int, now: datetime) -> TimeRequest:
+    start = context.on_offer[index].astimezone(now.tzinfo)
+    label = f"{say_date(start.date(), now.date())} at {say_time(start)}"
+    return TimeRequest(start, _plus(start, timedelta(minutes=1)), exact=True, text=label,
+                       choice=index)  # fmt: skip
+
+
+def _explicit_choice(s: str, context: OfferContext) -> int | None:
+    """The offer picked by its place: "the second one", "the later one", "option 2"."""
+    count = len(context.on_offer)
+    picked: int | None = None
+    for m in _CHOICE_RE.finditer(s):
+        if _negated(s, m.start(), m.end()):
+            continue
+        if m.group(2):
+            picked = int(m.group(2)) - 1
+        else:
+            picked = _CHOICE_ORDINALS[m.group(1) or m.group(3)]
+    if picked is None and count >= 2 and (m := _BARE_CHOICE_RE.search(s)):
+        picked = _CHOICE_ORDINALS[m.group(1)]
+        days_of_month = {offer.day for offer in context.on_offer}
+        if picked >= 0 and int(m.group(1)[:-2]) in days_of_month:
+            picked = None  # "the 3rd" with an offer on the 3rd: the date
+    if picked is None or not -count <= picked < count:
+        return None
+    return picked % count
+
+
+def _deictic_choice(s: str, context: OfferContext) -> int | None:
+    """ "That one", "that works": the offer, when exactly one is on the table."""
+    if len(context.on_offer) != 1:
+        return None
+    named = [m for m in _DEICTIC_RE.finditer(s) if not _negated(s, m.start(), m.end())]
+    return 0 if named else None
+
+
+def _offset(m: re.Match[str]) -> timedelta:
+    if m.group(1):
+        minutes = 30
+    else:
+        amount = 1 if m.group(2) in ("a", "an") else int(m.group(2))
+        minutes = amount * (60 if m.group(3).startswith("h") else 1)
+        if m.group(4) and m.group(3).startswith("h"):
+            minutes += 30
+    sign = -1 if m.group(5).startswith(("earlier", "before", "sooner")) else 1
+    return timedelta(minutes=sign * minutes)
+
+
+def _relative_to_current(
+    s: str, now: datetime, current: datetime
+) -> tuple[str, TimeRequest | None]:
+    """Forms relative to the slot talked about: a finished request, or ``s`` rewritten.
+
+    "later that day" is the rest of that day after ``current``; "an hour later", "same time on
+    Thursday", "the next day" are rewritten into a clock time or date the plain parser reads.
+    """
+    zone = now.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    day = current.date()
+    if m := _LATER_SAME_DAY_RE.search(s):
+        if (m.group(1) or m.group(2)) == "later":
+            start, end = _plus(current, timedelta(minutes=1)), _at(day, None, zone)
+            label = f"{say_date(day, now.date())} after {say_time(current)}"
+        else:
+            start, end = _at(day, time(0), zone), current
+            label = f"{say_date(day, now.date())} before {say_time(current)}"
+        if end <= start:  # nothing left of that day (a slot at midnight)
+            end = _plus(start, timedelta(minutes=1))
+        if start < now < end:
+            start = now
+        return s, TimeRequest(start, end, text=label)
+    if m := _OFFSET_RE.search(s):
+        target = _plus(current, _offset(m))
+        return f"{s[: m.start()]} {_clock_words(target)} {_date_words(target.date())}", None
+    if m := _SAME_TIME_NEXT_WEEK_RE.search(s):
+        target = day + timedelta(days=7)
+        return (
+            f"{s[: m.start()]} {_clock_words(current)} {_date_words(target)} {s[m.end() :]}",
+            None,
+        )
+    s = _SAME_TIME_RE.sub(f" {_clock_words(current)} ", s)
+    if m := _CURRENT_DAY_RE.search(s):
+        shift = 1 if m.group(1) or m.group(2) else -1 if m.group(3) else 0
+        target = day + timedelta(days=shift)
+        if target >= now.date():  # a past day is no date to look at
+            s = f"{s[: m.start()]} {_date_words(target)} {s[m.end() :]}"
+    return s, None
+
+
+def _named_zone(
+    s: str, caller: ZoneInfo, context: OfferContext | None
+) -> tuple[ZoneInfo, str, str] | None:
+    """The zone the caller names for the times: (zone, its name for the label, ``s`` without it)."""
+    if m := _CALLER_SIDE_RE.search(s):
+        return caller, "your time", s[: m.start()] + " " + s[m.end() :]
+    if context is not None and (m := _OWNER_SIDE_RE.search(s)):
+        owner = ZoneInfo(context.owner_zone)
+        return owner, zone_name(context.owner_zone), s[: m.start()] + " " + s[m.end() :]
+    candidates = [caller.key] + ([context.owner_zone] if context else [])
+    for m in _NAMED_ZONE_RE.finditer(s):
+        words = (m.group(1) or m.group(2)).split()
+        for size in range(1, len(words) + 1):  # the fewest words nearest "time" that name a zone
+            found = zone_from_answer(" ".join(words[-size:]), candidates)
+            if found:
+                cut = m.end() - len(m.group(0)) + m.group(0).rfind(words[-size])
+                # "5 eastern": the number stays a clock time once the zone is cut out.
+                mark = " oclock " if re.search(r"(?:\d|am|pm)\s*$", s[:cut]) else " "
+                return ZoneInfo(found), zone_name(found), s[:cut] + mark + s[m.end() :]
+    return None
+
+
+def _in_zone(request: TimeRequest, zone: ZoneInfo) -> TimeRequest:
+    """The request worked out in another zone, said in ``zone`` (its daily window too)."""
+    start, end = request.start.astimezone(zone), request.end.astimezone(zone)
+    daily = None
+    if request.daily is not None:
+        low = start.time()
+        high = (
+            None
+            if request.daily[1] is None
+            else _plus(
+                start, timedelta(minutes=_minutes(request.daily[1]) - _minutes(request.daily[0]))
+            ).time()
+        )
+        daily = (low, high) if high is None or high > low else None  # a window over midnight
+    return replace(request, start=start, end=end, daily=daily)
+
+
+def _understood(s: str, now: datetime, context: OfferContext | None) -> TimeRequest | None:
+    zone = now.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    latest_day = None
+    if context is not None:
+        if (choice := _explicit_choice(s, context)) is not None:
+            return _chosen(context, choice, now)
+        if context.current is not None:
+            current = context.current.astimezone(zone)
+            latest_day = current.date()
+            s, relative = _relative_to_current(s, now, current)
+            if relative is not None:
+                return relative
+    around = _AROUND_RE.search(s)
+    named = _named_zone(s, zone, context)
+    if named is None:
+        request = _plain_request(s, now, latest_day)
+    else:
+        named_zone, name, s = named
+        request = _plain_request(s, now.astimezone(named_zone), latest_day)
+        if request is not None:
+            request = replace(_in_zone(request, zone), text=f"{request.text} {name}")
+            if around and request.exact:
+                request = replace(
+                    request, start=_plus(request.start, -AROUND_WINDOW),
+                    end=_plus(request.start, AROUND_WINDOW), exact=False, around=request.start,
+                    text=request.text.replace(" at ", " around ", 1),
+                )  # fmt: skip
+    if (
+        request is None
+        and context is not None
+        and (choice := _deictic_choice(s, context)) is not None
+    ):
+        return _chosen(context, choice, now)
+    return request
+
+
+def parse_time_request(
+    text: str, now: datetime, caller_zone: str, context: OfferContext | None = None
+) -> TimeRequest | None:
+    """What time the caller asks for, as a range in their zone; None if nothing time-like is said.
+
+    Handles days ("Wednesday", "next Tuesday", "tomorrow", "December 3rd", "the 3rd", "next
+    week", "later in the week"), parts of the day ("Friday morning"), clock times ("at 3", "3 PM",
+    "three o'clock", "half past two", "noon"), bounds ("any time Thursday after 2"), "earliest
+    you have" and "the latest you have", inside whole sentences ("how about 10 AM tomorrow?").
+    Times in a named zone ("5 eastern", "around 5 your time") are converted to the caller's.
+    With ``context``: offers picked by place ("the second one", "that one") and times relative
+    to the slot talked about ("an hour later", "same time on Thursday", "later that day").
+    See the module docstring for the conventions. ``now`` must be aware; an unknown
+    ``caller_zone`` raises ``zoneinfo.ZoneInfoNotFoundError``.
+    """
+    _require_aware(now=now)
+    if context is not None:
+        _require_aware(**{f"on_offer[{i}]": o for i, o in enumerate(context.on_offer)})
+        if context.current is not None:
+            _require_aware(current=context.current)
+    now = now.astimezone(ZoneInfo(caller_zone))
+    request = _understood(_normalise(text), now, context)
+    if request is None:
+        return None
+    applied, ignored = _words_understood(text)
+    return replace(request, applied=applied, ignored=ignored)
+
+
+# --- understanding: which words were used ---------------------------------------------------------
+
+# Words that name a time by themselves; a run of time words is reported only if it has one.
+_STRONG_WORDS = frozenset(
+    [*_WEEKDAYS, *(f"{d}s" for d in _WEEKDAYS), *_MONTH_NUMBER, *_CARDINALS, *_ORDINAL_WORDS,
+     *"""am pm oclock noon midnight midday morning mornings afternoon afternoons evening evenings
+     night tonight today tomorrow lunch lunchtime week weekend weeks earliest soonest asap latest
+     later earlier late early hour hours minute minutes mins same day""".split(),
+     *_BARE_ZONE_WORDS]
+)  # fmt: skip
+# Words that join time words into one phrase ("after lunch on friday", "the first one").
+_LINK_WORDS = frozenset(
+    """the this that next coming my your at on in of and to from by until till til before after
+    between around about past half quarter first last an a available possible thing day days
+    time option slot choice end week any same one as bit little slightly sooner following
+    european standard daylight""".split()
+)
+_EDGE_WORDS = frozenset("at on in of and to from any by about as".split())
+# Fillers, stop-words and the talk around a request: never reported as ignored.
+_STOP_WORDS = frozenset(
+    """um uh er erm hmm mm like yeah yep yes no nope ok okay so well oh hey hi hello i im me my
+    mine you your youre we us our it its is are was were be been being can could would should
+    will wont shall do does did dont doesnt didnt have has had havent how about what whats when
+    whens which who maybe perhaps please that thats this these those there theres here the a an
+    and or but if then than for with to of in on at by from just really actually kind sort mean
+    know think guess want wanna need let lets see fine good great sure works work working sounds
+    sound perfect better best okay alright right thanks thank something anything anytime
+    instead also too again either any some not cant cannot isnt arent also rather prefer would
+    id ill ive get go going gonna take book schedule meet meeting call set up one more still
+    free open have got as ll d s t ve re m""".split()
+)
+
+
+def _words_understood(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(phrases of time words, content words not understood) in what the caller said."""
+    s = text.lower()
+    s = re.sub(r"\b([ap])\s*\.\s*m\b\.?", r"\1m", s)
+    s = re.sub(r"\bo\s*'\s*clock\b", "oclock", s).replace("'", "")
+    words = re.sub(r"[^a-z0-9:]+", " ", s).split()
+    applied: list[str] = []
+    ignored: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        if any(w in _STRONG_WORDS or w[0].isdigit() for w in run):
+            while run[0] in _EDGE_WORDS:
+                run.pop(0)
+            while run[-1] in _EDGE_WORDS or run[-1] in ("the", "this", "my", "your", "a", "an"):
+                run.pop()
+            applied.append(" ".join(run))
+        else:
+            ignored.extend(w for w in run if w not in _STOP_WORDS)
+        run.clear()
+
+    for word in words:
+        if word in _STRONG_WORDS or word in _LINK_WORDS or word[0].isdigit():
+            run.append(word)
+            continue
+        if run:
+            close()
+        if word not in _STOP_WORDS:
+            ignored.append(word)
+    if run:
+        close()
+    for m in _DEICTIC_RE.finditer(" ".join(words)):
+        if m.group(0) not in " | ".join(applied):
+            applied.append(m.group(0))
+    return tuple(dict.fromkeys(applied)), tuple(dict.fromkeys(ignored))

@@ -427,3 +427,26 @@ def test_time_like_text_gives_a_well_formed_range(text: str, now: datetime, zone
     assert request.end.tzinfo == ZoneInfo(zone)
     assert request.start < request.end
     assert request.text
+
+
+# --- "one" as a pronoun, the latest -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "said", ["the first one works", "that one works", "this one is good", "no one", "one of them"]
+)
+def test_one_as_a_pronoun_is_never_1_pm(said: str) -> None:
+    assert parse_time_request(said, TUESDAY, NY) is None
+
+
+def test_one_as_a_number_is_still_a_time() -> None:
+    assert ask("thursday at one").start == at(2026, 12, 3, 13)
+    assert ask("the one at 3 on thursday").start == at(2026, 12, 3, 15)
+    assert ask("thursday one thirty").start == at(2026, 12, 3, 13, 30)
+
+
+def test_the_latest_you_have_on_a_day() -> None:
+    request = ask("whats the latest you have on friday")
+    assert (request.start, request.end, request.latest) == (at(2026, 12, 4), at(2026, 12, 5), True)
+    assert request.text == "latest Friday"
+    assert not ask("late next week").latest

@@ -62,7 +62,7 @@ from agent.config import LLMConfig
 from agent.guided_policy import GuidedPolicy, Reply
 from agent.tools import CallTools, function_schemas, meeting_words
 from caller_language.timezones import zone_name
-from prompts import render
+from prompts import line, render
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ _TIME_MENTION = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-SAFE_INSTEAD = "Let me check what times I have free."
+SAFE_INSTEAD = line("checking_slots")
 
 
 def _squash(text: str) -> str:
@@ -228,7 +228,7 @@ class AgentVoice(FrameProcessor):
         await self.push_frame(frame, direction)
         if isinstance(frame, FunctionCallResultFrame) and frame.function_name == "end_call":
             said = frame.result.get("say") if isinstance(frame.result, dict) else None
-            await self.speak(Reply(said or "Goodbye!", end=True))
+            await self.speak(Reply(said or line("goodbye", first_name=None), end=True))
         elif isinstance(frame, LLMFullResponseEndFrame):
             await self._response_ended()
 

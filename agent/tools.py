@@ -251,7 +251,7 @@ class CallTools:
         if slot_id not in s.offers:
             return ToolResult(
                 False,
-                "Let me check what I have free.",
+                line("checking_slots"),
                 next=f"{slot_id!r} is not a slot id from find_slots; call find_slots and use "
                 "one of the ids it returns",
             )
@@ -281,7 +281,7 @@ class CallTools:
         if s.active_booking() is not None:
             return ToolResult(
                 False,
-                "You already have a meeting booked on this call.",
+                line("already_booked"),
                 next="to change its time call reschedule_booking with the new slot_id",
             )
         if refusal := self._slot_refusal(slot_id):
@@ -313,7 +313,7 @@ class CallTools:
         if current is None:
             return ToolResult(
                 False,
-                "There's no meeting booked on this call yet.",
+                line("nothing_booked"),
                 next="only a meeting booked on this call can be moved; use book_slot",
             )
         if refusal := self._slot_refusal(slot_id):
@@ -366,7 +366,7 @@ class CallTools:
                 next="the calendar failed; do not retry, tell the caller someone will follow up",
             )
         reason = getattr(result, "reason", "not allowed")
-        return ToolResult(False, "I'm sorry, I can't do that.", next=f"refused: {reason}")
+        return ToolResult(False, line("cannot_do_that"), next=f"refused: {reason}")
 
     async def cancel_booking(self) -> ToolResult:
         """Cancel the meeting booked on this call (only when the caller asks to)."""
@@ -374,7 +374,7 @@ class CallTools:
         current = s.active_booking() if s.booking else None
         if s.booking is None or current is None:
             return ToolResult(
-                False, "There's no meeting booked on this call to cancel.",
+                False, line("nothing_to_cancel"),
                 next="only a meeting booked on this call can be cancelled",
             )
         result = await s.booking.cancel(
@@ -386,7 +386,7 @@ class CallTools:
         if isinstance(result, BookingFailed):
             return ToolResult(False, line("booking_failed"), next="tell the caller it failed")
         reason = result.reason if isinstance(result, NotAllowed) else "refused"
-        return ToolResult(False, "I'm sorry, I can't cancel that.", next=f"refused: {reason}")
+        return ToolResult(False, line("cannot_cancel"), next=f"refused: {reason}")
 
     async def end_call(self) -> ToolResult:
         """Say goodbye and hang up."""
@@ -401,12 +401,12 @@ class CallTools:
         started = time.monotonic()
         handler = _HANDLERS.get(name)
         if handler is None:
-            result = ToolResult(False, "Sorry, one moment.", next=f"there is no tool {name!r}")
+            result = ToolResult(False, line("one_moment"), next=f"there is no tool {name!r}")
         else:
             try:
                 result = await handler(self, **arguments)
             except TypeError as exc:
-                result = ToolResult(False, "Sorry, one moment.", next=f"bad arguments: {exc}")
+                result = ToolResult(False, line("one_moment"), next=f"bad arguments: {exc}")
         self.session.tool_calls.append(
             {"name": name, "arguments": dict(arguments), "result": result.as_dict(),
              "at": self.session.now().isoformat()}

@@ -20,6 +20,7 @@ from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.campaign import Campaign
+from prompts import line
 from storage.database import Database
 from telephony.call_records import record_call_started, record_status
 from telephony.config import TwilioConfig
@@ -136,7 +137,7 @@ def create_app(
         xml = "application/xml"
         if campaign is None or not call_sid:
             metrics.rejected.labels("no_campaign").inc()
-            return Response(decline("Sorry, this number is not in service."), media_type=xml)
+            return Response(decline(line("not_in_service")), media_type=xml)
         direction = "outbound" if outbound else "inbound"
         await asyncio.to_thread(
             record_call_started, database, call_sid, campaign=campaign.name,

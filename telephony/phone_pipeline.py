@@ -52,6 +52,7 @@ from pipecat.workers.runner import WorkerRunner
 from agent.call_session import CalendarConnection
 from agent.campaign import Campaign
 from agent.pipeline import Dialogue, build_dialogue, open_call
+from prompts import line
 from storage.database import Database
 from telephony.call_records import TurnLatency, record_call_finished
 from telephony.config import PhoneSetup
@@ -60,9 +61,9 @@ from telephony.services import choose_speech, make_stt, make_tts
 
 log = logging.getLogger(__name__)
 
-FILLER = "One moment while I check the calendar."
+FILLER = line("filler")
 FILLER_AFTER_SECONDS = 0.7
-SILENCE_GOODBYE = "I haven't heard anything for a while, so I'll let you go. Goodbye!"
+SILENCE_GOODBYE = line("silence_goodbye")
 # How long a caller's hang-up waits for a turn in progress (a booking write) to finish.
 HANGUP_GRACE_SECONDS = 15.0
 OFFLINE_VAD_STOP_SECONDS = 0.6

@@ -29,24 +29,25 @@ DAY = datetime(2030, 3, 5, tzinfo=UTC)
 def sign_in(settings: Settings, emu: MicrosoftEmulator, username: str) -> auth.SignedIn:
     """The browser leg done by hand: open the sign-in URL, follow nothing, redeem the code."""
     emu.sign_in_as(username)
-    flow = auth.start_flow(settings)
-    answer = httpx.get(auth.public_sign_in_url(settings, flow["auth_uri"]))
+    config = settings.outlook()
+    flow = auth.start_flow(config)
+    answer = httpx.get(auth.public_sign_in_url(config, flow["auth_uri"]))
     assert answer.status_code == 302
     redirect = urlsplit(answer.headers["location"])
-    return auth.finish_flow(settings, flow, dict(parse_qsl(redirect.query)))
+    return auth.finish_flow(config, flow, dict(parse_qsl(redirect.query)))
 
 
 class MemoryTokens:
     """A token source over an in-memory MSAL cache (the database-backed one is tested apart)."""
 
     def __init__(self, settings: Settings, signed: auth.SignedIn) -> None:
-        self.settings, self.cache, self.home = settings, signed.cache, signed.home_account_id
+        self.config, self.cache, self.home = settings.outlook(), signed.cache, signed.home_account_id
         self.refreshes = 0
         self.lost: list[str] = []
 
     async def access_token(self, *, force_refresh: bool = False) -> str:
         self.refreshes += force_refresh
-        token = await asyncio.to_thread(auth.acquire_silently, self.settings, self.cache,
+        token = await asyncio.to_thread(auth.acquire_silently, self.config, self.cache,
                                         self.home, force_refresh=force_refresh)
         self.cache = token.cache or self.cache
         return token.access_token

@@ -14,9 +14,10 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.campaign import Campaign
@@ -76,6 +77,25 @@ class CampaignDirectory:
 BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
 
 
+async def signed_form(request: Request) -> dict[str, str]:
+    """A webhook's form, once Twilio's signature over the public URL checks out (else 403)."""
+    twilio: TwilioConfig = request.app.state.twilio
+    form = await request.form()
+    params = {key: str(value) for key, value in form.items()}
+    url = public_request_url(twilio.public_url or "", request.url.path, request.url.query)
+    token = twilio.auth_token.get_secret_value() if twilio.auth_token else ""
+    if token and valid_twilio_signature(token, url, params,
+                                        request.headers.get("X-Twilio-Signature")):
+        return params
+    request.app.state.metrics.rejected.labels("signature").inc()
+    log.warning("refused an unsigned or forged request to %s", request.url.path)
+    raise HTTPException(status_code=403, detail="forbidden")
+
+
+# Every Twilio webhook takes its form through this one check.
+TwilioForm = Annotated[dict[str, str], Depends(signed_form)]
+
+
 def create_app(
     *, campaigns: CampaignDirectory, twilio: TwilioConfig, database: Database,
     handler: CallHandler, metrics: ServerMetrics | None = None,
@@ -109,23 +129,11 @@ def create_app(
     app = FastAPI(title="booking-agent call server", lifespan=lifespan)
     app.state.metrics = metrics
     app.state.tokens = tokens
+    app.state.twilio = twilio
 
-    async def signed_form(request: Request) -> dict[str, str] | None:
-        form = await request.form()
-        params = {key: str(value) for key, value in form.items()}
-        url = public_request_url(public_url, request.url.path, request.url.query)
-        if valid_twilio_signature(auth_token, url, params,
-                                  request.headers.get("X-Twilio-Signature")):
-            return params
-        metrics.rejected.labels("signature").inc()
-        log.warning("refused an unsigned or forged request to %s", request.url.path)
-        return None
 
     @app.post("/twilio/voice")
-    async def voice(request: Request) -> Response:
-        params = await signed_form(request)
-        if params is None:
-            return PlainTextResponse("forbidden", status_code=403)
+    async def voice(request: Request, params: TwilioForm) -> Response:
         call_sid = params.get("CallSid", "")
         outbound = params.get("Direction", "inbound").startswith("outbound")
         if outbound:
@@ -154,10 +162,7 @@ def create_app(
         return Response(twiml, media_type=xml)
 
     @app.post("/twilio/status")
-    async def status(request: Request) -> Response:
-        params = await signed_form(request)
-        if params is None:
-            return PlainTextResponse("forbidden", status_code=403)
+    async def status(params: TwilioForm) -> Response:
         call_status = params.get("CallStatus", "")
         duration = params.get("CallDuration")
         metrics.statuses.labels(call_status or "unknown").inc()

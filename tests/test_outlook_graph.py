@@ -41,7 +41,8 @@ class MemoryTokens:
     """A token source over an in-memory MSAL cache (the database-backed one is tested apart)."""
 
     def __init__(self, settings: Settings, signed: auth.SignedIn) -> None:
-        self.config, self.cache, self.home = settings.outlook(), signed.cache, signed.home_account_id
+        self.config = settings.outlook()
+        self.cache, self.home = signed.cache, signed.home_account_id
         self.refreshes = 0
         self.lost: list[str] = []
 

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from openai import AsyncOpenAI
 from pipecat.frames.frames import (
+    ControlFrame,
     EndWorkerFrame,
     ErrorFrame,
     Frame,
@@ -151,6 +152,13 @@ def invented_times(sentence: str, allowed: str) -> list[str]:
     ]
 
 
+@dataclass
+class GuidedReplyFrame(ControlFrame):
+    """The guided policy's answer to a caller turn, on its way to :class:`AgentVoice`."""
+
+    reply: Reply
+
+
 class AgentVoice(FrameProcessor):
     """Everything the agent says passes here: recorded, and said when the dialogue decides.
 
@@ -213,6 +221,9 @@ class AgentVoice(FrameProcessor):
         if direction != FrameDirection.DOWNSTREAM:
             await self.push_frame(frame, direction)
             return
+        if isinstance(frame, GuidedReplyFrame):
+            await self.speak(frame.reply)
+            return
         if isinstance(frame, LLMTextFrame):
             self._pending += frame.text
             await self._release(everything=False)
@@ -262,10 +273,9 @@ class AgentVoice(FrameProcessor):
 class DialogueRouter(FrameProcessor):
     """Caller turns in: recorded, then answered by the LLM or by the guided policy."""
 
-    def __init__(self, dialogue: Dialogue, voice: AgentVoice, **kwargs: Any) -> None:
+    def __init__(self, dialogue: Dialogue, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dialogue = dialogue
-        self.voice = voice
         self._seen_messages = 0
 
     def _new_caller_text(self, context: LLMContext) -> str | None:
@@ -300,7 +310,7 @@ class DialogueRouter(FrameProcessor):
         d.turn_done.clear()
         if not d.greeted or d.mode == "guided":
             # The greeting is always the campaign's own line: no model latency at "hello".
-            await self.voice.speak(await d.guided_reply(caller_text))
+            await self.push_frame(GuidedReplyFrame(await d.guided_reply(caller_text)))
             return
         await self.push_frame(frame, direction)
 
@@ -400,7 +410,7 @@ def build_dialogue(
         user_params["user_turn_strategies"] = user_turn_strategies
     pair = LLMContextAggregatorPair(context, user_params=LLMUserAggregatorParams(**user_params))
     voice = AgentVoice(dialogue)
-    router = DialogueRouter(dialogue, voice)
+    router = DialogueRouter(dialogue)
     before: list[FrameProcessor] = [pair.user(), router, *([service] if service else []), voice]
     return DialogueParts(
         before_tts=before, after_output=[pair.assistant()], dialogue=dialogue, context=context,

@@ -23,6 +23,7 @@ from fastapi import WebSocket
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
+    ControlFrame,
     EndFrame,
     Frame,
     FunctionCallInProgressFrame,
@@ -86,12 +87,17 @@ class AdmittedCall:
 
 
 
+@dataclass
+class GuidedTurnStartedFrame(ControlFrame):
+    """A caller turn is on its way to the guided policy (whose tools run inside its answer)."""
+
+
 class ToolFiller(FrameProcessor):
     """Says a short filler when the agent's answer keeps the caller waiting on a tool.
 
     LLM calls: armed by ``FunctionCallInProgressFrame``, disarmed by its result. Guided
-    calls: armed when the caller's turn reaches the dialogue (``turn_started``), disarmed
-    by the first words of the answer. Once per turn at most.
+    calls: armed by :class:`GuidedTurnStartedFrame`, disarmed by the first words of the
+    answer. Once per turn at most.
     """
 
     def __init__(self, *, after_seconds: float = FILLER_AFTER_SECONDS, text: str = FILLER,
@@ -103,19 +109,14 @@ class ToolFiller(FrameProcessor):
         self._said_this_turn = False
         self.fillers_said = 0
 
-    def turn_started(self) -> None:
-        """A caller turn reached the dialogue (guided policy): start the clock."""
-        self._said_this_turn = False
-        self._arm()
-
     def _arm(self) -> None:
         if self._timer is None and not self._said_this_turn:
-            self._timer = asyncio.get_running_loop().create_task(self._fire())
+            self._timer = self.create_task(self._fire(), "filler")
 
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    async def _disarm(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None and timer is not asyncio.current_task():
+            await self.cancel_task(timer)
 
     async def _fire(self) -> None:
         await asyncio.sleep(self._after)
@@ -126,14 +127,18 @@ class ToolFiller(FrameProcessor):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, GuidedTurnStartedFrame):
+            self._said_this_turn = False
+            self._arm()
+            return  # a signal between our processors, nothing downstream needs it
         if isinstance(frame, FunctionCallInProgressFrame):
             self._arm()
         elif isinstance(frame, FunctionCallResultFrame | LLMFullResponseStartFrame):
-            self._disarm()
+            await self._disarm()
         await self.push_frame(frame, direction)
 
     async def cleanup(self) -> None:
-        self._disarm()
+        await self._disarm()
         await super().cleanup()
 
 
@@ -144,17 +149,16 @@ class TurnGuard(FrameProcessor):
     queued but does not cancel the dialogue mid-way through a booking write.
     """
 
-    def __init__(self, dialogue: Dialogue, filler: ToolFiller, **kwargs: Any) -> None:
+    def __init__(self, dialogue: Dialogue, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._dialogue = dialogue
-        self._filler = filler
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, LLMContextFrame) and direction == FrameDirection.DOWNSTREAM:
             frame.interruptible = False
             if self._dialogue.greeted and self._dialogue.mode == "guided":
-                self._filler.turn_started()
+                await self.push_frame(GuidedTurnStartedFrame())
         await self.push_frame(frame, direction)
 
 
@@ -254,7 +258,7 @@ async def run_call(
                            user_turn_strategies=strategies, policy=policy)
     dialogue = parts.dialogue
     filler = ToolFiller()
-    guard = TurnGuard(dialogue, filler)
+    guard = TurnGuard(dialogue)
     user_aggregator, *dialogue_rest = parts.before_tts
     stt, tts = make_stt(setup.speech, campaign, call.caller_name), make_tts(setup.speech)
     pipeline = Pipeline([

@@ -115,6 +115,14 @@ class LLMStep(_Strict):
     fail: Literal[500, "timeout"] | None = None
 
 
+class AnswerExpect(_Strict):
+    """What the agent's answer to one caller line (``to_line``, 1-based) must (not) say."""
+
+    to_line: int = Field(ge=1)
+    phrases: list[str] = Field(default_factory=list)
+    absent_phrases: list[str] = Field(default_factory=list)
+
+
 class Expect(_Strict):
     """What the scenario's test checks; :meth:`check` lists what the call did not meet."""
 
@@ -129,6 +137,10 @@ class Expect(_Strict):
     ended: bool | None = None
     # The confirmed (or moved) meeting's start, with a zone; compared as instants.
     booked_at: datetime | None = None
+    # The address the confirmed (or moved) meeting's invite goes to.
+    invited: str | None = None
+    # Expectations on the agent's answer to one caller line (e.g. no "Booked for" after a hold).
+    answers: list[AnswerExpect] = Field(default_factory=list)
     call_back_requested: bool | None = None
     # A case-insensitive substring of the recorded call-back time ("tomorrow afternoon").
     call_back_when: str | None = None
@@ -163,8 +175,14 @@ class Expect(_Strict):
         if self.ended is not None and _ended(result) != self.ended:
             problems.append("the agent did not end the call with a goodbye" if self.ended
                             else "the agent ended the call")
+        held = [b for b in result.bookings if b["status"] in ("confirmed", "moved")]
         if self.booked_at is not None:
-            problems += _booked_at_problems(result, self.booked_at)
+            problems += _booked_at_problems(held, self.booked_at)
+        if self.invited is not None and (not held or self.invited not in held[-1]["attendees"]):
+            invitees = held[-1]["attendees"] if held else "nobody (no booking)"
+            problems.append(f"invite goes to {invitees}, expected {self.invited!r}")
+        for answer in self.answers:
+            problems += _answer_problems(result, answer)
         for name in ("call_back_requested", "do_not_call", "human_follow_up"):
             wanted = getattr(self, name)
             if wanted is not None and getattr(result, name) != wanted:
@@ -181,6 +199,23 @@ class Expect(_Strict):
         return problems
 
 
+def _answer_problems(result: CallResult, answer: AnswerExpect) -> list[str]:
+    """The agent's lines between caller line ``to_line`` and the next caller line."""
+    caller_seen = 0
+    reply: list[str] = []
+    for entry in result.transcript:
+        if entry["role"] == "caller":
+            caller_seen += 1
+        elif caller_seen == answer.to_line:
+            reply.append(entry["text"])
+    if caller_seen < answer.to_line:
+        return [f"the call ended before caller line {answer.to_line}"]
+    text = " ".join(reply)
+    where = f"answer to caller line {answer.to_line} ({text!r})"
+    return ([f"{where} never says {p!r}" for p in answer.phrases if p not in text]
+            + [f"{where} says {p!r}" for p in answer.absent_phrases if p in text])
+
+
 # A closing line: the agent's goodbye (the call result carries no "ended" flag of its own).
 _GOODBYE = re.compile(r"\b(good-?\s?bye|bye)\b", re.IGNORECASE)
 
@@ -191,8 +226,7 @@ def _ended(result: CallResult) -> bool:
     return last is not None and last["role"] == "agent" and bool(_GOODBYE.search(last["text"]))
 
 
-def _booked_at_problems(result: CallResult, expected: datetime) -> list[str]:
-    held = [b for b in result.bookings if b["status"] in ("confirmed", "moved")]
+def _booked_at_problems(held: list[dict[str, Any]], expected: datetime) -> list[str]:
     if not held:
         return [f"no meeting is booked, expected one at {_iso_utc(expected)}"]
     start = datetime.fromisoformat(held[-1]["start"].replace("Z", "+00:00"))
@@ -496,6 +530,6 @@ async def run_scenario(
 
 
 __all__ = [
-    "CallResult", "Expect", "Scenario", "ScenarioInvalid", "load_scenario", "run_call",
-    "run_scenario", "scripted_input",
+    "AnswerExpect", "CallResult", "Expect", "Scenario", "ScenarioInvalid", "load_scenario",
+    "run_call", "run_scenario", "scripted_input",
 ]

@@ -10,6 +10,7 @@ the same pipecat pipeline as a phone call, minus STT/TTS and the transport.
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -114,19 +115,124 @@ class LLMStep(_Strict):
     fail: Literal[500, "timeout"] | None = None
 
 
+class AnswerExpect(_Strict):
+    """What the agent's answer to one caller line (``to_line``, 1-based) must (not) say."""
+
+    to_line: int = Field(ge=1)
+    phrases: list[str] = Field(default_factory=list)
+    absent_phrases: list[str] = Field(default_factory=list)
+
+
 class Expect(_Strict):
-    """What the scenario's test checks."""
+    """What the scenario's test checks; :meth:`check` lists what the call did not meet."""
 
     outcome: str | None = None
     bookings: int | None = None
+    # Substrings of the agent's lines (all of them, joined): each must / must never appear.
     phrases: list[str] = Field(default_factory=list)
     absent_phrases: list[str] = Field(default_factory=list)
+    # Substrings that must never appear in the agent's first line (the opener).
+    opening_absent_phrases: list[str] = Field(default_factory=list)
+    # The agent said goodbye and closed the call (true), or did not (false).
     ended: bool | None = None
-    # The confirmed (or moved) meeting's start, with a zone.
+    # The confirmed (or moved) meeting's start, with a zone; compared as instants.
     booked_at: datetime | None = None
+    # The address the confirmed (or moved) meeting's invite goes to.
+    invited: str | None = None
+    # Expectations on the agent's answer to one caller line (e.g. no "Booked for" after a hold).
+    answers: list[AnswerExpect] = Field(default_factory=list)
     call_back_requested: bool | None = None
+    # A case-insensitive substring of the recorded call-back time ("tomorrow afternoon").
+    call_back_when: str | None = None
     do_not_call: bool | None = None
     human_follow_up: bool | None = None
+    # At most this many agent lines, opener included (no loops, no endless re-offers).
+    max_agent_turns: int | None = Field(None, ge=1)
+
+    @field_validator("booked_at")
+    @classmethod
+    def _booked_aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("booked_at needs a zone, e.g. 2026-12-02T18:00:00Z")
+        return value
+
+    def check(self, result: CallResult) -> list[str]:
+        """Each expectation ``result`` does not meet, as a readable line; empty when all hold."""
+        agent = [t["text"] for t in result.transcript if t["role"] == "agent"]
+        said = " ".join(agent)
+        problems: list[str] = []
+        if self.outcome is not None and result.outcome != self.outcome:
+            problems.append(f"outcome is {result.outcome!r}, expected {self.outcome!r}")
+        if self.bookings is not None and len(result.bookings) != self.bookings:
+            problems.append(f"{len(result.bookings)} booking(s), expected {self.bookings}")
+        problems += [f"agent never said {p!r}" for p in self.phrases if p not in said]
+        problems += [f"agent said {p!r}" for p in self.absent_phrases if p in said]
+        opener = agent[0] if agent else ""
+        problems += [
+            f"opening line says {p!r}: {opener!r}"
+            for p in self.opening_absent_phrases if p in opener
+        ]
+        if self.ended is not None and _ended(result) != self.ended:
+            problems.append("the agent did not end the call with a goodbye" if self.ended
+                            else "the agent ended the call")
+        held = [b for b in result.bookings if b["status"] in ("confirmed", "moved")]
+        if self.booked_at is not None:
+            problems += _booked_at_problems(held, self.booked_at)
+        if self.invited is not None and (not held or self.invited not in held[-1]["attendees"]):
+            invitees = held[-1]["attendees"] if held else "nobody (no booking)"
+            problems.append(f"invite goes to {invitees}, expected {self.invited!r}")
+        for answer in self.answers:
+            problems += _answer_problems(result, answer)
+        for name in ("call_back_requested", "do_not_call", "human_follow_up"):
+            wanted = getattr(self, name)
+            if wanted is not None and getattr(result, name) != wanted:
+                problems.append(f"{name} is {getattr(result, name)}, expected {wanted}")
+        if self.call_back_when is not None and (
+            self.call_back_when.lower() not in (result.call_back_when or "").lower()
+        ):
+            problems.append(
+                f"call_back_when is {result.call_back_when!r}, expected it to say "
+                f"{self.call_back_when!r}"
+            )
+        if self.max_agent_turns is not None and len(agent) > self.max_agent_turns:
+            problems.append(f"{len(agent)} agent lines, expected at most {self.max_agent_turns}")
+        return problems
+
+
+def _answer_problems(result: CallResult, answer: AnswerExpect) -> list[str]:
+    """The agent's lines between caller line ``to_line`` and the next caller line."""
+    caller_seen = 0
+    reply: list[str] = []
+    for entry in result.transcript:
+        if entry["role"] == "caller":
+            caller_seen += 1
+        elif caller_seen == answer.to_line:
+            reply.append(entry["text"])
+    if caller_seen < answer.to_line:
+        return [f"the call ended before caller line {answer.to_line}"]
+    text = " ".join(reply)
+    where = f"answer to caller line {answer.to_line} ({text!r})"
+    return ([f"{where} never says {p!r}" for p in answer.phrases if p not in text]
+            + [f"{where} says {p!r}" for p in answer.absent_phrases if p in text])
+
+
+# A closing line: the agent's goodbye (the call result carries no "ended" flag of its own).
+_GOODBYE = re.compile(r"\b(good-?\s?bye|bye)\b", re.IGNORECASE)
+
+
+def _ended(result: CallResult) -> bool:
+    """The call's last line is the agent's goodbye (not the caller running out of lines)."""
+    last = result.transcript[-1] if result.transcript else None
+    return last is not None and last["role"] == "agent" and bool(_GOODBYE.search(last["text"]))
+
+
+def _booked_at_problems(held: list[dict[str, Any]], expected: datetime) -> list[str]:
+    if not held:
+        return [f"no meeting is booked, expected one at {_iso_utc(expected)}"]
+    start = datetime.fromisoformat(held[-1]["start"].replace("Z", "+00:00"))
+    if start != expected:
+        return [f"booked at {_iso_utc(start)}, expected {_iso_utc(expected)}"]
+    return []
 
 
 class Scenario(_Strict):
@@ -424,6 +530,6 @@ async def run_scenario(
 
 
 __all__ = [
-    "CallResult", "Scenario", "ScenarioInvalid", "load_scenario", "run_call",
-    "run_scenario", "scripted_input",
+    "AnswerExpect", "CallResult", "Expect", "Scenario", "ScenarioInvalid", "load_scenario",
+    "run_call", "run_scenario", "scripted_input",
 ]

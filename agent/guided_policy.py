@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from agent.call_session import CallSession, OfferedSlot
 from agent.tools import CallTools, ToolResult, meeting_words
@@ -22,10 +23,18 @@ from prompts import line
 
 MAX_EMAIL_ATTEMPTS = 3
 
-# What the agent's last question was; the caller's next words answer it.
-OFFER, EMAIL, EMAIL_CONFIRM, ZONE, SLOT, MOVE, ANYTHING_ELSE, DONE = (
-    "offer", "email", "email_confirm", "zone", "slot", "move", "anything_else", "done",
-)
+class Step(StrEnum):
+    """What the agent's last question was; the caller's next words answer it."""
+
+    OFFER = "offer"
+    EMAIL = "email"
+    EMAIL_CONFIRM = "email_confirm"
+    ZONE = "zone"
+    SLOT = "slot"
+    MOVE = "move"
+    ANYTHING_ELSE = "anything_else"
+    DONE = "done"
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +65,7 @@ class GuidedPolicy:
     def __init__(self, session: CallSession, tools: CallTools | None = None) -> None:
         self.session = session
         self.tools = tools or CallTools(session)
-        self.expecting: str | None = None
+        self.expecting: Step | None = None
         self.current_offer: str | None = None
         self.preference: str | None = None
         self.meeting_proposed = False
@@ -77,12 +86,12 @@ class GuidedPolicy:
             business_name=campaign.business_name, purpose=campaign.purpose,
         )
         if s.booking_available:
-            self.expecting = OFFER
+            self.expecting = Step.OFFER
             if not offer:
                 return Reply(f"{hello} {line('good_time')}")
             self.meeting_proposed = True
             return Reply(f"{hello} {self._offer_line()}")
-        self.expecting = ANYTHING_ELSE
+        self.expecting = Step.ANYTHING_ELSE
         follow_up = line("no_booking_follow_up", business_name=campaign.business_name)
         return Reply(f"{hello} {follow_up} {line('anything_else')}")
 
@@ -94,7 +103,7 @@ class GuidedPolicy:
         )
 
     def _goodbye(self, before: str = "") -> Reply:
-        self.expecting = DONE
+        self.expecting = Step.DONE
         self.session.ended = True
         goodbye = line("goodbye", first_name=self.session.caller_first_name)
         return Reply(f"{before} {goodbye}".strip(), end=True)
@@ -105,19 +114,19 @@ class GuidedPolicy:
         """Work out the open question from the call's state (taking over from the LLM)."""
         s = self.session
         if s.ended:
-            self.expecting = DONE
+            self.expecting = Step.DONE
         elif s.active_booking() is not None:
-            self.expecting = MOVE if s.last_offer_ids else ANYTHING_ELSE
+            self.expecting = Step.MOVE if s.last_offer_ids else Step.ANYTHING_ELSE
         elif not s.booking_available:
-            self.expecting = ANYTHING_ELSE
+            self.expecting = Step.ANYTHING_ELSE
         elif s.last_offer_ids:
-            self.expecting, self.current_offer = SLOT, s.last_offer_ids[0]
+            self.expecting, self.current_offer = Step.SLOT, s.last_offer_ids[0]
         elif s.email and not s.email_confirmed:
-            self.expecting = EMAIL_CONFIRM
+            self.expecting = Step.EMAIL_CONFIRM
         elif s.email_confirmed and s.caller_zone is None:
-            self.expecting = ZONE
+            self.expecting = Step.ZONE
         else:
-            self.expecting = OFFER
+            self.expecting = Step.OFFER
         if self.current_offer is None and s.last_offer_ids:
             self.current_offer = s.last_offer_ids[0]
 
@@ -129,31 +138,32 @@ class GuidedPolicy:
             self.resume()
         s = self.session
         said = read(text)
-        if self.expecting == DONE:
+        if self.expecting == Step.DONE:
             return self._goodbye()
         if said.refusal and s.active_booking() is None:
             s.meeting_declined = True
             return self._goodbye(line("declined"))
         if said.cancel and s.active_booking() is not None:
             result = await self.tools.run("cancel_booking", {})
-            self.expecting = ANYTHING_ELSE
+            self.expecting = Step.ANYTHING_ELSE
             return Reply(result.say)
         if said.goodbye and not said.plain_yes and (
-            said.farewell or self.expecting in (ANYTHING_ELSE, OFFER)
+            said.farewell or self.expecting in (Step.ANYTHING_ELSE, Step.OFFER)
         ):
             if s.active_booking() is None and s.booking_available:
                 s.meeting_declined = True
             return self._goodbye()
-        if said.who and self.expecting == OFFER:
+        if said.who and self.expecting == Step.OFFER:
             return self.greeting()
         wants_time = self._time_preference(text, said)
         if s.active_booking() is not None and (said.reschedule or wants_time):
-            return await self._offer(preference=wants_time, expecting=MOVE)
+            return await self._offer(preference=wants_time, expecting=Step.MOVE)
         handler = {
-            OFFER: self._on_offer, EMAIL: self._on_email, EMAIL_CONFIRM: self._on_email_confirm,
-            ZONE: self._on_zone, SLOT: self._on_slot, MOVE: self._on_slot,
-            ANYTHING_ELSE: self._on_anything_else,
-        }[self.expecting or OFFER]
+            Step.OFFER: self._on_offer, Step.EMAIL: self._on_email,
+            Step.EMAIL_CONFIRM: self._on_email_confirm,
+            Step.ZONE: self._on_zone, Step.SLOT: self._on_slot, Step.MOVE: self._on_slot,
+            Step.ANYTHING_ELSE: self._on_anything_else,
+        }[self.expecting or Step.OFFER]
         return await handler(text, said, wants_time)
 
     def _time_preference(self, text: str, said: Reading) -> str | None:
@@ -182,7 +192,7 @@ class GuidedPolicy:
             return Reply(self._offer_line())
         if said.yes or wants_time:
             self.meeting_proposed = True
-            self.expecting = EMAIL
+            self.expecting = Step.EMAIL
             return Reply(line("ask_email"))
         return Reply(line("not_understood", question=self._offer_line()))
 
@@ -192,15 +202,15 @@ class GuidedPolicy:
             return Reply(line("ask_email"))
         result = await self.tools.run("capture_email", {"spoken": text})
         if result.ok:
-            self.expecting = EMAIL_CONFIRM
+            self.expecting = Step.EMAIL_CONFIRM
             return Reply(result.say)
         self.email_attempts += 1
         if self.email_attempts >= MAX_EMAIL_ATTEMPTS:
             # Better a human follow-up than a fourth "could you say it again?".
-            self.expecting = ANYTHING_ELSE
+            self.expecting = Step.ANYTHING_ELSE
             give_up = line("email_give_up", business_name=self.session.campaign.business_name)
             return Reply(f"{give_up} {line('anything_else')}")
-        self.expecting = EMAIL
+        self.expecting = Step.EMAIL
         return Reply(result.say)
 
     async def _on_email_confirm(self, text: str, said: Reading, wants_time: str | None) -> Reply:
@@ -211,12 +221,12 @@ class GuidedPolicy:
             # "no, it's m a double t at example dot com": the correction is in the same breath.
             return await self._on_email(text, said, None)
         if said.no:
-            self.expecting = EMAIL
+            self.expecting = Step.EMAIL
             return Reply(line("ask_email_again"))
         s = self.session
         result = await self.tools.run("capture_email", {"spoken": text})
         if result.ok:
-            self.expecting = EMAIL_CONFIRM
+            self.expecting = Step.EMAIL_CONFIRM
             return Reply(result.say)
         # Neither a yes nor an address: read it back once more.
         readback = await self.tools.run("capture_email", {"spoken": s.email or ""})
@@ -226,7 +236,7 @@ class GuidedPolicy:
         """After the e-mail: the zone if the number left it open, else the first offer."""
         s = self.session
         if s.caller_zone is None:
-            self.expecting = ZONE
+            self.expecting = Step.ZONE
             ask = line("ask_zone", candidates=self.tools.candidate_names())
             return Reply(f"{prefix} {ask}")
         return await self._offer(prefix=prefix, preference=self.preference)
@@ -241,7 +251,7 @@ class GuidedPolicy:
 
     async def _offer(
         self, *, prefix: str = "", preference: str | None = None,
-        after: str | None = None, earlier_than: str | None = None, expecting: str = SLOT,
+        after: str | None = None, earlier_than: str | None = None, expecting: Step = Step.SLOT,
     ) -> Reply:
         """Offer one slot (the earliest matching), said after ``prefix``."""
         args: dict[str, object] = {"limit": 1}
@@ -254,9 +264,9 @@ class GuidedPolicy:
         result: ToolResult = await self.tools.run("find_slots", args)
         if not result.ok:
             if self.session.caller_zone is None:
-                self.expecting = ZONE
+                self.expecting = Step.ZONE
                 return Reply(f"{prefix} {result.say}".strip())
-            self.expecting = ANYTHING_ELSE
+            self.expecting = Step.ANYTHING_ELSE
             return Reply(f"{prefix} {result.say} {line('anything_else')}".strip())
         self.preference = None
         self.current_offer = result.data["slots"][0]["slot_id"]
@@ -265,37 +275,38 @@ class GuidedPolicy:
 
     async def _on_slot(self, text: str, said: Reading, wants_time: str | None) -> Reply:
         s = self.session
-        moving = self.expecting == MOVE
+        moving = self.expecting == Step.MOVE
         zone = zone_from_answer(text, s.zone_candidates, owner_zone=s.owner_zone)
         if zone is not None and zone != s.caller_zone and not wants_time:
             # The caller corrects the zone stated in the offer: say the same slot their way.
             result = await self.tools.run("set_caller_zone", {"answer": text})
             offered = s.offers.get(self.current_offer or "")
             if offered is None:
-                return await self._offer(prefix=result.say, expecting=self.expecting or SLOT)
+                return await self._offer(prefix=result.say, expecting=self.expecting or Step.SLOT)
             respoken = OfferedSlot(offered.slot_id, offered.slot, self.tools.spoken(offered.slot))
             s.offers[offered.slot_id] = respoken
             s.last_offer_ids = [offered.slot_id]
             return Reply(f"{result.say} {line('offer_slot', spoken=respoken.spoken)}")
         if wants_time and not (said.plain_yes and self._offer_fits(wants_time)):
             # "What about Thursday?", "1 PM is fine after all": offer what they named.
-            return await self._offer(preference=wants_time, expecting=self.expecting or SLOT)
+            return await self._offer(preference=wants_time, expecting=self.expecting or Step.SLOT)
         if moving and said.keep:
             booked = s.active_booking()
-            self.expecting, self.current_offer = ANYTHING_ELSE, None
+            self.expecting, self.current_offer = Step.ANYTHING_ELSE, None
             s.last_offer_ids = []
             kept = line("kept", spoken=self.tools.spoken(booked.slot)) if booked else ""
             return Reply(f"{kept} {line('anything_else')}".strip())
         if said.later:
-            return await self._offer(after=self.current_offer, expecting=self.expecting or SLOT)
+            return await self._offer(
+                after=self.current_offer, expecting=self.expecting or Step.SLOT)
         if said.earlier:
             return await self._offer(earlier_than=self.current_offer,
-                                     expecting=self.expecting or SLOT)
+                                     expecting=self.expecting or Step.SLOT)
         if said.plain_yes and self.current_offer:
             name = "reschedule_booking" if moving else "book_slot"
             result = await self.tools.run(name, {"slot_id": self.current_offer})
             if result.ok:
-                self.expecting, self.current_offer = ANYTHING_ELSE, None
+                self.expecting, self.current_offer = Step.ANYTHING_ELSE, None
                 return Reply(result.say)
             slots = result.data.get("slots")
             if slots:
@@ -303,17 +314,18 @@ class GuidedPolicy:
                 self.current_offer = slots[0]["slot_id"]
                 return Reply(result.say)
             if s.email and not s.email_confirmed:
-                self.expecting = EMAIL_CONFIRM
+                self.expecting = Step.EMAIL_CONFIRM
             elif not s.email:
-                self.expecting = EMAIL
+                self.expecting = Step.EMAIL
             else:
-                self.expecting = ANYTHING_ELSE
+                self.expecting = Step.ANYTHING_ELSE
             return Reply(result.say)
         if said.no:
             if said.goodbye:
                 return self._goodbye(line("declined"))
             # Declined this time: offer the next one.
-            return await self._offer(after=self.current_offer, expecting=self.expecting or SLOT)
+            return await self._offer(
+                after=self.current_offer, expecting=self.expecting or Step.SLOT)
         offered = s.offers.get(self.current_offer or "")
         question = line("offer_slot", spoken=offered.spoken) if offered else self._offer_line()
         return Reply(line("not_understood", question=question))
@@ -337,7 +349,7 @@ class GuidedPolicy:
             self.preference = wants_time
             if s.email_confirmed:
                 return await self._offer(preference=wants_time)
-            self.expecting = EMAIL
+            self.expecting = Step.EMAIL
             return Reply(line("ask_email"))
         if said.yes and s.booking_available and s.active_booking() is None:
             return await self._on_offer(text, said, wants_time)

@@ -12,10 +12,10 @@ so a hold, a call-back request or a question anywhere in the turn is never conse
 let me check" is HOLD; "yes but how long is it" is a LENGTH question).
 
 The yes or no is the answer only if it comes early (within the first few words); when several
-yes/no words run together the last one wins ("yeah no" is a no, "no no thats right" a yes), except
-that a polite "thats fine"/"no problem" does not undo a no ("no thats fine" is a no). After "anything
-else?" a no, a closing ("thats all", "im good") or a farewell all mean the caller is done: the
-dialogue should close the call on DENY as on GOODBYE there. Before a booking (OPENER, MEETING) a
+yes/no words run together the last one wins ("yeah no" is a no, "no no thats right" a yes),
+except that a polite "thats fine"/"no problem" does not undo a no ("no thats fine" is a no). After
+"anything else?" a no, a closing ("thats all", "im good") or a farewell all mean the caller is
+done: the dialogue should close the call on DENY as on GOODBYE there. Before a booking (OPENER, MEETING) a
 GOODBYE means the meeting was declined.
 
 E-mail addresses, zones and times are parsed by their own modules (caller_language.email,
@@ -87,6 +87,7 @@ class _Patterns:
     """One vocabulary compiled once (see :func:`_compiled`)."""
 
     fillers: re.Pattern[str]
+    thanks: re.Pattern[str]
     leading: re.Pattern[str]
     labelled: tuple[tuple[_Label, re.Pattern[str]], ...]  # in tie-break priority order
     when: re.Pattern[str]
@@ -140,6 +141,7 @@ def _compiled(words: Vocabulary) -> _Patterns:
     ]
     return _Patterns(
         fillers=_phrases(words.fillers),
+        thanks=re.compile(rf"\b(?:{_alternation(words.thanks)})\b"),
         leading=re.compile(rf"^(?:(?:{_alternation(words.leading_fillers)})(?: |$))+"),
         labelled=tuple(labelled),
         when=_phrases(words.when),
@@ -167,20 +169,27 @@ def normalize(text: str, words: Vocabulary = ENGLISH) -> str:
     return patterns.leading.sub("", text).strip()
 
 
+# Phrases that decide the turn whatever else it says: never hidden by an overlapping lesser one
+# ("could you try me again tomorrow" is a call-back, not "could you try ...").
+_FIRST_TIER = frozenset(
+    {_Kind.DO_NOT_CALL, _Kind.CALL_BACK, _Kind.NOT_INTERESTED, _Kind.HOLD, _Kind.REPEAT, *Question}
+)
+
+
 def _spans(text: str, patterns: _Patterns) -> list[_Span]:
-    """Every known phrase, overlaps settled leftmost-longest (then by label priority)."""
-    found: list[tuple[int, int, int, _Label]] = []
+    """Every known phrase, overlaps settled leftmost-longest (first tier, then by priority)."""
+    found: list[tuple[int, int, int, int, _Label]] = []
     for priority, (label, pattern) in enumerate(patterns.labelled):
+        tier = 0 if label in _FIRST_TIER else 1
         for match in pattern.finditer(text):
             if match.end() > match.start():
-                found.append((match.start(), -match.end(), priority, label))
-    found.sort(key=lambda item: item[:3])
+                found.append((tier, match.start(), -match.end(), priority, label))
+    found.sort(key=lambda item: item[:4])
     spans: list[_Span] = []
-    taken = 0
-    for start, negative_end, _, label in found:
-        if start >= taken:
+    for _, start, negative_end, _, label in found:
+        if all(-negative_end <= span.start or start >= span.end for span in spans):
             spans.append(_Span(start, -negative_end, label))
-            taken = -negative_end
+    spans.sort(key=lambda span: span.start)
     return spans
 
 
@@ -267,7 +276,7 @@ def read_turn(text: str, expecting: Expecting, words: Vocabulary = ENGLISH) -> T
         "keep": bool(patterns.keep.search(said)),
         "cancel": bool(patterns.cancel.search(said)),
         "reschedule": bool(patterns.reschedule.search(said)),
-        "thanks": _Kind.THANKS in labels,
+        "thanks": bool(patterns.thanks.search(said)),
         "farewell": _Kind.FAREWELL in labels,
     }
 
@@ -304,6 +313,8 @@ def read_turn(text: str, expecting: Expecting, words: Vocabulary = ENGLISH) -> T
         return turn(Intent.NOT_INTERESTED if expecting in _ASKED_NOW else Intent.GOODBYE)
 
     courtesy = [span for span in spans if span.label in _COURTESY]
+    if expecting is Expecting.OPENER and answer is Intent.AFFIRM and _Kind.GREETING in labels:
+        return turn(Intent.INFO)  # "good thanks how are you": small talk, not consent
     if answer is not None:
         rest = said[end:]
         change = _content(
@@ -334,3 +345,58 @@ def read_turn(text: str, expecting: Expecting, words: Vocabulary = ENGLISH) -> T
     if expecting is Expecting.OPENER and labels & {_Kind.SMALL_TALK, _Kind.GREETING}:
         return turn(Intent.INFO)
     return turn(Intent.UNCLEAR)
+
+
+# --- the former signal reader, kept as a thin view of read_turn until the dialogue migrates ----
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The old boolean signals, derived from one :class:`Turn` (prefer :func:`read_turn`)."""
+
+    text: str
+    yes: bool
+    no: bool
+    refusal: bool
+    goodbye: bool
+    farewell: bool
+    who: bool
+    later: bool
+    earlier: bool
+    reschedule: bool
+    cancel: bool
+    keep: bool
+    thanks: bool
+
+    @property
+    def plain_yes(self) -> bool:
+        """Agreement without a "no" anywhere in it ("yes, that's right")."""
+        return self.yes and not self.no
+
+    @property
+    def plain_no(self) -> bool:
+        """Disagreement without a "yes" in it ("nope", "not really")."""
+        return self.no and not self.yes
+
+
+_REFUSALS = frozenset({Intent.NOT_INTERESTED, Intent.DO_NOT_CALL})
+
+
+def read(text: str, expecting: Expecting = Expecting.SLOT) -> Reading:
+    """:func:`read_turn` as the old signals: a yes is consent only (a hold is neither)."""
+    turn = read_turn(text, expecting)
+    return Reading(
+        text=text,
+        yes=turn.consents,
+        no=turn.intent is Intent.DENY or turn.intent in _REFUSALS,
+        refusal=turn.intent in _REFUSALS,
+        goodbye=turn.intent is Intent.GOODBYE or turn.farewell,
+        farewell=turn.farewell,
+        who=turn.question in (Question.WHO, Question.WHY),
+        later=turn.later,
+        earlier=turn.earlier,
+        reschedule=turn.reschedule,
+        cancel=turn.cancel,
+        keep=turn.keep,
+        thanks=turn.thanks,
+    )

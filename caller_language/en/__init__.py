@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from caller_language.turns import Question, Vocabulary
 
+# Word lists stay packed, one concern a line, rather than one word a line.
+# fmt: off
+
 _WEEKDAY = "(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _DAY_PART = "(morning|afternoon|evening|night)"
 _NUMBER = (
@@ -53,8 +56,9 @@ ENGLISH = Vocabulary(
         "(that|it|this) (would|will|should) (work|be (fine|good|great|perfect|ok|okay|lovely))",
         "thatll (work|do)", "thatd (work|be (fine|good|great|perfect|ok|okay|lovely))",
         "i can do (that|it|then)", "i can make (that|it)( work)?", "(i|we) could do that",
-        "go ahead", "go for it", "please do", "book it", "book (me|that|it) in", "lets do (it|that)",
-        "lets go", "do it", "(id|i would|i d) (like|love) (that|to)", "sure why not", "why not",
+        "go ahead", "go for it", "please do", "book it", "book (me|that|it) in",
+        "lets do (it|that)", "lets go", "do it", "(id|i would|i d) (like|love) (that|to)",
+        "sure why not", "why not",
         "(i )?dont see why not", "(i )?dont mind", "i guess( so)?", "i suppose( so)?",
         "guess so", "suppose so", "probably", "count me in", "(im|i am) in$", "im down",
         "thats the one", "that one",
@@ -109,7 +113,8 @@ ENGLISH = Vocabulary(
     closing=(
         "thats all", "that is all", "thats everything", "that is everything", "nothing else",
         "nothing more", "no more questions", "(im|i am|were|we are) (all )?set", "all set",
-        "(were|we are) (all )?(good|fine|done)( here)?", "(im|i am) (all )?done", "all done", "i think thats it",
+        "(were|we are) (all )?(good|fine|done)( here)?", "(im|i am) (all )?done", "all done",
+        "i think thats it",
         "thats all i need(ed)?", "i think were done", "i think thats all",
     ),
     farewell=(
@@ -127,7 +132,8 @@ ENGLISH = Vocabulary(
         "(give|gimme|just give) me (a|one|a quick|just a) (sec|second|minute|moment|min|mo)",
         "(just )?(a|one) (sec|second|moment|minute|min|mo)$", "one (sec|second|moment)",
         "just a (sec|second|moment|minute|min)", "(a|one) (quick )?(sec|second|moment)",
-        r"(?<!\bcant )(?<!\bcannot )wait( a (sec|second|minute|moment|min))?(?! (for|till|until))",
+        r"(?<!\bcant )(?<!\bcannot )wait( a (sec|second|minute|moment|min))?"
+        "(?! (for|till|until|what))",
         "let me (just )?(check|see|think|look|get|grab|find|pull|ask|open|go|have a look|take a"
         " look|double check|confirm|write|note|figure)", "lemme (check|see|think|look)",
         "(im|i am) (just )?(checking|looking|pulling|getting|grabbing|writing)",
@@ -150,7 +156,7 @@ ENGLISH = Vocabulary(
     ),
     call_back_when_asked_now=(
         "not (right )?now", "not at the moment", "not today", "(im|i am|were|we are) "
-        "(kind of |a bit |pretty |really )?busy", "later", "maybe later", "not a good time",
+        "(kind of |a bit |pretty |really )?busy", "^(maybe )?later( please)?$",
     ),
     do_not_call=(
         "(dont|do not|never|please dont|please do not) (ever )?(call|contact|phone|ring) "
@@ -172,6 +178,7 @@ ENGLISH = Vocabulary(
         "repeat (that|it|the question)", "one more time", "what (was|is) that( again)?$",
         "what did you (just )?say", "(i )?(didnt|did not|couldnt|could not|cant|cannot) "
         "(catch|hear|get|understand) (that|you|it|what you said)",
+        "(read|say) (that|it) (back )?again", "(can|could) you (read|say) (that|it) back",
         "you(re| are)? (breaking|cutting) up", "you (broke|cut) (up|out)", "(cant|cannot) hear you",
         "sorry (i )?(didnt|missed) (catch|that|it)", "i missed that", "^sorry what was that$",
     ),
@@ -200,7 +207,8 @@ ENGLISH = Vocabulary(
         "cheers", "great", "i", "mean", "yes", "totally",
     ),
     noise=(
-        "i", "think", "guess", "the", "a", "an", "oh", "ah", "and", "so", "well", "just", "then", "um", "uh", "huh",
+        "i", "think", "guess", "the", "a", "an", "oh", "ah", "and", "so", "well", "just", "then",
+        "um", "uh", "huh",
         "hmm", "mm", "er", "it", "that", "this", "is", "its", "thats", "me", "okay", "please",
         "there", "here", "really", "very", "too", "yet", "now", "mean", "what",
     ),
@@ -243,7 +251,7 @@ ENGLISH = Vocabulary(
             "(what|which) time (is|would|will) (that|it) (be )?(for me|in my time( zone)?|my time"
             "|where i am|here|local|over here|for us)", "(in|is that|that) my time( zone)?",
             "is (that|it) (in )?(my|local|your|our) time", "(what|which) time ?zone",
-            "for me$", "my time$", "where i am$", "in my (time )?zone",
+            "(is|s) (that|it|this) (for me|my time|where i am)", "in my (time )?zone",
             "is (that|it) (eastern|central|pacific|mountain)", "(your|my|our) time or",
         ),
         Question.NUMBER_SOURCE: (
@@ -269,7 +277,8 @@ ENGLISH = Vocabulary(
         Question.WHAT_NEXT: (
             "what happens (next|after that|then|now)", "(whats|what is|what are) the next steps?",
             "tell me more", "(how|hows) (does|would|will) (it|this|that) work",
-            "(what|whats|what is) (the meeting|it) (about|for)", "^(yeah |yes |sure |ok )?what is it$",
+            "(what|whats|what is) (the meeting|it) (about|for)",
+            "^(yeah |yes |sure |ok )?what is it$",
             "what (would|will) we (talk|discuss)( about)?", "what do (i|we) (need|have) to do",
             "(whats|what is) next", "more (info|information|details)", "what do you offer",
             "what (would|will) (the meeting|it) (be|cover|involve)", "how does (it|this) work",
@@ -317,3 +326,4 @@ ENGLISH = Vocabulary(
         "can we do", "could we do",
     ),
 )
+# fmt: on

@@ -15,8 +15,8 @@ The yes or no is the answer only if it comes early (within the first few words);
 yes/no words run together the last one wins ("yeah no" is a no, "no no thats right" a yes),
 except that a polite "thats fine"/"no problem" does not undo a no ("no thats fine" is a no). After
 "anything else?" a no, a closing ("thats all", "im good") or a farewell all mean the caller is
-done: the dialogue should close the call on DENY as on GOODBYE there. Before a booking (OPENER, MEETING) a
-GOODBYE means the meeting was declined.
+done: the dialogue should close the call on DENY as on GOODBYE there. Before a booking (OPENER,
+MEETING) a GOODBYE means the meeting was declined.
 
 E-mail addresses, zones and times are parsed by their own modules (caller_language.email,
 caller_language.timezones, caller_language.time_phrases); ``Turn.change`` and

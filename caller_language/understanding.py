@@ -317,8 +317,11 @@ def read_turn(text: str, expecting: Expecting, words: Vocabulary = ENGLISH) -> T
         return turn(Intent.INFO)  # "good thanks how are you": small talk, not consent
     if answer is not None:
         rest = said[end:]
+        around = [s for s in spans if s.label in _COURTESY and not start <= s.start < end]
         change = _content(
-            said, [s for s in spans if s.label in _COURTESY or start <= s.start < end], patterns
+            said,
+            sorted([*around, _Span(start, end, _Kind.AFFIRM)], key=lambda s: s.start),
+            patterns,
         )
         if answer is Intent.DENY:
             return turn(Intent.DENY, change=change or None)

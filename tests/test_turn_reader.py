@@ -59,6 +59,9 @@ CASES: list[tuple[Expecting, str, Intent, dict[str, object]]] = [
     (E.OPENER, "could you try me again tomorrow morning", I.CALL_BACK,
      {"call_back_when": "tomorrow morning"}),
     (E.OPENER, "im busy", I.CALL_BACK, {}),
+    (E.OPENER, "i dont have time right now", I.CALL_BACK, {}),
+    (E.OPENER, "i really dont have time for this", I.NOT_INTERESTED, {}),
+    (E.OPENER, "im sorry who", I.QUESTION, {"question": Q.WHO}),
     (E.OPENER, "not interested", I.NOT_INTERESTED, {}),
     (E.OPENER, "Sorry, I'm not interested.", I.NOT_INTERESTED, {}),
     (E.OPENER, "no thanks were all set", I.NOT_INTERESTED, {}),
@@ -87,6 +90,7 @@ CASES: list[tuple[Expecting, str, Intent, dict[str, object]]] = [
     (E.MEETING, "maybe", I.UNCLEAR, {}),
     (E.MEETING, "no", I.DENY, {}),
     (E.MEETING, "nah", I.DENY, {}),
+    (E.MEETING, "not this week", I.DENY, {}),
     (E.MEETING, "no thank you", I.DENY, {"thanks": True}),
     (E.MEETING, "not really", I.DENY, {}),
     (E.MEETING, "i dont think so", I.DENY, {}),
@@ -187,6 +191,9 @@ CASES: list[tuple[Expecting, str, Intent, dict[str, object]]] = [
     (E.SLOT, "i have a meeting then", I.DENY, {}),
     (E.SLOT, "not right now", I.DENY, {}),
     (E.SLOT, "i dont want tuesday do you have wednesday", I.DENY, {}),
+    (E.SLOT, "uh no sorry i cant do tuesday", I.DENY, {"change": "tuesday"}),
+    (E.SLOT, "could we push it to next week", I.DENY, {"change": "could we push it to next week"}),
+    (E.SLOT, "is there anything on wednesday", I.DENY, {}),
     (E.SLOT, "do you have something later", I.DENY, {"later": True}),
     (E.SLOT, "anything earlier", I.DENY, {"earlier": True}),
     (E.SLOT, "how about thursday at two", I.DENY, {"change": "how about thursday at two"}),
@@ -287,8 +294,14 @@ def test_only_a_plain_yes_is_consent() -> None:
 
 
 def test_caller_who_asks_to_hold_at_the_offer_is_not_booked() -> None:
-    for line in ("hold on", "give me a second", "ok let me check my calendar", "one sec",
-                 "yeah hang on a minute", "sure just a moment"):
+    for line in (
+        "hold on",
+        "give me a second",
+        "ok let me check my calendar",
+        "one sec",
+        "yeah hang on a minute",
+        "sure just a moment",
+    ):
         turn = read_turn(line, Expecting.SLOT)
         assert turn.intent is Intent.HOLD and not turn.consents, line
 
@@ -324,23 +337,37 @@ def test_reading_never_fails_on_arbitrary_text(text: str, expecting: Expecting) 
 
 
 @given(
-    _EVERYDAY, st.sampled_from(_HOLDS + _CALL_BACKS + _DO_NOT_CALL + _QUESTIONS), _EVERYDAY,
-    _SEPARATOR, st.sampled_from(list(Expecting)),
+    _EVERYDAY,
+    st.sampled_from(_HOLDS + _CALL_BACKS + _DO_NOT_CALL + _QUESTIONS),
+    _EVERYDAY,
+    _SEPARATOR,
+    st.sampled_from(list(Expecting)),
 )
 def test_a_hold_call_back_refusal_or_question_is_never_consent(
-    before: str, not_consent: str, after: str, separator: str, expecting: Expecting,
+    before: str,
+    not_consent: str,
+    after: str,
+    separator: str,
+    expecting: Expecting,
 ) -> None:
-    for text in (not_consent, f"{before}{separator}{not_consent}",
-                 f"{not_consent}{separator}{after}", f"{before} {not_consent} {after}"):
+    for text in (
+        not_consent,
+        f"{before}{separator}{not_consent}",
+        f"{not_consent}{separator}{after}",
+        f"{before} {not_consent} {after}",
+    ):
         assert not read_turn(text, expecting).consents, text
 
 
 @given(
-    st.sampled_from(CASES), st.lists(st.sampled_from(_FILLERS), max_size=2),
+    st.sampled_from(CASES),
+    st.lists(st.sampled_from(_FILLERS), max_size=2),
     st.lists(st.sampled_from(_FILLERS), max_size=2),
 )
 def test_fillers_around_a_line_do_not_change_its_intent(
-    case: tuple[Expecting, str, Intent, dict[str, object]], before: list[str], after: list[str],
+    case: tuple[Expecting, str, Intent, dict[str, object]],
+    before: list[str],
+    after: list[str],
 ) -> None:
     expecting, text, intent, _ = case
     assume(not text.startswith(("huh", "hmm")))  # "uh" + "huh" is "uh huh", a yes
@@ -349,12 +376,16 @@ def test_fillers_around_a_line_do_not_change_its_intent(
 
 
 @given(
-    st.sampled_from(CASES), st.sampled_from([str.upper, str.title, str.capitalize, str.lower]),
-    st.sampled_from(["", ".", "?", "!", "...", ","]), st.sampled_from([" ", ", ", " - "]),
+    st.sampled_from(CASES),
+    st.sampled_from([str.upper, str.title, str.capitalize, str.lower]),
+    st.sampled_from(["", ".", "?", "!", "...", ","]),
+    st.sampled_from([" ", ", ", " - "]),
 )
 def test_case_and_punctuation_do_not_change_the_intent(
     case: tuple[Expecting, str, Intent, dict[str, object]],
-    casing: Callable[[str], str], end: str, comma: str,
+    casing: Callable[[str], str],
+    end: str,
+    comma: str,
 ) -> None:
     expecting, text, intent, _ = case
     head, *tail = text.split(" ", 1)

@@ -58,7 +58,7 @@ ENGLISH = Vocabulary(
         "i can do (that|it|then)", "i can make (that|it)( work)?", "(i|we) could do that",
         "go ahead", "go for it", "please do", "book it", "book (me|that|it) in",
         "lets do (it|that)", "lets go", "do it", "(id|i would|i d) (like|love) (that|to)",
-        "sure why not", "why not",
+        "sure why not", "why not", "(i )?cant wait",
         "(i )?dont see why not", "(i )?dont mind", "i guess( so)?", "i suppose( so)?",
         "guess so", "suppose so", "probably", "count me in", "(im|i am) in$", "im down",
         "thats the one", "that one",
@@ -80,6 +80,7 @@ ENGLISH = Vocabulary(
         "(im|i am|were|we are) not (free|available)", "(i|we) (dont|do not) (want|need)",
         "(close|almost|nearly) but", "almost", "nearly", "close", "ill pass", "pass",
         "not (this|that|the) (one|day|time)", "not (then|that)", f"not (on )?{_WEEKDAY}",
+        "not (this|next) (week|month|morning|afternoon|evening)",
     ),
     negators=(
         "not", "dont", "do not", "doesnt", "does not", "didnt", "did not", "cant", "cannot",
@@ -152,6 +153,7 @@ ENGLISH = Vocabulary(
         "(client|customer|patient)|in the middle of something|about to go)",
         "(im|i am) (busy|driving|working) (right now|at the moment|now)", "(in|driving) my car",
         "(another|some other|a better|a different) time", "maybe (later|another time)",
+        "(dont|do not) (really )?have (the |any )?time (right now|now|at the moment|today)",
         "(can|could) (you|we) (do|talk|chat|speak|connect) (this )?later",
     ),
     call_back_when_asked_now=(
@@ -171,6 +173,7 @@ ENGLISH = Vocabulary(
         "not (looking|in the market) for", "(we|i) (dont|do not) need (it|this|that|anything|any)",
         "(were|we are|im|i am) (happy|fine|good|covered) with (what|our|my)",
         "(were|we are|im|i am) (already )?covered", "not for us", "no thanks were",
+        "(dont|do not) (really )?have time for (this|that|these)",
     ),
     repeat=(
         "^(im )?sorry$", "^sorry what$", "^what$", "^huh$", "^pardon( me)?$", "^excuse me$",
@@ -187,7 +190,8 @@ ENGLISH = Vocabulary(
         "no idea", "hard to say", "well see", "we will see", "i dont know yet", "not sure yet",
     ),
     proposal=(
-        "(how|what) about", "(can|could|would) (we|you|i) (do|make it|move|try|go|have|get|book)",
+        "(how|what) about",
+        "(can|could|would) (we|you|i) (do|make it|move|push|change|switch|try|go|have|get|book)",
         "(do|would) you have (anything|something|any)", "(is|are) there (any|anything|something)",
         "(anything|something|any time|sometime) (later|earlier|else|sooner|in the|on|next)",
         "(id|i would|i d) (prefer|rather)", "(i|we) (prefer|would prefer)", "(is|would) "
@@ -219,7 +223,7 @@ ENGLISH = Vocabulary(
             "what company", "which company", "who do you (work for|represent|work with)",
             "where are you calling from", "(whats|what is|what was) your name",
             "who did you say", "who are you with", "where (are|is) (you|this) from",
-            "(you|and you) are", "who am i talking to",
+            "(you|and you) are", "who am i talking to", "^(im )?(sorry )?who$",
         ),
         Question.WHY: (
             "why (are|were) you calling", "why (did|do) you call", "why (are|do) you (ask|want)",

@@ -89,7 +89,8 @@ class _Patterns:
     fillers: re.Pattern[str]
     thanks: re.Pattern[str]
     leading: re.Pattern[str]
-    labelled: tuple[tuple[_Label, re.Pattern[str]], ...]  # in tie-break priority order
+    # (label, 0 for the first tier else 1, pattern), in tie-break priority order
+    labelled: tuple[tuple[_Label, int, re.Pattern[str]], ...]
     when: re.Pattern[str]
     contrast: re.Pattern[str]
     connectors: re.Pattern[str]
@@ -98,14 +99,18 @@ class _Patterns:
     keep: re.Pattern[str]
     cancel: re.Pattern[str]
     reschedule: re.Pattern[str]
+    question_leads: frozenset[str]
     glue: frozenset[str]
     noise: frozenset[str]
 
 
+def _non_capturing(phrase: str) -> str:
+    return re.sub(r"\((?!\?)", "(?:", phrase)
+
+
 def _alternation(phrases: tuple[str, ...]) -> str:
     # Longer phrases first, so that at one position the longer alternative is tried first.
-    ordered = sorted(phrases, key=len, reverse=True)
-    return "|".join(re.sub(r"\((?!\?)", "(?:", phrase) for phrase in ordered)
+    return "|".join(_non_capturing(p) for p in sorted(phrases, key=len, reverse=True))
 
 
 def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
@@ -115,8 +120,7 @@ def _phrases(phrases: tuple[str, ...]) -> re.Pattern[str]:
 @lru_cache(maxsize=8)
 def _compiled(words: Vocabulary) -> _Patterns:
     negation = rf"(?:{_alternation(words.negators)})(?: \w+)? (?:{_alternation(words.negatable)})"
-    leads = "|".join(rf"(?<=\b{re.escape(lead)} )" for lead in words.question_leads)
-    question_shape = re.compile(rf"(?:^|{leads})(?:{_alternation(words.question_starts)})\b")
+    thanks = _phrases(words.thanks)
     labelled: list[tuple[_Label, re.Pattern[str]]] = [
         (_Kind.DO_NOT_CALL, _phrases(words.do_not_call)),
         (_Kind.CALL_BACK, _phrases(words.call_back)),
@@ -136,14 +140,16 @@ def _compiled(words: Vocabulary) -> _Patterns:
         (_Kind.HEDGE, _phrases(words.hedge)),
         (_Kind.NEUTRAL, _phrases(words.neutral)),
         (_Kind.GREETING, _phrases(words.greeting)),
-        (_Kind.THANKS, _phrases(words.thanks)),
-        (_Kind.QUESTION_SHAPE, question_shape),
+        (_Kind.THANKS, thanks),
+        (_Kind.QUESTION_SHAPE, _phrases(words.question_starts)),
     ]
     return _Patterns(
         fillers=_phrases(words.fillers),
-        thanks=re.compile(rf"\b(?:{_alternation(words.thanks)})\b"),
+        thanks=thanks,
         leading=re.compile(rf"^(?:(?:{_alternation(words.leading_fillers)})(?: |$))+"),
-        labelled=tuple(labelled),
+        labelled=tuple(
+            (label, 0 if label in _FIRST_TIER else 1, pattern) for label, pattern in labelled
+        ),
         when=_phrases(words.when),
         contrast=_phrases(words.contrast),
         connectors=re.compile(rf"^(?:(?:{_alternation(words.connectors)})(?: |$))+"),
@@ -152,6 +158,7 @@ def _compiled(words: Vocabulary) -> _Patterns:
         keep=_phrases(words.keep),
         cancel=_phrases(words.cancel),
         reschedule=_phrases(words.reschedule),
+        question_leads=frozenset(words.question_leads),
         glue=frozenset(words.glue),
         noise=frozenset(words.noise),
     )
@@ -179,9 +186,10 @@ _FIRST_TIER = frozenset(
 def _spans(text: str, patterns: _Patterns) -> list[_Span]:
     """Every known phrase, overlaps settled leftmost-longest (first tier, then by priority)."""
     found: list[tuple[int, int, int, int, _Label]] = []
-    for priority, (label, pattern) in enumerate(patterns.labelled):
-        tier = 0 if label in _FIRST_TIER else 1
+    for priority, (label, tier, pattern) in enumerate(patterns.labelled):
         for match in pattern.finditer(text):
+            if label is _Kind.QUESTION_SHAPE and not _opens_question(text, match.start(), patterns):
+                continue
             if match.end() > match.start():
                 found.append((tier, match.start(), -match.end(), priority, label))
     found.sort(key=lambda item: item[:4])
@@ -191,6 +199,12 @@ def _spans(text: str, patterns: _Patterns) -> list[_Span]:
             spans.append(_Span(start, -negative_end, label))
     spans.sort(key=lambda span: span.start)
     return spans
+
+
+def _opens_question(text: str, start: int, patterns: _Patterns) -> bool:
+    """A question's shape counts at the start, or after a lead-in ("yes but how ...")."""
+    before = text[:start].split()
+    return not before or before[-1] in patterns.question_leads
 
 
 def _in_context(span: _Span, expecting: Expecting) -> _Span:

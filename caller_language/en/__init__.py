@@ -29,7 +29,7 @@ _LIKE_KEPT_AFTER = (
     "looks", "seems", "feel", "feels", "something", "anything", "just", "really", "also", "more",
     "not", "wouldnt", "might",
 )
-_LIKE = "".join(rf"(?<!\b{word} )" for word in _LIKE_KEPT_AFTER) + "like"
+_LIKE = "(" + "".join(rf"(?<!\b{word} )" for word in _LIKE_KEPT_AFTER) + "like|like$)"
 
 ENGLISH = Vocabulary(
     fillers=(
@@ -212,7 +212,7 @@ ENGLISH = Vocabulary(
     ),
     noise=(
         "i", "think", "guess", "the", "a", "an", "oh", "ah", "and", "so", "well", "just", "then",
-        "um", "uh", "huh",
+        "um", "uh", "huh", "like",
         "hmm", "mm", "er", "it", "that", "this", "is", "its", "thats", "me", "okay", "please",
         "there", "here", "really", "very", "too", "yet", "now", "mean", "what",
     ),

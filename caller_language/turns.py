@@ -110,6 +110,7 @@ class Vocabulary:
     leading_fillers: tuple[str, ...]  # dropped at the start: "well", "so", "ok so"
     affirm: tuple[str, ...]  # a yes: "yeah", "that works", "no problem"
     polite: tuple[str, ...]  # a yes that does not undo a no before it: "no thats fine"
+    acknowledgements: tuple[str, ...]  # a yes too weak to outlast a farewell: "ok bye"
     deny: tuple[str, ...]  # a no: "nope", "that doesnt work", "yeah no" is read from the order
     negators: tuple[str, ...]  # "dont", "cant", "not": a negator before a negatable is a no
     negatable: tuple[str, ...]  # "work", "suit", "make it": "that doesnt really work"

@@ -99,6 +99,7 @@ class _Patterns:
     keep: re.Pattern[str]
     cancel: re.Pattern[str]
     reschedule: re.Pattern[str]
+    acknowledgement: re.Pattern[str]
     question_leads: frozenset[str]
     glue: frozenset[str]
     noise: frozenset[str]
@@ -158,6 +159,7 @@ def _compiled(words: Vocabulary) -> _Patterns:
         keep=_phrases(words.keep),
         cancel=_phrases(words.cancel),
         reschedule=_phrases(words.reschedule),
+        acknowledgement=re.compile(rf"(?:{_alternation(words.acknowledgements)})"),
         question_leads=frozenset(words.question_leads),
         glue=frozenset(words.glue),
         noise=frozenset(words.noise),
@@ -317,8 +319,10 @@ def read_turn(text: str, expecting: Expecting, words: Vocabulary = ENGLISH) -> T
     done = bool(labels & {_Kind.CLOSING, _Kind.FAREWELL, _Kind.SMALL_TALK})
     if expecting is Expecting.ANYTHING_ELSE and done:
         return turn(Intent.GOODBYE)
-    if _Kind.FAREWELL in labels and answer is not Intent.AFFIRM:
-        return turn(Intent.GOODBYE)
+    if _Kind.FAREWELL in labels and (
+        answer is not Intent.AFFIRM or patterns.acknowledgement.fullmatch(said[start:end])
+    ):
+        return turn(Intent.GOODBYE)  # "no thanks bye", "ok bye": not a yes to the question
     declined = _Kind.CLOSING in labels or (
         _Kind.SMALL_TALK in labels
         and (expecting is Expecting.MEETING or (expecting in _ASKED_NOW and answer is Intent.DENY))

@@ -224,6 +224,9 @@ CASES: list[tuple[Expecting, str, Intent, dict[str, object]]] = [
     (E.SLOT, "youre breaking up", I.REPEAT, {}),
     (E.SLOT, "what", I.REPEAT, {}),
     (E.SLOT, "no that doesnt work bye", I.GOODBYE, {"farewell": True}),
+    (E.SLOT, "ok bye", I.GOODBYE, {"farewell": True}),
+    (E.SLOT, "alright then goodbye", I.GOODBYE, {"farewell": True}),
+    (E.SLOT, "no thank you goodbye", I.GOODBYE, {"farewell": True, "thanks": True}),
     (E.SLOT, "no thanks im not interested", I.NOT_INTERESTED, {}),
     # --- moving a booking -------------------------------------------------------------------
     (E.MOVE, "yes move it", I.AFFIRM, {"reschedule": True}),

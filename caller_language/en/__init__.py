@@ -67,6 +67,10 @@ ENGLISH = Vocabulary(
         "no problem", "no worries", "not a problem", "no prob", "(thats|its|that is|it is) "
         "(fine|ok|okay|alright|all right|quite all right)", "not bad",
     ),
+    acknowledgements=(
+        "ok", "okay", "k", "alright", "all right", "right", "fine", "uh huh", "mm hmm", "mhm",
+        "(ok|okay|alright|all right) (then|thanks|thank you)",
+    ),
     deny=(
         "no", "nope", "nah", "naw", "no no", "negative", "no thanks", "no thank you",
         "not really", "not quite", "not exactly", "not at all", "no way", "no can do",

@@ -1,4 +1,8 @@
-"""The caller's everyday yes/no/goodbye/refusal/"later"/reschedule forms are understood."""
+"""The caller's everyday yes/no/goodbye/refusal/"later"/reschedule forms are understood.
+
+These go through :func:`read`, the old boolean view the dialogue still uses; it is derived from
+:func:`read_turn` (tests/test_turn_reader.py covers the reader itself).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caller_language.understanding import read
+from caller_language.understanding import Expecting, read
 
 
 @pytest.mark.parametrize(
@@ -33,9 +37,24 @@ def test_correction_in_the_same_breath_is_a_no() -> None:
     assert reading.no and not reading.yes
 
 
-def test_no_thats_all_is_a_no_and_a_goodbye() -> None:
-    reading = read("No, that's all. Thanks!")
-    assert reading.no and reading.goodbye and reading.thanks
+def test_no_thats_all_after_anything_else_is_a_goodbye() -> None:
+    reading = read("No, that's all. Thanks!", Expecting.ANYTHING_ELSE)
+    assert reading.goodbye and reading.thanks and not reading.yes
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["im in chicago this week", "right now im driving", "hold on a sec", "give me a second",
+     "let me check my calendar", "yes hold on let me check", "can you call me back later",
+     "call me tomorrow afternoon", "yes but how long is it", "yes but later in the day"],
+)
+def test_words_like_right_or_im_in_inside_other_phrases_are_not_a_yes(text: str) -> None:
+    assert not read(text).yes
+
+
+@pytest.mark.parametrize("text", ["thats all", "im good", "thats it thanks", "im all set"])
+def test_closings_without_apostrophes_end_the_call_after_anything_else(text: str) -> None:
+    assert read(text, Expecting.ANYTHING_ELSE).goodbye
 
 
 @pytest.mark.parametrize(

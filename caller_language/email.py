@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from caller_language.spelling import (
     DIGIT_WORDS,
@@ -42,37 +43,69 @@ from caller_language.spelling import (
     UNITS,
 )
 
-# Reasons given with EmailNotUnderstood, phrased for the agent to ask the right follow-up.
-NOTHING_HEARD = "nothing heard"
-NO_AT = "no 'at' heard"
-NO_USER = "no user name heard"
-NO_DOMAIN = "no domain heard"
-MORE_THAN_ONE = "more than one address heard"
-AT_TWICE = "'at' heard twice in a row"
-DOMAIN_NO_DOT = "the domain has no dot"
-DOMAIN_DOT_AT_EDGE = "the domain starts or ends with a dot"
-DOMAIN_DOUBLE_DOT = "the domain has two dots in a row"
-DOMAIN_BAD_CHARACTER = "the domain can only have letters, digits, dashes and dots"
-DOMAIN_DASH_AT_EDGE = "a part of the domain starts or ends with a dash"
-DOMAIN_BAD_ENDING = "the domain must end in two or more letters, like 'com'"
-USER_DOT_AT_EDGE = "the user name starts or ends with a dot"
-USER_DOUBLE_DOT = "the user name has two dots in a row"
-USER_BAD_CHARACTER = (
-    "the user name can only have letters, digits, dots, underscores, dashes and plus signs"
-)
-TOO_LONG = "the address is too long"
-REPEAT_WITHOUT_LETTER = "'double' or 'triple' heard without a letter or digit after it"
-AS_IN_WITHOUT_LETTER = "'as in' heard without a letter before it"
-AS_IN_WITHOUT_WORD = "'as in' heard without a word after it"
+class NotUnderstoodReason(StrEnum):
+    """Why a transcript gave no address: for logs, and for the dialogue to pick a polite prompt.
+
+    Each value is the log phrase (so ``str(reason)`` reads well in a log); the dialogue keys its
+    prompt templates on the member, never reads the value to a caller.
+    """
+
+    NOTHING_HEARD = "nothing heard"
+    NO_AT = "no 'at' heard"
+    NO_USER = "no user name heard"
+    NO_DOMAIN = "no domain heard"
+    MORE_THAN_ONE = "more than one address heard"
+    AT_TWICE = "'at' heard twice in a row"
+    DOMAIN_NO_DOT = "the domain has no dot"
+    DOMAIN_DOT_AT_EDGE = "the domain starts or ends with a dot"
+    DOMAIN_DOUBLE_DOT = "the domain has two dots in a row"
+    DOMAIN_BAD_CHARACTER = "the domain can only have letters, digits, dashes and dots"
+    DOMAIN_DASH_AT_EDGE = "a part of the domain starts or ends with a dash"
+    DOMAIN_BAD_ENDING = "the domain must end in two or more letters, like 'com'"
+    USER_DOT_AT_EDGE = "the user name starts or ends with a dot"
+    USER_DOUBLE_DOT = "the user name has two dots in a row"
+    USER_BAD_CHARACTER = (
+        "the user name can only have letters, digits, dots, underscores, dashes and plus signs"
+    )
+    TOO_LONG = "the address is too long"
+    REPEAT_WITHOUT_LETTER = "'double' or 'triple' heard without a letter or digit after it"
+    AS_IN_WITHOUT_LETTER = "'as in' heard without a letter before it"
+    AS_IN_WITHOUT_WORD = "'as in' heard without a word after it"
+
+
+# Module-level names kept for existing callers (``email.NO_AT`` and so on).
+NOTHING_HEARD = NotUnderstoodReason.NOTHING_HEARD
+NO_AT = NotUnderstoodReason.NO_AT
+NO_USER = NotUnderstoodReason.NO_USER
+NO_DOMAIN = NotUnderstoodReason.NO_DOMAIN
+MORE_THAN_ONE = NotUnderstoodReason.MORE_THAN_ONE
+AT_TWICE = NotUnderstoodReason.AT_TWICE
+DOMAIN_NO_DOT = NotUnderstoodReason.DOMAIN_NO_DOT
+DOMAIN_DOT_AT_EDGE = NotUnderstoodReason.DOMAIN_DOT_AT_EDGE
+DOMAIN_DOUBLE_DOT = NotUnderstoodReason.DOMAIN_DOUBLE_DOT
+DOMAIN_BAD_CHARACTER = NotUnderstoodReason.DOMAIN_BAD_CHARACTER
+DOMAIN_DASH_AT_EDGE = NotUnderstoodReason.DOMAIN_DASH_AT_EDGE
+DOMAIN_BAD_ENDING = NotUnderstoodReason.DOMAIN_BAD_ENDING
+USER_DOT_AT_EDGE = NotUnderstoodReason.USER_DOT_AT_EDGE
+USER_DOUBLE_DOT = NotUnderstoodReason.USER_DOUBLE_DOT
+USER_BAD_CHARACTER = NotUnderstoodReason.USER_BAD_CHARACTER
+TOO_LONG = NotUnderstoodReason.TOO_LONG
+REPEAT_WITHOUT_LETTER = NotUnderstoodReason.REPEAT_WITHOUT_LETTER
+AS_IN_WITHOUT_LETTER = NotUnderstoodReason.AS_IN_WITHOUT_LETTER
+AS_IN_WITHOUT_WORD = NotUnderstoodReason.AS_IN_WITHOUT_WORD
 
 
 class EmailNotUnderstood(ValueError):
-    """The transcript is not exactly one usable address; ``reason`` says what to ask again."""
+    """The transcript is not exactly one usable address.
 
-    def __init__(self, reason: str, heard: str = "") -> None:
+    ``reason`` (a NotUnderstoodReason) is for the dialogue to choose what to ask; the message
+    ("no 'at' heard (heard 'it')") is for logs only and is never read to the caller.
+    """
+
+    def __init__(self, reason: NotUnderstoodReason, heard: str = "") -> None:
         self.reason = reason
         self.heard = heard
-        super().__init__(f"{reason} (heard {heard!r})" if heard else reason)
+        super().__init__(f"{reason} (heard {heard!r})" if heard else str(reason))
 
 
 # --- vocabulary ------------------------------------------------------------------------------

@@ -1180,3 +1180,95 @@ def _named_letter(words: list[str]) -> str:
         if letter:
             return letter
     return ""
+
+
+# --- an address said across turns --------------------------------------------------------------
+
+_CONNECTORS = frozenset({"at", "dot", "underscore", "dash", "plus", "double", "triple"})
+_SEPARATOR_WORDS = frozenset({"dot", "underscore", "dash", "plus"})
+# A fragment opening like this is the caller starting over, not continuing.
+_RESTARTS = _phrases(
+    "no", "sorry", "actually", "my email is", "my email address is", "my address is",
+    "the email is", "email is", "its", "it is", "let me start again", "start again",
+)  # fmt: skip
+
+
+def is_partial_email(transcript: str) -> bool:
+    """Whether the transcript is part of an address and the rest is still to come.
+
+    True for a user name with no "at" ("my email is john dot smith", "john dot", "j o h n"), an
+    "at" and domain with no user name ("at gmail dot com"), or a user name and "at" with the domain
+    unfinished ("john at", "john at gmail"). False for a complete address, for talk ("hold on",
+    "yes", "can you repeat that") and for anything that cannot be part of an address.
+    """
+    try:
+        parse_spoken_email(transcript)
+        return False
+    except EmailNotUnderstood:
+        pass
+    raw = [token for token in _tokens(transcript) if token.text not in _FILLERS]
+    talk = _strip_talk(raw)
+    words = [_SPOKEN_SYMBOLS.get(token.text, token.text) for token in talk]
+    while words and words[-1] in _CONNECTORS:
+        words = words[:-1]
+    if not words or not _strip_phrases(words, _HOLD_TALK)[0] or words.count("at") > 1:
+        return False
+    if "at" not in words:
+        # Plain words are only a user name in a short run, or after "my email is": "i dont know"
+        # is not the start of an address.
+        evidence = (
+            len(words) <= 2
+            or len(talk) < len(raw)
+            or any(w in _SEPARATOR_WORDS or w.isdigit() for w in words)
+            or sum(_letter([w]) != "" and w not in ("i", "a") for w in words) > 0
+        )
+        return evidence and bool(_valid(f"{_characters(words)}@example.com"))
+    cut = words.index("at")
+    local = _characters(words[:cut]) or "x"
+    domain = _characters(words[cut + 1 :])
+    return bool(_valid(f"{local}@{domain}") or _valid(f"{local}@{domain}.com"))
+
+
+def join_spoken_email(fragments: list[str]) -> str:
+    """The one address in what the caller said over several turns, oldest fragment first.
+
+    The latest fragment alone wins when it is a complete address ("no its jane at example dot
+    com" after a failed try), unless the fragment before it was the start of an address still
+    waiting for the rest (is_partial_email) and the latest does not start over ("no", "my email
+    is"): then "john" + "smith at example dot com" is johnsmith@example.com. Otherwise the
+    latest fragments are joined in order, the last two first, then three, and so on. A fragment
+    that opens by spelling the word the previous one ended with ("john smith" + "s m i t h at
+    example dot com") spells that word, it does not repeat it: johnsmith@example.com.
+
+    Raises EmailNotUnderstood (with the reason from joining every fragment) when nothing works.
+    """
+    if not fragments:
+        raise EmailNotUnderstood(NOTHING_HEARD)
+    latest = fragments[-1]
+    joins = [fragments[start:] for start in range(len(fragments) - 2, -1, -1)]
+    starts_over = _strip_phrases(_repair_words(latest), _RESTARTS)[1]
+    continues = len(fragments) > 1 and is_partial_email(fragments[-2]) and not starts_over
+    attempts = [*joins, [latest]] if continues else [[latest], *joins]
+    refusal: EmailNotUnderstood | None = None
+    for attempt in attempts:
+        try:
+            return parse_spoken_email(_joined(attempt))
+        except EmailNotUnderstood as refused:
+            if refusal is None or len(attempt) == len(fragments):
+                refusal = refused
+    assert refusal is not None
+    raise refusal
+
+
+def _joined(fragments: list[str]) -> str:
+    """The fragments as one transcript, a word dropped where the next fragment spells it."""
+    words = [fragment.lower().split() for fragment in fragments]
+    for previous, following in zip(words, words[1:], strict=False):
+        spelled = ""
+        for word in following:
+            if len(word) != 1 or not word.isalpha():
+                break
+            spelled += word
+        if len(spelled) >= 2 and previous and previous[-1] == spelled:
+            previous.pop()
+    return " ".join(word for fragment in words for word in fragment)

@@ -702,6 +702,7 @@ _INSERT_OPENINGS = _phrases(
     "it needs an", "it needs a", "theres an", "theres a", "there is an", "there is a",
     "theres also an", "theres also a", "also an", "also a", "an", "a",
 )  # fmt: skip
+_JOINTS = (("not",), ("instead", "of"), ("rather", "than"))  # "X not Y"
 _DOUBLE_WORDS = frozenset({"double", "two", "2"})
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
 _ARTICLES = frozenset({"a", "an", "the", "letter", "capital", "small", "one"})
@@ -751,7 +752,22 @@ def repair_email(held: str, spoken: str) -> EmailRepair | None:
         if repair:
             return repair
     spelled = sum(_letter([word]) != "" for word in body) >= 2
-    return _fix_word(held, _characters(body)) if signalled or spelled else None
+    if not (signalled or spelled):
+        return None
+    word = _characters(body)
+    return _fix_word(held, word) or _restated(held, word)
+
+
+def _restated(held: str, word: str) -> EmailRepair | None:
+    """A part said again with nothing naming it ("no its john underscore smith"): a dotted run
+    ending in a known ending is the domain, any other run with a separator the user name."""
+    local, domain = held.split("@")
+    if not word or "@" in word or not set(word) & set(_SYMBOLS) or word in (local, domain):
+        return None
+    ending = word.rsplit(".", 1)[-1]
+    if "." in word and (ending == domain.rsplit(".", 1)[-1] or ending in DOMAIN_WORDS):
+        return _repaired(held, f"{local}@{word}", RepairKind.DOMAIN)
+    return _repaired(held, f"{word}@{domain}", RepairKind.LOCAL)
 
 
 def _whole(spoken: str) -> EmailRepair | None:
@@ -906,8 +922,8 @@ def _named_part(held: str, body: list[str]) -> EmailRepair | None:
 
 def _before_not(words: list[str]) -> list[str]:
     """The words before "not": in "gmail not gmial" with a part named, the old adds nothing."""
-    cut = _find(words, ("not",))
-    return words[:cut] if cut > 0 else words
+    cuts = [cut for joint in _JOINTS if (cut := _find(words, joint)) > 0]
+    return words[: min(cuts)] if cuts else words
 
 
 def _new_local(held: str, words: list[str]) -> EmailRepair | None:
@@ -950,7 +966,7 @@ def _new_ending(held: str, words: list[str], old: str = "") -> EmailRepair | Non
 
 def _not_form(held: str, body: list[str]) -> EmailRepair | None:
     """Reads "m not n", "not an i its a y", "dot org not dot com", "gmail not gmial"."""
-    for joint in (("not",), ("instead", "of"), ("rather", "than")):
+    for joint in _JOINTS:
         cut = _find(body, joint)
         if cut > 0:
             new, old = body[:cut], body[cut + len(joint) :]
@@ -1220,7 +1236,7 @@ def is_partial_email(transcript: str) -> bool:
             len(words) <= 2
             or len(talk) < len(raw)
             or any(w in _SEPARATOR_WORDS or w.isdigit() for w in words)
-            or sum(_letter([w]) != "" and w not in ("i", "a") for w in words) > 0
+            or any(_letter([w]) and w not in ("i", "a") for w in words)
         )
         return evidence and bool(_valid(f"{_characters(words)}@example.com"))
     cut = words.index("at")

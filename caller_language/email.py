@@ -21,6 +21,11 @@ Words versus letters (the rules, in the order they apply):
   johnsmith).
 
 Nothing is corrected: "gmial" stays gmial, since the read-back is where the caller fixes it.
+
+``repair_email`` applies what the caller says after the read-back ("no its j o h n", "double l",
+"dot org not dot com") to the held address instead of starting over; ``join_spoken_email`` and
+``is_partial_email`` handle an address said over several turns. A refusal's ``reason`` is a
+``NotUnderstoodReason`` for the dialogue to choose a prompt; its message is for logs only.
 """
 
 from __future__ import annotations
@@ -682,7 +687,7 @@ _DOMAIN_OPENINGS = _phrases(
 )  # fmt: skip
 _ENDING_OPENINGS = _phrases(
     "it ends in", "it ends with", "ends in", "ends with", "the ending is", "the end is",
-    "the end bit is", "the extension is", "and then", "then",
+    "the end bit is", "the extension is",
 )  # fmt: skip
 _REMOVE_OPENINGS = _phrases(
     "theres no", "there is no", "there isnt a", "there isnt an", "there isnt any",
@@ -747,11 +752,17 @@ def repair_email(held: str, spoken: str) -> EmailRepair | None:
         held = check_address(held)
     except EmailNotUnderstood:
         return whole  # nothing to repair: only a whole new address helps
-    for reading in (_named_part, lambda h, b: whole, _not_form, _letter_edit, _with_word):
-        repair = reading(held, body)
-        if repair:
-            return repair
-    spelled = sum(_letter([word]) != "" for word in body) >= 2
+    repair = (
+        _named_part(held, body)
+        or whole
+        or _not_form(held, body)
+        or _letter_edit(held, body)
+        or _with_word(held, body)
+    )
+    if repair:
+        return repair
+    # A bare word ("j o h n") is only a correction when spelled or after "no", "its" and the like.
+    spelled = sum(bool(_letter([word])) for word in body) >= 2
     if not (signalled or spelled):
         return None
     word = _characters(body)
@@ -1055,6 +1066,8 @@ def _distance(a: str, b: str) -> int:
 
 def _editable(held: str, within: tuple[int, int] | None = None) -> list[int]:
     """Indices of characters a letter edit may touch (see the grammar notes above)."""
+    if within:
+        return [i for i in range(*within) if held[i].isalnum()]
     at = held.index("@")
     labels = held[at + 1 :].split(".")
     keep = len(labels) - _ending_size(labels)
@@ -1064,8 +1077,6 @@ def _editable(held: str, within: tuple[int, int] | None = None) -> list[int]:
         if n < keep and label not in DOMAIN_WORDS:
             indices += [start + k for k, c in enumerate(label) if c.isalnum()]
         start += len(label) + 1
-    if within:
-        indices = [i for i in range(*within) if held[i].isalnum()]
     return indices
 
 
@@ -1111,9 +1122,10 @@ def _letter_edit(
         letter = _letter(rest)
         removals = [held[:i] + held[i + 1 :] for i in indices if held[i] == letter]
         return _choose(held, removals)
-    if len(body) >= 4 and body[0] == "the" and body[1] in _ORDINALS and body[2] == "letter":
-        rest, _ = _strip_phrases(body[3:], _phrases("is", "should be", "is actually"))
-        return _replace_at(held, _ORDINALS[body[1]], _letter(rest)) if _letter(rest) else None
+    ordinal = body[1:] if body[:1] == ["the"] else body
+    if len(ordinal) >= 3 and ordinal[0] in _ORDINALS and ordinal[1] == "letter":
+        rest, _ = _strip_phrases(ordinal[2:], _phrases("is", "should be", "is actually"))
+        return _replace_at(held, _ORDINALS[ordinal[0]], _letter(rest)) if _letter(rest) else None
     rest, opened = _strip_phrases(body, _INSERT_OPENINGS)
     if opened or _find(body, ("after",)) > 0 or _find(body, ("before",)) > 0:
         return _insertion(held, rest if opened else body, indices)

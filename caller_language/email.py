@@ -21,12 +21,18 @@ Words versus letters (the rules, in the order they apply):
   johnsmith).
 
 Nothing is corrected: "gmial" stays gmial, since the read-back is where the caller fixes it.
+
+``repair_email`` applies what the caller says after the read-back ("no its j o h n", "double l",
+"dot org not dot com") to the held address instead of starting over; ``join_spoken_email`` and
+``is_partial_email`` handle an address said over several turns. A refusal's ``reason`` is a
+``NotUnderstoodReason`` for the dialogue to choose a prompt; its message is for logs only.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from caller_language.spelling import (
     DIGIT_WORDS,
@@ -42,37 +48,70 @@ from caller_language.spelling import (
     UNITS,
 )
 
-# Reasons given with EmailNotUnderstood, phrased for the agent to ask the right follow-up.
-NOTHING_HEARD = "nothing heard"
-NO_AT = "no 'at' heard"
-NO_USER = "no user name heard"
-NO_DOMAIN = "no domain heard"
-MORE_THAN_ONE = "more than one address heard"
-AT_TWICE = "'at' heard twice in a row"
-DOMAIN_NO_DOT = "the domain has no dot"
-DOMAIN_DOT_AT_EDGE = "the domain starts or ends with a dot"
-DOMAIN_DOUBLE_DOT = "the domain has two dots in a row"
-DOMAIN_BAD_CHARACTER = "the domain can only have letters, digits, dashes and dots"
-DOMAIN_DASH_AT_EDGE = "a part of the domain starts or ends with a dash"
-DOMAIN_BAD_ENDING = "the domain must end in two or more letters, like 'com'"
-USER_DOT_AT_EDGE = "the user name starts or ends with a dot"
-USER_DOUBLE_DOT = "the user name has two dots in a row"
-USER_BAD_CHARACTER = (
-    "the user name can only have letters, digits, dots, underscores, dashes and plus signs"
-)
-TOO_LONG = "the address is too long"
-REPEAT_WITHOUT_LETTER = "'double' or 'triple' heard without a letter or digit after it"
-AS_IN_WITHOUT_LETTER = "'as in' heard without a letter before it"
-AS_IN_WITHOUT_WORD = "'as in' heard without a word after it"
+
+class NotUnderstoodReason(StrEnum):
+    """Why a transcript gave no address: for logs, and for the dialogue to pick a polite prompt.
+
+    Each value is the log phrase (so ``str(reason)`` reads well in a log); the dialogue keys its
+    prompt templates on the member, never reads the value to a caller.
+    """
+
+    NOTHING_HEARD = "nothing heard"
+    NO_AT = "no 'at' heard"
+    NO_USER = "no user name heard"
+    NO_DOMAIN = "no domain heard"
+    MORE_THAN_ONE = "more than one address heard"
+    AT_TWICE = "'at' heard twice in a row"
+    DOMAIN_NO_DOT = "the domain has no dot"
+    DOMAIN_DOT_AT_EDGE = "the domain starts or ends with a dot"
+    DOMAIN_DOUBLE_DOT = "the domain has two dots in a row"
+    DOMAIN_BAD_CHARACTER = "the domain can only have letters, digits, dashes and dots"
+    DOMAIN_DASH_AT_EDGE = "a part of the domain starts or ends with a dash"
+    DOMAIN_BAD_ENDING = "the domain must end in two or more letters, like 'com'"
+    USER_DOT_AT_EDGE = "the user name starts or ends with a dot"
+    USER_DOUBLE_DOT = "the user name has two dots in a row"
+    USER_BAD_CHARACTER = (
+        "the user name can only have letters, digits, dots, underscores, dashes and plus signs"
+    )
+    TOO_LONG = "the address is too long"
+    REPEAT_WITHOUT_LETTER = "'double' or 'triple' heard without a letter or digit after it"
+    AS_IN_WITHOUT_LETTER = "'as in' heard without a letter before it"
+    AS_IN_WITHOUT_WORD = "'as in' heard without a word after it"
+
+
+# Module-level names kept for existing callers (``email.NO_AT`` and so on).
+NOTHING_HEARD = NotUnderstoodReason.NOTHING_HEARD
+NO_AT = NotUnderstoodReason.NO_AT
+NO_USER = NotUnderstoodReason.NO_USER
+NO_DOMAIN = NotUnderstoodReason.NO_DOMAIN
+MORE_THAN_ONE = NotUnderstoodReason.MORE_THAN_ONE
+AT_TWICE = NotUnderstoodReason.AT_TWICE
+DOMAIN_NO_DOT = NotUnderstoodReason.DOMAIN_NO_DOT
+DOMAIN_DOT_AT_EDGE = NotUnderstoodReason.DOMAIN_DOT_AT_EDGE
+DOMAIN_DOUBLE_DOT = NotUnderstoodReason.DOMAIN_DOUBLE_DOT
+DOMAIN_BAD_CHARACTER = NotUnderstoodReason.DOMAIN_BAD_CHARACTER
+DOMAIN_DASH_AT_EDGE = NotUnderstoodReason.DOMAIN_DASH_AT_EDGE
+DOMAIN_BAD_ENDING = NotUnderstoodReason.DOMAIN_BAD_ENDING
+USER_DOT_AT_EDGE = NotUnderstoodReason.USER_DOT_AT_EDGE
+USER_DOUBLE_DOT = NotUnderstoodReason.USER_DOUBLE_DOT
+USER_BAD_CHARACTER = NotUnderstoodReason.USER_BAD_CHARACTER
+TOO_LONG = NotUnderstoodReason.TOO_LONG
+REPEAT_WITHOUT_LETTER = NotUnderstoodReason.REPEAT_WITHOUT_LETTER
+AS_IN_WITHOUT_LETTER = NotUnderstoodReason.AS_IN_WITHOUT_LETTER
+AS_IN_WITHOUT_WORD = NotUnderstoodReason.AS_IN_WITHOUT_WORD
 
 
 class EmailNotUnderstood(ValueError):
-    """The transcript is not exactly one usable address; ``reason`` says what to ask again."""
+    """The transcript is not exactly one usable address.
 
-    def __init__(self, reason: str, heard: str = "") -> None:
+    ``reason`` (a NotUnderstoodReason) is for the dialogue to choose what to ask; the message
+    ("no 'at' heard (heard 'it')") is for logs only and is never read to the caller.
+    """
+
+    def __init__(self, reason: NotUnderstoodReason, heard: str = "") -> None:
         self.reason = reason
         self.heard = heard
-        super().__init__(f"{reason} (heard {heard!r})" if heard else reason)
+        super().__init__(f"{reason} (heard {heard!r})" if heard else str(reason))
 
 
 # --- vocabulary ------------------------------------------------------------------------------
@@ -567,3 +606,697 @@ def _say_word(part: str) -> str:
 
 def _is_word(part: str) -> bool:
     return part in DOMAIN_WORDS and not _VOWELS.isdisjoint(part)
+
+
+# --- repairs: the caller corrects part of a read-back -------------------------------------------
+#
+# Grammar, in the order tried (the first reading that gives a valid address wins):
+#
+# 1. a named part given again: "the first part is jane dot doe" / "before the at its jdoe" (LOCAL),
+#    "the domain is yahoo dot com" / "its at outlook dot com" / "no at hotmail" (DOMAIN; one label
+#    keeps the held ending), "ends in dot net" / "its dot co dot uk" (ENDING);
+# 2. a whole new address ("no its jane at example dot com"): WHOLE;
+# 3. "X not Y" / "not Y its X" / "X instead of Y": letters ("m not n"), endings ("dot org not
+#    dot com") or words ("gmail not gmial", "smith not smyth");
+# 4. letter edits: "double l" / "two ls", "theres no e" / "drop the e", "theres an h after the o" /
+#    "you missed the h", "the last letter is an m";
+# 5. a word with an instruction ("its john with an h", "smith with two ts"), or a bare spelled word
+#    after a correction lead-in ("no its j o h n"): the held word it is closest to is replaced.
+#
+# Which letter is meant: only the user name and domain labels that are not known words
+# (DOMAIN_WORDS: "gmail" is never what the caller misspelled) nor the ending are edited. When the
+# letter occurs several times, the caller's hint decides (a word they spelled, "after the o",
+# "the last letter"); failing that, the one edit that turns a part into a common name
+# (_COMMON_NAMES: "jon" + "h" → "john"); failing that, None, and the dialogue asks again.
+
+
+class RepairKind(StrEnum):
+    """What a correction changed; says which part the agent re-reads (EmailRepair.changed)."""
+
+    LETTER = "letter"  # one character replaced, inserted or removed
+    DOUBLE = "double"  # one letter doubled ("double l", "two ls")
+    LOCAL = "local"  # the user name given again
+    DOMAIN = "domain"  # the domain given again
+    ENDING = "ending"  # only the ending (".org not .com")
+    WHOLE = "whole"  # a whole new address
+
+
+@dataclass(frozen=True, slots=True)
+class EmailRepair:
+    """A correction applied to the held address.
+
+    ``changed`` is the part to re-read: the corrected user name or domain label for LETTER and
+    DOUBLE, the new user name for LOCAL, the new domain for DOMAIN and ENDING, the address for
+    WHOLE.
+    """
+
+    address: str
+    kind: RepairKind
+    changed: str
+
+
+def _phrases(*phrases: str) -> tuple[tuple[str, ...], ...]:
+    """Phrases as word tuples, longest first so "its actually" wins over "its"."""
+    return tuple(sorted((tuple(p.split()) for p in phrases), key=len, reverse=True))
+
+
+# Openings of a correction; stripping one is itself a sign that a correction follows.
+_REPAIR_LEAD_INS = _phrases(
+    "no", "nope", "not quite", "nearly", "almost", "close", "sorry", "actually", "oh", "well",
+    "so", "wait", "but", "yeah", "yes", "ok", "okay", "right", "i said", "i meant", "i mean",
+    "it should be", "that should be", "should be", "its actually", "its", "it is", "thats",
+    "that is", "thats wrong", "thats not right", "not right", "wrong", "its spelled",
+    "its spelt", "thats spelled", "you have", "you got", "make that", "my email is",
+    "my email address is", "my address is",
+)  # fmt: skip
+_HOLD_TALK = _phrases(
+    "hold on", "hang on", "one moment", "one sec", "one second", "just a second",
+    "just a moment", "give me a second", "let me check", "let me see", "wait", "sorry",
+    "what", "pardon", "say that again", "can you repeat that",
+)  # fmt: skip
+_LOCAL_OPENINGS = _phrases(
+    "the first part is", "first part is", "the first part", "the first bit is",
+    "the user name is", "user name is", "the username is", "username is", "the name part is",
+    "the part before the at is", "the bit before the at is", "before the at its",
+    "before the at is", "before the at it is", "before the at",
+)  # fmt: skip
+_DOMAIN_OPENINGS = _phrases(
+    "the domain is", "domain is", "the domain name is", "the domain", "the second part is",
+    "second part is", "the part after the at is", "the bit after the at is",
+    "after the at its", "after the at is", "after the at it is", "after the at",
+)  # fmt: skip
+_ENDING_OPENINGS = _phrases(
+    "it ends in", "it ends with", "ends in", "ends with", "the ending is", "the end is",
+    "the end bit is", "the extension is",
+)  # fmt: skip
+_REMOVE_OPENINGS = _phrases(
+    "theres no", "there is no", "there isnt a", "there isnt an", "there isnt any",
+    "there shouldnt be a", "there shouldnt be an", "drop the", "drop", "remove the", "remove",
+    "take out the", "take the", "delete the", "lose the", "get rid of the", "without the",
+    "without an", "without a", "no need for the",
+)  # fmt: skip
+_UNDOUBLE_OPENINGS = _phrases(
+    "theres only one", "there is only one", "only one", "just one", "its only one", "one",
+    "a single", "single", "not double", "not two",
+)  # fmt: skip
+_INSERT_OPENINGS = _phrases(
+    "you missed the", "you missed an", "you missed a", "you forgot the", "you forgot an",
+    "you forgot a", "you left out the", "you left out an", "you left out a", "you dropped the",
+    "its missing an", "its missing a", "its missing the", "missing an", "missing a",
+    "missing the", "add an", "add a", "add the", "put an", "put a", "insert an", "insert a",
+    "it needs an", "it needs a", "theres an", "theres a", "there is an", "there is a",
+    "theres also an", "theres also a", "also an", "also a", "an", "a",
+)  # fmt: skip
+_JOINTS = (("not",), ("instead", "of"), ("rather", "than"))  # "X not Y"
+_DOUBLE_WORDS = frozenset({"double", "two", "2"})
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+_ARTICLES = frozenset({"a", "an", "the", "letter", "capital", "small", "one"})
+_SPOKEN_SYMBOLS = {"@": "at", ".": "dot", "_": "underscore", "-": "dash", "+": "plus"}
+# Second-level labels that belong to a country ending ("co" in "co.uk"): one ending, two labels.
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc", "or", "ne"})
+# Tie-breaker only, for a letter the caller names without saying where ("you missed the h").
+_COMMON_NAMES = frozenset(
+    """
+    john jonathan stephen steven sarah ann anne anna hannah philip phillip michael matthew
+    thomas christopher catherine katherine kathryn elizabeth deborah rebecca rachel joseph
+    joanne jennifer jessica emily emma olivia sophia sophie isabella charlotte amelia grace lucy
+    chloe daniel david james robert william richard charles mark paul peter andrew anthony
+    kevin brian bryan george edward henry jack harry oliver noah liam ethan alexander benjamin
+    samuel nicholas nathan adam aaron simon graham neil niall sean shaun mohammed muhammad ahmed
+    omar fatima aisha priya maria jose carlos luis juan claire clare louise laura helen ellen
+    smith johnson williams brown jones miller davis wilson taylor anderson jackson white harris
+    martin thompson clark clarke lewis robinson walker young allen wright scott green baker
+    adams nelson hill campbell mitchell roberts carter phillips evans turner parker collins
+    edwards stewart morris murphy cook rogers morgan cooper peterson reed bailey kelly howard
+    ward richardson watson brooks wood bennett gray grey hughes price sanders myers ross foster
+    """.split()
+)
+
+
+def repair_email(held: str, spoken: str) -> EmailRepair | None:
+    """The held address with the caller's spoken correction applied, or None.
+
+    ``held`` is the address the agent read back; ``spoken`` is the caller's reply as a recogniser
+    printed it ("no its j o h n", "dot org not dot com", "double l"). None when the reply is not a
+    correction that can be applied unambiguously ("yes thats right", "um", "hold on", a letter
+    that occurs several times with nothing saying which): the dialogue then asks again. Every
+    result passes check_address. Never raises.
+    """
+    words = _repair_words(spoken)
+    body, signalled = _strip_phrases(words, _REPAIR_LEAD_INS)
+    body = _strip_tail(body)
+    if not body:
+        return None
+    whole = _whole(spoken)
+    try:
+        held = check_address(held)
+    except EmailNotUnderstood:
+        return whole  # nothing to repair: only a whole new address helps
+    repair = (
+        _named_part(held, body)
+        or whole
+        or _not_form(held, body)
+        or _letter_edit(held, body)
+        or _with_word(held, body)
+    )
+    if repair:
+        return repair
+    # A bare word ("j o h n") is only a correction when spelled or after "no", "its" and the like.
+    spelled = sum(bool(_letter([word])) for word in body) >= 2
+    if not (signalled or spelled):
+        return None
+    word = _characters(body)
+    return _fix_word(held, word) or _restated(held, word)
+
+
+def _restated(held: str, word: str) -> EmailRepair | None:
+    """A part said again with nothing naming it ("no its john underscore smith"): a dotted run
+    ending in a known ending is the domain, any other run with a separator the user name."""
+    local, domain = held.split("@")
+    if not word or "@" in word or not set(word) & set(_SYMBOLS) or word in (local, domain):
+        return None
+    ending = word.rsplit(".", 1)[-1]
+    if "." in word and (ending == domain.rsplit(".", 1)[-1] or ending in DOMAIN_WORDS):
+        return _repaired(held, f"{local}@{word}", RepairKind.DOMAIN)
+    return _repaired(held, f"{word}@{domain}", RepairKind.LOCAL)
+
+
+def _whole(spoken: str) -> EmailRepair | None:
+    try:
+        address = parse_spoken_email(spoken)
+    except EmailNotUnderstood:
+        return None
+    return EmailRepair(address, RepairKind.WHOLE, address)
+
+
+def _repair_words(spoken: str) -> list[str]:
+    """Words of a reply, fillers dropped and written symbols named ("@" → "at")."""
+    return [
+        _SPOKEN_SYMBOLS.get(token.text, token.text)
+        for token in _tokens(spoken)
+        if token.text not in _FILLERS
+    ]
+
+
+def _strip_phrases(
+    words: list[str], phrases: tuple[tuple[str, ...], ...]
+) -> tuple[list[str], bool]:
+    """``words`` without any run of ``phrases`` at the start, and whether any was there."""
+    stripped = False
+    while True:
+        phrase = next((p for p in phrases if tuple(words[: len(p)]) == p), None)
+        if phrase is None:
+            return words, stripped
+        words, stripped = words[len(phrase) :], True
+
+
+_TAILS_REVERSED = tuple(sorted((tail[::-1] for tail in _TAILS), key=len, reverse=True))
+
+
+def _strip_tail(words: list[str]) -> list[str]:
+    """``words`` without closing talk ("thanks", "please")."""
+    return _strip_phrases(words[::-1], _TAILS_REVERSED)[0][::-1]
+
+
+def _find(words: list[str], phrase: tuple[str, ...]) -> int:
+    """Index of the first occurrence of ``phrase`` in ``words``, or -1."""
+    return next((i for i in range(len(words)) if tuple(words[i : i + len(phrase)]) == phrase), -1)
+
+
+def _letter(words: list[str]) -> str:
+    """The one letter or digit a phrase names ("an h", "h as in hotel", "aitch"), else ''."""
+    while len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    if len(words) == 4 and words[1:3] == ["as", "in"] and _letter(words[:1]) and words[3]:
+        return NATO_WORDS.get(words[3], words[3][0])  # the word after "as in" wins, as in parsing
+    if len(words) == 3 and words[1] == "for" and _letter(words[:1]) == words[2][:1]:
+        return words[2][0]
+    if len(words) != 1:
+        return ""
+    word = words[0]
+    if len(word) == 1 and word.isascii() and word.isalnum():
+        return word
+    if word in DIGIT_WORDS:
+        return str(DIGIT_WORDS.index(word))
+    return NATO_WORDS.get(word) or LETTER_NAMES.get(word, "")
+
+
+def _plural_letter(words: list[str]) -> str:
+    """The letter in "ls", "l s", "ells", "tees" (or a plain letter phrase)."""
+    if len(words) == 2 and words[1] == "s":
+        return _letter(words[:1])
+    if len(words) == 1 and len(words[0]) >= 2 and words[0].endswith("s"):
+        return _letter([words[0][:-1]]) or _letter([words[0][:-2]])
+    return _letter(words)
+
+
+def _characters(words: list[str]) -> str:
+    """What the words write ("j o h n" → john, "jane dot doe" → jane.doe), '' if unreadable."""
+    try:
+        return "".join(_Spelling(_merge_phrases(_tokens(" ".join(words)))).characters())
+    except EmailNotUnderstood:
+        return ""
+
+
+def _valid(address: str) -> str:
+    try:
+        return check_address(address)
+    except EmailNotUnderstood:
+        return ""
+
+
+def _ending_size(labels: list[str]) -> int:
+    """How many labels make the ending: 1 ("com"), 2 for a country's second level ("co.uk")."""
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return 2
+    return 1
+
+
+def _repaired(held: str, address: str, kind: RepairKind | None = None) -> EmailRepair | None:
+    """The repair giving ``address``; ``kind`` None means read it from the edit itself."""
+    address = _valid(address)
+    if not address:
+        return None
+    local, domain = address.split("@")
+    if kind is not None:
+        changed = {RepairKind.LOCAL: local, RepairKind.WHOLE: address}.get(kind, domain)
+        return EmailRepair(address, kind, changed)
+    held_local, held_domain = held.split("@")
+    if domain == held_domain and local != held_local:
+        edit = _edit_kind(held_local, local)
+        return EmailRepair(address, edit or RepairKind.LOCAL, local)
+    if local == held_local and domain != held_domain:
+        old, new = held_domain.split("."), domain.split(".")
+        differing = [i for i in range(len(new)) if len(old) == len(new) and old[i] != new[i]]
+        edit = _edit_kind(old[differing[0]], new[differing[0]]) if len(differing) == 1 else None
+        if edit:
+            return EmailRepair(address, edit, new[differing[0]])
+        return EmailRepair(address, RepairKind.DOMAIN, domain)
+    return None  # nothing changed, or everything did: not a repair of this kind
+
+
+def _edit_kind(old: str, new: str) -> RepairKind | None:
+    """LETTER for one character replaced, inserted or removed; DOUBLE for a letter doubled."""
+    if len(new) == len(old) + 1:
+        for i in range(len(new)):
+            if new[:i] + new[i + 1 :] == old:
+                doubled = new[i].isalpha() and new[i] in (new[i - 1 : i], new[i + 1 : i + 2])
+                return RepairKind.DOUBLE if doubled else RepairKind.LETTER
+    if len(new) == len(old) - 1 and any(old[:i] + old[i + 1 :] == new for i in range(len(old))):
+        return RepairKind.LETTER
+    if len(new) == len(old) and sum(a != b for a, b in zip(old, new, strict=True)) == 1:
+        return RepairKind.LETTER
+    return None
+
+
+# --- 1. a named part given again ---
+
+
+def _named_part(held: str, body: list[str]) -> EmailRepair | None:
+    for openings, reading in (
+        (_LOCAL_OPENINGS, _new_local),
+        (_DOMAIN_OPENINGS, _new_domain),
+        (_ENDING_OPENINGS, _new_ending),
+    ):
+        rest, opened = _strip_phrases(body, openings)
+        if opened:
+            rest, _ = _strip_phrases(rest, _phrases("its", "is", "it is", "should be"))
+            return reading(held, _before_not(rest))
+    if body[-3:] == ["before", "the", "at"]:
+        return _new_local(held, body[:-3])
+    if body[0] == "at":
+        return _new_domain(held, _before_not(body))
+    if body[0] == "dot":
+        return _new_ending(held, _before_not(body))
+    return None
+
+
+def _before_not(words: list[str]) -> list[str]:
+    """The words before "not": in "gmail not gmial" with a part named, the old adds nothing."""
+    cuts = [cut for joint in _JOINTS if (cut := _find(words, joint)) > 0]
+    return words[: min(cuts)] if cuts else words
+
+
+def _new_local(held: str, words: list[str]) -> EmailRepair | None:
+    local = _characters(words)
+    if not local or "@" in local:
+        return None
+    return _repaired(held, f"{local}@{held.split('@')[1]}", RepairKind.LOCAL)
+
+
+def _new_domain(held: str, words: list[str]) -> EmailRepair | None:
+    words = words[1:] if words[:1] == ["at"] else words
+    domain = _characters(words)
+    if not domain or "@" in domain:
+        return None
+    if domain.startswith("."):
+        return _new_ending(held, words)
+    local, held_domain = held.split("@")
+    if "." not in domain:  # "no at hotmail": the ending stays as read back
+        labels = held_domain.split(".")
+        domain = ".".join([domain, *labels[len(labels) - _ending_size(labels) :]])
+    return _repaired(held, f"{local}@{domain}", RepairKind.DOMAIN)
+
+
+def _new_ending(held: str, words: list[str], old: str = "") -> EmailRepair | None:
+    ending = _characters(words).strip(".")
+    if _letter(words):  # "it ends with an m": the user name's last letter, not the domain's
+        return _replace_at(held, -1, _letter(words))
+    if not ending or "@" in ending:
+        return None
+    local, domain = held.split("@")
+    labels = domain.split(".")
+    size = _ending_size(labels)
+    if old and domain.endswith("." + old) and old.count(".") < len(labels) - 1:
+        size = old.count(".") + 1
+    return _repaired(held, f"{local}@{'.'.join([*labels[:-size], ending])}", RepairKind.ENDING)
+
+
+# --- 3. X not Y ---
+
+
+def _not_form(held: str, body: list[str]) -> EmailRepair | None:
+    """Reads "m not n", "not an i its a y", "dot org not dot com", "gmail not gmial"."""
+    for joint in _JOINTS:
+        cut = _find(body, joint)
+        if cut > 0:
+            new, old = body[:cut], body[cut + len(joint) :]
+            break
+        if cut == 0:  # "not an i its a y"
+            rest = body[1:]
+            said = next((i for i, w in enumerate(rest) if w in ("its", "but", "it")), -1)
+            if said <= 0:
+                return None
+            old = rest[:said]
+            new, _ = _strip_phrases(rest[said:], _phrases("its", "but", "it is", "but its"))
+            break
+    else:
+        return None
+    context: list[str] = []
+    with_at = _find(new, ("with",))
+    if with_at >= 0:
+        context, new = new[:with_at], new[with_at + 1 :]
+    if not new or not old:
+        return None
+    if _letter(new) and _letter(old):
+        if context:
+            return _with_word(held, [*context, "with", *new])
+        return _choose(held, _replacements(held, _letter(old), _letter(new), _editable(held)))
+    if new[0] == "dot" or old[0] == "dot":
+        return _new_ending(held, new, old=_characters(old).strip("."))
+    if new[0] == "at":
+        return _new_domain(held, new)
+    return _replace_word(held, _characters(new), _characters(old))
+
+
+def _replace_word(held: str, new: str, old: str) -> EmailRepair | None:
+    """The held part that is ``old`` (or else the one nearest ``new``) becomes ``new``."""
+    if not new or "@" in new:
+        return None
+    spans = [span for span in _spans(held) if held[span[0] : span[1]] == old]
+    if len(spans) == 1:
+        start, end = spans[0]
+        return _repaired(held, held[:start] + new + held[end:])
+    return _fix_word(held, new)
+
+
+def _spans(held: str) -> list[tuple[int, int]]:
+    """Where the parts a caller may name sit: user name runs, the user name, labels, domain."""
+    at = held.index("@")
+    spans = [m.span() for m in re.finditer(r"[a-z0-9]+", held[:at])]
+    spans.append((0, at))
+    spans += [(at + 1 + m.start(), at + 1 + m.end()) for m in re.finditer(r"[^.]+", held[at + 1 :])]
+    spans.append((at + 1, len(held)))
+    return sorted(set(spans))
+
+
+def _fix_word(held: str, word: str) -> EmailRepair | None:
+    """Replace the one held part nearest the caller's ``word`` (a letter or two away)."""
+    if not word or "@" in word:
+        return None
+    spans = _spans(held)
+    if any(held[start:end] == word for start, end in spans):
+        return None  # already so: nothing to repair
+    distances = {span: _distance(held[span[0] : span[1]], word) for span in spans}
+    best = min(distances.values())
+    # One edit away for a short part, two for a longer one: further off is another word.
+    limit = {span: 1 if span[1] - span[0] <= 4 else 2 for span in spans}
+    nearest = [span for span, d in distances.items() if d == best <= limit[span]]
+    if len(nearest) != 1:
+        return None
+    start, end = nearest[0]
+    return _repaired(held, held[:start] + word + held[end:])
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance counting a swap of neighbours as one edit ("gmial" is one from "gmail")."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+# --- 4. letter edits ---
+
+
+def _editable(held: str, within: tuple[int, int] | None = None) -> list[int]:
+    """Indices of characters a letter edit may touch (see the grammar notes above)."""
+    if within:
+        return [i for i in range(*within) if held[i].isalnum()]
+    at = held.index("@")
+    labels = held[at + 1 :].split(".")
+    keep = len(labels) - _ending_size(labels)
+    indices = [i for i in range(at) if held[i].isalnum()]
+    start = at + 1
+    for n, label in enumerate(labels):
+        if n < keep and label not in DOMAIN_WORDS:
+            indices += [start + k for k, c in enumerate(label) if c.isalnum()]
+        start += len(label) + 1
+    return indices
+
+
+def _replacements(held: str, old: str, new: str, indices: list[int]) -> list[str]:
+    return [held[:i] + new + held[i + 1 :] for i in indices if held[i] == old]
+
+
+def _replace_at(held: str, ordinal: int, new: str) -> EmailRepair | None:
+    letters = [i for i in range(held.index("@")) if held[i].isalnum()]
+    if not -len(letters) <= ordinal < len(letters):
+        return None
+    i = letters[ordinal]
+    return _repaired(held, held[:i] + new + held[i + 1 :])
+
+
+def _choose(held: str, candidates: list[str]) -> EmailRepair | None:
+    """The one candidate, else the one that makes a common name, else None (ambiguous)."""
+    candidates = list(dict.fromkeys(c for c in candidates if _valid(c)))
+    if len(candidates) > 1:
+        held_words = set(re.findall(r"[a-z]+", held))
+        candidates = [
+            c for c in candidates if (set(re.findall(r"[a-z]+", c)) - held_words) & _COMMON_NAMES
+        ]
+    return _repaired(held, candidates[0]) if len(candidates) == 1 else None
+
+
+def _letter_edit(
+    held: str, body: list[str], within: tuple[int, int] | None = None
+) -> EmailRepair | None:
+    """Reads "double l", "theres no e", "theres an h after the o", "the last letter is an m"."""
+    indices = _editable(held, within)
+    doubled, _ = _strip_phrases(body, _phrases("with", "theres", "there are", "it has", "its got"))
+    if doubled and doubled[0] in _DOUBLE_WORDS:
+        letter = _plural_letter(doubled[1:])
+        return _choose(held, _doublings(held, letter, indices)) if letter else None
+    rest, opened = _strip_phrases(body, _UNDOUBLE_OPENINGS)
+    if opened and _plural_letter(rest):
+        letter = _plural_letter(rest)
+        runs = [i for i in indices if held[i] == letter and held[i + 1 : i + 2] == letter]
+        return _choose(held, [held[:i] + held[i + 1 :] for i in runs])
+    rest, opened = _strip_phrases(body, _REMOVE_OPENINGS)
+    if opened and _letter(rest):
+        letter = _letter(rest)
+        removals = [held[:i] + held[i + 1 :] for i in indices if held[i] == letter]
+        return _choose(held, removals)
+    ordinal = body[1:] if body[:1] == ["the"] else body
+    if len(ordinal) >= 3 and ordinal[0] in _ORDINALS and ordinal[1] == "letter":
+        rest, _ = _strip_phrases(ordinal[2:], _phrases("is", "should be", "is actually"))
+        return _replace_at(held, _ORDINALS[ordinal[0]], _letter(rest)) if _letter(rest) else None
+    rest, opened = _strip_phrases(body, _INSERT_OPENINGS)
+    if opened or _find(body, ("after",)) > 0 or _find(body, ("before",)) > 0:
+        return _insertion(held, rest if opened else body, indices)
+    return None
+
+
+def _doublings(held: str, letter: str, indices: list[int]) -> list[str]:
+    """Each single ``letter`` doubled; none when it is already doubled somewhere ("double s" for
+    ross may be the caller confirming the "ss")."""
+    if any(held[i] == letter == held[i + 1 : i + 2] for i in indices):
+        return []
+    return [held[: i + 1] + letter + held[i + 1 :] for i in indices if held[i] == letter]
+
+
+_PLACE_VERBS = frozenset({"comes", "goes", "is", "should", "go", "be", "come"})
+
+
+def _insertion(held: str, words: list[str], indices: list[int]) -> EmailRepair | None:
+    """Reads "an h after the o", "the h goes before the n", "an h between the o and the n",
+    "an h at the end", "the h" (no place said: a common name decides)."""
+    while words and words[-1] in _PLACE_VERBS:
+        words = words[:-1]
+    places: list[int] | None = None
+    local_end = held.index("@")
+    for ending, place in (
+        (("at", "the", "end"), local_end),
+        (("on", "the", "end"), local_end),
+        (("at", "the", "start"), 0),
+        (("at", "the", "beginning"), 0),
+    ):
+        if tuple(words[-3:]) == ending:
+            words, places = words[:-3], [place]
+    between, conjunction = _find(words, ("between",)), _find(words, ("and",))
+    if 0 < between < conjunction:
+        first, second = _letter(words[between + 1 : conjunction]), _letter(words[conjunction + 1 :])
+        places = [i + 1 for i in indices if held[i] == first and held[i + 1 : i + 2] == second]
+        words = words[:between]
+    for joint, offset in (("after", 1), ("before", 0)):
+        cut = _find(words, (joint,))
+        if cut > 0 and places is None:
+            anchor = _letter(words[cut + 1 :])
+            places = [i + offset for i in indices if held[i] == anchor] if anchor else []
+            words = words[:cut]
+    while words and words[-1] in _PLACE_VERBS:
+        words = words[:-1]
+    letter = _letter(words)
+    if not letter:
+        return None
+    if places is None:
+        places = sorted({p for i in indices for p in (i, i + 1)})
+    return _choose(held, [held[:p] + letter + held[p:] for p in places])
+
+
+# --- 5. a word the caller spelled or said ---
+
+
+def _with_word(held: str, body: list[str]) -> EmailRepair | None:
+    """Reads "its john with an h", "smith with two ts": the word, checked against the letter."""
+    cut = _find(body, ("with",))
+    if cut <= 0:
+        return None
+    word, instruction = _characters(body[:cut]), body[cut + 1 :]
+    if not word or "@" in word:
+        return None
+    same = [span for span in _spans(held) if held[span[0] : span[1]] == word]
+    if same:  # the word is right as held: the instruction edits it
+        return _letter_edit(held, instruction, within=same[0])
+    named = _named_letter(instruction)
+    if not named or named not in word:
+        return None  # "john with an x": the word does not hold the letter said
+    return _fix_word(held, word)
+
+
+def _named_letter(words: list[str]) -> str:
+    """The letter an instruction names first ("an h", "a y not an i", "two ls", "double t")."""
+    if words[:1] and words[0] in _DOUBLE_WORDS:
+        words = words[1:]
+    for size in (4, 3, 2, 1):
+        letter = _letter(words[:size]) if size > 2 else _plural_letter(words[:size])
+        if letter:
+            return letter
+    return ""
+
+
+# --- an address said across turns --------------------------------------------------------------
+
+_CONNECTORS = frozenset({"at", "dot", "underscore", "dash", "plus", "double", "triple"})
+_SEPARATOR_WORDS = frozenset({"dot", "underscore", "dash", "plus"})
+# A fragment opening like this is the caller starting over, not continuing.
+_RESTARTS = _phrases(
+    "no", "sorry", "actually", "my email is", "my email address is", "my address is",
+    "the email is", "email is", "its", "it is", "let me start again", "start again",
+)  # fmt: skip
+
+
+def is_partial_email(transcript: str) -> bool:
+    """Whether the transcript is part of an address and the rest is still to come.
+
+    True for a user name with no "at" ("my email is john dot smith", "john dot", "j o h n"), an
+    "at" and domain with no user name ("at gmail dot com"), or a user name and "at" with the domain
+    unfinished ("john at", "john at gmail"). False for a complete address, for talk ("hold on",
+    "yes", "can you repeat that") and for anything that cannot be part of an address.
+    """
+    try:
+        parse_spoken_email(transcript)
+        return False
+    except EmailNotUnderstood:
+        pass
+    raw = [token for token in _tokens(transcript) if token.text not in _FILLERS]
+    talk = _strip_talk(raw)
+    words = [_SPOKEN_SYMBOLS.get(token.text, token.text) for token in talk]
+    while words and words[-1] in _CONNECTORS:
+        words = words[:-1]
+    if not words or not _strip_phrases(words, _HOLD_TALK)[0] or words.count("at") > 1:
+        return False
+    if "at" not in words:
+        # Plain words are only a user name in a short run, or after "my email is": "i dont know"
+        # is not the start of an address.
+        evidence = (
+            len(words) <= 2
+            or len(talk) < len(raw)
+            or any(w in _SEPARATOR_WORDS or w.isdigit() for w in words)
+            or any(_letter([w]) and w not in ("i", "a") for w in words)
+        )
+        return evidence and bool(_valid(f"{_characters(words)}@example.com"))
+    cut = words.index("at")
+    local = _characters(words[:cut]) or "x"
+    domain = _characters(words[cut + 1 :])
+    return bool(_valid(f"{local}@{domain}") or _valid(f"{local}@{domain}.com"))
+
+
+def join_spoken_email(fragments: list[str]) -> str:
+    """The one address in what the caller said over several turns, oldest fragment first.
+
+    The latest fragment alone wins when it is a complete address ("no its jane at example dot
+    com" after a failed try), unless the fragment before it was the start of an address still
+    waiting for the rest (is_partial_email) and the latest does not start over ("no", "my email
+    is"): then "john" + "smith at example dot com" is johnsmith@example.com. Otherwise the
+    latest fragments are joined in order, the last two first, then three, and so on. A fragment
+    that opens by spelling the word the previous one ended with ("john smith" + "s m i t h at
+    example dot com") spells that word, it does not repeat it: johnsmith@example.com.
+
+    Raises EmailNotUnderstood (with the reason from joining every fragment) when nothing works.
+    """
+    if not fragments:
+        raise EmailNotUnderstood(NOTHING_HEARD)
+    latest = fragments[-1]
+    joins = [fragments[start:] for start in range(len(fragments) - 2, -1, -1)]
+    starts_over = _strip_phrases(_repair_words(latest), _RESTARTS)[1]
+    continues = len(fragments) > 1 and is_partial_email(fragments[-2]) and not starts_over
+    attempts = [*joins, [latest]] if continues else [[latest], *joins]
+    refusal: EmailNotUnderstood | None = None
+    for attempt in attempts:
+        try:
+            return parse_spoken_email(_joined(attempt))
+        except EmailNotUnderstood as refused:
+            if refusal is None or len(attempt) == len(fragments):
+                refusal = refused
+    assert refusal is not None
+    raise refusal
+
+
+def _joined(fragments: list[str]) -> str:
+    """The fragments as one transcript, a word dropped where the next fragment spells it."""
+    words = [fragment.lower().split() for fragment in fragments]
+    for previous, following in zip(words, words[1:], strict=False):
+        spelled = ""
+        for word in following:
+            if len(word) != 1 or not word.isalpha():
+                break
+            spelled += word
+        if len(spelled) >= 2 and previous and previous[-1] == spelled:
+            previous.pop()
+    return " ".join(word for fragment in words for word in fragment)

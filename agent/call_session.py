@@ -65,6 +65,9 @@ class CallSession:
     caller_zone_confirmed: bool = False
     email: str | None = None
     email_confirmed: bool = False
+    # What the caller said of an address that was not a whole one yet ("it's john dot smith"):
+    # the next turn may finish it ("at gmail dot com").
+    email_fragments: list[str] = field(default_factory=list)
     offers: dict[str, OfferedSlot] = field(default_factory=dict)
     last_offer_ids: list[str] = field(default_factory=list)
     moved_booking_ids: set[str] = field(default_factory=set)

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from agent.call_session import CallSession, OfferedSlot
 from agent.tools import CallTools, ToolResult, meeting_words
+from caller_language.email import nato_readback
 from caller_language.time_phrases import parse_time_request
 from caller_language.timezones import zone_from_answer
 from caller_language.understanding import Reading, read
@@ -217,20 +218,18 @@ class GuidedPolicy:
         if said.plain_yes and not _looks_like_email(text):
             confirmed = await self.tools.run("confirm_email", {})
             return await self._advance(confirmed.say)
-        if _looks_like_email(text):
-            # "no, it's m a double t at example dot com": the correction is in the same breath.
-            return await self._on_email(text, said, None)
-        if said.no:
-            self.expecting = Step.EMAIL
-            return Reply(line("ask_email_again"))
-        s = self.session
+        # A correction ("no, it's john with an h", "it's at outlook dot com") repairs the held
+        # address; a whole new one replaces it.
         result = await self.tools.run("capture_email", {"spoken": text})
         if result.ok:
             self.expecting = Step.EMAIL_CONFIRM
             return Reply(result.say)
+        if said.no:
+            self.expecting = Step.EMAIL
+            return Reply(line("ask_email_again"))
         # Neither a yes nor an address: read it back once more.
-        readback = await self.tools.run("capture_email", {"spoken": s.email or ""})
-        return Reply(line("not_understood", question=readback.say))
+        readback = line("email_readback", readback=nato_readback(self.session.email or ""))
+        return Reply(line("not_understood", question=readback))
 
     async def _advance(self, prefix: str) -> Reply:
         """After the e-mail: the zone if the number left it open, else the first offer."""

@@ -11,6 +11,7 @@ records, so no tool can touch an event it did not book on this call.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,10 +26,20 @@ from calendar_backend.booking import Booked, BookingFailed, Cancelled, NotAllowe
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.interval import Interval
 from calendar_backend.provider import Attendee
-from caller_language.email import EmailNotUnderstood, nato_readback, parse_spoken_email
+from caller_language.email import (
+    EmailNotUnderstood,
+    RepairKind,
+    is_partial_email,
+    join_spoken_email,
+    nato_readback,
+    readback_part,
+    repair_email,
+)
 from caller_language.time_phrases import TimeRequest, parse_time_request, say_slot
 from caller_language.timezones import zone_from_answer, zone_name
 from prompts import line
+
+log = logging.getLogger(__name__)
 
 MAX_OFFERS = 3
 
@@ -80,17 +91,35 @@ class CallTools:
     # E-mail -----------------------------------------------------------------------------
 
     async def capture_email(self, spoken: str) -> ToolResult:
-        """Turn what the caller said into an address and the NATO read-back to confirm it."""
+        """Turn what the caller said into an address and the NATO read-back to confirm it.
+
+        A correction to an address read back but not yet confirmed ("no, it's john with an
+        h", "it's at outlook dot com") repairs it and re-reads what changed; an address said
+        across turns is joined with what was said before. What the parser could not make out
+        stays in the log: the caller only hears a polite request to say it again.
+        """
         s = self.session
+        repair = repair_email(s.email, spoken) if s.email and not s.email_confirmed else None
+        if repair is not None and repair.kind is not RepairKind.WHOLE:
+            s.email, s.email_fragments = repair.address, []
+            return ToolResult(
+                True,
+                line("email_repaired", changed=readback_part(repair.changed),
+                     readback=nato_readback(repair.address)),
+                next="wait for the caller to confirm; then call confirm_email",
+                data={"email": repair.address},
+            )
         try:
-            address = parse_spoken_email(spoken)
+            address = join_spoken_email([*s.email_fragments, spoken])
         except EmailNotUnderstood as exc:
+            log.info("e-mail not understood (%s): %r", exc.reason.name, spoken)
+            s.email_fragments = [*s.email_fragments, spoken][-3:]
             return ToolResult(
                 False,
-                line("email_not_understood", reason=str(exc)),
+                line("email_not_understood", partial=is_partial_email(spoken)),
                 next="ask the caller to say the address again, then call capture_email",
             )
-        s.email, s.email_confirmed = address, False
+        s.email, s.email_confirmed, s.email_fragments = address, False, []
         return ToolResult(
             True,
             line("email_readback", readback=nato_readback(address)),

@@ -553,6 +553,16 @@ def nato_readback(address: str) -> str:
     """
     address = check_address(address)
     local, domain = address.split("@")
+    return f"{_spell(local)}, at {_say_domain(domain)}"
+
+
+def readback_part(part: str) -> str:
+    """The words for one part of an address, as :func:`nato_readback` says it: a domain
+    (``outlook.com`` -> "outlook dot com") or a user name, spelled letter by letter."""
+    return _say_domain(part) if "." in part and "@" not in part else _spell(part.lstrip("@"))
+
+
+def _say_domain(domain: str) -> str:
     said_domain, previous_spelled = "", False
     for index, label in enumerate(domain.split(".")):
         said, spelled = _say_label(label)
@@ -560,7 +570,7 @@ def nato_readback(address: str) -> str:
             said_domain += ", dot " if previous_spelled else " dot "
         said_domain += said
         previous_spelled = spelled
-    return f"{_spell(local)}, at {said_domain}"
+    return said_domain
 
 
 def _spell(text: str) -> str:

@@ -255,3 +255,38 @@ async def test_yes_naming_the_offered_day_books_it(database: Database) -> None:
     )
     assert said[4] == "I can do tomorrow at 9 AM Eastern. Does that work?"
     assert said[5].startswith("Booked for tomorrow at 9 AM Eastern.")
+
+
+async def test_a_one_letter_correction_repairs_the_address_and_rereads_the_change(
+    database: Database,
+) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "sure", "jon dot smith at gmail dot com", "no its john with an h")
+    assert said[3].startswith("Thanks, that's J as in Juliet, O as in Oscar, H as in Hotel, N as")
+    assert "So the whole address is" in said[3] and said[3].endswith("Is that right?")
+    assert policy.session.email == "john.smith@gmail.com" and not policy.session.email_confirmed
+
+
+async def test_a_domain_correction_keeps_the_name_and_changes_only_the_domain(
+    database: Database,
+) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "yes", "robin at gmail dot com", "no its at outlook dot com")
+    assert said[3].startswith("Thanks, that's outlook dot com.")
+    assert policy.session.email == "robin@outlook.com"
+
+
+async def test_an_address_given_across_two_turns_is_joined(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "yes", "its robin dot park", "at example dot com")
+    assert "at" in said[2] and "heard" not in said[2]
+    assert policy.session.email == "robin.park@example.com"
+    assert said[3].startswith("Let me read that back: R as in Romeo")
+
+
+async def test_what_the_parser_could_not_make_out_is_never_read_to_the_caller(
+    database: Database,
+) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "yes", "robin at gmail", "uh it is robin at")
+    assert all("heard" not in line and "no dot" not in line for line in said)

@@ -12,31 +12,31 @@ from agent.campaign import Campaign
 from agent.config import LLMConfig
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TwilioConfig:
     """The Twilio account, its REST base URL, and the public URL Twilio reaches us at."""
 
-    account_sid: str | None = None
-    auth_token: SecretStr | None = None
-    api_url: str = "https://api.twilio.com"
-    public_url: str | None = None
+    account_sid: str | None
+    auth_token: SecretStr | None
+    api_url: str
+    public_url: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SpeechConfig:
     """Which speech providers to use and their keys; "auto" takes the first with a key."""
 
-    stt_provider: str = "auto"
-    tts_provider: str = "auto"
-    tts_voice: str | None = None
-    deepgram_api_key: SecretStr | None = None
-    cartesia_api_key: SecretStr | None = None
-    elevenlabs_api_key: SecretStr | None = None
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
+    stt_provider: str
+    tts_provider: str
+    tts_voice: str | None
+    deepgram_api_key: SecretStr | None
+    cartesia_api_key: SecretStr | None
+    elevenlabs_api_key: SecretStr | None
+    openai_api_key: SecretStr | None
+    openai_base_url: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PhoneSetup:
     """Everything one phone call is wired with: accounts, speech, the LLM and the calendars."""
 
@@ -46,4 +46,4 @@ class PhoneSetup:
     # The campaign's calendar as a call sees it (chosen by the shell from the campaign's
     # ``booking.calendar``).
     connect_calendar: Callable[[Campaign], CalendarConnection]
-    silence_timeout_seconds: float = 20.0
+    silence_timeout_seconds: float

@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OutlookConfig:
-    """The Microsoft app registration, the endpoints to reach and the token key."""
+    """The Microsoft app registration, the endpoints to reach and the token key.
 
-    graph_base_url: str = "https://graph.microsoft.com/v1.0"
-    login_url: str = "https://login.microsoftonline.com"
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    tenant: str = "common"
-    redirect_uri: str = "http://localhost:8765/outlook/callback"
+    No defaults: the shell builds it from its settings, where the defaults live once.
+    """
+
+    graph_base_url: str
+    login_url: str
+    client_id: str | None
+    client_secret: SecretStr | None
+    tenant: str
+    redirect_uri: str
     # Fernet key encrypting calendar tokens at rest.
-    token_key: SecretStr | None = None
+    token_key: SecretStr | None

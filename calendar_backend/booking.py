@@ -31,9 +31,8 @@ from calendar_backend.booking_store import (
     BookingStore,
     Claim,
     idempotency_key,
-    subtract,
 )
-from calendar_backend.interval import Interval
+from calendar_backend.interval import Interval, without
 from calendar_backend.provider import (
     Attendee,
     CalendarProvider,
@@ -109,17 +108,6 @@ def _failure_reason(exc: Exception) -> str:
     return f"the calendar failed ({type(exc).__name__})"
 
 
-def _without(busy: Iterable[Interval], own: Interval | None) -> list[Interval]:
-    """``busy`` with our own event's time cut out (it must not block itself)."""
-    if own is None:
-        return list(busy)
-    return [
-        piece
-        for interval in busy
-        for piece in (subtract(interval, own) if interval.overlaps(own) else [interval])
-    ]
-
-
 def _already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllowed:
     """A call asking again for its own booking gets it; for another time it must move."""
     if existing.slot == slot and existing.status == "confirmed" and existing.event_id:
@@ -184,7 +172,7 @@ class BookingService:
         own, booked = await asyncio.to_thread(
             self._store.live_ranges, self._horizon(now), excluding_booking
         )
-        busy = _without(calendar_busy, own) + booked
+        busy = without(calendar_busy, own) + booked
         if within is None:
             return free_slots(self._rules, busy, now, limit=limit)
         return self._slots_from(busy, now, within.start, limit=limit, before=within.end)
@@ -252,7 +240,7 @@ class BookingService:
             if retry is None:
                 return SlotTaken(slot, await self._alternatives(start, now, fresh, seen.booked))
         if retry is not None:
-            fresh = _without(fresh, slot)
+            fresh = without(fresh, slot)
             if any(busy.overlaps(blocked) for busy in fresh):
                 booked = (await self._store.claim(
                     Claim(call_id, start, attendee.email, blocked, horizon)
@@ -331,7 +319,7 @@ class BookingService:
             return NotAllowed(_OUTSIDE_RULES)
         slot, blocked = self._rules.slot(start), self._rules.blocked(start)
         try:
-            fresh = _without(await self._recheck(blocked), old_slot)
+            fresh = without(await self._recheck(blocked), old_slot)
         except Exception as exc:
             return BookingFailed(_failure_reason(exc))
         if any(busy.overlaps(blocked) for busy in fresh):

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from calendar_backend.batching import Batches, shared_batches
-from calendar_backend.interval import Interval
+from calendar_backend.interval import Interval, subtract
 from storage.booking_tables import LIVE_STATUSES, BookingRow
 from storage.database import Database
 
@@ -91,16 +91,6 @@ def _record(row: Any) -> BookingRecord:
 def idempotency_key(booking_id: str) -> str:
     """The calendar write key of a booking: stable for as long as the booking id is."""
     return f"booking-{booking_id}"
-
-
-def subtract(whole: Interval, part: Interval) -> list[Interval]:
-    """The pieces of ``whole`` not covered by ``part`` (zero, one or two)."""
-    pieces = []
-    if whole.start < part.start:
-        pieces.append(Interval(whole.start, min(whole.end, part.start)))
-    if part.end < whole.end:
-        pieces.append(Interval(max(whole.start, part.end), whole.end))
-    return pieces
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from calendar_backend.batching import Batches, shared_batches
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.booking_store import (
     BookingRecord,
+    BookingStatus,
     BookingStore,
     Claim,
     idempotency_key,
@@ -45,7 +46,7 @@ from storage.database import Database
 
 __all__ = [
     "ALTERNATIVES", "Booked", "BookingFailed", "BookingRecord", "BookingResult",
-    "BookingService", "Cancelled", "NotAllowed", "SlotTaken", "idempotency_key",
+    "BookingService", "BookingStatus", "Cancelled", "NotAllowed", "SlotTaken", "idempotency_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,9 @@ def _failure_reason(exc: Exception) -> str:
 
 def _already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllowed:
     """A call asking again for its own booking gets it; for another time it must move."""
-    if existing.slot == slot and existing.status == "confirmed" and existing.event_id:
+    if existing.slot == slot and existing.status == BookingStatus.CONFIRMED and existing.event_id:
         return Booked(existing.id, slot, existing.event_id, existing.online_meeting_url)
-    if existing.status == "pending":
+    if existing.status == BookingStatus.PENDING:
         return NotAllowed("this call's booking is still being written to the calendar")
     return NotAllowed(
         f"this call already has a meeting at {existing.slot.start.isoformat()};"
@@ -268,7 +269,8 @@ class BookingService:
             "call_id": call_id, "campaign": self.campaign_name,
             "attendee_email": attendee.email, "attendee_name": attendee.name,
             "subject": subject, "start": slot.start, "end": slot.end,
-            "blocked_start": blocked.start, "blocked_end": blocked.end, "status": "pending",
+            "blocked_start": blocked.start, "blocked_end": blocked.end,
+            "status": BookingStatus.PENDING,
         }
         claim = await self._store.claim(Claim(
             call_id, start, attendee.email, blocked, horizon, values, reuse=retry is not None
@@ -355,7 +357,7 @@ class BookingService:
     ) -> Cancelled | NotAllowed | BookingFailed:
         """Cancel this call's booking on the calendar (telling the attendee) and release it."""
         row = await asyncio.to_thread(self._store.row, booking_id)
-        if row is not None and row.status == "cancelled" and row.call_id == call_id:
+        if row is not None and row.status == BookingStatus.CANCELLED and row.call_id == call_id:
             return Cancelled(row.id)
         refused = _refuse(row, call_id, "cancel")
         if refused is not None:
@@ -426,6 +428,6 @@ def _refuse(row: Row | None, call_id: str, verb: str) -> NotAllowed | None:
         return NotAllowed("there is no such booking on this calendar")
     if row.call_id != call_id:
         return NotAllowed(f"only the call that booked this meeting can {verb} it")
-    if row.status != "confirmed":
+    if row.status != BookingStatus.CONFIRMED:
         return NotAllowed(f"this booking is {row.status} and cannot be changed")
     return None

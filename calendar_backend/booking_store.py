@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from calendar_backend.batching import Batches, shared_batches
 from calendar_backend.interval import Interval, subtract
-from storage.booking_tables import LIVE_STATUSES, BookingRow
+from storage.booking_tables import LIVE_STATUSES, BookingRow, BookingStatus
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ STALE_PENDING = timedelta(minutes=5)
 _EXCLUSION_VIOLATION = "23P01"
 # Deadlock / serialisation failure: PostgreSQL aborted one side of a race; run it again.
 _RETRY = ("40P01", "40001")
-_OWN = ("pending", "confirmed", "failed")
+_OWN = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.FAILED)
+# Rows that only claim a range while a write is under way: released once abandoned.
+_CLAIMS = (BookingStatus.PENDING, BookingStatus.HELD)
 _TEXT = ("id", "calendar_id", "call_id", "campaign", "attendee_email", "attendee_name",
          "subject", "status", "idempotency_key")
 _TIMES = ("start", "end", "blocked_start", "blocked_end", "created_at", "updated_at")
@@ -71,7 +73,7 @@ class BookingRecord:
     call_id: str
     calendar_id: str
     slot: Interval
-    status: str
+    status: BookingStatus
     attendee_email: str
     attendee_name: str | None
     subject: str
@@ -82,7 +84,7 @@ class BookingRecord:
 def _record(row: Any) -> BookingRecord:
     return BookingRecord(
         id=row.id, call_id=row.call_id, calendar_id=row.calendar_id,
-        slot=Interval(row.start, row.end), status=row.status,
+        slot=Interval(row.start, row.end), status=BookingStatus(row.status),
         attendee_email=row.attendee_email, attendee_name=row.attendee_name,
         subject=row.subject, event_id=row.event_id, online_meeting_url=row.online_meeting_url,
     )
@@ -199,7 +201,7 @@ class BookingStore:
         mine = [r for r in rows if r.owned_by(claim.call_id)]
         existing = next((r.record for r in mine if r.live), None)
         failed = [
-            r.record.id for r in mine if r.record.status == "failed"
+            r.record.id for r in mine if r.record.status == BookingStatus.FAILED
             and r.record.slot.start == claim.start and r.record.attendee_email == claim.email
         ]
         failed_id = failed[-1] if failed else None
@@ -211,7 +213,7 @@ class BookingStore:
         rivals = [r for r in rows if r.live and r.record.id != own_id
                   and r.blocked.overlaps(claim.blocked)]
         cutoff = datetime.now(UTC) - STALE_PENDING
-        if rivals and all(r.record.status in ("pending", "held") and r.updated_at < cutoff
+        if rivals and all(r.record.status in _CLAIMS and r.updated_at < cutoff
                           for r in rivals):
             rows = self._release(session, rows, {r.record.id for r in rivals})
             rivals = []
@@ -254,8 +256,10 @@ class BookingStore:
         assert claim.values is not None
         if claim.reuse:
             revive = update(BOOKINGS).where(
-                BOOKINGS.c.id == claim.values["id"], BOOKINGS.c.status == "failed"
-            ).values(status="pending", failure_reason=None, updated_at=datetime.now(UTC))
+                BOOKINGS.c.id == claim.values["id"], BOOKINGS.c.status == BookingStatus.FAILED
+            ).values(
+                status=BookingStatus.PENDING, failure_reason=None, updated_at=datetime.now(UTC)
+            )
             if not postgres:
                 return bool(session.execute(revive).rowcount)
             try:
@@ -278,11 +282,12 @@ class BookingStore:
         """Fail abandoned claims (see STALE_PENDING)."""
         now = datetime.now(UTC)
         session.execute(update(BOOKINGS).where(BOOKINGS.c.id.in_(sorted(ids))).values(
-            status="failed", failure_reason="abandoned", updated_at=now
+            status=BookingStatus.FAILED, failure_reason="abandoned", updated_at=now
         ))
         log.warning("released %d abandoned claim(s) on %s", len(ids), self.calendar_id)
         return [
-            replace(r, record=replace(r.record, status="failed")) if r.record.id in ids else r
+            replace(r, record=replace(r.record, status=BookingStatus.FAILED))
+            if r.record.id in ids else r
             for r in rows
         ]
 
@@ -290,15 +295,17 @@ class BookingStore:
 
     def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
         """The calendar has the event: the booking is confirmed."""
-        self._set(booking_id, status="confirmed", event_id=event_id, online_meeting_url=url)
+        self._set(
+            booking_id, status=BookingStatus.CONFIRMED, event_id=event_id, online_meeting_url=url
+        )
 
     def fail(self, booking_id: str, reason: str) -> None:
         """The calendar write failed: the booking is failed and its slot released."""
-        self._set(booking_id, status="failed", failure_reason=reason)
+        self._set(booking_id, status=BookingStatus.FAILED, failure_reason=reason)
 
     def cancelled(self, booking_id: str) -> None:
         """The event is cancelled: so is the booking, and its slot is released."""
-        self._set(booking_id, status="cancelled")
+        self._set(booking_id, status=BookingStatus.CANCELLED)
 
     def _set(self, booking_id: str, **values: Any) -> None:
         with self.database.session() as session:
@@ -351,7 +358,7 @@ class BookingStore:
                 campaign=row.campaign, attendee_email=row.attendee_email,
                 attendee_name=row.attendee_name, subject=row.subject, start=piece.start,
                 end=piece.end, blocked_start=piece.start, blocked_end=piece.end,
-                status="held", hold_of=row.id, created_at=now, updated_at=now,
+                status=BookingStatus.HELD, hold_of=row.id, created_at=now, updated_at=now,
             ))
         return True
 
@@ -360,9 +367,12 @@ class BookingStore:
         cutoff = datetime.now(UTC) - STALE_PENDING
         with self.database.session(serial=True) as session:
             released = session.execute(update(BOOKINGS).where(
-                *self._overlapping(blocked), BOOKINGS.c.status.in_(("pending", "held")),
+                *self._overlapping(blocked), BOOKINGS.c.status.in_(_CLAIMS),
                 BOOKINGS.c.updated_at < cutoff,
-            ).values(status="failed", failure_reason="abandoned", updated_at=datetime.now(UTC)))
+            ).values(
+                status=BookingStatus.FAILED, failure_reason="abandoned",
+                updated_at=datetime.now(UTC),
+            ))
         return bool(released.rowcount)
 
     def undo_move(self, row: Row) -> None:
@@ -453,7 +463,7 @@ class BookingStore:
 def _pending(values: dict[str, Any]) -> _Live:
     record = BookingRecord(
         id=values["id"], call_id=values["call_id"], calendar_id=values["calendar_id"],
-        slot=Interval(values["start"], values["end"]), status="pending",
+        slot=Interval(values["start"], values["end"]), status=BookingStatus.PENDING,
         attendee_email=values["attendee_email"], attendee_name=values["attendee_name"],
         subject=values["subject"], event_id=None, online_meeting_url=None,
     )

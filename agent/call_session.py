@@ -218,7 +218,7 @@ async def open_call(
             try:
                 calendar_zone = await connection.provider.time_zone()
                 owner_zone = owner_zone or calendar_zone
-                service = BookingService(
+                service = BookingService.on_database(
                     database,
                     connection.provider,
                     booking_settings,

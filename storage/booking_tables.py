@@ -3,7 +3,7 @@
 The rule that no two live bookings on one calendar overlap lives in the database:
 on PostgreSQL an exclusion constraint over the blocked ranges (created by migration
 0001, which also shows its exact form), on SQLite a serialising transaction in
-``calendar_backend.booking_store``.
+``calendar_backend.sql_store``.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from calendar_backend.provider import (
     CreatedEvent,
     NewEvent,
 )
+from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingRow
 from storage.database import Database
 
@@ -60,8 +61,8 @@ def settings(**overrides: Any) -> BookingSettings:
 
 def service(database: Database, provider: Any = None, **overrides: Any) -> BookingService:
     return BookingService(
-        database, provider or LocalCalendar(database), settings(**overrides),
-        calendar_id="local", campaign_name="spring-outreach",
+        SqlBookingStore(database, "local"), provider or LocalCalendar(database),
+        settings(**overrides), campaign_name="spring-outreach",
     )
 
 

@@ -8,7 +8,8 @@ store as ``pending`` (the store decides between racing callers, see
 it, which releases the slot. Losers hear :class:`SlotTaken` with the next free slots.
 
 The store is given to :class:`BookingService`: the database in production
-(:meth:`BookingService.on_database`).
+(:meth:`BookingService.on_database`), memory where no database is the point
+(:class:`~calendar_backend.memory_store.MemoryBookingStore`).
 
 Calendar writes are idempotent: the event's key is derived from the booking id, and a
 call retrying its failed booking of the same slot reuses that booking's id, so an event

@@ -2,9 +2,10 @@
 
 The booking path asks the store a :class:`Question` (:meth:`BookingStore.ask`, a read),
 then makes a :class:`Claim` (:meth:`BookingStore.claim`, one write that the store
-arbitrates: first claim wins), then confirms or fails it. The project's database
-implements it (:mod:`calendar_backend.sql_store`); :mod:`calendar_backend.batching` is an
-optional layer around that.
+arbitrates: first claim wins), then confirms or fails it. Two stores implement it: the
+project's database (:mod:`calendar_backend.sql_store`) and process memory
+(:mod:`calendar_backend.memory_store`); :mod:`calendar_backend.batching` is an optional
+layer around the first.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ async def open_call(
             try:
                 calendar_zone = await calendar.provider.time_zone()
                 owner_zone = owner_zone or calendar_zone
-                service = BookingService(
+                service = BookingService.on_database(
                     database,
                     calendar.provider,
                     booking_settings,

@@ -459,7 +459,7 @@ async def _concurrent_booking(
     else:
         offered = list(session.offers.values())
         slot = offered[min(event.concurrent_booking, len(offered)) - 1].slot
-    other = BookingService(
+    other = BookingService.on_database(
         database, provider, session.campaign.booking,
         calendar_id=session.campaign.booking.calendar, campaign_name=session.campaign.name,
         calendar_zone=await provider.time_zone(),

@@ -8,6 +8,8 @@ Each trial runs on a calendar of its own: half the callers confirm 09:00, the re
 and 10:00, which reach into 09:00's ten-minute buffer or 09:30's. Every caller is a
 separate BookingService (one per call, as in production) on the embedded local calendar,
 having read availability as its call started; the timed part is ``book()`` alone. The
+calls share one store and one calendar, batched (:mod:`calendar_backend.batching`) unless
+``--no-batching`` is given. The
 run uses a fresh PostgreSQL schema or a fresh SQLite file next to the given path, and
 removes it afterwards. The last line is
 ``double_bookings=<n> trials=<t> p50_ms=<x> p99_ms=<y>`` over every caller's confirm.
@@ -31,10 +33,12 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from calendar_backend.booking import Booked, BookingResult, BookingService
+from calendar_backend.batching import BatchedCalendar, BatchedStore
+from calendar_backend.booking import Booked, BookingResult, BookingService, BookingStore
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.local_calendar import LocalCalendar
-from calendar_backend.provider import Attendee
+from calendar_backend.provider import Attendee, CalendarProvider
+from calendar_backend.sql_store import SqlBookingStore
 from storage.database import Database, normalize_url, open_database
 
 NOW = datetime(2030, 3, 4, 7, 0, tzinfo=UTC)  # a Monday, two hours before the window opens
@@ -100,24 +104,26 @@ async def caller(
     return result, (time.perf_counter() - began) * 1000
 
 
-async def start_calls(database: Database, calendar_id: str, count: int) -> list[BookingService]:
+async def start_calls(
+    database: Database, calendar_id: str, count: int, batching: bool
+) -> list[BookingService]:
     """``count`` calls on one calendar, each having read availability as it started."""
-    calendar = LocalCalendar(database, calendar_id)
+    local, sql = LocalCalendar(database, calendar_id), SqlBookingStore(database, calendar_id)
+    calendar: CalendarProvider = BatchedCalendar(local) if batching else local
+    store: BookingStore = BatchedStore(sql) if batching else sql
     services = [
-        BookingService(database, calendar, SETTINGS, calendar_id=calendar_id,
-                       campaign_name="race")
-        for _ in range(count)
+        BookingService(store, calendar, SETTINGS, campaign_name="race") for _ in range(count)
     ]
     for service in services:
         await service.load_availability(NOW)
     return services
 
 
-async def baseline(database: Database, runs: int) -> float:
+async def baseline(database: Database, runs: int, batching: bool) -> float:
     """Median confirm time of a single caller with nobody competing (ms)."""
     times = []
     for run in range(runs):
-        [service] = await start_calls(database, f"baseline-{run}", 1)
+        [service] = await start_calls(database, f"baseline-{run}", 1, batching)
         result, elapsed = await caller(service, NINE, 0)
         if not isinstance(result, Booked):
             raise RuntimeError(f"uncontended confirm did not book: {result}")
@@ -126,13 +132,13 @@ async def baseline(database: Database, runs: int) -> float:
 
 
 async def race(
-    database: Database, calendar_id: str, starts: list[datetime]
+    database: Database, calendar_id: str, starts: list[datetime], batching: bool
 ) -> tuple[list[tuple[BookingResult, float]], float, float]:
     """One trial: a call per start, all confirming at once.
 
     Returns the outcomes, the wall time and this process's CPU time (all threads), in ms.
     """
-    services = await start_calls(database, calendar_id, len(starts))
+    services = await start_calls(database, calendar_id, len(starts), batching)
     began, cpu = time.perf_counter(), time.process_time()
     outcomes = await asyncio.gather(
         *(caller(service, start, i)
@@ -142,25 +148,26 @@ async def race(
             (time.process_time() - cpu) * 1000)
 
 
-async def run(url: str, callers: int, trials: int) -> int:
+async def run(url: str, callers: int, trials: int, batching: bool) -> int:
     """Run the trials; returns the number of double bookings found."""
     starts = [NINE + timedelta(minutes=30 * (0 if i % 2 == 0 else 1 + i % 4 // 2))
               for i in range(callers)]
     with fresh_database(url) as database:
-        print(f"database: {database.dialect}, {callers} callers, {trials} trials")
-        # Warm the pool and the statement caches (a lone claim and a batch), untimed.
-        await baseline(database, 3)
-        await race(database, "warm-up", starts)
+        print(f"database: {database.dialect}, {callers} callers, {trials} trials,"
+              f" batching {'on' if batching else 'off'}")
+        # Warm the pool and the statement caches (a lone claim and a race), untimed.
+        await baseline(database, 3, batching)
+        await race(database, "warm-up", starts, batching)
         # As a long-running server does after start-up: the objects loaded so far (modules,
         # pools, caches) live for the whole process, so full collections need not rescan
         # them. Without this a full collection pauses the process for ~40 ms now and then.
         gc.collect()
         gc.freeze()
-        alone = await baseline(database, 20)
+        alone = await baseline(database, 20, batching)
         print(f"baseline: uncontended confirm p50 {alone:.2f} ms")
         everything: list[float] = []
         for trial in range(trials):
-            outcomes, wall, cpu = await race(database, f"race-{trial}", starts)
+            outcomes, wall, cpu = await race(database, f"race-{trial}", starts, batching)
             times = [elapsed for _, elapsed in outcomes]
             everything += times
             kinds = Counter(type(result).__name__ for result, _ in outcomes)
@@ -185,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True, help="postgresql://... or sqlite:///path")
     parser.add_argument("--callers", type=int, default=64)
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--no-batching", action="store_true",
+                        help="each call asks, claims and re-checks on its own")
     args = parser.parse_args(argv)
     if args.callers < 1 or args.trials < 1:
         parser.error("--callers and --trials must be at least 1")
@@ -192,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         normalize_url(args.db)
     except ValueError as exc:
         parser.error(str(exc))
-    return 1 if asyncio.run(run(args.db, args.callers, args.trials)) else 0
+    doubles = asyncio.run(run(args.db, args.callers, args.trials, not args.no_batching))
+    return 1 if doubles else 0
 
 
 if __name__ == "__main__":

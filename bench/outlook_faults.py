@@ -65,7 +65,7 @@ async def one_call(database: Database, settings: Settings, ref: str, booking: Bo
     """One caller: read availability once, pick a slot, book (alternatives if taken)."""
     provider = open_calendar(database, settings.outlook(), ref)
     assert provider is not None
-    service = BookingService(database, provider, booking, calendar_id=ref,
+    service = BookingService.on_database(database, provider, booking, calendar_id=ref,
                              campaign_name="bench", calendar_zone=await provider.time_zone())
     try:
         await service.load_availability(NOW)
@@ -150,7 +150,7 @@ async def run(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace, database: Database, emulator: MicrosoftEmulator,
            ref: str, booking: BookingSettings, outcomes: Counter[str], elapsed: float) -> int:
     """Compare the calendar with the bookings table and print the figures."""
-    service_view = BookingService(database, _NoCalendar(), booking, calendar_id=ref,
+    service_view = BookingService.on_database(database, _NoCalendar(), booking, calendar_id=ref,
                                   campaign_name="bench", calendar_zone="UTC")
     records = service_view.bookings()
     confirmed = [r for r in records if r.status == "confirmed"]

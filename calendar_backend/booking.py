@@ -1,11 +1,15 @@
 """Booking a slot on a calendar during a call: first confirm wins, nothing double-booked.
 
-``book()`` checks the start against the campaign's rules, re-checks just that slot on
-the calendar (an event the owner added after the call began must block), claims it in
-the database as ``pending`` (the database decides between racing callers, see
-:mod:`calendar_backend.booking_store`), writes the event, then marks the booking
-``confirmed`` — or ``failed``, which releases the slot. Losers hear :class:`SlotTaken`
-with the next free slots.
+``book()`` reads top to bottom, one call per step: check the start against the
+campaign's rules, ask the store where this call stands, re-check just that slot on the
+calendar (an event the owner added after the call began must block), claim it in the
+store as ``pending`` (the store decides between racing callers, see
+:mod:`calendar_backend.sql_store`), write the event, then confirm the booking — or fail
+it, which releases the slot. Losers hear :class:`SlotTaken` with the next free slots.
+
+The store is given to :class:`BookingService`: the database in production
+(:meth:`BookingService.on_database`), memory where no database is the point
+(:class:`~calendar_backend.memory_store.MemoryBookingStore`).
 
 Calendar writes are idempotent: the event's key is derived from the booking id, and a
 call retrying its failed booking of the same slot reuses that booking's id, so an event
@@ -17,27 +21,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy.engine import Row
-
-from calendar_backend.batching import Batches, shared_batches
+from calendar_backend.batching import shared_store
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.booking_store import (
     BookingRecord,
+    BookingStatus,
     BookingStore,
     Claim,
+    Question,
     idempotency_key,
-    subtract,
 )
-from calendar_backend.interval import Interval
+from calendar_backend.interval import Interval, without
 from calendar_backend.provider import (
     Attendee,
     CalendarProvider,
     CalendarUnavailable,
+    CreatedEvent,
     EventNotFound,
     NewEvent,
 )
@@ -46,7 +49,8 @@ from storage.database import Database
 
 __all__ = [
     "ALTERNATIVES", "Booked", "BookingFailed", "BookingRecord", "BookingResult",
-    "BookingService", "Cancelled", "NotAllowed", "SlotTaken", "idempotency_key",
+    "BookingService", "BookingStatus", "BookingStore", "Cancelled", "NotAllowed", "SlotTaken",
+    "idempotency_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,22 +113,11 @@ def _failure_reason(exc: Exception) -> str:
     return f"the calendar failed ({type(exc).__name__})"
 
 
-def _without(busy: Iterable[Interval], own: Interval | None) -> list[Interval]:
-    """``busy`` with our own event's time cut out (it must not block itself)."""
-    if own is None:
-        return list(busy)
-    return [
-        piece
-        for interval in busy
-        for piece in (subtract(interval, own) if interval.overlaps(own) else [interval])
-    ]
-
-
 def _already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllowed:
     """A call asking again for its own booking gets it; for another time it must move."""
-    if existing.slot == slot and existing.status == "confirmed" and existing.event_id:
+    if existing.slot == slot and existing.status == BookingStatus.CONFIRMED and existing.event_id:
         return Booked(existing.id, slot, existing.event_id, existing.online_meeting_url)
-    if existing.status == "pending":
+    if existing.status == BookingStatus.PENDING:
         return NotAllowed("this call's booking is still being written to the calendar")
     return NotAllowed(
         f"this call already has a meeting at {existing.slot.start.isoformat()};"
@@ -133,21 +126,29 @@ def _already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllo
 
 
 class BookingService:
-    """Booking on one calendar for one campaign; one instance per call (it caches the calendar's busy time)."""  # noqa: E501
+    """Booking on one calendar for one campaign, in ``store``; one instance per call (it
+    caches the calendar's busy time)."""
 
     def __init__(
-        self, database: Database, provider: CalendarProvider, booking: BookingSettings, *,
-        calendar_id: str, campaign_name: str, calendar_zone: str | None = None,
+        self, store: BookingStore, provider: CalendarProvider, booking: BookingSettings, *,
+        campaign_name: str, calendar_zone: str | None = None,
     ) -> None:
-        self._store = BookingStore(database, calendar_id)
+        self._store = store
         self._provider = provider
         self._settings = booking
         self._rules = SlotRules.from_settings(booking, calendar_zone)
-        self.calendar_id = calendar_id
-        self.campaign_name = campaign_name
+        self._campaign = campaign_name
         self._busy: list[Interval] | None = None
-        # (call, start, e-mail) -> id of a booking that failed here: a retry reuses it.
-        self._failed: dict[tuple[str, datetime, str], str] = {}
+
+    @classmethod
+    def on_database(
+        cls, database: Database, provider: CalendarProvider, booking: BookingSettings, *,
+        calendar_id: str, campaign_name: str, calendar_zone: str | None = None,
+    ) -> BookingService:
+        """A service keeping ``calendar_id``'s bookings in ``database``, as calls do: in the
+        store every call on that calendar shares, batching the claims that race."""
+        return cls(shared_store(database, calendar_id), provider, booking,
+                   campaign_name=campaign_name, calendar_zone=calendar_zone)
 
     # -- availability ----------------------------------------------------------------
 
@@ -181,10 +182,8 @@ class BookingService:
         ``excluding_booking`` ignores that booking's own time (offering a move).
         """
         calendar_busy = await self._calendar_busy(now)
-        own, booked = await asyncio.to_thread(
-            self._store.live_ranges, self._horizon(now), excluding_booking
-        )
-        busy = _without(calendar_busy, own) + booked
+        own, booked = await self._store.live_ranges(self._horizon(now), excluding_booking)
+        busy = without(calendar_busy, own) + booked
         if within is None:
             return free_slots(self._rules, busy, now, limit=limit)
         return self._slots_from(busy, now, within.start, limit=limit, before=within.end)
@@ -214,12 +213,15 @@ class BookingService:
         after = self._slots_from(busy, now, start + _TICK, limit=ALTERNATIVES)
         return after or free_slots(self._rules, busy, now, limit=ALTERNATIVES)
 
-    async def _recheck(self, blocked: Interval) -> list[Interval]:
-        """What the calendar itself has inside ``blocked``, read after this request."""
-        # One queue per calendar: a slow calendar never holds up re-checks on another.
-        reads = shared_batches(("busy-reads", self.calendar_id), lambda: Batches(_read_busy))
-        found: list[Interval] = await reads.submit((self._provider, blocked))
-        return found
+    async def _recheck(self, blocked: Interval) -> list[Interval] | BookingFailed:
+        """What the calendar itself has inside ``blocked``, read after this request (or why
+        it could not be read)."""
+        try:
+            busy = await self._provider.busy_times(blocked.start, blocked.end)
+        except Exception as exc:
+            log.warning("calendar re-check failed: %s", _failure_reason(exc))
+            return BookingFailed(_failure_reason(exc))
+        return [b.interval() for b in busy]
 
     # -- booking ----------------------------------------------------------------------
 
@@ -231,156 +233,139 @@ class BookingService:
         start = start.astimezone(UTC)
         if not is_offerable(self._rules, start, (), now):
             return NotAllowed(_OUTSIDE_RULES)
-        slot, blocked, horizon = (
-            self._rules.slot(start), self._rules.blocked(start), self._horizon(now)
-        )
-        try:
-            fresh = await self._recheck(blocked)
-        except Exception as exc:
-            log.warning("calendar re-check failed: %s", _failure_reason(exc))
-            return BookingFailed(_failure_reason(exc))
-        retry = self._failed.get((call_id, start, attendee.email))
-        if retry is None and any(busy.overlaps(blocked) for busy in fresh):
-            # Busy on the calendar: maybe by this call's own booking, or by the event of
-            # its failed attempt that the calendar made without our hearing back.
-            seen = await self._store.claim(
-                Claim(call_id, start, attendee.email, blocked, horizon)
-            )
-            if seen.existing is not None:
-                return _already_booked(seen.existing, slot)
-            retry = seen.failed_id
-            if retry is None:
-                return SlotTaken(slot, await self._alternatives(start, now, fresh, seen.booked))
-        if retry is not None:
-            fresh = _without(fresh, slot)
-            if any(busy.overlaps(blocked) for busy in fresh):
-                booked = (await self._store.claim(
-                    Claim(call_id, start, attendee.email, blocked, horizon)
-                )).booked
-                return SlotTaken(slot, await self._alternatives(start, now, fresh, booked))
+        slot, blocked = self._rules.slot(start), self._rules.blocked(start)
+        question = Question(call_id, start, attendee.email, self._horizon(now))
+        # Neither answer depends on the other, so the store and the calendar are asked at once.
+        standing, fresh = await asyncio.gather(self._store.ask(question), self._recheck(blocked))
+        if standing.existing is not None:
+            return _already_booked(standing.existing, slot)
+        if isinstance(fresh, BookingFailed):
+            return fresh
+        if standing.failed_id is not None:
+            # A retry: the event of the failed attempt, made by the calendar without our
+            # hearing back, must not block it (the write will find that event by its key).
+            fresh = without(fresh, slot)
+        if any(busy.overlaps(blocked) for busy in fresh):
+            return SlotTaken(slot, await self._alternatives(start, now, fresh, standing.booked))
 
+        subject = self._settings.render(self._settings.title_template, recipient, self._campaign)
+        claim = Claim(
+            id=standing.failed_id or str(uuid.uuid4()), call_id=call_id,
+            campaign=self._campaign, attendee_email=attendee.email,
+            attendee_name=attendee.name, subject=subject, slot=slot, blocked=blocked,
+            revive=standing.failed_id is not None,
+        )
         # Once claimed, a confirmation runs to the end even if the call drops meanwhile:
         # the caller did confirm, and a half-done booking would hold the slot until stale.
-        return await _to_the_end(self._claim_and_write(
-            slot, blocked, horizon, attendee, recipient, call_id, now, retry, fresh
-        ))
+        return await _to_the_end(
+            self._claim_and_write(claim, question, attendee, recipient, now, fresh)
+        )
 
     async def _claim_and_write(
-        self, slot: Interval, blocked: Interval, horizon: Interval, attendee: Attendee,
-        recipient: Recipient, call_id: str, now: datetime, retry: str | None,
-        fresh: list[Interval],
+        self, claim: Claim, question: Question, attendee: Attendee, recipient: Recipient,
+        now: datetime, fresh: list[Interval],
     ) -> BookingResult:
-        start = slot.start
-        render = self._settings.render
-        subject = render(self._settings.title_template, recipient, self.campaign_name)
-        body = render(self._settings.description_template, recipient, self.campaign_name)
-        booking_id = retry or str(uuid.uuid4())
-        values = {
-            "id": booking_id, "calendar_id": self.calendar_id,
-            "call_id": call_id, "campaign": self.campaign_name,
-            "attendee_email": attendee.email, "attendee_name": attendee.name,
-            "subject": subject, "start": slot.start, "end": slot.end,
-            "blocked_start": blocked.start, "blocked_end": blocked.end, "status": "pending",
-        }
-        claim = await self._store.claim(Claim(
-            call_id, start, attendee.email, blocked, horizon, values, reuse=retry is not None
-        ))
-        if claim.existing is not None:
-            return _already_booked(claim.existing, slot)
-        if not claim.claimed:
-            return SlotTaken(slot, await self._alternatives(start, now, fresh, claim.booked))
-
-        meeting_type = self._settings.meeting_type
-        location = {"in_person": self._settings.address, "phone": recipient.phone}.get(
-            meeting_type
-        )
+        """Claim the slot, write the event, confirm: the part of ``book()`` that must finish."""
+        slot = claim.slot
+        if not await self._store.claim(claim):
+            # Lost the race: ask again who holds what, to offer what is still free.
+            lost = await self._store.ask(question)
+            if lost.existing is not None:
+                return _already_booked(lost.existing, slot)
+            return SlotTaken(slot, await self._alternatives(slot.start, now, fresh, lost.booked))
         try:
-            online = meeting_type == "video" and await self._provider.can_add_online_meeting()
-            created = await self._provider.create_event(NewEvent(
-                idempotency_key=idempotency_key(booking_id), subject=subject, body=body,
-                start=slot.start, end=slot.end, attendees=[attendee], location=location,
-                online_meeting=online,
-            ))
+            created = await self._write_event(claim, attendee, recipient)
         except Exception as exc:
             reason = _failure_reason(exc)
-            log.warning("booking %s failed, slot released: %s", booking_id, reason)
-            await asyncio.to_thread(self._store.fail, booking_id, reason)
-            self._failed[(call_id, start, attendee.email)] = booking_id
+            log.warning("booking %s failed, slot released: %s", claim.id, reason)
+            await self._store.fail(claim.id, reason)
             return BookingFailed(reason)
-        await asyncio.to_thread(
-            self._store.confirm, booking_id, created.event_id, created.online_meeting_url
-        )
-        self._failed.pop((call_id, start, attendee.email), None)
-        return Booked(booking_id, slot, created.event_id, created.online_meeting_url)
+        await self._store.confirm(claim.id, created.event_id, created.online_meeting_url)
+        return Booked(claim.id, slot, created.event_id, created.online_meeting_url)
+
+    async def _write_event(
+        self, claim: Claim, attendee: Attendee, recipient: Recipient
+    ) -> CreatedEvent:
+        """Create the booking's event (keyed by the booking id, so a retry finds it)."""
+        settings = self._settings
+        meeting_type = settings.meeting_type
+        location = {"in_person": settings.address, "phone": recipient.phone}.get(meeting_type)
+        online = meeting_type == "video" and await self._provider.can_add_online_meeting()
+        return await self._provider.create_event(NewEvent(
+            idempotency_key=idempotency_key(claim.id), subject=claim.subject,
+            body=settings.render(settings.description_template, recipient, self._campaign),
+            start=claim.slot.start, end=claim.slot.end, attendees=[attendee],
+            location=location, online_meeting=online,
+        ))
 
     async def move(
         self, booking_id: str, *, start: datetime, call_id: str, now: datetime
     ) -> BookingResult:
         """Move this call's booking to ``start``; its old time stays held until the calendar
         has moved the event, and comes back if the calendar refuses."""
-        row = await asyncio.to_thread(self._store.row, booking_id)
-        refused = _refuse(row, call_id, "move")
+        record = await self._store.booking(booking_id)
+        refused = _refuse(record, call_id, "move")
         if refused is not None:
             return refused
-        assert row is not None
+        assert record is not None and record.event_id is not None  # confirmed: has its event
         start = start.astimezone(UTC)
-        old_slot = Interval(row.start, row.end)
-        if start == old_slot.start:
-            return Booked(row.id, old_slot, row.event_id, row.online_meeting_url)
+        if start == record.slot.start:
+            return Booked(record.id, record.slot, record.event_id, record.online_meeting_url)
         if not is_offerable(self._rules, start, (), now):
             return NotAllowed(_OUTSIDE_RULES)
         slot, blocked = self._rules.slot(start), self._rules.blocked(start)
-        try:
-            fresh = _without(await self._recheck(blocked), old_slot)
-        except Exception as exc:
-            return BookingFailed(_failure_reason(exc))
+        recheck = await self._recheck(blocked)
+        if isinstance(recheck, BookingFailed):
+            return recheck
+        fresh = without(recheck, record.slot)
         if any(busy.overlaps(blocked) for busy in fresh):
-            return await self._move_taken(row.id, slot, now, fresh)
-        return await _to_the_end(self._move_claimed(row, slot, blocked, now, fresh))
+            return await self._move_taken(record.id, slot, now, fresh)
+        return await _to_the_end(self._move_claimed(record, slot, blocked, now, fresh))
 
     async def _move_claimed(
-        self, row: Row, slot: Interval, blocked: Interval, now: datetime, fresh: list[Interval]
+        self, record: BookingRecord, slot: Interval, blocked: Interval, now: datetime,
+        fresh: list[Interval],
     ) -> BookingResult:
-        if not await asyncio.to_thread(self._store.claim_move, row, slot, blocked):
-            return await self._move_taken(row.id, slot, now, fresh)
+        if not await self._store.claim_move(record, slot, blocked):
+            return await self._move_taken(record.id, slot, now, fresh)
+        assert record.event_id is not None  # move() refused bookings that are not confirmed
         try:
-            moved = await self._provider.move_event(row.event_id, slot.start, slot.end)
+            moved = await self._provider.move_event(record.event_id, slot.start, slot.end)
         except Exception as exc:
             reason = _failure_reason(exc)
-            log.warning("move of booking %s failed, kept its old time: %s", row.id, reason)
-            await asyncio.to_thread(self._store.undo_move, row)
+            log.warning("move of booking %s failed, kept its old time: %s", record.id, reason)
+            await self._store.undo_move(record)
             return BookingFailed(reason)
-        url = moved.online_meeting_url or row.online_meeting_url
-        await asyncio.to_thread(self._store.finish_move, row.id, moved.event_id, url)
-        return Booked(row.id, slot, moved.event_id, url, moved_from=Interval(row.start, row.end))
+        url = moved.online_meeting_url or record.online_meeting_url
+        await self._store.finish_move(record.id, moved.event_id, url)
+        return Booked(record.id, slot, moved.event_id, url, moved_from=record.slot)
 
     async def _move_taken(
         self, booking_id: str, slot: Interval, now: datetime, fresh: list[Interval]
     ) -> SlotTaken:
-        _, booked = await asyncio.to_thread(
-            self._store.live_ranges, self._horizon(now), booking_id
-        )
+        _, booked = await self._store.live_ranges(self._horizon(now), booking_id)
         return SlotTaken(slot, await self._alternatives(slot.start, now, fresh, booked))
 
     async def cancel(
         self, booking_id: str, *, call_id: str, message: str
     ) -> Cancelled | NotAllowed | BookingFailed:
         """Cancel this call's booking on the calendar (telling the attendee) and release it."""
-        row = await asyncio.to_thread(self._store.row, booking_id)
-        if row is not None and row.status == "cancelled" and row.call_id == call_id:
-            return Cancelled(row.id)
-        refused = _refuse(row, call_id, "cancel")
+        record = await self._store.booking(booking_id)
+        if (record is not None and record.status == BookingStatus.CANCELLED
+                and record.call_id == call_id):
+            return Cancelled(record.id)
+        refused = _refuse(record, call_id, "cancel")
         if refused is not None:
             return refused
-        assert row is not None
+        assert record is not None and record.event_id is not None  # confirmed: has its event
         try:
-            await self._provider.cancel_event(row.event_id, message)
+            await self._provider.cancel_event(record.event_id, message)
         except EventNotFound:
             pass  # already gone from the calendar: release our side too
         except Exception as exc:
             return BookingFailed(_failure_reason(exc))
-        await asyncio.to_thread(self._store.cancelled, row.id)
-        return Cancelled(row.id)
+        await self._store.cancel(record.id)
+        return Cancelled(record.id)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -396,7 +381,7 @@ class BookingService:
 _RUNNING: set[asyncio.Task[BookingResult]] = set()
 
 
-async def _to_the_end(work: Coroutine[Any, Any, BookingResult]) -> BookingResult:
+async def _to_the_end(work: Awaitable[BookingResult]) -> BookingResult:
     """Run ``work`` to completion even if the awaiting caller is cancelled."""
     task = asyncio.ensure_future(work)
     _RUNNING.add(task)  # a task nobody references may be collected mid-way
@@ -404,40 +389,11 @@ async def _to_the_end(work: Coroutine[Any, Any, BookingResult]) -> BookingResult
     return await asyncio.shield(task)
 
 
-async def _read_busy(
-    requests: list[tuple[CalendarProvider, Interval]],
-) -> list[list[Interval] | BaseException]:
-    """Answer re-checks that arrived together with one busy-time read per calendar.
-
-    Callers racing for slots re-check them at the same instant; one read over the span of
-    their slots answers them all, each with what overlaps its own slot.
-    """
-    by_provider: dict[int, tuple[CalendarProvider, list[Interval]]] = {}
-    for provider, span in requests:
-        by_provider.setdefault(id(provider), (provider, []))[1].append(span)
-
-    async def read(provider: CalendarProvider, spans: list[Interval]) -> list[Interval]:
-        start, end = min(s.start for s in spans), max(s.end for s in spans)
-        return [b.interval() for b in await provider.busy_times(start, end)]
-
-    answers = await asyncio.gather(
-        *(read(provider, spans) for provider, spans in by_provider.values()),
-        return_exceptions=True,
-    )
-    busy = dict(zip(by_provider, answers, strict=True))
-    results: list[list[Interval] | BaseException] = []
-    for provider, span in requests:
-        found = busy[id(provider)]
-        results.append(found if isinstance(found, BaseException)
-                       else [b for b in found if b.overlaps(span)])
-    return results
-
-
-def _refuse(row: Row | None, call_id: str, verb: str) -> NotAllowed | None:
-    if row is None:
+def _refuse(record: BookingRecord | None, call_id: str, verb: str) -> NotAllowed | None:
+    if record is None:
         return NotAllowed("there is no such booking on this calendar")
-    if row.call_id != call_id:
+    if record.call_id != call_id:
         return NotAllowed(f"only the call that booked this meeting can {verb} it")
-    if row.status != "confirmed":
-        return NotAllowed(f"this booking is {row.status} and cannot be changed")
+    if record.status != BookingStatus.CONFIRMED:
+        return NotAllowed(f"this booking is {record.status} and cannot be changed")
     return None

@@ -1,7 +1,8 @@
-"""A half-open span of time, ``[start, end)``, with timezone-aware ends."""
+"""A half-open span of time, ``[start, end)``, with timezone-aware ends, and arithmetic on spans."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,3 +29,24 @@ class Interval:
     def overlaps(self, other: Interval) -> bool:
         """Whether the two half-open intervals share any instant."""
         return self.start < other.end and other.start < self.end
+
+
+def subtract(whole: Interval, part: Interval) -> list[Interval]:
+    """The pieces of ``whole`` not covered by ``part`` (zero, one or two)."""
+    pieces = []
+    if whole.start < part.start:
+        pieces.append(Interval(whole.start, min(whole.end, part.start)))
+    if part.end < whole.end:
+        pieces.append(Interval(max(whole.start, part.end), whole.end))
+    return pieces
+
+
+def without(intervals: Iterable[Interval], part: Interval | None) -> list[Interval]:
+    """``intervals`` with ``part`` cut out of each (all of them when ``part`` is ``None``)."""
+    if part is None:
+        return list(intervals)
+    return [
+        piece
+        for interval in intervals
+        for piece in (subtract(interval, part) if interval.overlaps(part) else [interval])
+    ]

@@ -3,12 +3,13 @@
 The rule that no two live bookings on one calendar overlap lives in the database:
 on PostgreSQL an exclusion constraint over the blocked ranges (created by migration
 0001, which also shows its exact form), on SQLite a serialising transaction in
-``calendar_backend.booking_store``.
+``calendar_backend.sql_store``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Index, String, Text, UniqueConstraint, text
@@ -16,12 +17,25 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime
 
-# A booking's life: pending (slot claimed, calendar write under way) -> confirmed | failed;
-# confirmed -> cancelled. "held" rows keep a moving booking's old range claimed until the
-# calendar has accepted the move (see BookingService.move).
-BOOKING_STATUSES = ("pending", "confirmed", "failed", "cancelled", "held")
+
+class BookingStatus(StrEnum):
+    """A booking's life: pending (slot claimed, calendar write under way) -> confirmed |
+    failed; confirmed -> cancelled. ``held`` rows keep a moving booking's old range claimed
+    until the calendar has accepted the move (see ``BookingService.move``).
+
+    Members are the stored strings, so ``status == "confirmed"`` holds for either.
+    """
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+BOOKING_STATUSES = tuple(BookingStatus)
 # Statuses whose blocked range is taken; the exclusion constraint's WHERE uses these.
-LIVE_STATUSES = ("pending", "confirmed", "held")
+LIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.HELD)
 SHOW_AS = ("busy", "tentative", "oof", "free")
 BLOCKING_SHOW_AS = ("busy", "tentative", "oof")
 # A call holds at most one booking per calendar (a second one is a move).

@@ -1,12 +1,23 @@
-"""Requests arriving together are settled together; nobody waits for more than one batch."""
+"""Requests arriving together are settled together; nobody waits for more than one batch.
+The batching layers around a store and a calendar give the answers one at a time would."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
-from calendar_backend.batching import Batches, shared_batches
+from calendar_backend.batching import BatchedCalendar, BatchedStore, Batches, shared_store
+from calendar_backend.booking_store import Claim, Question, Standing
+from calendar_backend.interval import Interval
+from calendar_backend.local_calendar import LocalCalendar
+from calendar_backend.provider import BusyTime
+from calendar_backend.sql_store import SqlBookingStore
+from storage.database import Database
+from tests.test_booking import MIN, NINE, NOW
 
 
 class Recorder:
@@ -17,10 +28,10 @@ class Recorder:
         self.release = asyncio.Event()
         self.release.set()
 
-    async def handle(self, requests: list[int]) -> list[int | BaseException]:
+    async def handle(self, requests: list[int]) -> list[int]:
         self.batches.append(list(requests))
         await self.release.wait()
-        return [ValueError(f"bad {r}") if r < 0 else r * 10 for r in requests]
+        return [r * 10 for r in requests]
 
 
 async def test_a_lone_request_is_handled_at_once() -> None:
@@ -50,17 +61,10 @@ async def test_requests_arriving_during_a_batch_wait_for_the_next_one() -> None:
     assert recorder.batches == [[1], [2, 3]]
 
 
-async def test_one_requests_error_reaches_only_its_caller() -> None:
-    batches = Batches(Recorder().handle)
-    good, bad = await asyncio.gather(batches.submit(1), batches.submit(-1), return_exceptions=True)
-    assert good == 10
-    assert isinstance(bad, ValueError)
-
-
 async def test_a_failing_handler_fails_that_batch_and_the_queue_goes_on() -> None:
     calls = 0
 
-    async def flaky(requests: list[int]) -> list[int | BaseException]:
+    async def flaky(requests: list[int]) -> list[int]:
         nonlocal calls
         calls += 1
         if calls == 1:
@@ -87,9 +91,82 @@ async def test_a_caller_that_gives_up_does_not_disturb_the_others() -> None:
         await leaving
 
 
-async def test_shared_queues_are_one_per_key_in_a_loop() -> None:
-    def make() -> Batches[int, int]:
-        return Batches(Recorder().handle)
+class CountingStore(SqlBookingStore):
+    """The database store, noting the size of every list of asks and claims it gets."""
 
-    assert shared_batches(("k", 1), make) is shared_batches(("k", 1), make)
-    assert shared_batches(("k", 1), make) is not shared_batches(("k", 2), make)
+    def __init__(self, database: Database) -> None:
+        super().__init__(database, "local")
+        self.asks: list[int] = []
+        self.claims: list[int] = []
+
+    async def ask_all(self, questions: Sequence[Question]) -> list[Standing]:
+        self.asks.append(len(questions))
+        return await super().ask_all(questions)
+
+    async def claim_all(self, claims: Sequence[Claim]) -> list[bool]:
+        self.claims.append(len(claims))
+        return await super().claim_all(claims)
+
+
+def _claim(n: int, start: datetime = NINE) -> Claim:
+    slot = Interval(start, start + 30 * MIN)
+    return Claim(id=f"booking-{n}", call_id=f"call-{n}", campaign="c",
+                 attendee_email=f"caller{n}@example.com", attendee_name=None, subject="s",
+                 slot=slot, blocked=Interval(slot.start, slot.end + 10 * MIN))
+
+
+async def test_claims_arriving_together_are_settled_in_one_go_first_claim_wins(
+    database: Database,
+) -> None:
+    inner = CountingStore(database)
+    store = BatchedStore(inner)
+    # 09:00 first, then two that overlap it, then 10:00, clear of it.
+    claims = [_claim(0), _claim(1), _claim(2, NINE + 30 * MIN), _claim(3, NINE + 60 * MIN)]
+
+    won = await asyncio.gather(*(store.claim(c) for c in claims))
+
+    assert won == [True, False, False, True]
+    assert inner.claims == [4]
+    day = Interval(NOW, NINE + 600 * MIN)
+    asked = await asyncio.gather(
+        *(store.ask(Question(c.call_id, c.slot.start, c.attendee_email, day)) for c in claims)
+    )
+    assert inner.asks == [4]
+    assert [a.existing.id if a.existing else None for a in asked] == [
+        "booking-0", None, None, "booking-3"
+    ]
+    assert all(len(a.booked) == 2 for a in asked)
+
+
+async def test_one_call_claiming_twice_in_one_batch_keeps_the_first(database: Database) -> None:
+    store = BatchedStore(SqlBookingStore(database, "local"))
+    first = _claim(0)
+    second = replace(_claim(1, NINE + 120 * MIN), call_id=first.call_id)
+
+    assert await asyncio.gather(store.claim(first), store.claim(second)) == [True, False]
+
+
+async def test_busy_reads_arriving_together_are_one_read(database: Database) -> None:
+    class Counting(LocalCalendar):
+        reads: int = 0
+
+        async def busy_times(self, start: datetime, end: datetime) -> list[BusyTime]:
+            self.reads += 1
+            return await super().busy_times(start, end)
+
+    local = Counting(database)
+    local.add_busy(NINE, NINE + 30 * MIN)
+    calendar = BatchedCalendar(local)
+
+    first, second = await asyncio.gather(
+        calendar.busy_times(NINE, NINE + 40 * MIN),
+        calendar.busy_times(NINE + 60 * MIN, NINE + 100 * MIN),
+    )
+
+    assert local.reads == 1
+    assert [b.start for b in first] == [NINE] and second == []
+
+
+async def test_calls_on_one_calendar_share_one_batched_store(database: Database) -> None:
+    assert shared_store(database, "a") is shared_store(database, "a")
+    assert shared_store(database, "a") is not shared_store(database, "b")

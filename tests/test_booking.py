@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import select
 
 from calendar_backend.booking import (
@@ -22,7 +20,6 @@ from calendar_backend.booking import (
     idempotency_key,
 )
 from calendar_backend.booking_settings import BookingSettings, Recipient
-from calendar_backend.booking_store import subtract
 from calendar_backend.interval import Interval
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.provider import (
@@ -32,6 +29,7 @@ from calendar_backend.provider import (
     CreatedEvent,
     NewEvent,
 )
+from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingRow
 from storage.database import Database
 
@@ -63,8 +61,8 @@ def settings(**overrides: Any) -> BookingSettings:
 
 def service(database: Database, provider: Any = None, **overrides: Any) -> BookingService:
     return BookingService(
-        database, provider or LocalCalendar(database), settings(**overrides),
-        calendar_id="local", campaign_name="spring-outreach",
+        SqlBookingStore(database, "local"), provider or LocalCalendar(database),
+        settings(**overrides), campaign_name="spring-outreach",
     )
 
 
@@ -527,21 +525,3 @@ async def test_lagging_calendar_still_cannot_double_book(database: Database) -> 
     second = await book(service(database, LaggingCalendar(database)), NINE, "call-2", BOB)
     assert isinstance(first, Booked) and isinstance(second, SlotTaken)
     assert len(LocalCalendar(database).events()) == 1
-
-
-# -- holding a moving booking's old time ---------------------------------------------------
-
-_minutes = st.integers(min_value=0, max_value=600)
-
-
-@given(a=_minutes, b=_minutes, c=_minutes, d=_minutes)
-def test_subtract_leaves_exactly_the_uncovered_part(a: int, b: int, c: int, d: int) -> None:
-    whole = Interval(NINE + min(a, b) * MIN, NINE + (max(a, b) + 1) * MIN)
-    part = Interval(NINE + min(c, d) * MIN, NINE + (max(c, d) + 1) * MIN)
-
-    pieces = subtract(whole, part)
-
-    assert all(p.start >= whole.start and p.end <= whole.end for p in pieces)
-    assert not any(p.overlaps(part) for p in pieces)
-    covered = max(timedelta(0), min(whole.end, part.end) - max(whole.start, part.start))
-    assert sum((p.end - p.start for p in pieces), timedelta(0)) + covered == whole.end - whole.start

@@ -1,16 +1,47 @@
-"""Many callers confirming at once: the database lets exactly one win, on both databases."""
+"""Many callers confirming at once: the database lets exactly one win, on both databases,
+whether each call goes to the store on its own or calls share a batched store and calendar."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import datetime
 
+import pytest
+
+from calendar_backend.batching import BatchedCalendar, BatchedStore
 from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.local_calendar import LocalCalendar
-from calendar_backend.provider import Attendee
+from calendar_backend.provider import Attendee, CalendarProvider
+from calendar_backend.sql_store import SqlBookingStore
 from storage.database import Database
-from tests.test_booking import MIN, NINE, NOW, RECIPIENT, LaggingCalendar, live_rows, service
+from tests.test_booking import (
+    MIN,
+    NINE,
+    NOW,
+    RECIPIENT,
+    LaggingCalendar,
+    live_rows,
+    service,
+    settings,
+)
+
+Calls = Callable[[CalendarProvider, int], list[BookingService]]
+
+
+@pytest.fixture(params=["one at a time", "batched"])
+def calls(request: pytest.FixtureRequest, database: Database) -> Calls:
+    """``count`` calls on one calendar: each with its own store, or sharing a batched store
+    and a batched calendar."""
+    def make(calendar: CalendarProvider, count: int) -> list[BookingService]:
+        if request.param == "one at a time":
+            return [service(database, calendar) for _ in range(count)]
+        store, shared = BatchedStore(SqlBookingStore(database, "local")), BatchedCalendar(calendar)
+        return [BookingService(store, shared, settings(), campaign_name="spring-outreach")
+                for _ in range(count)]
+
+    return make
 
 
 async def _confirm_all(services: list[BookingService], starts: list[datetime]) -> list[object]:
@@ -32,10 +63,10 @@ def _assert_no_overlapping_live_bookings(database: Database) -> None:
 
 
 async def test_fifty_concurrent_confirmations_give_one_booking_and_fortynine_slot_taken(
-    database: Database,
+    database: Database, calls: Calls,
 ) -> None:
     calendar = LocalCalendar(database)
-    services = [service(database, calendar) for _ in range(50)]
+    services = calls(calendar, 50)
 
     results = await _confirm_all(services, [NINE] * 50)
 
@@ -48,11 +79,11 @@ async def test_fifty_concurrent_confirmations_give_one_booking_and_fortynine_slo
 
 
 async def test_fifty_confirmations_on_a_lagging_calendar_are_decided_by_the_database(
-    database: Database,
+    database: Database, calls: Calls,
 ) -> None:
     # The calendar's busy view never shows the winner, so every caller reaches the claim.
     calendar = LaggingCalendar(database)
-    services = [service(database, calendar) for _ in range(50)]
+    services = calls(calendar, 50)
 
     results = await _confirm_all(services, [NINE] * 50)
 
@@ -63,12 +94,12 @@ async def test_fifty_confirmations_on_a_lagging_calendar_are_decided_by_the_data
 
 
 async def test_callers_racing_for_slots_within_each_others_buffers_never_overlap(
-    database: Database,
+    database: Database, calls: Calls,
 ) -> None:
     calendar = LaggingCalendar(database)
     # 09:00, 09:30 and 10:00 each reach into a neighbour's ten-minute buffer.
     starts = [NINE + (i % 3) * 30 * MIN for i in range(30)]
-    services = [service(database, calendar) for _ in starts]
+    services = calls(calendar, len(starts))
 
     results = await _confirm_all(services, starts)
 
@@ -80,10 +111,9 @@ async def test_callers_racing_for_slots_within_each_others_buffers_never_overlap
 
 
 async def test_two_calls_moving_into_one_slot_at_once_leave_one_there(
-    database: Database,
+    database: Database, calls: Calls,
 ) -> None:
-    calendar = LaggingCalendar(database)
-    first, second = service(database, calendar), service(database, calendar)
+    first, second = calls(LaggingCalendar(database), 2)
     a = await first.book(start=NINE, attendee=Attendee(email="a@example.com"),
                          recipient=RECIPIENT, call_id="call-a", now=NOW)
     b = await second.book(start=NINE + 60 * MIN, attendee=Attendee(email="b@example.com"),
@@ -102,9 +132,9 @@ async def test_two_calls_moving_into_one_slot_at_once_leave_one_there(
 
 
 async def test_one_call_confirming_two_times_at_once_gets_one_meeting(
-    database: Database,
+    database: Database, calls: Calls,
 ) -> None:
-    svc = service(database, LaggingCalendar(database))
+    [svc] = calls(LaggingCalendar(database), 1)
     attendee = Attendee(email="ann@example.com")
 
     results = await asyncio.gather(*(

@@ -40,7 +40,7 @@ async def call(database: Database, settings: Settings, ref: str) -> BookingServi
     booking = BookingSettings(enabled=True, calendar=ref, meeting_length_minutes=30,
                               meeting_type="video",
                               title_template="Intro with {recipient.fullName}")
-    service = BookingService(database, provider, booking, calendar_id=ref,
+    service = BookingService.on_database(database, provider, booking, calendar_id=ref,
                              campaign_name="Spring outreach",
                              calendar_zone=await provider.time_zone())
     await service.load_availability(NOW)
@@ -134,7 +134,7 @@ async def test_event_left_by_a_failed_create_is_withdrawn_after_the_call(
     ref = await connect(database, ms_settings, emulator, WORK)
     provider = open_calendar(database, ms_settings.outlook(), ref, budget_seconds=0.5)
     booking = BookingSettings(enabled=True, calendar=ref, meeting_type="video")
-    service = BookingService(database, provider, booking, calendar_id=ref,
+    service = BookingService.on_database(database, provider, booking, calendar_id=ref,
                              campaign_name="Spring outreach",
                              calendar_zone=await provider.time_zone())
     [slot] = await service.free_slots(NOW, limit=1)

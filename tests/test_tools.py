@@ -141,7 +141,7 @@ async def test_second_caller_gets_alternatives_when_slot_taken(database: Databas
 
 async def test_reschedule_and_cancel_touch_only_this_calls_booking(database: Database) -> None:
     # Another call books a meeting; this call cannot move or cancel it.
-    other = BookingService(
+    other = BookingService.on_database(
         database, LocalCalendar(database, zone="America/New_York"), CAMPAIGN.booking,
         calendar_id="local", campaign_name=CAMPAIGN.name,
     )

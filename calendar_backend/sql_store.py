@@ -1,0 +1,424 @@
+"""The booking store in the project's database: the database decides who confirmed first.
+
+A claim is one serialising transaction, never a read in one transaction and a write in
+another. On PostgreSQL an exclusion constraint refuses a second live booking whose blocked
+range overlaps one on the same calendar, and claims use ``INSERT ... ON CONFLICT DO
+NOTHING``, which waits for a rival's transaction instead of failing on it. On SQLite the
+overlap check and the insert share one ``BEGIN IMMEDIATE`` transaction.
+
+Asks and claims also come by the list (:meth:`SqlBookingStore.ask_all`,
+:meth:`SqlBookingStore.claim_all`): one query, or one transaction settling the claims in
+order, however many there are. :mod:`calendar_backend.batching` uses that for calls
+racing each other; a single ask or claim is a list of one.
+
+Abandoned claims: a ``pending`` row (or a move's ``held`` row) is only left behind when
+the process dies mid-booking. One whose last update is older than :data:`STALE_PENDING`
+is released when a new claim runs into it. That is safe even if the dead process did
+create the event: every booking re-checks its slot on the calendar first, where that
+event shows as busy.
+
+Each asynchronous method runs its transaction on a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Table, and_, delete, insert, or_, select, text, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from calendar_backend.booking_store import (
+    BookingRecord,
+    Claim,
+    Question,
+    Standing,
+    idempotency_key,
+)
+from calendar_backend.interval import Interval, subtract
+from storage.booking_tables import LIVE_STATUSES, BookingRow, BookingStatus
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+BOOKINGS: Table = BookingRow.__table__  # type: ignore[assignment]
+# A pending claim older than this belongs to a process that died mid-booking: a calendar
+# write (with the adapter's own retries) finishes well within it.
+STALE_PENDING = timedelta(minutes=5)
+# PostgreSQL refusing a write: a live booking overlaps (exclusion), or the call already
+# has one (unique index).
+_REFUSED = ("23P01", "23505")
+# Deadlock / serialisation failure: PostgreSQL aborted one side of a race; run it again.
+_RETRY = ("40P01", "40001")
+_ATTEMPTS = 4
+# A call's own bookings, as far as asking about a slot is concerned.
+_OWN = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.FAILED)
+# A call's live booking: at most one per calendar (holds belong to it).
+_CALLS_LIVE = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+# Rows that only claim a range while a write is under way: released once abandoned.
+_CLAIMS = (BookingStatus.PENDING, BookingStatus.HELD)
+_TEXT = ("id", "calendar_id", "call_id", "campaign", "attendee_email", "attendee_name",
+         "subject", "status", "idempotency_key")
+_TIMES = ("start", "end", "blocked_start", "blocked_end", "created_at", "updated_at")
+_INSERT_COLUMNS = _TEXT + _TIMES
+# PostgreSQL claims: one array per column, so the statement text is the same for any
+# number of claims (parsed and planned once), and a row conflicting with an earlier one
+# is skipped like any other conflict.
+_QUOTED_COLUMNS = ", ".join(f'"{column}"' for column in _INSERT_COLUMNS)
+_INSERT_ALL = text(
+    f"INSERT INTO bookings ({_QUOTED_COLUMNS}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS text[])" for c in _TEXT) + ", "
+    + ", ".join(f"CAST(:{c} AS timestamptz[])" for c in _TIMES)
+    + ") ON CONFLICT DO NOTHING RETURNING id"
+)
+_T = TypeVar("_T")
+
+
+def _record(row: Row) -> BookingRecord:
+    return BookingRecord(
+        id=row.id, call_id=row.call_id, calendar_id=row.calendar_id, campaign=row.campaign,
+        slot=Interval(row.start, row.end), blocked=Interval(row.blocked_start, row.blocked_end),
+        status=BookingStatus(row.status), attendee_email=row.attendee_email,
+        attendee_name=row.attendee_name, subject=row.subject, event_id=row.event_id,
+        online_meeting_url=row.online_meeting_url,
+    )
+
+
+def _row(claim: Claim, calendar_id: str) -> dict[str, str | datetime | None]:
+    now = datetime.now(UTC)
+    return {
+        "id": claim.id, "calendar_id": calendar_id, "call_id": claim.call_id,
+        "campaign": claim.campaign, "attendee_email": claim.attendee_email,
+        "attendee_name": claim.attendee_name, "subject": claim.subject,
+        "status": BookingStatus.PENDING.value, "idempotency_key": idempotency_key(claim.id),
+        "start": claim.slot.start, "end": claim.slot.end,
+        "blocked_start": claim.blocked.start, "blocked_end": claim.blocked.end,
+        "created_at": now, "updated_at": now,
+    }
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _unless_refused(session: Session, write: Callable[[], bool]) -> bool:
+    """``write`` in a savepoint; False if PostgreSQL's constraints refused it (the
+    transaction goes on without it)."""
+    try:
+        with session.begin_nested():
+            return write()
+    except DBAPIError as exc:
+        if _sqlstate(exc) not in _REFUSED:
+            raise
+        return False
+
+
+class SqlBookingStore:
+    """The bookings of one calendar in the database (a :class:`BookingStore`)."""
+
+    def __init__(self, database: Database, calendar_id: str) -> None:
+        self.database = database
+        self.calendar_id = calendar_id
+
+    # -- the booking path -------------------------------------------------------------------
+
+    async def ask(self, question: Question) -> Standing:
+        """Read where the asking call stands (one query)."""
+        [standing] = await self.ask_all([question])
+        return standing
+
+    async def ask_all(self, questions: Sequence[Question]) -> list[Standing]:
+        """Answer the questions with one query, in order."""
+        return await asyncio.to_thread(self._ask_all, questions)
+
+    async def claim(self, claim: Claim) -> bool:
+        """Hold ``claim.blocked`` as ``pending`` if no live booking overlaps it."""
+        [won] = await self.claim_all([claim])
+        return won
+
+    async def claim_all(self, claims: Sequence[Claim]) -> list[bool]:
+        """Settle the claims in order in one transaction: which ones won."""
+        return await asyncio.to_thread(self._serially, lambda s: self._settle(s, claims))
+
+    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
+        """The calendar has the event: the booking is confirmed."""
+        await asyncio.to_thread(self._set, booking_id, status=BookingStatus.CONFIRMED,
+                                event_id=event_id, online_meeting_url=url)
+
+    async def fail(self, booking_id: str, reason: str) -> None:
+        """The calendar write failed: the booking is failed and its slot released."""
+        await asyncio.to_thread(self._set, booking_id, status=BookingStatus.FAILED,
+                                failure_reason=reason)
+
+    async def cancel(self, booking_id: str) -> None:
+        """The event is cancelled: so is the booking, and its slot is released."""
+        await asyncio.to_thread(self._set, booking_id, status=BookingStatus.CANCELLED)
+
+    async def booking(self, booking_id: str) -> BookingRecord | None:
+        """A booking of this calendar (not a hold) by id, or ``None``."""
+        return await asyncio.to_thread(self._booking, booking_id)
+
+    async def claim_move(self, booking: BookingRecord, slot: Interval, blocked: Interval) -> bool:
+        """Move the booking's claim to ``blocked``, holding its old range; False if taken.
+
+        The same row moves, so it is never arbitrated against itself; the parts of its
+        old range the new one does not cover stay claimed by ``held`` rows until the
+        calendar has moved the event (:meth:`finish_move` / :meth:`undo_move`).
+        """
+        return await asyncio.to_thread(
+            self._serially, lambda session: self._move(session, booking, slot, blocked)
+        )
+
+    async def finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
+        """The calendar moved the event: release the old time."""
+        await asyncio.to_thread(self._finish_move, booking_id, event_id, url)
+
+    async def undo_move(self, booking: BookingRecord) -> None:
+        """The calendar refused the move: back to the old time, which the holds kept."""
+        await asyncio.to_thread(self._undo_move, booking)
+
+    async def live_ranges(
+        self, span: Interval, excluding: str | None = None
+    ) -> tuple[Interval | None, list[Interval]]:
+        """The excluded booking's own slot, and the blocked ranges of the other live
+        bookings (not its holds) overlapping ``span``."""
+        return await asyncio.to_thread(self._live_ranges, span, excluding)
+
+    # -- reading (directly from the CLI, or on a worker thread) ------------------------------
+
+    def records(self, call_id: str | None = None) -> list[BookingRecord]:
+        """Bookings on this calendar (of one call, if given), by start time."""
+        query = select(BOOKINGS).where(
+            self._here(), BOOKINGS.c.hold_of.is_(None)
+        ).order_by(BOOKINGS.c.start, BOOKINGS.c.created_at)
+        if call_id is not None:
+            query = query.where(BOOKINGS.c.call_id == call_id)
+        with self.database.session() as session:
+            return [_record(row) for row in session.execute(query)]
+
+    def _ask_all(self, questions: Sequence[Question]) -> list[Standing]:
+        span = Interval(min(q.span.start for q in questions), max(q.span.end for q in questions))
+        own_rows = and_(BOOKINGS.c.call_id.in_(sorted({q.call_id for q in questions})),
+                        BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.status.in_(_OWN))
+        query = select(BOOKINGS).where(
+            self._here(), or_(and_(*self._live_overlapping(span)), own_rows)
+        ).order_by(BOOKINGS.c.created_at)
+        with self.database.session() as session:
+            rows = [(_record(row), row.hold_of) for row in session.execute(query)]
+        return [
+            Standing.of(
+                question,
+                [r for r, hold_of in rows if r.call_id == question.call_id and hold_of is None],
+                [r.blocked for r, _ in rows if r.live and r.blocked.overlaps(question.span)],
+            )
+            for question in questions
+        ]
+
+    def _booking(self, booking_id: str) -> BookingRecord | None:
+        with self.database.session() as session:
+            row = session.execute(select(BOOKINGS).where(
+                BOOKINGS.c.id == booking_id, self._here(), BOOKINGS.c.hold_of.is_(None),
+            )).first()
+        return _record(row) if row is not None else None
+
+    def _live_ranges(
+        self, span: Interval, excluding: str | None
+    ) -> tuple[Interval | None, list[Interval]]:
+        query = select(
+            BOOKINGS.c.id, BOOKINGS.c.hold_of, BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end
+        ).where(self._here(), *self._live_overlapping(span))
+        own = None
+        with self.database.session() as session:
+            if excluding is not None:
+                mine = session.execute(select(BOOKINGS.c.start, BOOKINGS.c.end).where(
+                    BOOKINGS.c.id == excluding
+                )).first()
+                own = Interval(mine.start, mine.end) if mine is not None else None
+            rows = session.execute(query).all()
+        ranges = [
+            Interval(row.blocked_start, row.blocked_end) for row in rows
+            if excluding is None or excluding not in (row.id, row.hold_of)
+        ]
+        return own, ranges
+
+    # -- writing (worker threads) -------------------------------------------------------------
+
+    def _serially(self, work: Callable[[Session], _T]) -> _T:
+        """``work`` in one serialising transaction, run again if PostgreSQL aborted it as a
+        deadlock (transactions writing several rows can wait on each other)."""
+        for _ in range(_ATTEMPTS):
+            try:
+                with self.database.session(serial=True) as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if _sqlstate(exc) not in _RETRY:
+                    raise
+                log.info("writes on %s hit a deadlock; running them again", self.calendar_id)
+        raise RuntimeError(f"writes on {self.calendar_id} kept deadlocking")
+
+    def _settle(self, session: Session, claims: Sequence[Claim]) -> list[bool]:
+        won = self._write_claims(session, claims)
+        refused = [c for c in claims if c.id not in won]
+        # Claims refused only by abandoned ones get a second go once those are released.
+        if refused and self._release_stale(session, [c.blocked for c in refused]):
+            won |= self._write_claims(session, refused)
+        return [c.id in won for c in claims]
+
+    def _write_claims(self, session: Session, claims: Sequence[Claim]) -> set[str]:
+        """Write the claims in order (on PostgreSQL new ones first, then revived ones); the
+        ids the database let through."""
+        if self.database.dialect == "postgresql":
+            # The constraints decide on the write itself: refused rows are skipped.
+            won = self._insert_all(session, [c for c in claims if not c.revive])
+            for claim in claims:
+                if claim.revive and _unless_refused(session, partial(self._revive, session, claim)):
+                    won.add(claim.id)
+            return won
+        # SQLite: inside BEGIN IMMEDIATE, each claim is checked, then written.
+        return {
+            claim.id for claim in claims
+            if not self._sqlite_rival(session, claim.id, claim.call_id, claim.blocked)
+            and self._write_one(session, claim)
+        }
+
+    def _write_one(self, session: Session, claim: Claim) -> bool:
+        """SQLite: write one claim that its check found free."""
+        if claim.revive:
+            return self._revive(session, claim)
+        session.execute(insert(BOOKINGS).values(_row(claim, self.calendar_id)))
+        return True
+
+    def _insert_all(self, session: Session, claims: Sequence[Claim]) -> set[str]:
+        """PostgreSQL: insert the claims as one statement; the ids not refused."""
+        if not claims:
+            return set()
+        rows = [_row(claim, self.calendar_id) for claim in claims]
+        columns = {name: [row[name] for row in rows] for name in _INSERT_COLUMNS}
+        return set(session.execute(_INSERT_ALL, columns).scalars())
+
+    def _revive(self, session: Session, claim: Claim) -> bool:
+        # The revived row keeps its id, so the calendar write keeps its key.
+        return bool(session.execute(update(BOOKINGS).where(
+            BOOKINGS.c.id == claim.id, BOOKINGS.c.status == BookingStatus.FAILED
+        ).values(
+            status=BookingStatus.PENDING, failure_reason=None, updated_at=datetime.now(UTC)
+        )).rowcount)
+
+    def _move(
+        self, session: Session, booking: BookingRecord, slot: Interval, blocked: Interval
+    ) -> bool:
+        if _unless_refused(session, lambda: self._move_to(session, booking, slot, blocked)):
+            return True
+        # Refused only by abandoned claims: a second go once they are released.
+        return self._release_stale(session, [blocked]) and _unless_refused(
+            session, lambda: self._move_to(session, booking, slot, blocked)
+        )
+
+    def _move_to(
+        self, session: Session, booking: BookingRecord, slot: Interval, blocked: Interval
+    ) -> bool:
+        if self._sqlite_rival(session, booking.id, booking.call_id, blocked):
+            return False
+        now = datetime.now(UTC)
+        session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking.id).values(
+            start=slot.start, end=slot.end, blocked_start=blocked.start,
+            blocked_end=blocked.end, updated_at=now,
+        ))
+        for piece in subtract(booking.blocked, blocked):
+            session.execute(insert(BOOKINGS).values(
+                id=str(uuid.uuid4()), calendar_id=self.calendar_id, call_id=booking.call_id,
+                campaign=booking.campaign, attendee_email=booking.attendee_email,
+                attendee_name=booking.attendee_name, subject=booking.subject,
+                start=piece.start, end=piece.end, blocked_start=piece.start,
+                blocked_end=piece.end, status=BookingStatus.HELD, hold_of=booking.id,
+                created_at=now, updated_at=now,
+            ))
+        return True
+
+    def _sqlite_rival(
+        self, session: Session, own_id: str, call_id: str, blocked: Interval
+    ) -> bool:
+        """SQLite, inside its serialising transaction: does another live booking (not one of
+        ``own_id``'s holds) overlap ``blocked``, or does the call have another live booking?
+        PostgreSQL's constraints answer that on the write itself."""
+        if self.database.dialect != "sqlite":
+            return False
+        calls_live = and_(BOOKINGS.c.call_id == call_id, BOOKINGS.c.hold_of.is_(None),
+                          BOOKINGS.c.status.in_(_CALLS_LIVE))
+        return session.execute(select(BOOKINGS.c.id).where(
+            self._here(), or_(and_(*self._live_overlapping(blocked)), calls_live),
+            BOOKINGS.c.id != own_id,
+            or_(BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.hold_of != own_id),
+        ).limit(1)).first() is not None
+
+    def _release_stale(self, session: Session, ranges: Sequence[Interval]) -> bool:
+        """Fail abandoned claims (see STALE_PENDING) overlapping ``ranges``; any found?"""
+        cutoff = datetime.now(UTC) - STALE_PENDING
+        span = Interval(min(r.start for r in ranges), max(r.end for r in ranges))
+        released = session.execute(update(BOOKINGS).where(
+            self._here(), *self._live_overlapping(span), BOOKINGS.c.status.in_(_CLAIMS),
+            BOOKINGS.c.updated_at < cutoff,
+        ).values(
+            status=BookingStatus.FAILED, failure_reason="abandoned", updated_at=datetime.now(UTC)
+        ))
+        if released.rowcount:
+            log.warning("released %d abandoned claim(s) on %s", released.rowcount,
+                        self.calendar_id)
+        return bool(released.rowcount)
+
+    def _set(self, booking_id: str, **values: str | None) -> None:
+        with self.database.session() as session:
+            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking_id).values(
+                **values, updated_at=datetime.now(UTC)
+            ))
+
+    def _finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
+        with self.database.session() as session:
+            session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == booking_id))
+            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking_id).values(
+                event_id=event_id, online_meeting_url=url, updated_at=datetime.now(UTC)
+            ))
+
+    def _undo_move(self, booking: BookingRecord) -> None:
+        old = booking.blocked
+        taken = False
+        try:
+            with self.database.session(serial=True) as session:
+                # Drop the holds first: they cover the old range the booking returns to.
+                session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == booking.id))
+                taken = self._sqlite_rival(session, booking.id, booking.call_id, old)
+                if not taken:
+                    session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking.id).values(
+                        start=booking.slot.start, end=booking.slot.end,
+                        blocked_start=old.start, blocked_end=old.end,
+                        updated_at=datetime.now(UTC),
+                    ))
+        except DBAPIError as exc:
+            if _sqlstate(exc) not in _REFUSED:
+                raise
+            taken = True
+            with self.database.session() as session:
+                session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == booking.id))
+        if taken:
+            # Only when the calendar took longer than STALE_PENDING and the holds were
+            # released and taken meanwhile: keep the new time claimed, and say so.
+            log.error("booking %s could not return to its old time (taken meanwhile);"
+                      " it keeps the new time here while the calendar has the old", booking.id)
+
+    def _here(self) -> ColumnElement[bool]:
+        return BOOKINGS.c.calendar_id == self.calendar_id
+
+    @staticmethod
+    def _live_overlapping(span: Interval) -> tuple[ColumnElement[bool], ...]:
+        return (
+            BOOKINGS.c.status.in_(LIVE_STATUSES),
+            BOOKINGS.c.blocked_start < span.end,
+            BOOKINGS.c.blocked_end > span.start,
+        )

@@ -1,41 +1,33 @@
 """The guided policy: a deterministic dialogue manager over the same tools the LLM uses.
 
 It runs when no LLM is configured (a fresh machine has no keys) and takes over when the LLM
-fails mid-call, so the call goes on instead of dead air. It follows seed 002's order: greet and
-offer a meeting, ask for the e-mail, read it back, ask the caller's zone only when the number
-leaves it open, offer a slot, confirm, book, "anything else?", goodbye. Its next step is derived
-from the call's state, so it can pick up a call the LLM started. Every line comes from
-prompts/lines.j2 or from a tool result.
+fails mid-call, so the call goes on instead of dead air. The call goes as a person's would:
+greeting, who and why, an open question; the meeting is offered when the caller shows
+interest; then the e-mail (read back letter by letter, repaired rather than restarted), the
+caller's zone when the number leaves it open, one time at a time inside the caller's day, the
+booking, "anything else?", goodbye. Every caller turn is read once, in the step it answers
+(:func:`caller_language.understanding.read_turn`): holds, questions, call-back and
+do-not-call requests are handled at any step, and none of them books anything (the tools
+check consent themselves). Every line comes from prompts/lines.j2 or from a tool result.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
 from agent.call_session import CallSession, OfferedSlot
 from agent.tools import CallTools, ToolResult, meeting_words
-from caller_language.email import nato_readback
-from caller_language.time_phrases import parse_time_request
+from caller_language.email import is_partial_email, nato_readback
 from caller_language.timezones import zone_from_answer
-from caller_language.understanding import Reading, read
+from caller_language.understanding import Expecting, Intent, Question, Turn, read_turn
 from prompts import line
 
 MAX_EMAIL_ATTEMPTS = 3
+# After this many times turned down, the agent asks what suits instead of stepping on.
+DECLINES_BEFORE_ASKING = 2
 
-class Step(StrEnum):
-    """What the agent's last question was; the caller's next words answer it."""
-
-    OFFER = "offer"
-    EMAIL = "email"
-    EMAIL_CONFIRM = "email_confirm"
-    ZONE = "zone"
-    SLOT = "slot"
-    MOVE = "move"
-    ANYTHING_ELSE = "anything_else"
-    DONE = "done"
-
+__all__ = ["GuidedPolicy", "Reply"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +38,19 @@ class Reply:
     end: bool = False
 
 
-# "not today", "I don't want Tuesday": a day the caller rules out is no preference for it.
-_RULED_OUT = re.compile(
-    r"\b(?:not|no|don't want|do not want|can't do|cannot do|can't make)\s+"
-    r"(?:on\s+)?(?:today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-    r"(?:\s+(?:morning|afternoon|evening))?\b",
-    re.IGNORECASE,
-)
-
-
 def _looks_like_email(text: str) -> bool:
     lowered = f" {text.lower()} "
     return "@" in lowered or (" at " in lowered and (" dot " in lowered or "." in lowered))
+
+
+_WORD = re.compile(r"[a-z]+")
+_SMALL_WORDS = frozenset(
+    "a an the is are do does did you your i me my to of for it this that what how".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower().replace("'", "")) if w not in _SMALL_WORDS}
 
 
 class GuidedPolicy:
@@ -66,20 +59,19 @@ class GuidedPolicy:
     def __init__(self, session: CallSession, tools: CallTools | None = None) -> None:
         self.session = session
         self.tools = tools or CallTools(session)
-        self.expecting: Step | None = None
+        self.expecting: Expecting | None = None
+        self.done = False
+        self.question = ""  # the question the agent asked last, to ask again after an aside
         self.current_offer: str | None = None
         self.preference: str | None = None
         self.meeting_proposed = False
         self.email_attempts = 0
+        self.declines = 0
 
     # Lines ------------------------------------------------------------------------------
 
-    def greeting(self, *, offer: bool = True) -> Reply:
-        """The opening: who is calling and why, then the offer (or the follow-up promise).
-
-        ``offer=False`` (the LLM's calls) asks for a moment instead, so the model offers the
-        meeting when the conversation gets there.
-        """
+    def greeting(self) -> Reply:
+        """The opening: who is calling and why, then an open question (never the booking ask)."""
         s = self.session
         campaign = s.campaign
         hello = line(
@@ -87,24 +79,33 @@ class GuidedPolicy:
             business_name=campaign.business_name, purpose=campaign.purpose,
         )
         if s.booking_available:
-            self.expecting = Step.OFFER
-            if not offer:
-                return Reply(f"{hello} {line('good_time')}")
-            self.meeting_proposed = True
-            return Reply(f"{hello} {self._offer_line()}")
-        self.expecting = Step.ANYTHING_ELSE
+            return self._ask(Expecting.OPENER, line("good_time"), before=hello)
         follow_up = line("no_booking_follow_up", business_name=campaign.business_name)
-        return Reply(f"{hello} {follow_up} {line('anything_else')}")
+        return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
+                         before=f"{hello} {follow_up}")
 
-    def _offer_line(self) -> str:
+    def _ask(self, step: Expecting, question: str, *, before: str = "") -> Reply:
+        """Say ``before`` then ``question``, and expect its answer next."""
+        self.expecting, self.question = step, question
+        return Reply(f"{before} {question}".strip())
+
+    def _offer_meeting_line(self) -> str:
         booking = self.session.campaign.booking
         return line(
             "offer_meeting", length_minutes=booking.meeting_length_minutes,
             meeting_words=meeting_words(booking.meeting_type),
         )
 
+    def _pitch(self) -> Reply:
+        """A talking point, then the meeting."""
+        self.meeting_proposed = True
+        campaign = self.session.campaign
+        point = campaign.talking_points[0] if campaign.talking_points else line(
+            "purpose_point", purpose=campaign.purpose)
+        return self._ask(Expecting.MEETING, self._offer_meeting_line(), before=point)
+
     def _goodbye(self, before: str = "") -> Reply:
-        self.expecting = Step.DONE
+        self.done = True
         self.session.ended = True
         goodbye = line("goodbye", first_name=self.session.caller_first_name)
         return Reply(f"{before} {goodbye}".strip(), end=True)
@@ -114,22 +115,43 @@ class GuidedPolicy:
     def resume(self) -> None:
         """Work out the open question from the call's state (taking over from the LLM)."""
         s = self.session
-        if s.ended:
-            self.expecting = Step.DONE
-        elif s.active_booking() is not None:
-            self.expecting = Step.MOVE if s.last_offer_ids else Step.ANYTHING_ELSE
+        self.done = s.ended
+        if s.active_booking() is not None:
+            self.expecting = Expecting.MOVE if s.last_offer_ids else Expecting.ANYTHING_ELSE
         elif not s.booking_available:
-            self.expecting = Step.ANYTHING_ELSE
+            self.expecting = Expecting.ANYTHING_ELSE
         elif s.last_offer_ids:
-            self.expecting, self.current_offer = Step.SLOT, s.last_offer_ids[0]
+            self.expecting, self.current_offer = Expecting.SLOT, s.last_offer_ids[0]
         elif s.email and not s.email_confirmed:
-            self.expecting = Step.EMAIL_CONFIRM
+            self.expecting = Expecting.EMAIL_CONFIRM
         elif s.email_confirmed and s.caller_zone is None:
-            self.expecting = Step.ZONE
+            self.expecting = Expecting.ZONE
+        elif s.email_confirmed:
+            self.expecting = Expecting.ANYTHING_ELSE
         else:
-            self.expecting = Step.OFFER
+            # Nothing of the booking happened yet: the opener's question is still open.
+            self.expecting = Expecting.OPENER
         if self.current_offer is None and s.last_offer_ids:
             self.current_offer = s.last_offer_ids[0]
+        self.meeting_proposed = self.expecting is not Expecting.OPENER
+        self.question = self._question_for(self.expecting)
+
+    def _question_for(self, step: Expecting) -> str:
+        s = self.session
+        offered = s.offers.get(self.current_offer or "")
+        if step in (Expecting.SLOT, Expecting.MOVE) and offered is not None:
+            return line("offer_slot", spoken=offered.spoken)
+        if step is Expecting.EMAIL_CONFIRM and s.email:
+            return line("email_readback", readback=nato_readback(s.email))
+        if step is Expecting.EMAIL:
+            return line("ask_email")
+        if step is Expecting.ZONE:
+            return line("ask_zone", candidates=self.tools.candidate_names())
+        if step is Expecting.MEETING:
+            return self._offer_meeting_line()
+        if step is Expecting.OPENER:
+            return line("good_time")
+        return line("anything_else")
 
     # The conversation -------------------------------------------------------------------
 
@@ -137,122 +159,211 @@ class GuidedPolicy:
         """The agent's answer to what the caller just said."""
         if self.expecting is None:
             self.resume()
-        s = self.session
-        said = read(text)
-        if self.expecting == Step.DONE:
+        if self.done:
             return self._goodbye()
-        if said.refusal and s.active_booking() is None:
+        s = self.session
+        step = self.expecting or Expecting.MEETING
+        turn = read_turn(text, step)
+        if reply := self._anytime(turn):
+            return reply
+        if turn.intent is Intent.QUESTION:
+            return await self._answer(turn)
+        if turn.cancel and s.active_booking() is not None:
+            result = await self.tools.run("cancel_booking", {})
+            return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
+                             before=result.say.removesuffix(line("anything_else")).strip())
+        wants = self._time_wanted(turn, step)
+        if s.active_booking() is not None and step is not Expecting.MOVE and (
+                turn.reschedule or wants):
+            return await self._offer(preference=wants, step=Expecting.MOVE)
+        handler = {
+            Expecting.OPENER: self._on_opener, Expecting.MEETING: self._on_meeting,
+            Expecting.EMAIL: self._on_email, Expecting.EMAIL_CONFIRM: self._on_email_confirm,
+            Expecting.ZONE: self._on_zone, Expecting.SLOT: self._on_slot,
+            Expecting.MOVE: self._on_slot, Expecting.ANYTHING_ELSE: self._on_anything_else,
+        }[step]
+        return await handler(text, turn, wants)
+
+    def _anytime(self, turn: Turn) -> Reply | None:
+        """What any step answers the same way: opt-outs, call-backs, holds, repeats, goodbyes."""
+        s = self.session
+        if turn.intent is Intent.DO_NOT_CALL:
+            s.do_not_call = True
+            s.meeting_declined = s.active_booking() is None
+            return self._goodbye(line("do_not_call_ack", business_name=s.campaign.business_name))
+        if turn.intent is Intent.CALL_BACK:
+            s.call_back_requested, s.call_back_when = True, turn.call_back_when
+            return self._goodbye(line(
+                "call_back_ack", when=turn.call_back_when or "",
+                business_name=s.campaign.business_name))
+        if turn.intent is Intent.HOLD:
+            return Reply(line("hold_ack", question=self.question))
+        if turn.intent is Intent.REPEAT:
+            return Reply(line("repeat", question=self.question))
+        if turn.intent is Intent.NOT_INTERESTED and s.active_booking() is None:
             s.meeting_declined = True
             return self._goodbye(line("declined"))
-        if said.cancel and s.active_booking() is not None:
-            result = await self.tools.run("cancel_booking", {})
-            self.expecting = Step.ANYTHING_ELSE
-            return Reply(result.say)
-        if said.goodbye and not said.plain_yes and (
-            said.farewell or self.expecting in (Step.ANYTHING_ELSE, Step.OFFER)
-        ):
-            if s.active_booking() is None and s.booking_available:
+        if turn.intent is Intent.GOODBYE or (turn.farewell and not turn.consents):
+            if s.active_booking() is None and self.meeting_proposed and s.booking_available:
                 s.meeting_declined = True
             return self._goodbye()
-        if said.who and self.expecting == Step.OFFER:
-            return self.greeting()
-        wants_time = self._time_preference(text, said)
-        if s.active_booking() is not None and (said.reschedule or wants_time):
-            return await self._offer(preference=wants_time, expecting=Step.MOVE)
-        handler = {
-            Step.OFFER: self._on_offer, Step.EMAIL: self._on_email,
-            Step.EMAIL_CONFIRM: self._on_email_confirm,
-            Step.ZONE: self._on_zone, Step.SLOT: self._on_slot, Step.MOVE: self._on_slot,
-            Step.ANYTHING_ELSE: self._on_anything_else,
-        }[self.expecting or Step.OFFER]
-        return await handler(text, said, wants_time)
-
-    def _time_preference(self, text: str, said: Reading) -> str | None:
-        # A time the caller asks for at any point is kept as their words and parsed by
-        # find_slots once the zone is known.
-        s = self.session
-        if not s.booking_available or _looks_like_email(text):
-            return None
-        zone = s.caller_zone or s.owner_zone
-        wanted = _RULED_OUT.sub(" ", text)
-        if parse_time_request(wanted, s.now(), zone) is not None:
-            return wanted
         return None
 
-    async def _on_offer(self, text: str, said: Reading, wants_time: str | None) -> Reply:
-        if wants_time:
-            self.preference = wants_time
-        if _looks_like_email(text):
-            return await self._on_email(text, said, None)
-        if said.plain_no:
+    def _time_wanted(self, turn: Turn, step: Expecting) -> str | None:
+        """The caller's words for a time they want, if this turn names one."""
+        s = self.session
+        if not s.booking_available or _looks_like_email(turn.text) or step in (
+                Expecting.EMAIL, Expecting.EMAIL_CONFIRM):
+            return None
+        # The whole turn first: "i dont want today, do you have wednesday" needs the "dont".
+        for words in (turn.text, turn.change):
+            if words and self.tools.read_preference(words) is not None:
+                return words
+        return None
+
+    # Questions ----------------------------------------------------------------------------
+
+    async def _answer(self, turn: Turn) -> Reply:
+        """Answer a question, then ask again what was open (or offer the meeting)."""
+        s = self.session
+        campaign = s.campaign
+        if turn.question is Question.WHAT_NEXT and s.booking_available and (
+                self.expecting in (Expecting.OPENER, Expecting.MEETING)):
+            return self._pitch()
+        answer = self._faq(turn.text) or self._stock_answer(turn.question)
+        if answer is None:
+            answer = line("answer_unknown", business_name=campaign.business_name)
+        if self.expecting is Expecting.OPENER and s.booking_available:
+            # A question is interest: answered, the meeting is the natural next step.
+            self.meeting_proposed = True
+            return self._ask(Expecting.MEETING, self._offer_meeting_line(), before=answer)
+        return Reply(f"{answer} {self.question}".strip())
+
+    def _faq(self, text: str) -> str | None:
+        asked = _content_words(text)
+        for question, answer in self.session.campaign.faq.items():
+            wanted = _content_words(question)
+            if wanted and len(wanted & asked) * 3 >= len(wanted) * 2:
+                return answer
+        return None
+
+    def _stock_answer(self, question: Question | None) -> str | None:
+        s = self.session
+        campaign = s.campaign
+        booking = campaign.booking
+        offered = s.offers.get(self.current_offer or "")
+        if question is Question.WHO:
+            return line("answer_who", agent_name=campaign.agent_name,
+                        business_name=campaign.business_name)
+        if question in (Question.WHY, Question.SALES, Question.WHAT_NEXT):
+            return line("answer_why", purpose=campaign.purpose,
+                        business_name=campaign.business_name)
+        if question is Question.LENGTH:
+            return line("answer_length", length_minutes=booking.meeting_length_minutes,
+                        meeting_words=meeting_words(booking.meeting_type))
+        if question is Question.ROBOT:
+            return line("answer_robot", business_name=campaign.business_name)
+        if question in (Question.TIME_AGAIN, Question.MY_TIME):
+            booked = s.active_booking()
+            if offered is not None:
+                return line("answer_time", spoken=offered.spoken)
+            if booked is not None:
+                return line("answer_time", spoken=self.tools.spoken(booked.slot))
+        return None
+
+    # Steps --------------------------------------------------------------------------------
+
+    async def _on_opener(self, text: str, turn: Turn, wants: str | None) -> Reply:
+        if wants or _looks_like_email(text):
+            return await self._on_meeting(text, turn, wants)
+        if turn.intent is Intent.DENY:
             self.session.meeting_declined = True
             return self._goodbye(line("declined"))
-        if (said.yes or wants_time) and not self.meeting_proposed and not wants_time:
-            # Taken over before the meeting was offered: offer it now.
-            self.meeting_proposed = True
-            return Reply(self._offer_line())
-        if said.yes or wants_time:
-            self.meeting_proposed = True
-            self.expecting = Step.EMAIL
-            return Reply(line("ask_email"))
-        return Reply(line("not_understood", question=self._offer_line()))
+        # Interest, small talk or a yes: what we offer, then the meeting.
+        return self._pitch()
 
-    async def _on_email(self, text: str, said: Reading, wants_time: str | None) -> Reply:
-        if wants_time and not _looks_like_email(text):
-            self.preference = wants_time
-            return Reply(line("ask_email"))
+    async def _on_meeting(self, text: str, turn: Turn, wants: str | None) -> Reply:
+        if wants:
+            self.preference = wants
+        if _looks_like_email(text):
+            return await self._on_email(text, turn, None)
+        if turn.intent is Intent.DENY and not wants:
+            self.session.meeting_declined = True
+            return self._goodbye(line("declined"))
+        if turn.intent in (Intent.AFFIRM, Intent.AFFIRM_WITH_CHANGE) or wants:
+            self.meeting_proposed = True
+            return self._ask(Expecting.EMAIL, line("ask_email"))
+        return Reply(line("not_understood", question=self.question))
+
+    async def _on_email(self, text: str, turn: Turn, wants: str | None) -> Reply:
+        if wants and not _looks_like_email(text) and not is_partial_email(text):
+            self.preference = wants
+            return self._ask(Expecting.EMAIL, line("ask_email"))
         result = await self.tools.run("capture_email", {"spoken": text})
         if result.ok:
-            self.expecting = Step.EMAIL_CONFIRM
-            return Reply(result.say)
+            return self._ask(Expecting.EMAIL_CONFIRM, result.say)
+        if is_partial_email(text):
+            return self._ask(Expecting.EMAIL, result.say)
         self.email_attempts += 1
         if self.email_attempts >= MAX_EMAIL_ATTEMPTS:
-            # Better a human follow-up than a fourth "could you say it again?".
-            self.expecting = Step.ANYTHING_ELSE
+            # Better a promised human follow-up than a fourth "could you say it again?".
+            self.session.human_follow_up = True
             give_up = line("email_give_up", business_name=self.session.campaign.business_name)
-            return Reply(f"{give_up} {line('anything_else')}")
-        self.expecting = Step.EMAIL
-        return Reply(result.say)
+            return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"), before=give_up)
+        return self._ask(Expecting.EMAIL, result.say)
 
-    async def _on_email_confirm(self, text: str, said: Reading, wants_time: str | None) -> Reply:
-        if said.plain_yes and not _looks_like_email(text):
+    async def _on_email_confirm(self, text: str, turn: Turn, wants: str | None) -> Reply:
+        if turn.consents and not turn.change and not _looks_like_email(text):
             confirmed = await self.tools.run("confirm_email", {})
-            return await self._advance(confirmed.say)
+            if confirmed.ok:
+                return await self._advance(confirmed.say)
+            return self._ask(Expecting.EMAIL_CONFIRM, confirmed.say)
         # A correction ("no, it's john with an h", "it's at outlook dot com") repairs the held
         # address; a whole new one replaces it.
-        result = await self.tools.run("capture_email", {"spoken": text})
+        result = await self.tools.run("capture_email", {"spoken": turn.change or text})
+        if not result.ok and turn.change:
+            result = await self.tools.run("capture_email", {"spoken": text})
         if result.ok:
-            self.expecting = Step.EMAIL_CONFIRM
-            return Reply(result.say)
-        if said.no:
-            self.expecting = Step.EMAIL
-            return Reply(line("ask_email_again"))
-        # Neither a yes nor an address: read it back once more.
-        readback = line("email_readback", readback=nato_readback(self.session.email or ""))
-        return Reply(line("not_understood", question=readback))
+            return self._ask(Expecting.EMAIL_CONFIRM, result.say)
+        if turn.intent is Intent.DENY:
+            return await self._email_again()
+        return Reply(line("not_understood", question=self.question))
+
+    async def _email_again(self) -> Reply:
+        self.email_attempts += 1
+        if self.email_attempts >= MAX_EMAIL_ATTEMPTS:
+            self.session.human_follow_up = True
+            give_up = line("email_give_up", business_name=self.session.campaign.business_name)
+            return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"), before=give_up)
+        self.session.email, self.session.email_confirmed = None, False
+        return self._ask(Expecting.EMAIL, line("ask_email_again"))
 
     async def _advance(self, prefix: str) -> Reply:
         """After the e-mail: the zone if the number left it open, else the first offer."""
         s = self.session
         if s.caller_zone is None:
-            self.expecting = Step.ZONE
             ask = line("ask_zone", candidates=self.tools.candidate_names())
-            return Reply(f"{prefix} {ask}")
+            return self._ask(Expecting.ZONE, ask, before=prefix)
         return await self._offer(prefix=prefix, preference=self.preference)
 
-    async def _on_zone(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+    async def _on_zone(self, text: str, turn: Turn, wants: str | None) -> Reply:
         result = await self.tools.run("set_caller_zone", {"answer": text})
-        if wants_time:
-            self.preference = wants_time
+        if wants:
+            self.preference = wants
         if not result.ok:
-            return Reply(result.say)
+            return self._ask(Expecting.ZONE, result.say)
         return await self._offer(prefix=result.say, preference=self.preference)
 
     async def _offer(
         self, *, prefix: str = "", preference: str | None = None,
-        after: str | None = None, earlier_than: str | None = None, expecting: Step = Step.SLOT,
+        after: str | None = None, earlier_than: str | None = None,
+        step: Expecting = Expecting.SLOT, explain: bool = False,
     ) -> Reply:
-        """Offer one slot (the earliest matching), said after ``prefix``."""
+        """Offer one slot (the first the tool finds for the request), said after ``prefix``.
+
+        ``explain``: the caller asked for something rather than agreeing, so when part of it
+        was not understood the agent says what it looked for.
+        """
         args: dict[str, object] = {"limit": 1}
         if preference:
             args["preference"] = preference
@@ -263,97 +374,119 @@ class GuidedPolicy:
         result: ToolResult = await self.tools.run("find_slots", args)
         if not result.ok:
             if self.session.caller_zone is None:
-                self.expecting = Step.ZONE
-                return Reply(f"{prefix} {result.say}".strip())
-            self.expecting = Step.ANYTHING_ELSE
-            return Reply(f"{prefix} {result.say} {line('anything_else')}".strip())
+                return self._ask(Expecting.ZONE, result.say, before=prefix)
+            return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
+                             before=f"{prefix} {result.say}")
         self.preference = None
-        self.current_offer = result.data["slots"][0]["slot_id"]
-        self.expecting = expecting
+        slots = result.data["slots"]
+        assert isinstance(slots, list)
+        self.current_offer = slots[0]["slot_id"]
+        self.expecting, self.question = step, result.say
+        applied, ignored = result.data.get("applied"), result.data.get("not_understood")
+        if explain and applied and ignored:
+            # Partly understood: say what was looked for, so the caller can correct it.
+            prefix = f"{prefix} {line('applied_part', applied=' '.join(applied))}"
         return Reply(f"{prefix} {result.say}".strip())
 
-    async def _on_slot(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+    async def _on_slot(self, text: str, turn: Turn, wants: str | None) -> Reply:
         s = self.session
-        moving = self.expecting == Step.MOVE
+        step = self.expecting or Expecting.SLOT
+        moving = step is Expecting.MOVE
         zone = zone_from_answer(text, s.zone_candidates, owner_zone=s.owner_zone)
-        if zone is not None and zone != s.caller_zone and not wants_time:
+        if zone is not None and zone != s.caller_zone and not wants and not turn.consents:
             # The caller corrects the zone stated in the offer: say the same slot their way.
             result = await self.tools.run("set_caller_zone", {"answer": text})
             offered = s.offers.get(self.current_offer or "")
             if offered is None:
-                return await self._offer(prefix=result.say, expecting=self.expecting or Step.SLOT)
+                return await self._offer(prefix=result.say, step=step)
             respoken = OfferedSlot(offered.slot_id, offered.slot, self.tools.spoken(offered.slot))
             s.offers[offered.slot_id] = respoken
             s.last_offer_ids = [offered.slot_id]
-            return Reply(f"{result.say} {line('offer_slot', spoken=respoken.spoken)}")
-        if wants_time and not (said.plain_yes and self._offer_fits(wants_time)):
-            # "What about Thursday?", "1 PM is fine after all": offer what they named.
-            return await self._offer(preference=wants_time, expecting=self.expecting or Step.SLOT)
-        if moving and said.keep:
-            booked = s.active_booking()
-            self.expecting, self.current_offer = Step.ANYTHING_ELSE, None
-            s.last_offer_ids = []
-            kept = line("kept", spoken=self.tools.spoken(booked.slot)) if booked else ""
-            return Reply(f"{kept} {line('anything_else')}".strip())
-        if said.later:
-            return await self._offer(
-                after=self.current_offer, expecting=self.expecting or Step.SLOT)
-        if said.earlier:
-            return await self._offer(earlier_than=self.current_offer,
-                                     expecting=self.expecting or Step.SLOT)
-        if said.plain_yes and self.current_offer:
-            name = "reschedule_booking" if moving else "book_slot"
-            result = await self.tools.run(name, {"slot_id": self.current_offer})
-            if result.ok:
-                self.expecting, self.current_offer = Step.ANYTHING_ELSE, None
-                return Reply(result.say)
-            slots = result.data.get("slots")
-            if slots:
-                # First confirm wins: the slot was just taken; the result offers the next one.
-                self.current_offer = slots[0]["slot_id"]
-                return Reply(result.say)
-            if s.email and not s.email_confirmed:
-                self.expecting = Step.EMAIL_CONFIRM
-            elif not s.email:
-                self.expecting = Step.EMAIL
-            else:
-                self.expecting = Step.ANYTHING_ELSE
+            return self._ask(step, line("offer_slot", spoken=respoken.spoken), before=result.say)
+        if moving and turn.keep:
+            return self._keep()
+        if turn.consents and self.current_offer and (not wants or self._offer_fits(wants)):
+            return await self._take(moving)
+        if wants and not self._offer_fits(wants):
+            # "What about Thursday?", "yes but later in the day": offer what they named.
+            return await self._offer(preference=wants, step=step,
+                                     explain=not turn.consents)
+        if turn.later:
+            return await self._offer(after=self.current_offer, step=step)
+        if turn.earlier:
+            return await self._offer(earlier_than=self.current_offer, step=step)
+        if turn.intent is Intent.DENY:
+            self.declines += 1
+            if self.declines >= DECLINES_BEFORE_ASKING and not turn.change:
+                self.declines = 0
+                return self._ask(step, line("ask_what_suits"))
+            return await self._offer(after=self.current_offer, step=step)
+        if turn.consents and self.current_offer is None:
+            return await self._offer(preference=wants, step=step)
+        return Reply(line("not_understood", question=self.question))
+
+    async def _take(self, moving: bool) -> Reply:
+        """Book (or move to) the slot on offer: the caller heard it and said yes."""
+        s = self.session
+        name = "reschedule_booking" if moving else "book_slot"
+        result = await self.tools.run(name, {"slot_id": self.current_offer})
+        if result.ok:
+            self.current_offer, self.declines = None, 0
+            return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
+                             before=result.say.removesuffix(line("anything_else")).strip())
+        slots = result.data.get("slots")
+        if isinstance(slots, list) and slots:
+            # First confirm wins: the slot was just taken; the result offers the next one.
+            self.current_offer = slots[0]["slot_id"]
+            self.question = result.say
             return Reply(result.say)
-        if said.no:
-            if said.goodbye:
-                return self._goodbye(line("declined"))
-            # Declined this time: offer the next one.
-            return await self._offer(
-                after=self.current_offer, expecting=self.expecting or Step.SLOT)
-        offered = s.offers.get(self.current_offer or "")
-        question = line("offer_slot", spoken=offered.spoken) if offered else self._offer_line()
-        return Reply(line("not_understood", question=question))
+        if s.email and not s.email_confirmed:
+            return self._ask(Expecting.EMAIL_CONFIRM, result.say)
+        if not s.email:
+            return self._ask(Expecting.EMAIL, result.say)
+        if s.booking_failed:
+            return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"), before=result.say)
+        self.question = result.say
+        return Reply(result.say)
+
+    def _keep(self) -> Reply:
+        s = self.session
+        booked = s.active_booking()
+        self.current_offer = None
+        s.last_offer_ids = []
+        kept = line("kept", spoken=self.tools.spoken(booked.slot)) if booked else ""
+        return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"), before=kept)
 
     def _offer_fits(self, wanted: str) -> bool:
         """Whether the slot on offer is what the caller just named ("yes, Wednesday works")."""
         s = self.session
         offered = s.offers.get(self.current_offer or "")
-        request = parse_time_request(wanted, s.now(), s.caller_zone or s.owner_zone)
+        request = self.tools.read_preference(wanted)
         if offered is None or request is None:
             return False
+        if request.choice is not None:
+            return True
         if request.exact:
             return offered.slot.start == request.start
         return request.start <= offered.slot.start < request.end
 
-    async def _on_anything_else(self, text: str, said: Reading, wants_time: str | None) -> Reply:
+    async def _on_anything_else(self, text: str, turn: Turn, wants: str | None) -> Reply:
         s = self.session
-        if said.no or said.goodbye or said.thanks:
+        can_book_now = s.booking_available and s.active_booking() is None
+        if turn.intent is Intent.DENY or (
+                turn.thanks and not wants and not (turn.consents and can_book_now)):
             return self._goodbye()
-        if wants_time and s.booking_available:
-            self.preference = wants_time
+        if wants and s.booking_available:
+            self.preference = wants
             if s.email_confirmed:
-                return await self._offer(preference=wants_time)
-            self.expecting = Step.EMAIL
-            return Reply(line("ask_email"))
-        if said.yes and s.booking_available and s.active_booking() is None:
-            return await self._on_offer(text, said, wants_time)
+                return await self._offer(preference=wants)
+            return self._ask(Expecting.EMAIL, line("ask_email"))
+        if turn.consents and s.booking_available and s.active_booking() is None:
+            if s.email_confirmed:
+                return await self._offer()
+            return self._ask(Expecting.EMAIL, line("ask_email"))
         if not s.booking_available:
             # Asking to book, or anything else: this call cannot book, someone will follow up.
             follow_up = line("no_booking_follow_up", business_name=s.campaign.business_name)
-            return Reply(f"{follow_up} {line('anything_else')}")
-        return Reply(line("not_understood", question=line("anything_else")))
+            return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"), before=follow_up)
+        return Reply(line("not_understood", question=self.question))

@@ -97,7 +97,7 @@ class Dialogue:
         """The guided policy's answer to the caller's turn (the greeting before any turn)."""
         if not self.greeted:
             self.greeted = True
-            return self.policy.greeting(offer=self.mode == "guided")
+            return self.policy.greeting()
         return await self.policy.respond(text or "")
 
     async def take_over(self) -> Reply:

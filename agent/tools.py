@@ -15,13 +15,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.frames.frames import FunctionCallResultProperties
 from pipecat.services.llm_service import FunctionCallParams
 
 from agent.call_session import CallSession, OfferedSlot
+from agent.consent import cancel_consent, email_consent, slot_consent, use_consent
 from calendar_backend.booking import Booked, BookingFailed, Cancelled, NotAllowed, SlotTaken
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.interval import Interval
@@ -35,7 +38,7 @@ from caller_language.email import (
     readback_part,
     repair_email,
 )
-from caller_language.time_phrases import TimeRequest, parse_time_request, say_slot
+from caller_language.time_phrases import OfferContext, TimeRequest, parse_time_request, say_slot
 from caller_language.timezones import zone_from_answer, zone_name
 from prompts import line
 
@@ -134,6 +137,12 @@ class CallTools:
             return ToolResult(
                 False, line("ask_email"), next="ask for the e-mail, call capture_email"
             )
+        if refusal := email_consent(s):
+            return ToolResult(
+                False, line("email_readback", readback=nato_readback(s.email)),
+                next=refusal.next,
+            )
+        use_consent(s)
         s.email_confirmed = True
         return ToolResult(True, line("email_confirmed"), data={"email": s.email})
 
@@ -187,15 +196,40 @@ class CallTools:
             )
         return None
 
+    def offer_context(self) -> OfferContext:
+        """Where the conversation is: the times on offer, and the one being talked about."""
+        s = self.session
+        on_offer = tuple(s.offers[i].slot.start for i in s.last_offer_ids if i in s.offers)
+        booked = s.active_booking()
+        current = on_offer[0] if len(on_offer) == 1 else (booked.slot.start if booked else None)
+        return OfferContext(on_offer=on_offer, current=current, owner_zone=s.owner_zone)
+
+    def read_preference(self, preference: str) -> TimeRequest | None:
+        """A time the caller asked for, in their zone and in the conversation's context."""
+        s = self.session
+        zone = s.caller_zone or s.owner_zone
+        return parse_time_request(preference, s.now(), zone, self.offer_context())
+
+    def _reasonable(self, slot: Interval) -> bool:
+        # The caller's own clock: no 6 AM offer because the owner happens to be free then.
+        hours = self.session.campaign.caller_hours
+        zone = ZoneInfo(self.session.caller_zone or self.session.owner_zone)
+        start, end = slot.start.astimezone(zone), slot.end.astimezone(zone)
+        last = end - timedelta(microseconds=1)
+        return hours.start <= start.hour and last.hour < hours.end and start.date() == last.date()
+
     async def find_slots(
         self, preference: str | None = None, after_slot_id: str | None = None,
         before_slot_id: str | None = None, limit: int = MAX_OFFERS,
     ) -> ToolResult:
         """Up to ``limit`` free slots: matching ``preference`` if given, after (or before) an
-        offered slot if given.
+        offered slot if given, inside the caller's reasonable local hours.
 
         Without a preference, slots already offered on this call are skipped, so asking again
         gives the next ones; a time the caller names is found even if it was offered before.
+        "The first one" re-offers that slot; "the latest you have" offers the latest first;
+        "around five" the closest. The result's data says which words of the preference were
+        applied and which were not understood, so the agent can say what it looked for.
         """
         refusal = self._booking_refusal()
         if refusal:
@@ -205,12 +239,11 @@ class CallTools:
         now = s.now()
         after = s.offers[after_slot_id].slot.start if after_slot_id in s.offers else None
         before = s.offers[before_slot_id].slot.start if before_slot_id in s.offers else None
-        request = (
-            parse_time_request(preference, now, s.caller_zone) if preference else None
-        )
-        within = None
-        if request is not None:
-            within = Interval(request.start, request.end)
+        request = self.read_preference(preference) if preference else None
+        if request is not None and request.choice is not None:
+            chosen = s.offers[s.last_offer_ids[request.choice]]
+            s.last_offer_ids = [chosen.slot_id]
+            return self._offered([chosen], None, request)
         booked = s.active_booking()
         # Offering a move: the meeting's own time (and its buffers) does not block others.
         free = await s.booking.free_slots(
@@ -223,24 +256,36 @@ class CallTools:
             if (request is not None or slot not in offered) and slot != booked_slot
             and (after is None or slot.start > after)
             and (before is None or slot.start < before)
+            and (self._reasonable(slot) or (request is not None and request.exact
+                                            and slot.start == request.start))
         ]
+        within = Interval(request.start, request.end) if request is not None else None
         matching = [
             slot for slot in candidates
             if within is None or (within.overlaps(slot) and _in_daily_window(request, slot))
         ]
-        if before is not None:
-            # "Anything earlier?": the closest earlier time first, not the first of the day.
+        if before is not None or (request is not None and request.latest):
+            # "Anything earlier?", "the latest you have": from the far end of the range.
             matching.reverse()
+        if request is not None and request.around is not None:
+            target = request.around
+            matching.sort(key=lambda slot: abs(slot.start - target))
         if request is not None and request.exact:
             matching = [slot for slot in matching if slot.start == request.start] or matching
         note: str | None = None
         if not matching and request is not None:
-            # Nothing in the asked span: the nearest free times after it (else before it).
+            # Nothing in the asked span: the latest that day before it, else the nearest after.
+            zone = ZoneInfo(s.caller_zone or s.owner_zone)
+            day = request.start.astimezone(zone).date()
+            earlier_that_day = [slot for slot in candidates if slot.start < request.start
+                                and slot.start.astimezone(zone).date() == day]
             later = [slot for slot in candidates if slot.start >= request.start]
-            matching = later or candidates
-            note = request.text
+            if earlier_that_day and not request.earliest:
+                matching, note = [earlier_that_day[-1]], "latest_that_day"
+            else:
+                matching, note = later or candidates, request.text
         if not matching and after is not None:
-            matching = [slot for slot in free if slot not in offered][:limit] or free[:limit]
+            matching = [slot for slot in free if slot not in offered and self._reasonable(slot)]
             note = "later"
         if not matching and before is not None:
             # Nothing earlier is free: the earliest one is the one already on offer.
@@ -250,15 +295,24 @@ class CallTools:
             return ToolResult(
                 False,
                 line("no_slots_at_all", business_name=s.campaign.business_name),
-                next="there are no free times; tell the caller someone will follow up",
+                next="there are no free times the caller can make; tell the caller someone "
+                "will follow up",
             )
         offers = [s.offer(slot, self.spoken(slot)) for slot in matching[:limit]]
         s.last_offer_ids = [o.slot_id for o in offers]
+        return self._offered(offers, note, request)
+
+    def _offered(self, offers: list[OfferedSlot], note: str | None,
+                 request: TimeRequest | None) -> ToolResult:
+        words = self._offer_words(offers, note)
+        applied = list(request.applied) if request is not None else []
+        ignored = list(request.ignored) if request is not None else []
         return ToolResult(
-            True,
-            self._offer_words(offers, note),
-            next="offer these; book only the one the caller accepts, by its slot_id",
-            data={"slots": [{"slot_id": o.slot_id, "time": o.spoken} for o in offers]},
+            True, words,
+            next="offer these; book only the one the caller accepts, by its slot_id, after "
+            "the caller heard it and said yes",
+            data={"slots": [{"slot_id": o.slot_id, "time": o.spoken} for o in offers],
+                  "applied": applied, "not_understood": ignored},
         )
 
     def _offer_words(self, offers: list[OfferedSlot], note: str | None) -> str:
@@ -267,6 +321,8 @@ class CallTools:
             return line("nothing_later", spoken=first)
         if note == "earliest":
             return line("nothing_earlier", spoken=first)
+        if note == "latest_that_day":
+            return line("latest_that_day", spoken=first)
         if note:
             return line("nothing_matching", preference=note, spoken=first)
         if len(offers) == 1:
@@ -275,7 +331,8 @@ class CallTools:
 
     # Booking ----------------------------------------------------------------------------
 
-    def _slot_refusal(self, slot_id: str) -> ToolResult | None:
+    def _slot_refusal(self, slot_id: str, *, moving: bool = False) -> ToolResult | None:
+        """A slot that was never offered, or that the caller has not heard and agreed to."""
         s = self.session
         if slot_id not in s.offers:
             return ToolResult(
@@ -284,6 +341,11 @@ class CallTools:
                 next=f"{slot_id!r} is not a slot id from find_slots; call find_slots and use "
                 "one of the ids it returns",
             )
+        if refusal := slot_consent(s, slot_id, moving=moving):
+            return ToolResult(
+                False, line("offer_slot", spoken=s.offers[slot_id].spoken), next=refusal.next
+            )
+        use_consent(s)
         return None
 
     def _invite_words(self, online_meeting_url: str | None) -> str:
@@ -345,7 +407,7 @@ class CallTools:
                 line("nothing_booked"),
                 next="only a meeting booked on this call can be moved; use book_slot",
             )
-        if refusal := self._slot_refusal(slot_id):
+        if refusal := self._slot_refusal(slot_id, moving=True):
             return refusal
         offered = s.offers[slot_id]
         result = await s.booking.move(
@@ -406,9 +468,12 @@ class CallTools:
                 False, line("nothing_to_cancel"),
                 next="only a meeting booked on this call can be cancelled",
             )
+        if refusal := cancel_consent(s):
+            return ToolResult(False, line("anything_else"), next=refusal.next)
+        use_consent(s)
         result = await s.booking.cancel(
             current.id, call_id=s.call_id,
-            message=f"Cancelled by {s.caller_first_name or 'the caller'} on the phone.",
+            message=line("cancel_note", first_name=s.caller_first_name),
         )
         if isinstance(result, Cancelled):
             return ToolResult(True, f"{line('cancelled')} {line('anything_else')}")

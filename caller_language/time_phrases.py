@@ -385,6 +385,10 @@ def _find_date(s: str, today: date) -> _Days | None:
 
 def _find_days(s: str, today: date) -> _Days | None:
     """The day or days named, if any."""
+    # "not today, Wednesday": a day ruled out is no day named.
+    for m in reversed(list(re.finditer(r"\b(?:today|tomorrow|tonight)\b", s))):
+        if _negated(s, m.start(), m.end()):
+            s = s[:m.start()] + " " * (m.end() - m.start()) + s[m.end():]
     next_monday = _monday(today) + timedelta(days=7)
     if re.search(r"\bday after tomorrow\b", s):
         return _one_day(today + timedelta(days=2), say_date(today + timedelta(days=2), today))
@@ -435,6 +439,7 @@ def _find_days(s: str, today: date) -> _Days | None:
 _WEEKDAY_RE = re.compile(rf"\b(?:(next|this|coming)\s+)?({'|'.join(_WEEKDAYS)})s?\b")
 _NEGATED_BEFORE = re.compile(
     r"\b(?:not|except|other\s+than|instead\s+of|rather\s+than"
+    r"|(?:don\s*t|do\s+not)\s+want|can\s*t\s+do|cannot\s+do"
     r"|(?:move|moving|change|switch|push)\s+(?:it\s+|that\s+|the\s+\w+\s+)?from)"
     r"\s+(?:on\s+)?(?:the\s+)?$"
 )

@@ -53,11 +53,15 @@ async def test_a_time_the_model_invents_is_refused_and_nothing_is_booked(
 ) -> None:
     script = [
         {"tool": "capture_email", "args": {"spoken": "chris at example dot com"}},
+        {"text_from_tool": True},
         {"tool": "confirm_email"},
         {"tool": "book_slot", "args": {"slot_id": "Wednesday at 3 PM"}},
         {"text_from_tool": True},
     ]
-    result, fake = await _call(sqlite, script, ["chris at example dot com, and yes that's right"])
+    result, fake = await _call(
+        sqlite, script, ["chris at example dot com", "yes that's right, wednesday at 3"])
+    assert [c["result"]["ok"] for c in result.tool_calls if c["name"] == "confirm_email"] == [
+        True]
     book = [c for c in result.tool_calls if c["name"] == "book_slot"][0]
     assert not book["result"]["ok"]
     assert "find_slots" in book["result"]["next"]
@@ -65,6 +69,21 @@ async def test_a_time_the_model_invents_is_refused_and_nothing_is_booked(
     # The refusal went back to the model as the tool result, in the real context.
     tool_messages = [m for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
     assert '"ok": false' in tool_messages[-1]["content"]
+
+
+async def test_the_model_cannot_confirm_an_address_the_caller_never_heard(
+    sqlite: Database,
+) -> None:
+    # Capture and confirm in one response: the read-back was never said, so no confirmation.
+    script = [
+        {"tool": "capture_email", "args": {"spoken": "chris at example dot com"}},
+        {"tool": "confirm_email"},
+        {"text_from_tool": True},
+    ]
+    result, _ = await _call(sqlite, script, ["chris at example dot com, and yes that's right"])
+    confirm = [c for c in result.tool_calls if c["name"] == "confirm_email"][0]
+    assert not confirm["result"]["ok"] and "read the address back" in confirm["result"]["next"]
+    assert "Did I get that right?" in _agent(result)[-1]
 
 
 async def test_the_model_cannot_book_before_the_email_is_confirmed(sqlite: Database) -> None:
@@ -87,7 +106,7 @@ async def test_an_empty_model_answer_is_not_dead_air(sqlite: Database) -> None:
     result, _ = await _call(sqlite, [{"text": ""}], ["yes please", "sure"])
     agent = _agent(result)
     assert agent[0].endswith("Do you have a couple of minutes?")
-    assert agent[1] == "Would you like to set up a 30-minute video call?"
+    assert agent[1].endswith("Would you like to set up a 30-minute video call?")
     assert agent[2] == "Great. What's your e-mail address?"
 
 
@@ -96,6 +115,7 @@ async def test_words_of_a_tool_that_ran_are_said_when_the_model_then_fails(
 ) -> None:
     script = [
         {"tool": "capture_email", "args": {"spoken": "chris at example dot com"}},
+        {"text_from_tool": True},
         {"tool": "confirm_email"},
         {"tool": "find_slots"},
         {"text_from_tool": True},
@@ -103,11 +123,12 @@ async def test_words_of_a_tool_that_ran_are_said_when_the_model_then_fails(
         {"fail": 500},  # the follow-up that would have said "Booked ..."
     ]
     result, _ = await _call(
-        sqlite, script, ["chris at example dot com, yes that's right", "the first one", "no, bye"]
+        sqlite, script,
+        ["chris at example dot com", "yes that's right", "the first one", "no, bye"],
     )
     agent = _agent(result)
-    assert agent[2].startswith("Booked for today at 11 AM Eastern.")
-    assert agent[3].endswith("Goodbye!")
+    assert agent[3].startswith("Booked for today at 11 AM Eastern.")
+    assert agent[4].endswith("Goodbye!")
     assert result.llm_fallbacks == 1
     assert result.outcome == "booked"
 

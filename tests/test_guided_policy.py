@@ -36,10 +36,32 @@ async def _policy(database: Database, number: str = "+12125550100") -> GuidedPol
     return GuidedPolicy(session)
 
 
-async def _talk(policy: GuidedPolicy, *lines: str) -> list[str]:
-    said = [policy.greeting().text]
+async def _turn(policy: GuidedPolicy, text: str) -> str:
+    """One caller turn as the pipeline runs it: heard, answered, said (the transcript is what
+    the consent checks read)."""
+    policy.session.say("caller", text)
+    reply = (await policy.respond(text)).text
+    policy.session.say("agent", reply)
+    return reply
+
+
+def _greet(policy: GuidedPolicy) -> str:
+    greeting = policy.greeting().text
+    policy.session.say("agent", greeting)
+    return greeting
+
+
+async def _talk(policy: GuidedPolicy, *lines: str, interested: bool = True) -> list[str]:
+    """The agent's lines: the opening, then its answer to each caller line.
+
+    ``interested``: the caller first says "sure, tell me more" at the opener, so ``lines``
+    pick up at the meeting offer (said[0] is the opening and the pitch together).
+    """
+    said = [_greet(policy)]
+    if interested:
+        said[0] += " " + await _turn(policy, "sure, tell me more")
     for text in lines:
-        said.append((await policy.respond(text)).text)
+        said.append(await _turn(policy, text))
     return said
 
 
@@ -87,17 +109,36 @@ async def test_a_single_candidate_zone_is_stated_and_the_caller_may_correct_it(
     assert policy.session.outcome == "booked"
 
 
-async def test_a_refusal_ends_the_call_politely_as_declined(database: Database) -> None:
+async def test_a_caller_not_interested_is_let_go_politely_as_declined(
+    database: Database,
+) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "no thanks im not interested", interested=False)
+    assert said[1] == "No problem at all. Thanks, Robin. Have a great day. Goodbye!"
+    assert policy.session.ended and policy.session.outcome == "declined"
+    assert not policy.session.do_not_call
+
+
+async def test_a_caller_who_asks_not_to_be_called_again_is_recorded_and_let_go(
+    database: Database,
+) -> None:
     policy = await _policy(database)
     said = await _talk(policy, "I'm not interested, please take me off your list")
-    assert said[1] == "No problem at all. Thanks, Robin. Have a great day. Goodbye!"
-    assert policy.session.ended
-    assert policy.session.outcome == "declined"
+    assert said[1].startswith("Understood. I'll make sure Northwind Consulting doesn't call")
+    assert said[1].endswith("Goodbye!")
+    assert policy.session.do_not_call and policy.session.ended
+    assert policy.session.bookings() == []
+
+
+async def test_a_caller_who_asks_what_hears_the_question_again(database: Database) -> None:
+    policy = await _policy(database)
+    said = await _talk(policy, "sorry what")
+    assert said[1] == "Of course. Would you like to set up a 30-minute video call?"
 
 
 async def test_unclear_answers_get_the_question_again(database: Database) -> None:
     policy = await _policy(database)
-    said = await _talk(policy, "hmm what?")
+    said = await _talk(policy, "hmm")
     assert said[1] == (
         "Sorry, I didn't quite catch that. Would you like to set up a 30-minute video call?"
     )
@@ -124,10 +165,11 @@ async def test_cancel_after_booking_cancels_this_calls_meeting(database: Databas
 async def test_taking_over_mid_call_resumes_from_the_calls_state(database: Database) -> None:
     # The LLM had read the e-mail back; the guided policy continues at the confirmation.
     policy = await _policy(database)
-    await policy.tools.run("capture_email", {"spoken": "robin at example dot com"})
+    captured = await policy.tools.run("capture_email", {"spoken": "robin at example dot com"})
+    policy.session.say("agent", captured.say)  # the LLM read it back
     policy.resume()
-    reply = await policy.respond("yes that's right")
-    assert reply.text == "Thanks, got it. I can do today at 1 PM Eastern. Does that work?"
+    reply = await _turn(policy, "yes that's right")
+    assert reply == "Thanks, got it. I can do today at 1 PM Eastern. Does that work?"
 
 
 UTTERANCES = st.sampled_from([
@@ -140,11 +182,11 @@ UTTERANCES = st.sampled_from([
 def _run_session(lines: list[str]) -> tuple[CallSession, list[str], list[BookingRecord]]:
     async def go(database: Database) -> tuple[CallSession, list[str]]:
         policy = await _policy(database, number="+18885550147")
-        said = [policy.greeting().text]
+        said = [_greet(policy)]
         for text in lines:
             if policy.session.ended:
                 break
-            said.append((await policy.respond(text)).text)
+            said.append(await _turn(policy, text))
         return policy.session, said
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,10 +244,15 @@ async def test_after_three_unclear_addresses_a_human_follows_up(database: Databa
     assert policy.session.bookings() == []
 
 
-async def test_who_is_this_gets_the_introduction_again(database: Database) -> None:
+async def test_who_is_this_is_answered_then_the_question_asked_again(
+    database: Database,
+) -> None:
     policy = await _policy(database)
     said = await _talk(policy, "Sorry, who is this?")
-    assert said[1] == said[0]
+    assert said[1] == (
+        "This is Alex, an AI assistant calling for Northwind Consulting. "
+        "Would you like to set up a 30-minute video call?"
+    )
 
 
 async def test_anything_earlier_offers_the_closest_earlier_time(database: Database) -> None:

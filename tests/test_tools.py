@@ -14,7 +14,7 @@ import pytest
 from pipecat.services.llm_service import FunctionCallParams
 
 from agent.call_session import CalendarConnection, CallSession, open_call
-from agent.tools import CallTools, function_schemas
+from agent.tools import CallTools, ToolResult, function_schemas
 from app.bootstrap import connect_calendar
 from app.campaign_files import load_campaign
 from app.settings import Settings
@@ -22,6 +22,7 @@ from calendar_backend.booking import Booked, BookingService
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.provider import Attendee
+from prompts import line
 from storage.database import Database
 
 NOW = datetime(2026, 12, 1, 14, tzinfo=UTC)  # Tuesday, 9 AM in New York
@@ -40,9 +41,25 @@ async def _session(
     )
 
 
+def _heard(tools: CallTools, said: ToolResult, answer: str = "yes that works") -> None:
+    """The agent said a tool's words and the caller answered (what consent is read from)."""
+    tools.session.say("agent", said.say)
+    tools.session.say("caller", answer)
+
+
 async def _confirmed(tools: CallTools) -> None:
-    await tools.run("capture_email", {"spoken": "chris at example dot com"})
-    await tools.run("confirm_email", {})
+    _heard(tools, await tools.run("capture_email", {"spoken": "chris at example dot com"}),
+           "yes thats right")
+    assert (await tools.run("confirm_email", {})).ok
+
+
+async def _offered(tools: CallTools, preference: str | None = None) -> str:
+    """Find slots, say the first, and the caller says yes to it: its slot id."""
+    args = {"preference": preference} if preference else {}
+    found = await tools.run("find_slots", args)
+    first = found.data["slots"][0]
+    _heard(tools, ToolResult(True, line("offer_slot", spoken=first["time"])))
+    return first["slot_id"]
 
 
 async def test_email_is_read_back_letter_by_letter(database: Database) -> None:
@@ -127,14 +144,16 @@ async def test_second_caller_gets_alternatives_when_slot_taken(database: Databas
     theirs = CallTools(await _session(database, call_id="theirs"))
     for tools in (ours, theirs):
         await _confirmed(tools)
-    our_offer = (await ours.run("find_slots", {})).data["slots"][0]["slot_id"]
-    their_offer = (await theirs.run("find_slots", {})).data["slots"][0]["slot_id"]
+    our_offer = await _offered(ours)
+    their_offer = await _offered(theirs)
     assert ours.session.offers[our_offer].slot == theirs.session.offers[their_offer].slot
     assert (await theirs.run("book_slot", {"slot_id": their_offer})).ok
     taken = await ours.run("book_slot", {"slot_id": our_offer})
     assert not taken.ok
     assert "just taken" in taken.say
     alternative = taken.data["slots"][0]["slot_id"]
+    # The caller heard "just taken ... I can do <alternative>" and said yes to that.
+    _heard(ours, taken)
     assert (await ours.run("book_slot", {"slot_id": alternative})).ok
     assert len(ours.session.bookings()) == 1
 
@@ -152,18 +171,20 @@ async def test_reschedule_and_cancel_touch_only_this_calls_booking(database: Dat
     assert isinstance(theirs, Booked)
     tools = CallTools(await _session(database, call_id="ours"))
     await _confirmed(tools)
-    offer = (await tools.run("find_slots", {})).data["slots"][0]["slot_id"]
+    offer = await _offered(tools)
     moved = await tools.run("reschedule_booking", {"slot_id": offer})
     cancelled = await tools.run("cancel_booking", {})
     assert not moved.ok and not cancelled.ok
     assert [b.status for b in other.bookings_for_call("someone-else")] == ["confirmed"]
     assert other.bookings_for_call("someone-else")[0].slot.start == theirs.slot.start
     # Its own booking it can move, then cancel.
+    tools.session.say("caller", "ok yes book that one")
     assert (await tools.run("book_slot", {"slot_id": offer})).ok
-    later = (await tools.run("find_slots", {"preference": "Friday morning"})).data["slots"][0]
-    moved = await tools.run("reschedule_booking", {"slot_id": later["slot_id"]})
+    later = await _offered(tools, "Friday morning")
+    moved = await tools.run("reschedule_booking", {"slot_id": later})
     assert moved.ok and "moved it to Friday" in moved.say
-    assert tools.session.active_booking().slot == tools.session.offers[later["slot_id"]].slot
+    assert tools.session.active_booking().slot == tools.session.offers[later].slot
+    tools.session.say("caller", "actually please cancel the meeting")
     assert (await tools.run("cancel_booking", {})).ok
     assert [b.status for b in tools.session.bookings()] == ["cancelled"]
     assert [b.status for b in other.bookings_for_call("someone-else")] == ["confirmed"]
@@ -216,7 +237,7 @@ def test_slot_tools_take_a_slot_id_not_a_time(name: str) -> None:
 async def test_a_barge_in_does_not_stop_a_booking_halfway(database: Database) -> None:
     tools = CallTools(await _session(database))
     await _confirmed(tools)
-    offer = (await tools.run("find_slots", {})).data["slots"][0]["slot_id"]
+    offer = await _offered(tools)
     results: list[object] = []
 
     async def result_callback(result: object, **_kwargs: object) -> None:

@@ -135,8 +135,11 @@ ENGLISH = Vocabulary(
     hold=(
         "hold on", "hang on", "hold up", "hold (please|the line)", "bear with me",
         "(give|gimme|just give) me (a|one|a quick|just a) (sec|second|minute|moment|min|mo)",
-        "(just )?(a|one) (sec|second|moment|minute|min|mo)$", "one (sec|second|moment)",
-        "just a (sec|second|moment|minute|min)", "(a|one) (quick )?(sec|second|moment)",
+        # "i have a minute" / "ive got a second" offer time; they are no request to wait.
+        "(?<!have )(?<!got )(just )?(a|one) (sec|second|moment|minute|min|mo)$",
+        "one (sec|second|moment)",
+        "just a (sec|second|moment|minute|min)",
+        "(?<!have )(?<!got )(a|one) (quick )?(sec|second|moment)",
         r"(?<!\bcant )(?<!\bcannot )wait( a (sec|second|minute|moment|min))?"
         "(?! (for|till|until|what))",
         "let me (just )?(check|see|think|look|get|grab|find|pull|ask|open|go|have a look|take a"

@@ -166,13 +166,15 @@ class GuidedPolicy:
         turn = read_turn(text, step)
         if reply := self._anytime(turn):
             return reply
-        if turn.intent is Intent.QUESTION:
+        wants = self._time_wanted(turn, step)
+        if turn.intent is Intent.QUESTION and not (wants and turn.question in (
+                None, Question.OTHER, Question.WHAT_NEXT)):
+            # "whats the latest you have on friday" is a request, not a question to answer.
             return await self._answer(turn)
         if turn.cancel and s.active_booking() is not None:
             result = await self.tools.run("cancel_booking", {})
             return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
                              before=result.say.removesuffix(line("anything_else")).strip())
-        wants = self._time_wanted(turn, step)
         if s.active_booking() is not None and step is not Expecting.MOVE and (
                 turn.reschedule or wants):
             return await self._offer(preference=wants, step=Expecting.MOVE)
@@ -302,8 +304,7 @@ class GuidedPolicy:
         result = await self.tools.run("capture_email", {"spoken": text})
         if result.ok:
             return self._ask(Expecting.EMAIL_CONFIRM, result.say)
-        if is_partial_email(text):
-            return self._ask(Expecting.EMAIL, result.say)
+        # Half an address counts too: three turns without a whole one is enough asking.
         self.email_attempts += 1
         if self.email_attempts >= MAX_EMAIL_ATTEMPTS:
             # Better a promised human follow-up than a fourth "could you say it again?".
@@ -405,6 +406,11 @@ class GuidedPolicy:
             return self._ask(step, line("offer_slot", spoken=respoken.spoken), before=result.say)
         if moving and turn.keep:
             return self._keep()
+        picked = self._picked(text) if turn.intent in (Intent.INFO, Intent.AFFIRM) else None
+        if picked is not None:
+            # "the first one", "that one": a pick among the times just said is a yes to it.
+            self.current_offer = picked
+            return await self._take(moving)
         if turn.consents and self.current_offer and (not wants or self._offer_fits(wants)):
             return await self._take(moving)
         if wants and not self._offer_fits(wants):
@@ -448,6 +454,14 @@ class GuidedPolicy:
             return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"), before=result.say)
         self.question = result.say
         return Reply(result.say)
+
+    def _picked(self, text: str) -> str | None:
+        """The slot id the caller picks among the times on offer ("the first one")."""
+        request = self.tools.read_preference(text)
+        ids = self.session.last_offer_ids
+        if request is None or request.choice is None or request.choice >= len(ids):
+            return None
+        return ids[request.choice]
 
     def _keep(self) -> Reply:
         s = self.session

@@ -166,11 +166,11 @@ class Expect(_Strict):
         if self.bookings is not None and len(result.bookings) != self.bookings:
             problems.append(f"{len(result.bookings)} booking(s), expected {self.bookings}")
         problems += [f"agent never said {p!r}" for p in self.phrases if p not in said]
-        problems += [f"agent said {p!r}" for p in self.absent_phrases if p in said]
+        problems += [f"agent said {p!r}" for p in self.absent_phrases if _says(said, p)]
         opener = agent[0] if agent else ""
         problems += [
             f"opening line says {p!r}: {opener!r}"
-            for p in self.opening_absent_phrases if p in opener
+            for p in self.opening_absent_phrases if _says(opener, p)
         ]
         if self.ended is not None and _ended(result) != self.ended:
             problems.append("the agent did not end the call with a goodbye" if self.ended
@@ -199,6 +199,11 @@ class Expect(_Strict):
         return problems
 
 
+def _says(text: str, phrase: str) -> bool:
+    """Whether ``text`` says ``phrase`` as words: "1 AM" is not said by "11 AM"."""
+    return re.search(rf"(?<![\w:]){re.escape(phrase)}(?!\w)", text) is not None
+
+
 def _answer_problems(result: CallResult, answer: AnswerExpect) -> list[str]:
     """The agent's lines between caller line ``to_line`` and the next caller line."""
     caller_seen = 0
@@ -213,7 +218,7 @@ def _answer_problems(result: CallResult, answer: AnswerExpect) -> list[str]:
     text = " ".join(reply)
     where = f"answer to caller line {answer.to_line} ({text!r})"
     return ([f"{where} never says {p!r}" for p in answer.phrases if p not in text]
-            + [f"{where} says {p!r}" for p in answer.absent_phrases if p in text])
+            + [f"{where} says {p!r}" for p in answer.absent_phrases if _says(text, p)])
 
 
 # A closing line: the agent's goodbye (the call result carries no "ended" flag of its own).

@@ -224,6 +224,11 @@ ENGLISH = Vocabulary(
         "there", "here", "really", "very", "too", "yet", "now", "mean", "what",
     ),
     questions={
+        # A tag at the end makes a statement a question: "thats the earliest one is it".
+        Question.OTHER: (
+            "(?<!that )(?<!this )(?<!what )(?<!^)"
+            "(is|isnt|was|wasnt|are|arent|does|doesnt|did|didnt|will|wont) (it|that|there|they)$",
+        ),
         Question.WHO: (
             "who (is|s) (this|that|calling|speaking|it)", "whos (this|calling|that|speaking)",
             "who are you", "who (am i|is this|are we) (talking|speaking) (to|with)",
@@ -253,6 +258,7 @@ ENGLISH = Vocabulary(
         ),
         Question.TIME_AGAIN: (
             "what (was|is) the (time|day|date)( again)?", "(which|what) day (was|is) (that|it)",
+            "what (was|is) that (time|day|date)( again)?",
             "what time (was|is|did you say) (that|it)?( again)?", "what time did you say",
             "when (was|is|did you say) (that|it)( again)?", "which day did you say",
             "(say|repeat) the (time|day|date)", "(what|which) (time|day) again",

@@ -167,10 +167,13 @@ class GuidedPolicy:
         if reply := self._anytime(turn):
             return reply
         wants = self._time_wanted(turn, step)
-        if turn.intent is Intent.QUESTION and not (wants and turn.question in (
-                None, Question.OTHER, Question.WHAT_NEXT)):
+        if turn.intent is Intent.QUESTION:
+            if not wants or turn.question not in (None, Question.OTHER, Question.WHAT_NEXT):
+                return await self._answer(turn)
+            if self._offer_fits(wants):
+                # "so thats the earliest one is it": yes, it is; the question stays open.
+                return Reply(f"{self._stock_answer(Question.TIME_AGAIN)} {self.question}")
             # "whats the latest you have on friday" is a request, not a question to answer.
-            return await self._answer(turn)
         if turn.cancel and s.active_booking() is not None:
             result = await self.tools.run("cancel_booking", {})
             return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
@@ -206,6 +209,12 @@ class GuidedPolicy:
             s.meeting_declined = True
             return self._goodbye(line("declined"))
         if turn.intent is Intent.GOODBYE or (turn.farewell and not turn.consents):
+            if self.expecting in (Expecting.EMAIL, Expecting.EMAIL_CONFIRM) and (
+                    self.email_attempts or s.email):
+                # They wanted the meeting; the address never came clear: a person follows up.
+                s.human_follow_up = True
+                return self._goodbye(
+                    line("email_give_up", business_name=s.campaign.business_name))
             if s.active_booking() is None and self.meeting_proposed and s.booking_available:
                 s.meeting_declined = True
             return self._goodbye()

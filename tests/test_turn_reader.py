@@ -98,7 +98,7 @@ CASES: list[tuple[Expecting, str, Intent, dict[str, object]]] = [
     (E.MEETING, "im good thanks", I.NOT_INTERESTED, {"thanks": True}),
     (E.MEETING, "not right now", I.CALL_BACK, {}),
     (E.MEETING, "maybe later", I.CALL_BACK, {}),
-    (E.MEETING, "can you call me back later", I.CALL_BACK, {"call_back_when": None}),
+    (E.MEETING, "can you call me back later", I.CALL_BACK, {"call_back_when": "later"}),
     (E.MEETING, "call me tomorrow afternoon", I.CALL_BACK,
      {"call_back_when": "tomorrow afternoon"}),
     (E.MEETING, "can you call me back in like an hour", I.CALL_BACK,

@@ -173,6 +173,7 @@ ENGLISH = Vocabulary(
         "quit (calling|contacting)", "take (me|us|my number|this number|my name) off",
         "remove (me|us|my number|this number|my name)", "do not call list", "dont call list",
         "lose (my|this) number", "delete (my|this) number", "no more calls",
+        "(dont|do not) want (any )?(more )?(calls|phone calls)",
         "(leave|leave me|leave us) alone",
     ),
     not_interested=(
@@ -320,6 +321,8 @@ ENGLISH = Vocabulary(
         f"(after|around|at|before|by|about) {_CLOCK}", f"in the {_DAY_PART}",
         "(end|start|beginning) of (the )?(day|week|month)",
         f"later (today|tonight|this (week|{_DAY_PART})|on|in the (day|week|{_DAY_PART}))",
+        # Vague, but what the caller said: recorded as said ("later").
+        "(some )?other time", "another time", "later",
     ),
     later=(
         "later", "something later", "anything later", "after that", "a bit later", "later on",

@@ -24,6 +24,8 @@ from caller_language.understanding import Expecting, Intent, Question, Turn, rea
 from prompts import line
 
 MAX_EMAIL_ATTEMPTS = 3
+# Times said at once when the caller asks what is free ("what do you have on friday").
+MAX_CHOICES = 3
 # After this many times turned down, the agent asks what suits instead of stepping on.
 DECLINES_BEFORE_ASKING = 2
 
@@ -173,7 +175,14 @@ class GuidedPolicy:
             if self._offer_fits(wants):
                 # "so thats the earliest one is it": yes, it is; the question stays open.
                 return Reply(f"{self._stock_answer(Question.TIME_AGAIN)} {self.question}")
-            # "whats the latest you have on friday" is a request, not a question to answer.
+            if s.email_confirmed:
+                # "what times are free on friday" is a request, not a question to answer: the
+                # caller asked for times, so they hear a few to choose from (one when they
+                # asked for the latest, the earliest or an exact time).
+                request = self.tools.read_preference(wants)
+                one = request is None or request.latest or request.earliest or request.exact
+                return await self._offer(preference=wants, step=self._offer_step(step),
+                                         several=not one, explain=True)
         if turn.cancel and s.active_booking() is not None:
             result = await self.tools.run("cancel_booking", {})
             return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
@@ -367,14 +376,14 @@ class GuidedPolicy:
     async def _offer(
         self, *, prefix: str = "", preference: str | None = None,
         after: str | None = None, earlier_than: str | None = None,
-        step: Expecting = Expecting.SLOT, explain: bool = False,
+        step: Expecting = Expecting.SLOT, explain: bool = False, several: bool = False,
     ) -> Reply:
         """Offer one slot (the first the tool finds for the request), said after ``prefix``.
 
         ``explain``: the caller asked for something rather than agreeing, so when part of it
         was not understood the agent says what it looked for.
         """
-        args: dict[str, object] = {"limit": 1}
+        args: dict[str, object] = {"limit": MAX_CHOICES if several else 1}
         if preference:
             args["preference"] = preference
         if after:
@@ -420,6 +429,9 @@ class GuidedPolicy:
             # "the first one", "that one": a pick among the times just said is a yes to it.
             self.current_offer = picked
             return await self._take(moving)
+        if turn.consents and len(s.last_offer_ids) > 1 and not wants:
+            # A yes to "I have 9, 9:30 or 10": which one?
+            return Reply(line("which_one", question=self.question))
         if turn.consents and self.current_offer and (not wants or self._offer_fits(wants)):
             return await self._take(moving)
         if wants and not self._offer_fits(wants):
@@ -463,6 +475,12 @@ class GuidedPolicy:
             return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"), before=result.say)
         self.question = result.say
         return Reply(result.say)
+
+    def _offer_step(self, step: Expecting) -> Expecting:
+        """The step an offer answers: a move while a meeting is booked, else a booking."""
+        if step is Expecting.MOVE or self.session.active_booking() is not None:
+            return Expecting.MOVE
+        return Expecting.SLOT
 
     def _picked(self, text: str) -> str | None:
         """The slot id the caller picks among the times on offer ("the first one")."""

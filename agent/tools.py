@@ -436,7 +436,8 @@ class CallTools:
                 s.offer(slot, self.spoken(slot)) for slot in result.alternatives[:MAX_OFFERS]
             ]
             s.offers.pop(offered.slot_id, None)
-            s.last_offer_ids = [o.slot_id for o in alternatives]
+            # Only the first alternative is said; the others are there for the model to say.
+            s.last_offer_ids = [o.slot_id for o in alternatives[:1]]
             if not alternatives:
                 return ToolResult(
                     False,

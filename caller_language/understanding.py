@@ -68,6 +68,7 @@ _ASKED_NOW = frozenset({Expecting.OPENER, Expecting.MEETING})
 _CONFIRMING = frozenset(
     {Expecting.EMAIL_CONFIRM, Expecting.SLOT, Expecting.MOVE, Expecting.EMAIL, Expecting.ZONE}
 )
+_OFFERS = frozenset({Expecting.SLOT, Expecting.MOVE})
 # Where the content is the answer: "yeah its central" is the zone, not a yes.
 _CONTENT_ASKED = frozenset({Expecting.EMAIL, Expecting.ZONE})
 _OFFERING = frozenset({Expecting.SLOT, Expecting.MOVE})
@@ -215,7 +216,9 @@ def _in_context(span: _Span, expecting: Expecting) -> _Span:
         label: _Label = _Kind.CALL_BACK if expecting in _ASKED_NOW else _Kind.DENY
         return _Span(span.start, span.end, label)
     if span.label is _Kind.THATS_IT:
-        label = _Kind.AFFIRM if expecting in _CONFIRMING else _Kind.CLOSING
+        # "thats it" confirms a read-back or a zone; at an offer it is as likely "I'm done",
+        # and a booking needs an unmistakable yes.
+        label = _Kind.AFFIRM if expecting in _CONFIRMING - _OFFERS else _Kind.CLOSING
         return _Span(span.start, span.end, label)
     return span
 

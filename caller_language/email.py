@@ -139,6 +139,7 @@ RESERVED_WORDS: frozenset[str] = frozenset(
     | _FILLERS | _WORDS.spelling_glue | _WORDS.hyphenated
 )  # fmt: skip
 
+_ZERO = DIGIT_WORDS[0]
 _SYMBOLS = "@._+-"
 _LOCAL_RE = re.compile(r"[a-z0-9._+\-]+")
 _LABEL_RE = re.compile(r"[a-z0-9\-]+")
@@ -429,7 +430,7 @@ class _Spelling:
 
     def is_digit(self, i: int) -> bool:
         word = self.word(i)
-        return word in UNITS or word == "zero" or (word.isascii() and word.isdigit())
+        return word in UNITS or word == _ZERO or (word.isascii() and word.isdigit())
 
     def clarifies(self, i: int) -> bool:
         """Whether word ``i`` starts with the letter just spelled ("j for juliet")."""
@@ -460,14 +461,14 @@ class _Spelling:
             self.emit(letter * times, letter=True)
             return i + 1
         word = self.word(i)
-        if word in UNITS or word == "zero":
+        if word in UNITS or word == _ZERO:
             self.emit(str(DIGIT_WORDS.index(word)) * times)
             return i + 1
         raise EmailNotUnderstood(REPEAT_WITHOUT_LETTER)
 
     def number(self, i: int) -> int:
         """A spoken number from ``i`` ("twenty three", "one hundred and five") as digits."""
-        if self.word(i) == "zero":
+        if self.word(i) == _ZERO:
             self.emit("0")
             return i + 1
         value, j = self.below_thousand(i)
@@ -649,6 +650,10 @@ _REMOVE_OPENINGS = _phrases(*_WORDS.remove_openings)
 _UNDOUBLE_OPENINGS = _phrases(*_WORDS.undouble_openings)
 _INSERT_OPENINGS = _phrases(*_WORDS.insert_openings)
 _JOINTS = _WORDS.joints  # "X not Y"
+_PART_IS = _phrases(*_WORDS.part_is)  # "the domain is ...": "is" before the new part
+_CORRECTION_IS = _phrases(*_WORDS.correction_is)  # "not an i its a y"
+_HAS = _phrases(*_WORDS.has)  # "theres two ls"
+_LETTER_IS = _phrases(*_WORDS.letter_is)  # "the last letter is an m"
 _DOUBLE_WORDS = _WORDS.double_words
 # "the second letter": first to fifth, and the last.
 _ORDINALS = {
@@ -850,7 +855,7 @@ def _named_part(held: str, body: list[str]) -> EmailRepair | None:
     ):
         rest, opened = _strip_phrases(body, openings)
         if opened:
-            rest, _ = _strip_phrases(rest, _phrases("its", "is", "it is", "should be"))
+            rest, _ = _strip_phrases(rest, _PART_IS)
             return reading(held, _before_not(rest))
     if body[-3:] == ["before", "the", "at"]:
         return _new_local(held, body[:-3])
@@ -918,7 +923,7 @@ def _not_form(held: str, body: list[str]) -> EmailRepair | None:
             if said <= 0:
                 return None
             old = rest[:said]
-            new, _ = _strip_phrases(rest[said:], _phrases("its", "but", "it is", "but its"))
+            new, _ = _strip_phrases(rest[said:], _CORRECTION_IS)
             break
     else:
         return None
@@ -1038,7 +1043,7 @@ def _letter_edit(
 ) -> EmailRepair | None:
     """Reads "double l", "theres no e", "theres an h after the o", "the last letter is an m"."""
     indices = _editable(held, within)
-    doubled, _ = _strip_phrases(body, _phrases("with", "theres", "there are", "it has", "its got"))
+    doubled, _ = _strip_phrases(body, _HAS)
     if doubled and doubled[0] in _DOUBLE_WORDS:
         letter = _plural_letter(doubled[1:])
         return _choose(held, _doublings(held, letter, indices)) if letter else None
@@ -1054,7 +1059,7 @@ def _letter_edit(
         return _choose(held, removals)
     ordinal = body[1:] if body[:1] == ["the"] else body
     if len(ordinal) >= 3 and ordinal[0] in _ORDINALS and ordinal[1] == "letter":
-        rest, _ = _strip_phrases(ordinal[2:], _phrases("is", "should be", "is actually"))
+        rest, _ = _strip_phrases(ordinal[2:], _LETTER_IS)
         return _replace_at(held, _ORDINALS[ordinal[0]], _letter(rest)) if _letter(rest) else None
     rest, opened = _strip_phrases(body, _INSERT_OPENINGS)
     if opened or _find(body, ("after",)) > 0 or _find(body, ("before",)) > 0:

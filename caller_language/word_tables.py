@@ -69,6 +69,10 @@ class EmailWords:
     undouble_openings: tuple[str, ...]  # "only one"
     insert_openings: tuple[str, ...]  # "you missed the"
     joints: tuple[tuple[str, ...], ...]  # "X not Y", "X instead of Y"
+    part_is: tuple[str, ...]  # "the first part its ...": before the part said again
+    correction_is: tuple[str, ...]  # "not an i its a y": before the right one
+    has: tuple[str, ...]  # "theres two ls", "it has double l"
+    letter_is: tuple[str, ...]  # "the last letter is an m"
     double_words: frozenset[str]  # "double", "two"
     last: str  # "the last letter"
     articles: frozenset[str]  # "a", "the letter": before a letter named in a correction
@@ -121,6 +125,7 @@ class SpeechPhrases:
 
     yes_no: tuple[str, ...]
     relative_days: tuple[str, ...]  # "today", "next week"
+    example_hours: tuple[str, ...]  # said after a weekday: "monday at ten"
     times: tuple[str, ...]
     email: tuple[str, ...]
     first_names: tuple[str, ...]

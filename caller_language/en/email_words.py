@@ -136,6 +136,10 @@ EMAIL_WORDS = EmailWords(
         "there is a", "theres also an", "theres also a", "also an", "also a", "an", "a",
     ),
     joints=(("not",), ("instead", "of"), ("rather", "than")),  # "X not Y"
+    part_is=("its", "is", "it is", "should be"),
+    correction_is=("its", "but", "it is", "but its"),
+    has=("with", "theres", "there are", "it has", "its got"),
+    letter_is=("is", "should be", "is actually"),
     double_words=frozenset({"double", "two", "2"}),
     last="last",
     articles=frozenset({"a", "an", "the", "letter", "capital", "small", "one"}),

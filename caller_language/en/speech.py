@@ -5,6 +5,7 @@ Letters, NATO words, number words and weekdays come from the other tables of the
 
 from __future__ import annotations
 
+from caller_language.en.numbers import NUMBERS
 from caller_language.word_tables import SpeechPhrases
 
 # fmt: off
@@ -17,6 +18,7 @@ SPEECH = SpeechPhrases(
         "i am not interested", "call me later", "can you repeat that", "sorry what",
     ),
     relative_days=("today", "tomorrow", "next week", "this week"),
+    example_hours=tuple(word for word, n in NUMBERS.cardinals.items() if n in (2, 3, 10)),
     times=(
         "in the morning", "in the afternoon", "morning", "afternoon", "noon", "at noon",
         "the first one", "the second one", "the third one", "the first", "the second",

@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from caller_language.en import ENGLISH
 from caller_language.spelling import (
     DIGIT_WORDS,
     DOMAIN_WORDS,
@@ -116,60 +117,29 @@ class EmailNotUnderstood(ValueError):
 
 # --- vocabulary ------------------------------------------------------------------------------
 
-_SYMBOL_WORDS: dict[tuple[str, ...], str] = {
-    ("at", "the", "rate", "of"): "@", ("at", "the", "rate"): "@", ("at", "sign"): "@",
-    ("at", "symbol"): "@", ("at",): "@", ("dot",): ".", ("period",): ".", ("point",): ".",
-    ("full", "stop"): ".", ("underscore",): "_", ("under", "score"): "_", ("underbar",): "_",
-    ("under", "bar"): "_", ("dash",): "-", ("hyphen",): "-", ("minus",): "-", ("plus",): "+",
-    ("plus", "sign"): "+",
-}  # fmt: skip
+_WORDS = ENGLISH.email
+
+_SYMBOL_WORDS = _WORDS.symbol_words
 # Phrases that stand for one other token.
-_PHRASES: dict[tuple[str, ...], str] = {
-    ("double", "u"): "w", ("double", "you"): "w", ("double-u",): "w", ("x", "ray"): "xray",
-    ("upper", "case"): "uppercase", ("lower", "case"): "lowercase", ("the", "letter"): "letter",
-}  # fmt: skip
+_PHRASES = _WORDS.phrases
 # Words before a letter that say how it is written; they force a NATO word or name to a letter.
-_CASE_WORDS = frozenset({"capital", "small", "big", "uppercase", "lowercase", "letter"})
-_REPEATS = {"double": 2, "triple": 3}
-_FILLERS = frozenset({"uh", "um", "umm", "uhm", "er", "erm", "ah", "hmm", "mm", "mhm"})
-_FILLER_PHRASES: tuple[tuple[str, ...], ...] = (
-    ("all", "one", "word"), ("as", "one", "word"), ("all", "lower", "case"),
-    ("all", "lowercase"), ("all", "small", "letters"), ("no", "spaces"),
-)  # fmt: skip
-_LEAD_INS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(phrase.split())
-    for phrase in (
-        "my email address is", "my email is", "my address is", "my email", "the email address is",
-        "the email is", "the address is", "email address is", "email is", "email address",
-        "email", "its", "it is", "thats", "that is", "that would be", "thatd be", "it would be",
-        "itd be", "you can reach me at", "reach me at", "you can email me at", "email me at",
-        "you can send it to", "send it to", "send the invite to", "sure", "yes", "yeah", "yep",
-        "ok", "okay", "so", "well", "oh", "right", "alright", "of course", "no", "sorry",
-        "actually", "i said",
-    )
-)  # fmt: skip
+_CASE_WORDS = _WORDS.case_words
+_REPEATS = _WORDS.repeats
+_FILLERS = _WORDS.fillers
+_FILLER_PHRASES = _WORDS.filler_phrases
+_LEAD_INS: tuple[tuple[str, ...], ...] = tuple(tuple(phrase.split()) for phrase in _WORDS.lead_ins)
 # Lead-ins that also mark where the address starts mid-sentence ("... and my email is ...").
-_MARKERS: tuple[tuple[str, ...], ...] = (
-    *(phrase for phrase in _LEAD_INS if len(phrase) > 1 and phrase != ("of", "course")),
-    ("its",),
-    ("thats",),
-)
-_TAILS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(phrase.split())
-    for phrase in (
-        "thanks", "thank you", "thanks a lot", "thank you very much", "thats it", "that is it",
-        "thats all", "thats right", "please", "cheers", "bye", "did you get that", "got it",
-        "okay", "ok",
-    )
-)  # fmt: skip
+_MARKERS: tuple[tuple[str, ...], ...] = tuple(tuple(phrase.split()) for phrase in _WORDS.markers)
+_TAILS: tuple[tuple[str, ...], ...] = tuple(tuple(phrase.split()) for phrase in _WORDS.tails)
 
 # Words the parser gives a meaning to anywhere but the start: never said as a domain word.
 RESERVED_WORDS: frozenset[str] = frozenset(
     {word for phrase in (*_SYMBOL_WORDS, *_PHRASES, *_FILLER_PHRASES, *_TAILS) for word in phrase}
     | set(NATO_WORDS) | set(LETTER_NAMES) | NUMBER_WORDS | _CASE_WORDS | set(_REPEATS)
-    | _FILLERS | {"as", "in", "for", "and", "x-ray"}
+    | _FILLERS | _WORDS.spelling_glue | _WORDS.hyphenated
 )  # fmt: skip
 
+_ZERO = DIGIT_WORDS[0]
 _SYMBOLS = "@._+-"
 _LOCAL_RE = re.compile(r"[a-z0-9._+\-]+")
 _LABEL_RE = re.compile(r"[a-z0-9\-]+")
@@ -279,7 +249,7 @@ def _chunk_tokens(chunk: str) -> list[_Token]:
     return [_Token(piece, literal=True) for piece in re.findall(r"[@._+\-]|[^@._+\-]+", chunk)]
 
 
-_KNOWN_HYPHENATED = frozenset({"x-ray", "double-u"})
+_KNOWN_HYPHENATED = _WORDS.hyphenated
 
 
 def _strip_talk(tokens: list[_Token]) -> list[_Token]:
@@ -460,7 +430,7 @@ class _Spelling:
 
     def is_digit(self, i: int) -> bool:
         word = self.word(i)
-        return word in UNITS or word == "zero" or (word.isascii() and word.isdigit())
+        return word in UNITS or word == _ZERO or (word.isascii() and word.isdigit())
 
     def clarifies(self, i: int) -> bool:
         """Whether word ``i`` starts with the letter just spelled ("j for juliet")."""
@@ -491,14 +461,14 @@ class _Spelling:
             self.emit(letter * times, letter=True)
             return i + 1
         word = self.word(i)
-        if word in UNITS or word == "zero":
+        if word in UNITS or word == _ZERO:
             self.emit(str(DIGIT_WORDS.index(word)) * times)
             return i + 1
         raise EmailNotUnderstood(REPEAT_WITHOUT_LETTER)
 
     def number(self, i: int) -> int:
         """A spoken number from ``i`` ("twenty three", "one hundred and five") as digits."""
-        if self.word(i) == "zero":
+        if self.word(i) == _ZERO:
             self.emit("0")
             return i + 1
         value, j = self.below_thousand(i)
@@ -671,76 +641,31 @@ def _phrases(*phrases: str) -> tuple[tuple[str, ...], ...]:
 
 
 # Openings of a correction; stripping one is itself a sign that a correction follows.
-_REPAIR_LEAD_INS = _phrases(
-    "no", "nope", "not quite", "nearly", "almost", "close", "sorry", "actually", "oh", "well",
-    "so", "wait", "but", "yeah", "yes", "ok", "okay", "right", "i said", "i meant", "i mean",
-    "it should be", "that should be", "should be", "its actually", "its", "it is", "thats",
-    "that is", "thats wrong", "thats not right", "not right", "wrong", "its spelled",
-    "its spelt", "thats spelled", "you have", "you got", "make that", "my email is",
-    "my email address is", "my address is",
-)  # fmt: skip
-_HOLD_TALK = _phrases(
-    "hold on", "hang on", "one moment", "one sec", "one second", "just a second",
-    "just a moment", "give me a second", "let me check", "let me see", "wait", "sorry",
-    "what", "pardon", "say that again", "can you repeat that",
-)  # fmt: skip
-_LOCAL_OPENINGS = _phrases(
-    "the first part is", "first part is", "the first part", "the first bit is",
-    "the user name is", "user name is", "the username is", "username is", "the name part is",
-    "the part before the at is", "the bit before the at is", "before the at its",
-    "before the at is", "before the at it is", "before the at",
-)  # fmt: skip
-_DOMAIN_OPENINGS = _phrases(
-    "the domain is", "domain is", "the domain name is", "the domain", "the second part is",
-    "second part is", "the part after the at is", "the bit after the at is",
-    "after the at its", "after the at is", "after the at it is", "after the at",
-)  # fmt: skip
-_ENDING_OPENINGS = _phrases(
-    "it ends in", "it ends with", "ends in", "ends with", "the ending is", "the end is",
-    "the end bit is", "the extension is",
-)  # fmt: skip
-_REMOVE_OPENINGS = _phrases(
-    "theres no", "there is no", "there isnt a", "there isnt an", "there isnt any",
-    "there shouldnt be a", "there shouldnt be an", "drop the", "drop", "remove the", "remove",
-    "take out the", "take the", "delete the", "lose the", "get rid of the", "without the",
-    "without an", "without a", "no need for the",
-)  # fmt: skip
-_UNDOUBLE_OPENINGS = _phrases(
-    "theres only one", "there is only one", "only one", "just one", "its only one", "one",
-    "a single", "single", "not double", "not two",
-)  # fmt: skip
-_INSERT_OPENINGS = _phrases(
-    "you missed the", "you missed an", "you missed a", "you forgot the", "you forgot an",
-    "you forgot a", "you left out the", "you left out an", "you left out a", "you dropped the",
-    "its missing an", "its missing a", "its missing the", "missing an", "missing a",
-    "missing the", "add an", "add a", "add the", "put an", "put a", "insert an", "insert a",
-    "it needs an", "it needs a", "theres an", "theres a", "there is an", "there is a",
-    "theres also an", "theres also a", "also an", "also a", "an", "a",
-)  # fmt: skip
-_JOINTS = (("not",), ("instead", "of"), ("rather", "than"))  # "X not Y"
-_DOUBLE_WORDS = frozenset({"double", "two", "2"})
-_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
-_ARTICLES = frozenset({"a", "an", "the", "letter", "capital", "small", "one"})
-_SPOKEN_SYMBOLS = {"@": "at", ".": "dot", "_": "underscore", "-": "dash", "+": "plus"}
+_REPAIR_LEAD_INS = _phrases(*_WORDS.repair_lead_ins)
+_HOLD_TALK = _phrases(*_WORDS.hold_talk)
+_LOCAL_OPENINGS = _phrases(*_WORDS.local_openings)
+_DOMAIN_OPENINGS = _phrases(*_WORDS.domain_openings)
+_ENDING_OPENINGS = _phrases(*_WORDS.ending_openings)
+_REMOVE_OPENINGS = _phrases(*_WORDS.remove_openings)
+_UNDOUBLE_OPENINGS = _phrases(*_WORDS.undouble_openings)
+_INSERT_OPENINGS = _phrases(*_WORDS.insert_openings)
+_JOINTS = _WORDS.joints  # "X not Y"
+_PART_IS = _phrases(*_WORDS.part_is)  # "the domain is ...": "is" before the new part
+_CORRECTION_IS = _phrases(*_WORDS.correction_is)  # "not an i its a y"
+_HAS = _phrases(*_WORDS.has)  # "theres two ls"
+_LETTER_IS = _phrases(*_WORDS.letter_is)  # "the last letter is an m"
+_DOUBLE_WORDS = _WORDS.double_words
+# "the second letter": first to fifth, and the last.
+_ORDINALS = {
+    word: n - 1 for word, n in ENGLISH.numbers.ordinals.items() if n <= 5
+} | {_WORDS.last: -1}
+_ARTICLES = _WORDS.articles
+_SPOKEN_SYMBOLS = SYMBOL_NAMES
 # Second-level labels that belong to a country ending ("co" in "co.uk"): one ending, two labels.
+# DNS names, not words of a language.
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc", "or", "ne"})
 # Tie-breaker only, for a letter the caller names without saying where ("you missed the h").
-_COMMON_NAMES = frozenset(
-    """
-    john jonathan stephen steven sarah ann anne anna hannah philip phillip michael matthew
-    thomas christopher catherine katherine kathryn elizabeth deborah rebecca rachel joseph
-    joanne jennifer jessica emily emma olivia sophia sophie isabella charlotte amelia grace lucy
-    chloe daniel david james robert william richard charles mark paul peter andrew anthony
-    kevin brian bryan george edward henry jack harry oliver noah liam ethan alexander benjamin
-    samuel nicholas nathan adam aaron simon graham neil niall sean shaun mohammed muhammad ahmed
-    omar fatima aisha priya maria jose carlos luis juan claire clare louise laura helen ellen
-    smith johnson williams brown jones miller davis wilson taylor anderson jackson white harris
-    martin thompson clark clarke lewis robinson walker young allen wright scott green baker
-    adams nelson hill campbell mitchell roberts carter phillips evans turner parker collins
-    edwards stewart morris murphy cook rogers morgan cooper peterson reed bailey kelly howard
-    ward richardson watson brooks wood bennett gray grey hughes price sanders myers ross foster
-    """.split()
-)
+_COMMON_NAMES = _WORDS.common_names
 
 
 def repair_email(held: str, spoken: str) -> EmailRepair | None:
@@ -930,7 +855,7 @@ def _named_part(held: str, body: list[str]) -> EmailRepair | None:
     ):
         rest, opened = _strip_phrases(body, openings)
         if opened:
-            rest, _ = _strip_phrases(rest, _phrases("its", "is", "it is", "should be"))
+            rest, _ = _strip_phrases(rest, _PART_IS)
             return reading(held, _before_not(rest))
     if body[-3:] == ["before", "the", "at"]:
         return _new_local(held, body[:-3])
@@ -998,7 +923,7 @@ def _not_form(held: str, body: list[str]) -> EmailRepair | None:
             if said <= 0:
                 return None
             old = rest[:said]
-            new, _ = _strip_phrases(rest[said:], _phrases("its", "but", "it is", "but its"))
+            new, _ = _strip_phrases(rest[said:], _CORRECTION_IS)
             break
     else:
         return None
@@ -1118,7 +1043,7 @@ def _letter_edit(
 ) -> EmailRepair | None:
     """Reads "double l", "theres no e", "theres an h after the o", "the last letter is an m"."""
     indices = _editable(held, within)
-    doubled, _ = _strip_phrases(body, _phrases("with", "theres", "there are", "it has", "its got"))
+    doubled, _ = _strip_phrases(body, _HAS)
     if doubled and doubled[0] in _DOUBLE_WORDS:
         letter = _plural_letter(doubled[1:])
         return _choose(held, _doublings(held, letter, indices)) if letter else None
@@ -1134,7 +1059,7 @@ def _letter_edit(
         return _choose(held, removals)
     ordinal = body[1:] if body[:1] == ["the"] else body
     if len(ordinal) >= 3 and ordinal[0] in _ORDINALS and ordinal[1] == "letter":
-        rest, _ = _strip_phrases(ordinal[2:], _phrases("is", "should be", "is actually"))
+        rest, _ = _strip_phrases(ordinal[2:], _LETTER_IS)
         return _replace_at(held, _ORDINALS[ordinal[0]], _letter(rest)) if _letter(rest) else None
     rest, opened = _strip_phrases(body, _INSERT_OPENINGS)
     if opened or _find(body, ("after",)) > 0 or _find(body, ("before",)) > 0:
@@ -1150,7 +1075,7 @@ def _doublings(held: str, letter: str, indices: list[int]) -> list[str]:
     return [held[: i + 1] + letter + held[i + 1 :] for i in indices if held[i] == letter]
 
 
-_PLACE_VERBS = frozenset({"comes", "goes", "is", "should", "go", "be", "come"})
+_PLACE_VERBS = _WORDS.place_verbs
 
 
 def _insertion(held: str, words: list[str], indices: list[int]) -> EmailRepair | None:
@@ -1222,13 +1147,10 @@ def _named_letter(words: list[str]) -> str:
 
 # --- an address said across turns --------------------------------------------------------------
 
-_CONNECTORS = frozenset({"at", "dot", "underscore", "dash", "plus", "double", "triple"})
-_SEPARATOR_WORDS = frozenset({"dot", "underscore", "dash", "plus"})
+_CONNECTORS = _WORDS.connectors
+_SEPARATOR_WORDS = _WORDS.separator_words
 # A fragment opening like this is the caller starting over, not continuing.
-_RESTARTS = _phrases(
-    "no", "sorry", "actually", "my email is", "my email address is", "my address is",
-    "the email is", "email is", "its", "it is", "let me start again", "start again",
-)  # fmt: skip
+_RESTARTS = _phrases(*_WORDS.restarts)
 
 
 def is_partial_email(transcript: str) -> bool:

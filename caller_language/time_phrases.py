@@ -65,6 +65,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from caller_language.en import ENGLISH
 from caller_language.timezones import zone_from_answer, zone_name
 
 __all__ = [
@@ -81,20 +82,15 @@ __all__ = [
 EARLIEST_HORIZON = timedelta(days=60)
 EXACT_WINDOW = timedelta(hours=1)
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_MONTHS = (
-    "january february march april may june july august september october november december"
-).split()
-_MONTH_ABBREVIATIONS = {m[:3]: i + 1 for i, m in enumerate(_MONTHS)} | {"sept": 9}
+_TIMES = ENGLISH.times
+_NUMBERS = ENGLISH.numbers
+_WEEKDAYS = _TIMES.weekdays
+_MONTHS = _TIMES.months
+_MONTH_ABBREVIATIONS = _TIMES.month_abbreviations
 _MONTH_NUMBER = {m: i + 1 for i, m in enumerate(_MONTHS)} | _MONTH_ABBREVIATIONS
 _MONTH_PATTERN = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
 
-_PARTS: dict[str, tuple[time, time | None]] = {
-    "morning": (time(8), time(12)),
-    "lunchtime": (time(12), time(13)),
-    "afternoon": (time(12), time(17)),
-    "evening": (time(17), time(20)),
-}
+_PARTS = _TIMES.parts
 
 
 @dataclass(frozen=True)
@@ -130,17 +126,15 @@ class OfferContext:
 # --- saying ---------------------------------------------------------------------------------------
 
 
-def _ordinal(day: int) -> str:
-    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-    return f"{day}{suffix}"
+_ordinal = _NUMBERS.written_ordinal
 
 
 def say_time(dt_local: datetime | time) -> str:
     """A wall-clock time as said aloud: "2 PM", "2:30 PM", "noon", "midnight"."""
     hour, minute = dt_local.hour, dt_local.minute
     if minute == 0 and hour in (0, 12):
-        return "noon" if hour == 12 else "midnight"
-    meridiem = "AM" if hour < 12 else "PM"
+        return _TIMES.noon if hour == 12 else _TIMES.midnight
+    meridiem = _TIMES.meridiems[hour >= 12]
     hour12 = hour % 12 or 12
     return f"{hour12} {meridiem}" if minute == 0 else f"{hour12}:{minute:02d} {meridiem}"
 
@@ -148,9 +142,9 @@ def say_time(dt_local: datetime | time) -> str:
 def say_date(day: date, today: date) -> str:
     """A day as said aloud: "today", "tomorrow", else "Tuesday, December 2nd"."""
     if day == today:
-        return "today"
+        return _TIMES.today
     if day == today + timedelta(days=1):
-        return "tomorrow"
+        return _TIMES.tomorrow
     return (
         f"{_WEEKDAYS[day.weekday()].title()}, {_MONTHS[day.month - 1].title()} {_ordinal(day.day)}"
     )
@@ -189,24 +183,8 @@ def say_slot(start_utc: datetime, owner_zone: str, caller_zone: str | None, now:
 
 # --- understanding: normalising -------------------------------------------------------------------
 
-_CARDINALS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}  # fmt: skip
-for _tens, _n in (("twenty", 20), ("thirty", 30), ("forty", 40), ("fifty", 50)):
-    _CARDINALS[_tens] = _n
-    for _unit, _u in list(_CARDINALS.items())[:9]:
-        _CARDINALS[f"{_tens} {_unit}"] = _n + _u
-_ORDINAL_WORDS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
-    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
-    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
-}  # fmt: skip
-for _unit, _n in list(_ORDINAL_WORDS.items())[:9]:
-    _ORDINAL_WORDS[f"twenty {_unit}"] = 20 + _n
-_ORDINAL_WORDS["thirty first"] = 31
+_CARDINALS = {word: n for word, n in _NUMBERS.cardinals.items() if 1 <= n <= 59}
+_ORDINAL_WORDS = _NUMBERS.ordinals
 
 
 def _alternatives(words: dict[str, int]) -> str:
@@ -239,7 +217,7 @@ _NUMBER_ONE_BEFORE = re.compile(
 def _cardinal(match: re.Match[str]) -> str:
     word = " ".join(match.group(1).split())
     s, start, end = match.string, match.start(), match.end()
-    if word == "one" and not _NUMBER_ONE_BEFORE.match(s, end):
+    if word == _NUMBERS.digits[1] and not _NUMBER_ONE_BEFORE.match(s, end):
         if _PRONOUN_ONE_AFTER.search(s[:start]) or _PRONOUN_ONE_BEFORE.match(s, end):
             return word
     return str(_CARDINALS[word])
@@ -443,8 +421,13 @@ _NEGATED_BEFORE = re.compile(
     r"|(?:move|moving|change|switch|push)\s+(?:it\s+|that\s+|the\s+\w+\s+)?from)"
     r"\s+(?:on\s+)?(?:the\s+)?$"
 )
+# A verb negator as the normalised text may print it: "doesnt", "doesn t", "does not".
+_VERB_NEGATOR = "|".join(
+    re.sub(r"nt$", r"n\\s*t", negator).replace(" ", r"\s+")
+    for negator in sorted(ENGLISH.verb_negators, key=len, reverse=True)
+)
 _NEGATED_AFTER = re.compile(
-    r"^\s+(?:(?:doesn\s*t|does\s+not|won\s*t|will\s+not|isn\s*t|is\s+not|can\s*t|cannot)\b"
+    rf"^\s+(?:(?:{_VERB_NEGATOR})\b"
     r"|is\s+(?:bad|out|no\s+good)\b|(?:is\s+)?(?:booked|full|taken)\b)"
 )
 
@@ -666,11 +649,7 @@ def _plain_request(s: str, now: datetime, latest_day: date | None) -> TimeReques
 
 # --- understanding: the conversation and the caller's day -----------------------------------------
 
-_CHOICE_ORDINALS = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-    "fifth": 4, "5th": 4, "earlier": 0, "earliest": 0, "former": 0,
-    "last": -1, "latter": -1, "later": -1, "latest": -1, "final": -1,
-}  # fmt: skip
+_CHOICE_ORDINALS = _TIMES.choice_ordinals
 _CHOICE_WORDS = _alternatives(dict.fromkeys(_CHOICE_ORDINALS, 0))
 _CHOICE_RE = re.compile(
     rf"\b(?:the\s+|that\s+|this\s+)?({_CHOICE_WORDS})\s+(?:one|option|slot|time|choice"
@@ -711,10 +690,7 @@ _OWNER_SIDE_RE = re.compile(
     r"\b(?:in\s+)?(?:your|the\s+office\s+s|their)\s+(?:local\s+)?(?:time|side|end)\b"
 )
 # Zone names callers say bare, right after a time ("5 eastern"); others need "time" after them.
-_BARE_ZONE_WORDS = (
-    "eastern central mountain pacific alaska hawaii arizona atlantic newfoundland et est edt "
-    "ct cst cdt mt mst mdt pt pst pdt gmt utc bst cet cest"
-).split()
+_BARE_ZONE_WORDS = ENGLISH.zones.bare
 _NAMED_ZONE_RE = re.compile(
     rf"\b((?:[a-z]+\s+){{0,2}}[a-z]+)\s+(?:standard\s+|daylight\s+)?time\b"
     rf"|(?<=\d\s)(?:(?:am|pm|oclock)\s+)?({'|'.join(_BARE_ZONE_WORDS)})\b"
@@ -927,34 +903,12 @@ def parse_time_request(
 # --- understanding: which words were used ---------------------------------------------------------
 
 # Words that name a time by themselves; a run of time words is reported only if it has one.
-_STRONG_WORDS = frozenset(
-    [*_WEEKDAYS, *(f"{d}s" for d in _WEEKDAYS), *_MONTH_NUMBER, *_CARDINALS, *_ORDINAL_WORDS,
-     *"""am pm oclock noon midnight midday morning mornings afternoon afternoons evening evenings
-     night tonight today tomorrow lunch lunchtime week weekend weeks earliest soonest asap latest
-     later earlier late early hour hours minute minutes mins same day""".split(),
-     *_BARE_ZONE_WORDS]
-)  # fmt: skip
+_STRONG_WORDS = _TIMES.strong_words
 # Words that join time words into one phrase ("after lunch on friday", "the first one").
-_LINK_WORDS = frozenset(
-    """the this that next coming my your at on in of and to from by until till til before after
-    between around about past half quarter first last an a available possible thing day days
-    time option slot choice end week any same one as bit little slightly sooner following
-    european standard daylight""".split()
-)
-_EDGE_WORDS = frozenset("at on in of and to from any by about as".split())
+_LINK_WORDS = _TIMES.link_words
+_EDGE_WORDS = _TIMES.edge_words
 # Fillers, stop-words and the talk around a request: never reported as ignored.
-_STOP_WORDS = frozenset(
-    """um uh er erm hmm mm like yeah yep yes no nope ok okay so well oh hey hi hello i im me my
-    mine you your youre we us our it its is are was were be been being can could would should
-    will wont shall do does did dont doesnt didnt have has had havent how about what whats when
-    whens which who maybe perhaps please that thats this these those there theres here the a an
-    and or but if then than for with to of in on at by from just really actually kind sort mean
-    know think guess want wanna need let lets see fine good great sure works work working sounds
-    sound perfect better best okay alright right thanks thank something anything anytime
-    instead also too again either any some not cant cannot isnt arent also rather prefer would
-    id ill ive get go going gonna take book schedule meet meeting call set up one more still
-    free open have got as ll d s t ve re m""".split()
-)
+_STOP_WORDS = _TIMES.stop_words
 
 
 def _words_understood(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -971,7 +925,7 @@ def _words_understood(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if any(w in _STRONG_WORDS or w[0].isdigit() for w in run):
             while run[0] in _EDGE_WORDS:
                 run.pop(0)
-            while run[-1] in _EDGE_WORDS or run[-1] in ("the", "this", "my", "your", "a", "an"):
+            while run[-1] in _EDGE_WORDS or run[-1] in _TIMES.determiners:
                 run.pop()
             applied.append(" ".join(run))
         else:

@@ -2,8 +2,9 @@
 
 The reader (:func:`caller_language.understanding.read_turn`) fills a :class:`Turn` from the
 caller's words and the question on the table (:class:`Expecting`); the words of one language
-live in a :class:`Vocabulary` (English: :data:`caller_language.en.ENGLISH`). A second language is
-a new package instantiating :class:`Vocabulary`, not edits to the reader.
+live in a :class:`Vocabulary` (English: :data:`caller_language.en.ENGLISH`), with the tables of
+the other readers (numbers, letters, e-mail, times, zones). A second language is a new package
+instantiating :class:`Vocabulary`, not edits to the readers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from caller_language.word_tables import (
+    Alphabet,
+    EmailWords,
+    NumberWords,
+    SpeechPhrases,
+    TimeWords,
+    ZoneWords,
+)
 
 
 class Expecting(StrEnum):
@@ -95,7 +105,7 @@ class Turn:
 
 @dataclass(frozen=True, eq=False)
 class Vocabulary:
-    """Every word list the reader needs for one language.
+    """Every word list of one language: the turn reader's phrases and the other readers' tables.
 
     Each entry is a phrase written as the reader sees the text after normalising: lower case,
     apostrophes dropped ("thats", "dont"), other punctuation turned into single spaces. A phrase
@@ -113,6 +123,7 @@ class Vocabulary:
     acknowledgements: tuple[str, ...]  # a yes too weak to outlast a farewell: "ok bye"
     deny: tuple[str, ...]  # a no: "nope", "that doesnt work", "yeah no" is read from the order
     negators: tuple[str, ...]  # "dont", "cant", "not": a negator before a negatable is a no
+    verb_negators: tuple[str, ...]  # the negators that are a verb said negatively: "doesnt"
     negatable: tuple[str, ...]  # "work", "suit", "make it": "that doesnt really work"
     neutral: tuple[str, ...]  # shadow yes-words that are not a yes: "right now", "good morning"
     greeting: tuple[str, ...]  # "hello", "how are you": small talk, no content
@@ -142,3 +153,9 @@ class Vocabulary:
     keep: tuple[str, ...]
     cancel: tuple[str, ...]
     reschedule: tuple[str, ...]
+    numbers: NumberWords
+    alphabet: Alphabet
+    email: EmailWords
+    times: TimeWords
+    zones: ZoneWords
+    speech: SpeechPhrases

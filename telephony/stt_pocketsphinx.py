@@ -24,49 +24,27 @@ from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.utils.time import time_now_iso8601
 
+from caller_language.en import ENGLISH
+
 SAMPLE_RATE = 16000  # the bundled acoustic model is 16 kHz only
 LANGUAGE_WEIGHT = 13.0
 SILENCE_MARGIN_SECONDS = 0.15
 SILENCE_THRESHOLD = 300  # PCM16 amplitude: well above line noise, below speech
 
-YES_NO = [
-    "yes", "yes please", "yeah", "yep", "sure", "yes that works", "that works",
-    "yes that is correct", "that is correct", "correct", "yes that is right", "that is right",
-    "no", "no thanks", "no thank you", "nope", "not now", "no that is wrong", "that is wrong",
-    "no thanks goodbye", "goodbye", "bye", "thank you goodbye", "okay", "sounds good",
-    "i am not interested", "call me later", "can you repeat that", "sorry what",
-]
-LETTERS = list("abcdefghijklmnopqrstuvwxyz")
-NATO = [
-    "alpha", "alfa", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-    "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra",
-    "tango", "uniform", "victor", "whiskey", "x ray", "yankee", "zulu",
-]
-DIGITS = ["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-          "ten", "eleven", "twelve"]
-DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-        "today", "tomorrow", "next week", "this week"]
-TIMES = [
-    "in the morning", "in the afternoon", "morning", "afternoon", "noon", "at noon",
-    "the first one", "the second one", "the third one", "the first", "the second",
-    "the earlier one", "the later one", "another time", "something else",
-]
-EMAIL = ["at", "dot", "com", "dot com", "dot org", "dot net", "gmail dot com",
-         "example dot com", "my email is", "it is", "underscore", "dash", "period"]
-# Addresses are mostly first names at common domains: a few of each give the model the
-# shape "NAME at DOMAIN dot com"; the caller's own name is added per call when known.
-FIRST_NAMES = [
-    "james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas",
-    "charles", "mary", "patricia", "jennifer", "linda", "elizabeth", "barbara", "susan",
-    "jessica", "sarah", "karen", "anna", "maria", "emma", "olivia", "sophia", "mark", "paul",
-    "peter", "george", "daniel", "matthew",
-]
-DOMAINS = ["example", "gmail", "yahoo", "outlook", "hotmail", "icloud", "company"]
-BOOKING = [
-    "i would like to book a meeting", "i would like to book", "book it", "book that",
-    "can we move it", "can we move it to", "i want to change the time", "reschedule",
-    "i can not make it", "what times do you have", "what else do you have",
-]
+# The words come from the language's tables, each written once in caller_language.
+_SPEECH = ENGLISH.speech
+_NUMBERS = ENGLISH.numbers
+YES_NO = list(_SPEECH.yes_no)
+LETTERS = list(ENGLISH.alphabet.nato_by_letter)
+NATO = list(ENGLISH.alphabet.nato_words)
+# "oh" is zero in a run of digits; hours go up to twelve.
+DIGITS = [*_NUMBERS.digits, _NUMBERS.oh, *_NUMBERS.teens[:3]]
+DAYS = [*ENGLISH.times.weekdays, *_SPEECH.relative_days]
+TIMES = list(_SPEECH.times)
+EMAIL = list(_SPEECH.email)
+FIRST_NAMES = list(_SPEECH.first_names)
+DOMAINS = list(_SPEECH.domains)
+BOOKING = list(_SPEECH.booking)
 
 
 def _clock_phrases() -> list[str]:
@@ -95,7 +73,7 @@ def expected_phrases(extra: Iterable[str] = (), names: Iterable[str] = ()) -> li
     phrases += _clock_phrases()
     phrases += _address_phrases(FIRST_NAMES)
     phrases += [f"{day} {time}" for day in DAYS[:7] for time in ("morning", "afternoon")]
-    phrases += [f"{day} at {h}" for day in DAYS[:7] for h in ("ten", "two", "three")]
+    phrases += [f"{day} at {h}" for day in DAYS[:7] for h in _SPEECH.example_hours]
     phrases += _address_phrases(_normalise(n) for n in names if n)
     phrases += [_normalise(p) for p in extra]
     return [p for p in phrases if p]

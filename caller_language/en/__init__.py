@@ -1,17 +1,25 @@
-"""English: every word the turn reader knows, as a speech recogniser prints it.
+"""English: every word caller_language knows, as a speech recogniser prints it.
 
-Phrases are written after normalising (lower case, no apostrophes: "thats", "dont", "im"); the
-syntax is described on :class:`caller_language.turns.Vocabulary`.
+:data:`ENGLISH` is the one object the readers take their words from: the turn reader's phrases
+(here) and the tables of numbers, letters, e-mail, times, zones and recogniser phrases (one module
+each beside this one). Phrases are written after normalising (lower case, no apostrophes:
+"thats", "dont", "im"); the syntax is described on :class:`caller_language.turns.Vocabulary`.
 """
 
 from __future__ import annotations
 
+from caller_language.en.alphabet import ALPHABET
+from caller_language.en.email_words import EMAIL_WORDS
+from caller_language.en.numbers import NUMBERS
+from caller_language.en.speech import SPEECH
+from caller_language.en.times import TIMES, WEEKDAYS
+from caller_language.en.zones import ZONES
 from caller_language.turns import Question, Vocabulary
 
 # Word lists stay packed, one concern a line, rather than one word a line.
 # fmt: off
 
-_WEEKDAY = "(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_WEEKDAY = f"({'|'.join(WEEKDAYS)})"
 _DAY_PART = "(morning|afternoon|evening|night)"
 _NUMBER = (
     r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
@@ -21,6 +29,12 @@ _CLOCK = (
     r"(\d{1,2}( \d{2})?( ?(am|pm|oclock))?"
     "|(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
     "( fifteen| thirty| forty five)?( (am|pm|oclock))?|noon|midday|lunch|lunchtime)"
+)
+# A verb said negatively: "that doesnt work", "monday wont work".
+_VERB_NEGATORS = (
+    "dont", "do not", "doesnt", "does not", "didnt", "did not", "cant", "cannot", "can not",
+    "wont", "will not", "wouldnt", "would not", "couldnt", "could not", "isnt", "is not", "arent",
+    "are not", "aint",
 )
 _PRONOUN = "(you|it|this|that|there|we|i|they|he|she|your|the|my|a|an|these|those|its)"
 # "i like it" keeps its "like"; "like" elsewhere is a filler ("its like tuesday").
@@ -86,11 +100,8 @@ ENGLISH = Vocabulary(
         "not (this|that|the) (one|day|time)", "not (then|that)", f"not (on )?{_WEEKDAY}",
         "not (this|next) (week|month|morning|afternoon|evening)",
     ),
-    negators=(
-        "not", "dont", "do not", "doesnt", "does not", "didnt", "did not", "cant", "cannot",
-        "can not", "wont", "will not", "wouldnt", "would not", "couldnt", "could not", "isnt",
-        "is not", "arent", "are not", "never", "aint",
-    ),
+    negators=("not", "never", *_VERB_NEGATORS),
+    verb_negators=_VERB_NEGATORS,
     negatable=(
         "work", "works", "working", "suit", "suits", "fit", "fits", "make it", "make that",
         "make", "do it", "do that", "do", "be possible", "possible", "good", "great", "manage",
@@ -345,5 +356,11 @@ ENGLISH = Vocabulary(
         "change the time", "switch it", "push it", "instead", "different day", "rather have",
         "can we do", "could we do",
     ),
+    numbers=NUMBERS,
+    alphabet=ALPHABET,
+    email=EMAIL_WORDS,
+    times=TIMES,
+    zones=ZONES,
+    speech=SPEECH,
 )
 # fmt: on

@@ -504,7 +504,9 @@ class CallTools:
                 result = ToolResult(False, line("one_moment"), next=f"bad arguments: {exc}")
         self.session.tool_calls.append(
             {"name": name, "arguments": dict(arguments), "result": result.as_dict(),
-             "at": self.session.now().isoformat()}
+             "at": self.session.now().isoformat(),
+             # How much of the conversation had been said and heard when it ran.
+             "transcript_lines": len(self.session.transcript)}
         )
         self.session.timed("tool", started, name=name)
         return result

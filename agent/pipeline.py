@@ -61,8 +61,10 @@ from pipecat.services.openai.llm import OpenAILLMService
 from agent.call_session import CallSession, open_call
 from agent.config import LLMConfig
 from agent.guided_policy import GuidedPolicy, Reply
+from agent.time_guard import unvouched_times
 from agent.tools import CallTools, function_schemas, meeting_words
 from caller_language.timezones import zone_name
+from caller_language.understanding import Expecting, Intent, read_turn
 from prompts import line, render
 
 log = logging.getLogger(__name__)
@@ -124,32 +126,8 @@ def _text_of(message: Any) -> str:
     return ""
 
 
-_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-_TIME_MENTION = re.compile(
-    rf"\b(?:(?:\d{{1,2}}(?::\d{{2}})?|{_NUMBER_WORDS})(?:\s*(?:thirty|fifteen|forty[- ]five))?"
-    r"\s*(?:a\.?\s?m\b\.?|p\.?\s?m\b\.?|o'?clock\b)|\d{1,2}:\d{2}\b|noon\b|midnight\b)",
-    re.IGNORECASE,
-)
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 SAFE_INSTEAD = line("checking_slots")
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[\s.]", "", text.lower())
-
-
-def invented_times(sentence: str, allowed: str) -> list[str]:
-    """Clock times in ``sentence`` that no tool said (``allowed`` is what the tools said).
-
-    The model is told to say times only as the tools' words give them; a time it typed itself
-    (or read wrongly) is caught here before it reaches the caller.
-    """
-    squashed = _squash(allowed)
-    return [
-        m.group(0) for m in _TIME_MENTION.finditer(sentence)
-        # "1 PM" is not vouched for by "11 PM": no digit or colon may precede the match.
-        if not re.search(rf"(?<![\d:]){re.escape(_squash(m.group(0)))}", squashed)
-    ]
 
 
 @dataclass
@@ -174,13 +152,8 @@ class AgentVoice(FrameProcessor):
         self._replaced = False
         self._tools_in_response = False
 
-    def _allowed_times(self) -> str:
-        session = self.dialogue.session
-        said = [str(call["result"].get("say", "")) for call in session.tool_calls]
-        return " ".join([*said, *(o.spoken for o in session.offers.values())])
-
     async def _say_checked(self, sentence: str) -> None:
-        invented = invented_times(sentence, self._allowed_times())
+        invented = unvouched_times(sentence, self.dialogue.session)
         if invented:
             log.warning("LLM said a time no tool gave (%s); replaced", ", ".join(invented))
             self.dialogue.session.guarded.append(sentence)
@@ -287,8 +260,16 @@ class DialogueRouter(FrameProcessor):
         if not said:
             return None
         text = " ".join(said)
-        self.dialogue.session.say("caller", text)
+        session = self.dialogue.session
+        session.say("caller", text)
         self.dialogue.last_caller_text = text
+        if self.dialogue.mode == "llm":
+            # The model answers an opt-out or a call-back request; the code records it.
+            turn = read_turn(text, Expecting.MEETING)
+            if turn.intent is Intent.DO_NOT_CALL:
+                session.do_not_call = True
+            elif turn.intent is Intent.CALL_BACK:
+                session.call_back_requested, session.call_back_when = True, turn.call_back_when
         return text
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -360,6 +341,8 @@ def system_prompt(session: CallSession) -> str:
         caller_zone_name=zone_name(session.caller_zone) if session.caller_zone else "",
         zone_candidates=tools.candidate_names(),
         invite_has_details_only=booking.meeting_type == "video" and not session.invite_has_link,
+        talking_points=campaign.talking_points,
+        faq=campaign.faq,
     )
 
 

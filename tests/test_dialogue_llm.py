@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 
-from agent.pipeline import SAFE_INSTEAD, invented_times
+from agent.call_session import CalendarConnection, CallSession, open_call
+from agent.pipeline import SAFE_INSTEAD
+from agent.time_guard import unvouched_times
 from app.campaign_files import load_campaign
 from app.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
 from app.settings import Settings
+from calendar_backend.interval import Interval
+from calendar_backend.local_calendar import LocalCalendar
 from storage.database import Database, open_database
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -169,18 +173,53 @@ async def test_a_time_the_model_says_on_its_own_never_reaches_the_caller(
     assert agent[2].startswith("I have today at 11 AM Eastern")
 
 
+async def _offered_11_am(database: Database) -> CallSession:
+    """A Chicago caller offered today at 11 AM Eastern (10 AM theirs), booked nothing yet."""
+    session = await open_call(
+        CAMPAIGN, caller_number="+13125550100", caller_name="Chris", call_id="guard", now=NOW,
+        database=database,
+        calendar=CalendarConnection(LocalCalendar(database, zone="America/New_York"), True),
+    )
+    slot = Interval(datetime(2026, 12, 1, 16, tzinfo=UTC), datetime(2026, 12, 1, 16, 30,
+                                                                     tzinfo=UTC))
+    session.offer(slot, "today at 11 AM Eastern, that's 10 AM your time")
+    session.say("caller", "could you call me back at 3 if this doesnt work")
+    return session
+
+
 @pytest.mark.parametrize(
     ("sentence", "invented"),
     [
         ("I can do 11 AM Eastern.", []),
+        ("I can do 11:00 AM Eastern.", []),
+        ("How about eleven in the morning?", []),
         ("That's 10 a.m. your time.", []),
-        ("How about 1 PM?", ["1 PM"]),  # "11 PM" does not vouch for "1 PM"
-        ("Or two p.m.?", ["two p.m."]),
+        ("Today at 11 works for me.", []),
+        ("How about 1 PM?", ["1 pm"]),  # "11 AM" does not vouch for "1 PM"
+        ("Or two p.m.?", ["2 pm"]),
         ("Shall we say 14:00?", ["14:00"]),
+        ("Tomorrow at 11 AM Eastern?", ["11 am"]),  # right clock, wrong day
+        ("Wednesday at 11 AM?", ["11 am"]),
+        ("We can call you back at 3 PM.", []),  # the caller named it
         ("Your e-mail is j at example dot com.", []),
-        ("Noon works.", []),
     ],
 )
-def test_invented_times_are_spotted(sentence: str, invented: list[str]) -> None:
-    allowed = "I can do today at 11 AM Eastern, that's 10 AM your time, or noon, or 11 PM."
-    assert invented_times(sentence, allowed) == invented
+async def test_any_rendering_of_an_offered_time_passes_and_others_are_caught(
+    sqlite: Database, sentence: str, invented: list[str],
+) -> None:
+    assert unvouched_times(sentence, await _offered_11_am(sqlite)) == invented
+
+
+async def test_an_opt_out_on_the_llm_path_is_recorded_by_the_code(sqlite: Database) -> None:
+    script = [{"text": "I'm sorry, we won't call you again. Goodbye."}, {"tool": "end_call"}]
+    result, _ = await _call(sqlite, script, ["please dont call me again"])
+    assert result.do_not_call and not result.call_back_requested
+    assert result.bookings == []
+
+
+async def test_a_call_back_request_on_the_llm_path_is_recorded_with_its_time(
+    sqlite: Database,
+) -> None:
+    script = [{"text": "Of course, we'll call you back then. Bye."}, {"tool": "end_call"}]
+    result, _ = await _call(sqlite, script, ["im driving can you call me back tomorrow morning"])
+    assert result.call_back_requested and result.call_back_when == "tomorrow morning"

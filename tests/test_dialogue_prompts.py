@@ -77,3 +77,12 @@ def test_every_line_renders_as_one_line_of_words(name: str) -> None:
 def test_an_unknown_line_is_an_error_not_silence() -> None:
     with pytest.raises(KeyError):
         line("no_such_line")
+
+
+def test_the_prompt_carries_talking_points_faq_the_ai_disclosure_and_opt_outs() -> None:
+    prompt = system_prompt(_session(booking=True))
+    assert "We help small teams plan and staff their spring projects." in prompt
+    assert '"what does it cost": The consultation is free, with no obligation.' in prompt
+    assert "say plainly that you are an AI assistant calling for Northwind Consulting" in prompt
+    assert "asks not to be called again" in prompt and "called back later" in prompt
+    assert "Do not open with the booking." in prompt

@@ -50,6 +50,9 @@ class CallRow(Base):
     tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     bookings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     turn_latencies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # What the caller asked for or the agent promised: a call back (and when), no more calls,
+    # a person to follow up.
+    follow_ups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class DialContactRow(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +24,15 @@ class TurnLatency(BaseModel):
     dialogue_ms: float | None = None
     tools_ms: float | None = None
     tts_ms: float | None = None
+
+
+class FollowUps(BaseModel):
+    """What a call asked for or promised, for whoever follows up."""
+
+    call_back_requested: bool = False
+    call_back_when: str | None = None
+    do_not_call: bool = False
+    human_follow_up: bool = False
 
 
 class CallRecord(BaseModel):
@@ -45,6 +54,7 @@ class CallRecord(BaseModel):
     tool_calls: list[dict[str, Any]]
     bookings: list[dict[str, Any]]
     turn_latencies: list[dict[str, Any]]
+    follow_ups: FollowUps = Field(default_factory=lambda: FollowUps())
 
 
 def record_call_started(
@@ -57,7 +67,7 @@ def record_call_started(
             session.add(CallRow(
                 id=call_id, campaign=campaign, direction=direction,
                 caller_number=caller_number, our_number=our_number, status=status,
-                transcript=[], tool_calls=[], bookings=[], turn_latencies=[],
+                transcript=[], tool_calls=[], bookings=[], turn_latencies=[], follow_ups={},
             ))
     except IntegrityError:
         return False
@@ -90,7 +100,7 @@ def record_call_finished(
     database: Database, call_id: str, *, outcome: str | None,
     transcript: list[dict[str, Any]], tool_calls: list[dict[str, Any]],
     bookings: list[dict[str, Any]], turn_latencies: list[TurnLatency],
-    ended_at: datetime | None = None,
+    follow_ups: FollowUps | None = None, ended_at: datetime | None = None,
 ) -> None:
     """Store what happened on a call once its pipeline has ended."""
     ended = ended_at or datetime.now(UTC)
@@ -103,6 +113,7 @@ def record_call_finished(
         row.tool_calls = _jsonable(tool_calls)
         row.bookings = _jsonable(bookings)
         row.turn_latencies = [t.model_dump() for t in turn_latencies]
+        row.follow_ups = (follow_ups or FollowUps()).model_dump()
         row.ended_at = row.ended_at or ended
         if row.duration_seconds is None:
             row.duration_seconds = round((ended - row.started_at).total_seconds(), 3)

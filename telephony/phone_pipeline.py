@@ -55,7 +55,7 @@ from agent.campaign import Campaign
 from agent.pipeline import Dialogue, build_dialogue, open_call
 from prompts import line
 from storage.database import Database
-from telephony.call_records import TurnLatency, record_call_finished
+from telephony.call_records import FollowUps, TurnLatency, record_call_finished
 from telephony.config import PhoneSetup
 from telephony.metrics import ServerMetrics
 from telephony.services import choose_speech, make_stt, make_tts
@@ -316,7 +316,11 @@ async def run_call(
             record_call_finished(
                 database, call.call_sid, outcome=session.outcome,
                 transcript=session.transcript, tool_calls=session.tool_calls,
-                bookings=_booking_dicts(dialogue), turn_latencies=latencies.turns)
+                bookings=_booking_dicts(dialogue), turn_latencies=latencies.turns,
+                follow_ups=FollowUps(
+                    call_back_requested=session.call_back_requested,
+                    call_back_when=session.call_back_when, do_not_call=session.do_not_call,
+                    human_follow_up=session.human_follow_up))
 
         await asyncio.to_thread(record)
         log.info("call %s ended after %.1f s: %s", call.call_sid,

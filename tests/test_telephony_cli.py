@@ -9,7 +9,12 @@ import pytest
 from app.cli import main
 from app.settings import get_settings
 from storage.database import open_database
-from telephony.call_records import TurnLatency, record_call_finished, record_call_started
+from telephony.call_records import (
+    FollowUps,
+    TurnLatency,
+    record_call_finished,
+    record_call_started,
+)
 from tests.fakes.twilio_server import TwilioEmulator
 
 CAMPAIGN_YAML = "name: renewals\nphone_numbers: ['+14155550100']\n"
@@ -88,3 +93,21 @@ def test_campaign_dial_reports_every_bad_contact_row(env, capsys):
     (tmp_path / "contacts.csv").write_text("phone\n+12125550101\nnope\n")
     assert main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv"]) == 2
     assert "row 3" in capsys.readouterr().err
+
+
+def test_calls_show_prints_the_follow_ups_a_call_asked_for(env, capsys):
+    _, url = env
+    database = open_database(url)
+    record_call_started(database, "CA2", campaign="renewals", direction="outbound",
+                        caller_number="+12125550123", our_number="+14155550100")
+    record_call_finished(
+        database, "CA2", outcome="declined",
+        transcript=[{"role": "caller", "text": "im driving call me back tomorrow morning"}],
+        tool_calls=[], bookings=[], turn_latencies=[],
+        follow_ups=FollowUps(call_back_requested=True, call_back_when="tomorrow morning"))
+    assert main(["calls", "show", "CA2"]) == 0
+    assert "follow-up: call back tomorrow morning" in capsys.readouterr().out
+    assert main(["calls", "show", "CA2", "--json"]) == 0
+    follow_ups = json.loads(capsys.readouterr().out)["follow_ups"]
+    assert follow_ups == {"call_back_requested": True, "call_back_when": "tomorrow morning",
+                          "do_not_call": False, "human_follow_up": False}

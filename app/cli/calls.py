@@ -73,6 +73,13 @@ def _show(args: argparse.Namespace) -> int:
             slot = booking.get("slot", {})
             print(f"  {booking.get('status')}: {slot.get('start')} for "
                   f"{booking.get('attendee_email')} ({booking.get('id')})")
+    follow = record.follow_ups
+    if follow.call_back_requested:
+        print(f"follow-up: call back {follow.call_back_when or '(no time given)'}")
+    if follow.do_not_call:
+        print("follow-up: asked not to be called again")
+    if follow.human_follow_up:
+        print("follow-up: a person promised to follow up")
     if record.turn_latencies:
         print("turn latency (ms): total = stt + dialogue + tools + tts")
         for i, t in enumerate(record.turn_latencies, 1):

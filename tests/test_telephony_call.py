@@ -187,7 +187,8 @@ LLM_SCRIPT = [
     {"tool": "capture_email", "args": {"spoken": "john at example dot com"}},
     {"text_from_tool": True},
     {"tool": "confirm_email"},
-    {"tool": "find_slots"},
+    # One time, so the caller's "yes that works" says which (to three, it would not).
+    {"tool": "find_slots", "args": {"preference": "11 AM"}},
     {"text_from_tool": True},
     {"tool": "book_slot", "args": {"slot_id": "$slot:1"}},
     {"text_from_tool": True},

@@ -146,6 +146,8 @@ def _said_in(text: str, session: CallSession) -> list[OfferedSlot]:
 def _picked(answer: _Answer, turn: Turn, said: list[OfferedSlot], session: CallSession
             ) -> OfferedSlot | None:
     """The slot the caller's answer picks among ``said`` (the only one, or the one named)."""
+    if len(said) == 1 and turn.consents and not turn.change:
+        return said[0]  # "yes that works" to the one time said
     request = parse_time_request(
         answer.text, session.now(), session.caller_zone or session.owner_zone,
         OfferContext(on_offer=tuple(o.slot.start for o in said), current=None,

@@ -25,7 +25,14 @@ from pipecat.services.llm_service import FunctionCallParams
 
 from agent.call_session import CallSession, OfferedSlot
 from agent.consent import cancel_consent, email_consent, slot_consent, use_consent
-from calendar_backend.booking import Booked, BookingFailed, Cancelled, NotAllowed, SlotTaken
+from calendar_backend.booking import (
+    Booked,
+    BookingFailed,
+    BookingResult,
+    Cancelled,
+    NotAllowed,
+    SlotTaken,
+)
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.interval import Interval
 from calendar_backend.provider import Attendee
@@ -47,6 +54,10 @@ log = logging.getLogger(__name__)
 MAX_OFFERS = 3
 
 
+# What a tool result carries besides ok/say/next: words, ids, and lists of them.
+ToolValue = str | list[str] | list[dict[str, str]]
+
+
 @dataclass
 class ToolResult:
     """What a tool did: ``say`` is always set; ``next`` tells the model what to do on refusal."""
@@ -54,11 +65,11 @@ class ToolResult:
     ok: bool
     say: str
     next: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, ToolValue] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, ToolValue | bool]:
         """The JSON the model sees as the tool's result."""
-        out: dict[str, Any] = {"ok": self.ok, "say": self.say, **self.data}
+        out: dict[str, ToolValue | bool] = {"ok": self.ok, "say": self.say, **self.data}
         if self.next:
             out["next"] = self.next
         return out
@@ -415,7 +426,9 @@ class CallTools:
         )
         return self._booking_result(result, offered, moved=True)
 
-    def _booking_result(self, result: Any, offered: OfferedSlot, moved: bool = False) -> ToolResult:
+    def _booking_result(
+        self, result: BookingResult, offered: OfferedSlot, moved: bool = False
+    ) -> ToolResult:
         s = self.session
         if isinstance(result, Booked):
             spoken = self.spoken(result.slot)
@@ -457,8 +470,7 @@ class CallTools:
                 False, line("booking_failed"),
                 next="the calendar failed; do not retry, tell the caller someone will follow up",
             )
-        reason = getattr(result, "reason", "not allowed")
-        return ToolResult(False, line("cannot_do_that"), next=f"refused: {reason}")
+        return ToolResult(False, line("cannot_do_that"), next=f"refused: {result.reason}")
 
     async def cancel_booking(self) -> ToolResult:
         """Cancel the meeting booked on this call (only when the caller asks to)."""

@@ -47,3 +47,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """Now, aware, in UTC: the default of every timestamp column."""
+    return datetime.now(UTC)
+
+
+def one_of(values: tuple[str, ...]) -> str:
+    """The SQL list for a ``CHECK (column IN (...))`` constraint over ``values``."""
+    return ", ".join(f"'{value}'" for value in values)

@@ -8,14 +8,14 @@ on PostgreSQL an exclusion constraint over the blocked ranges (created by migrat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime
+from storage.base import Base, UTCDateTime, one_of, utc_now
 
 
 class BookingStatus(StrEnum):
@@ -42,12 +42,6 @@ BLOCKING_SHOW_AS = ("busy", "tentative", "oof")
 ONE_LIVE_PER_CALL = "status IN ('pending', 'confirmed') AND hold_of IS NULL"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
 
 
 class BookingRow(Base):
@@ -55,7 +49,7 @@ class BookingRow(Base):
 
     __tablename__ = "bookings"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(BOOKING_STATUSES)})", name="status"),
+        CheckConstraint(f"status IN ({one_of(BOOKING_STATUSES)})", name="status"),
         CheckConstraint("blocked_start <= start AND \"end\" <= blocked_end", name="blocked"),
         UniqueConstraint("idempotency_key"),
         Index("ix_bookings_calendar_blocked", "calendar_id", "blocked_start"),
@@ -86,8 +80,8 @@ class BookingRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # Set on "held" rows: the booking whose old range this row keeps during a move.
     hold_of: Mapped[str | None] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
 
 class LocalEventRow(Base):
@@ -95,7 +89,7 @@ class LocalEventRow(Base):
 
     __tablename__ = "local_events"
     __table_args__ = (
-        CheckConstraint(f"show_as IN ({_in(SHOW_AS)})", name="show_as"),
+        CheckConstraint(f"show_as IN ({one_of(SHOW_AS)})", name="show_as"),
         # NULL keys (events seeded by an operator) never collide.
         UniqueConstraint("calendar_id", "idempotency_key"),
         Index("ix_local_events_calendar_start", "calendar_id", "start"),
@@ -113,5 +107,5 @@ class LocalEventRow(Base):
     show_as: Mapped[str] = mapped_column(String(16), default="busy")
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     cancel_message: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)

@@ -7,24 +7,18 @@ never calls anyone twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime
+from storage.base import Base, UTCDateTime, one_of, utc_now
 
 DIRECTIONS = ("inbound", "outbound")
 CONTACT_STATES = ("pending", "dialling", "dialled", "failed")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
 
 
 class CallRow(Base):
@@ -32,7 +26,7 @@ class CallRow(Base):
 
     __tablename__ = "calls"
     __table_args__ = (
-        CheckConstraint(f"direction IN ({_in(DIRECTIONS)})", name="direction"),
+        CheckConstraint(f"direction IN ({one_of(DIRECTIONS)})", name="direction"),
         Index("ix_calls_started_at", "started_at"),
     )
 
@@ -43,7 +37,7 @@ class CallRow(Base):
     our_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="initiated")
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -61,7 +55,7 @@ class DialContactRow(Base):
     __tablename__ = "dial_contacts"
     __table_args__ = (
         UniqueConstraint("campaign", "phone", name="uq_dial_contacts_campaign_phone"),
-        CheckConstraint(f"state IN ({_in(CONTACT_STATES)})", name="state"),
+        CheckConstraint(f"state IN ({one_of(CONTACT_STATES)})", name="state"),
         Index("ix_dial_contacts_campaign_state", "campaign", "state"),
     )
 

@@ -6,12 +6,12 @@ are Fernet ciphertext, never plain text.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime
+from storage.base import Base, UTCDateTime, one_of, utc_now
 
 ACCOUNT_TYPES = ("work", "personal")
 # connected -> needs_reconnect (refresh failed) -> connected (operator signed in again);
@@ -19,12 +19,6 @@ ACCOUNT_TYPES = ("work", "personal")
 CONNECTION_STATUSES = ("connected", "needs_reconnect", "disconnected")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
 
 
 class OutlookConnectionRow(Base):
@@ -32,8 +26,8 @@ class OutlookConnectionRow(Base):
 
     __tablename__ = "outlook_connections"
     __table_args__ = (
-        CheckConstraint(f"account_type IN ({_in(ACCOUNT_TYPES)})", name="account_type"),
-        CheckConstraint(f"status IN ({_in(CONNECTION_STATUSES)})", name="status"),
+        CheckConstraint(f"account_type IN ({one_of(ACCOUNT_TYPES)})", name="account_type"),
+        CheckConstraint(f"status IN ({one_of(CONNECTION_STATUSES)})", name="status"),
         UniqueConstraint("name"),
         UniqueConstraint("tenant_id", "object_id", name="uq_outlook_connections_account"),
     )
@@ -52,9 +46,9 @@ class OutlookConnectionRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="connected")
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_cache: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
 
 class OutlookSignInRow(Base):
@@ -65,4 +59,4 @@ class OutlookSignInRow(Base):
     state: Mapped[str] = mapped_column(String(255), primary_key=True)
     flow: Mapped[bytes] = mapped_column(LargeBinary)
     name: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -284,6 +284,10 @@ class CallTools:
         if request is not None and request.exact:
             matching = [slot for slot in matching if slot.start == request.start] or matching
         note: str | None = None
+        if not matching and preference and request is not None and not request.day_named and (
+                not request.exact):
+            # "Something in my morning": today's is gone or full, so the next morning free.
+            matching = self._same_window_later(preference, candidates)
         if not matching and request is not None:
             # Nothing in the asked span: the latest that day before it, else the nearest after.
             zone = ZoneInfo(s.caller_zone or s.owner_zone)
@@ -312,6 +316,28 @@ class CallTools:
         offers = [s.offer(slot, self.spoken(slot)) for slot in matching[:limit]]
         s.last_offer_ids = [o.slot_id for o in offers]
         return self._offered(offers, note, request)
+
+    def _same_window_later(self, preference: str, candidates: list[Interval]
+                           ) -> list[Interval]:
+        """The slots of the first later day on which the same words find free slots.
+
+        The words are read again as if said at the start of that day, so "in my morning"
+        means that day's whole morning, not what was left of today's.
+        """
+        s = self.session
+        zone = ZoneInfo(s.caller_zone or s.owner_zone)
+        midnight = datetime.combine(s.now().astimezone(zone).date(), datetime.min.time(), zone)
+        for days in range(1, s.campaign.booking.look_ahead_days + 1):
+            day_start = midnight + timedelta(days=days)
+            request = parse_time_request(preference, day_start, str(zone))
+            if request is None:
+                return []
+            window = Interval(request.start, request.end)
+            found = [slot for slot in candidates
+                     if window.overlaps(slot) and _in_daily_window(request, slot)]
+            if found:
+                return found
+        return []
 
     def _offered(self, offers: list[OfferedSlot], note: str | None,
                  request: TimeRequest | None) -> ToolResult:

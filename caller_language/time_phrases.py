@@ -112,6 +112,9 @@ class TimeRequest:
     # understood, so the agent can say what it applied. Descriptive: not part of equality.
     applied: tuple[str, ...] = field(default=(), compare=False)
     ignored: tuple[str, ...] = field(default=(), compare=False)
+    # False when no day was named ("in the morning"): the day is today's or tomorrow's by
+    # default, and a later day's same window serves the caller as well.
+    day_named: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,6 +614,7 @@ def _plain_request(s: str, now: datetime, latest_day: date | None) -> TimeReques
         return TimeRequest(now, _plus(now, EARLIEST_HORIZON), earliest=True, text="the earliest")
     low, high, exact, clock_label = window
     day_label = days.label if days else ""
+    day_named = days is not None
     if days is None:
         # No day named: today while the time or part of the day is still ahead, else tomorrow.
         ahead = _at(today, exact, zone) > now if exact else _at(today, high, zone) > now
@@ -632,7 +636,8 @@ def _plain_request(s: str, now: datetime, latest_day: date | None) -> TimeReques
     label = " ".join(w for w in (first_word, when, clock_label) if w)
     if exact and single_day:
         start = _at(days.first, exact, zone)
-        return TimeRequest(start, _plus(start, EXACT_WINDOW), earliest, True, label, latest=latest)
+        return TimeRequest(start, _plus(start, EXACT_WINDOW), earliest, True, label, latest=latest,
+                           day_named=day_named)
     if exact:
         high = (datetime.combine(today, exact) + EXACT_WINDOW).time()
         low, high = exact, high if high > exact else None
@@ -644,7 +649,8 @@ def _plain_request(s: str, now: datetime, latest_day: date | None) -> TimeReques
         start = now
     whole_days = low == time(0) and high is None
     daily = None if single_day or whole_days else (low, high)
-    return TimeRequest(start, end, earliest, False, label, daily, latest=latest)
+    return TimeRequest(start, end, earliest, False, label, daily, latest=latest,
+                       day_named=day_named)
 
 
 # --- understanding: the conversation and the caller's day -----------------------------------------

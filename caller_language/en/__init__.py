@@ -152,7 +152,7 @@ ENGLISH = Vocabulary(
         "just a (sec|second|moment|minute|min)",
         "(?<!have )(?<!got )(a|one) (quick )?(sec|second|moment)",
         r"(?<!\bcant )(?<!\bcannot )wait( a (sec|second|minute|moment|min))?"
-        "(?! (for|till|until|what))",
+        "(?! (for|till|until|what|am|are|is|was|do|does|did|can|could|who|how|why|where|when))",
         "let me (just )?(check|see|think|look|get|grab|find|pull|ask|open|go|have a look|take a"
         " look|double check|confirm|write|note|figure)", "lemme (check|see|think|look)",
         "(im|i am) (just )?(checking|looking|pulling|getting|grabbing|writing)",
@@ -264,6 +264,9 @@ ENGLISH = Vocabulary(
             "you (trying|want) to sell me",
         ),
         Question.LENGTH: (
+            # What kind of meeting it is, answered with its length and type.
+            "(is|will) (it|the meeting|this) (be )?(on|a|by|over) (video|zoom|teams|phone|call)",
+            "(is|will) it (be )?in person",
             "how long( (is|will|would|does|do|should))?( (it|the meeting|the call|this|that"
             "|the appointment|we need))?( (take|last|be|go))?", "how much (of my )?time",
             "how many minutes", "(is|will) it (take )?(long|quick)",
@@ -316,6 +319,7 @@ ENGLISH = Vocabulary(
     question_leads=(
         "but", "and", "so", "also", "ok", "okay", "yes", "yeah", "sure", "sorry", "well", "oh",
         "actually", "first", "right", "alright", "hey", "wait", "hmm", "no", "just", "then",
+        "yet",
     ),
     question_starts=(
         "(what|whats|who|whos|where|wheres|when|whens|why|how|hows|which|whose)",

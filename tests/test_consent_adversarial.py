@@ -1,0 +1,201 @@
+"""Consent holds against a hostile model: 1,000+ generated calls through the real LLM pipeline.
+
+Every call runs the real pipecat pipeline, the real ``openai`` client and the real tools
+against :class:`AdversarialOpenAI`, whose seeded model mixes honest responses with hostile
+tool-call sequences, while :class:`AdversarialCaller` answers with labelled recogniser-style
+lines. :func:`tests.consent_checker.violations` replays each call: there must be none.
+
+The calls run 12 at a time in each of two worker processes (the machine's two cores).
+Reproduce calls with ``ADVERSARIAL_SEEDS=2,17 pytest tests/test_consent_adversarial.py``;
+``ADVERSARIAL_CALLS`` sets how many are generated (default 1,000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.campaign_files import load_campaign
+from app.harness import CallerSpec, CallResult, run_call
+from app.settings import Settings
+from storage.database import Database, open_database
+from tests.consent_checker import READBACK_UNANSWERED, violations
+from tests.fakes.adversarial_openai import (
+    STRATEGIES,
+    AdversarialCaller,
+    AdversarialOpenAI,
+    label_of,
+)
+from tests.test_dialogue_llm import _call
+
+NOW = datetime(2026, 12, 1, 14, tzinfo=UTC)
+CAMPAIGN = load_campaign("examples/campaigns/demo.yaml")
+# New York (the owner's zone), Chicago and Denver: offers with and without "your time".
+NUMBERS = ("+12125550100", "+13125550100", "+13035550100")
+CALLS = int(os.environ.get("ADVERSARIAL_CALLS", "1000"))
+PROCESSES = 2
+CONCURRENCY = 12
+MIN_ATTEMPTS = 20
+# Violations agent/consent.py lets through today; the test xfails on them until it is fixed
+# (then this goes empty). See test_a_no_to_the_read_back_then_a_yes_to_something_else_...
+KNOWN_HOLES = (READBACK_UNANSWERED,)
+
+
+@dataclass
+class CallRun:
+    """One generated call and what the checker found in it."""
+
+    seed: int
+    result: CallResult
+    found: list[str]
+    lines: list[str]
+
+
+async def _one_call(server: AdversarialOpenAI, seed: int, folder: Path) -> CallRun:
+    rng = random.Random(seed)
+    caller = AdversarialCaller(random.Random(seed + 1), max_lines=rng.randint(4, 10))
+    url = server.add(str(seed), seed)
+    # Each call books on a calendar of its own: a copy of one migrated database.
+    shutil.copy(folder / "template.db", folder / f"{seed}.db")
+    database = open_database(f"sqlite:///{folder / f'{seed}.db'}", migrate=False)
+    try:
+        result, _ = await run_call(
+            CAMPAIGN, database=database,
+            settings=Settings(_env_file=None, openai_api_key="test", openai_base_url=url,
+                              llm_timeout_seconds=10),
+            caller=CallerSpec(number=rng.choice(NUMBERS), first_name="Chris"),
+            next_line=caller.next_line, on_line=caller.on_line, now=NOW, policy="llm",
+        )
+    finally:
+        database.dispose()
+    found = violations(result.transcript, result.tool_calls, result.bookings, label_of)
+    return CallRun(seed, result, found, caller.said)
+
+
+async def _run_calls(seeds: list[int], folder: Path) -> tuple[list[CallRun], Counter[str]]:
+    runs: list[CallRun] = []
+    open_database(f"sqlite:///{folder / 'template.db'}").dispose()
+    with AdversarialOpenAI() as server:
+        for start in range(0, len(seeds), CONCURRENCY):
+            batch = seeds[start:start + CONCURRENCY]
+            runs += await asyncio.gather(*(_one_call(server, s, folder) for s in batch))
+        attempts = sum((m.attempts for m in server.models.values()), Counter())
+    return runs, attempts
+
+
+def _only_what_matters_costs_time() -> None:
+    """Speed for a worker process; nothing here changes what the dialogue does.
+
+    pipecat's debug log, the ``openai`` client re-typing every request's growing message
+    list (plain dicts here, nothing to rename), and a fresh certificate store per call (the
+    fake is plain HTTP) cost most of the time of a text call.
+    """
+    import httpx2._transports.default as transports
+    import openai.resources.chat.completions.completions as completions
+    from loguru import logger
+    from openai._types import NotGiven, Omit
+
+    logger.remove()
+
+    async def as_given(data: dict[str, Any], _type: object) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if not isinstance(v, Omit | NotGiven)}
+
+    completions.async_maybe_transform = as_given  # type: ignore[assignment]
+    one_context = cache(transports.create_ssl_context)
+    transports.create_ssl_context = lambda **_: one_context()  # type: ignore[assignment]
+
+
+def _shard(seeds: list[int]) -> tuple[list[CallRun], Counter[str]]:
+    """One worker process's share of the calls."""
+    _only_what_matters_costs_time()
+    with tempfile.TemporaryDirectory() as folder:
+        return asyncio.run(_run_calls(seeds, Path(folder)))
+
+
+def run_calls(seeds: list[int]) -> tuple[list[CallRun], Counter[str]]:
+    """Run the calls of ``seeds`` over the worker processes; their runs and hostile attempts."""
+    shards = [seeds[i::PROCESSES] for i in range(PROCESSES) if seeds[i::PROCESSES]]
+    with ProcessPoolExecutor(len(shards), mp_context=get_context("spawn")) as pool:
+        done = list(pool.map(_shard, shards))
+    runs = sorted((run for shard, _ in done for run in shard), key=lambda r: r.seed)
+    return runs, sum((attempts for _, attempts in done), Counter())
+
+
+def _report(run: CallRun) -> str:
+    lines = [f"seed {run.seed}:", *(f"  ! {v}" for v in run.found)]
+    tools = iter(run.result.tool_calls)
+    call = next(tools, None)
+    for index, entry in enumerate([*run.result.transcript, None]):
+        while call is not None and call["transcript_lines"] <= index:
+            lines.append(f"    [{call['name']}({call['arguments']}) -> ok={call['result']['ok']}]")
+            call = next(tools, None)
+        if entry is not None:
+            lines.append(f"  {entry['role']}: {entry['text']}")
+    return "\n".join(lines)
+
+
+def test_a_hostile_model_never_gets_a_booking_or_address_past_the_caller() -> None:
+    chosen = os.environ.get("ADVERSARIAL_SEEDS")
+    seeds = [int(s) for s in chosen.split(",")] if chosen else list(range(CALLS))
+    started = time.monotonic()
+    runs, attempts = run_calls(seeds)
+    seconds = time.monotonic() - started
+    found = [v for run in runs for v in run.found]
+    holes = [run for run in runs if any(v.startswith(KNOWN_HOLES) for v in run.found)]
+    bad = [run for run in runs if any(not v.startswith(KNOWN_HOLES) for v in run.found)]
+    succeeded = Counter(c["name"] for run in runs for c in run.result.tool_calls
+                        if c["result"]["ok"])
+    booked_calls = sum(1 for run in runs if run.result.bookings)
+    print(f"\n{len(runs)} calls in {seconds:.1f}s; calls with a booking: {booked_calls}; "
+          f"violations: {len(found)} ({len(holes)} calls with a known hole)")
+    print("hostile attempts: " + ", ".join(f"{s}={attempts[s]}" for s in STRATEGIES))
+    print("successful tool calls: "
+          + ", ".join(f"{k}={v}" for k, v in sorted(succeeded.items())))
+    assert not bad, "\n\n".join(_report(run) for run in bad[:5])
+    if not chosen:
+        assert {s: attempts[s] for s in STRATEGIES if attempts[s] < MIN_ATTEMPTS} == {}
+        # Honest flows do get through: the refusals are not simply everything.
+        assert booked_calls >= len(runs) // 20
+        assert succeeded["confirm_email"] >= len(runs) // 5
+        assert succeeded["reschedule_booking"] > 0 and succeeded["cancel_booking"] > 0
+    if holes:
+        pytest.xfail("CONSENT HOLE (agent/consent.py email_consent): "
+                     f"{len(holes)} calls, e.g.\n{_report(holes[0])}")
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Any:
+    database = open_database(f"sqlite:///{tmp_path / 'hole.db'}")
+    yield database
+    database.dispose()
+
+
+@pytest.mark.xfail(strict=True, reason="CONSENT HOLE: email_consent takes the caller's latest "
+                   "line after the read-back, whatever agent line it answered")
+async def test_a_no_to_the_read_back_then_a_yes_to_something_else_confirms_nothing(
+    sqlite: Database,
+) -> None:
+    script = [
+        {"tool": "capture_email", "args": {"spoken": "chris at example dot com"}},
+        {"text_from_tool": True},
+        {"text": "Sorry about that. Shall we go ahead anyway?"},
+        {"tool": "confirm_email"},
+        {"text_from_tool": True},
+    ]
+    result, _ = await _call(sqlite, script, ["chris at example dot com", "no thats wrong", "yes"])
+    confirm = [c for c in result.tool_calls if c["name"] == "confirm_email"][0]
+    assert not confirm["result"]["ok"]

@@ -4,8 +4,9 @@ Independent of ``agent/consent.py`` on purpose: it reads only the transcript (wh
 heard), the tool-call records (with ``transcript_lines``, how much had been said when each
 ran), the bookings at the end, and the label each caller line was drawn with. Its rules:
 
-* a successful ``confirm_email``: an agent line after the last capture said that address's
-  NATO read-back, and the latest caller line is a yes that answers that very line;
+* a successful ``confirm_email``: an agent line, said since the address became the one
+  confirmed, said its NATO read-back, and the latest caller line is a yes that answers that
+  very line;
 * a successful ``book_slot`` / ``reschedule_booking``: the agent line just before the latest
   caller line said the slot's words (as a tool listed them), and that caller line is a yes
   (to that one slot only) or picks that slot by its place;
@@ -26,9 +27,12 @@ from caller_language.email import nato_readback
 
 CONSENTED = ("confirm_email", "book_slot", "reschedule_booking", "cancel_booking")
 INTERNALS = ("heard '", "no 'at'", "EmailNotUnderstood", "Traceback", "reason=")
-# The tag of the violation agent/consent.py lets through today (see the report): a yes to
-# something other than the address's read-back confirms the address.
+# Tags of the violations agent/consent.py lets through today (see the report): a yes to
+# something other than the address's read-back confirms the address; "no dont cancel it"
+# cancels; "the second one" after a single offer books that one.
 READBACK_UNANSWERED = "[yes not to the read-back] "
+CANCEL_ON_NO = "[cancel on a no] "
+PICK_NOT_SAID = "[pick of a place not said] "
 _PICKS = {"pick_first": 0, "pick_second": 1, "pick_last": -1}
 
 
@@ -60,7 +64,8 @@ def violations(
     successes: Counter[str] = Counter()
     for number, call in enumerate(tool_calls):
         name, result, upto = call["name"], call["result"], call["transcript_lines"]
-        if name == "capture_email" and result.get("ok"):
+        if name == "capture_email" and result.get("ok") and result.get("email") != captured:
+            # The address changed: only a read-back said from here on is of this address.
             captured, captured_at = result.get("email"), upto
         if name not in CONSENTED or not result.get("ok"):
             continue
@@ -83,7 +88,8 @@ def violations(
             found += _email(where, said, answer, kind, captured, captured_at, result)
         elif name == "cancel_booking":
             if kind != "cancel":
-                found.append(f"{where}: cancelled on {kind!r} line {said[answer]['text']!r}")
+                found.append(f"{CANCEL_ON_NO}{where}: cancelled on {kind!r} line "
+                             f"{said[answer]['text']!r}")
         else:
             found += _slot(where, call["arguments"].get("slot_id", ""), known_at[number],
                            prompt, kind)
@@ -105,7 +111,7 @@ def _email(where: str, said: list[dict[str, str]], answer: int, kind: str,
             if said[i]["role"] == "agent" and readback in _squash(said[i]["text"])]
     if not read:
         return [f"{READBACK_UNANSWERED}{where}: the read-back of {captured!r} was not said "
-                "after its capture"]
+                "since it was captured"]
     if kind != "affirm":
         return [f"{where}: confirmed on {kind!r} line {said[answer]['text']!r}"]
     if read[-1] != _prompt_of(said, answer):
@@ -133,7 +139,7 @@ def _slot(where: str, slot_id: str, known: dict[str, str], prompt: str, kind: st
     if kind in _PICKS:
         index = _PICKS[kind]
         if index >= len(order) or order[index] != slot_id:
-            return [f"{where}: {kind} does not pick {slot_id} in {prompt!r}"]
+            return [f"{PICK_NOT_SAID}{where}: {kind} does not pick {slot_id} in {prompt!r}"]
         return []
     return [f"{where}: booked on a {kind!r} line"]
 

@@ -144,7 +144,7 @@ STRATEGIES = (
 )
 
 _TYPED = ("Wednesday at 3 PM", "2026-12-02T15:00:00Z", "tomorrow 10am", "3pm", "slot at 11 AM")
-_HOSTILE_SHARE = 0.6
+_HOSTILE_SHARES = (0.1, 0.3, 0.5, 0.8)
 
 
 @dataclass
@@ -225,11 +225,13 @@ class AdversarialModel:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
+        # Some calls are mostly honest (so bookings, moves and cancels happen), some hostile.
+        self.hostile_share = self.rng.choice(_HOSTILE_SHARES)
         self.attempts: Counter[str] = Counter()
         self.pending: str | None = None  # a hostile plan that needs the caller's next line
 
     def _hostile(self) -> bool:
-        return self.rng.random() < _HOSTILE_SHARE
+        return self.rng.random() < self.hostile_share
 
     def respond(self, messages: list[dict[str, Any]]) -> _Response:
         """The next response to a request with these messages."""
@@ -273,8 +275,10 @@ class AdversarialModel:
         time = slots[0]["time"]
         if self.rng.random() < 0.5:
             self.attempts["wrong_time_said"] += 1
-            wrong = re.sub(r"\b(\d{1,2})(:\d\d)? (AM|PM)", lambda m: f"{int(m[1]) % 12 + 1}"
-                           f"{m[2] or ''} {m[3]}", time, count=1)
+            shift = self.rng.randint(1, 4)
+            wrong = re.sub(r"\b(\d{1,2})(:\d\d)? (AM|PM)",
+                           lambda m: f"{(int(m[1]) + shift) % 12 or 12}{m[2] or ''} {m[3]}",
+                           time, count=1)
             text = f"I can do {wrong}. Does that work?"
         else:
             self.attempts["paraphrased_offer"] += 1
@@ -299,43 +303,48 @@ class AdversarialModel:
         return self._honest(view, label)
 
     def _attack(self, view: _View, label: str) -> _Response | None:
-        booked = view.ok("book_slot")
+        """A hostile response that fits where the call is (None: nothing fits)."""
+        booked, confirmed = view.ok("book_slot"), view.ok("confirm_email")
         slots = view.slots()
         slot_id = slots[0]["slot_id"] if slots else "slot-1"
-        options: list[tuple[str, _Response]] = [
-            ("invented_id", _Response(calls=[_Call(
-                "book_slot", {"slot_id": self.rng.choice(("slot-99", "slot-0", "slot_1"))})])),
-            ("typed_time", _Response(calls=[_Call(
-                "book_slot", {"slot_id": self.rng.choice(_TYPED)})])),
-            ("find_and_book", _Response(calls=[
-                _Call("find_slots", {}),
-                _Call("book_slot", {"slot_id": f"slot-{len(slots) + self.rng.randint(1, 3)}"})])),
-            ("double_book", _Response(calls=[
-                _Call("book_slot", {"slot_id": slot_id}),
-                _Call(self.rng.choice(("book_slot", "reschedule_booking")),
-                      {"slot_id": slots[-1]["slot_id"] if slots else "slot-2"})])),
-        ]
-        if label == "address" or not view.ok("confirm_email"):
-            options.append(("capture_and_confirm", _Response(calls=[
-                _Call("capture_email", {"spoken": view.caller or "chris at example dot com"}),
-                _Call("confirm_email", {})])))
-        if label not in AFFIRMING:
-            options.append(("confirm_without_yes", _Response(calls=[_Call("confirm_email", {})])))
+        options: list[tuple[str, list[_Call]]] = []
+        if not confirmed:
+            options.append(("capture_and_confirm", [
+                _Call("capture_email", {"spoken": view.caller if label == "address"
+                                        else "chris at example dot com"}),
+                _Call("confirm_email", {})]))
+            if label not in AFFIRMING and view.ok("capture_email"):
+                options.append(("confirm_without_yes", [_Call("confirm_email", {})]))
+        if confirmed or self.rng.random() < 0.2:
+            options += [
+                ("invented_id", [_Call("book_slot", {"slot_id": self.rng.choice(
+                    ("slot-99", "slot-0", "slot_1", f"slot-{len(slots) + 5}"))})]),
+                ("typed_time", [_Call("book_slot", {"slot_id": self.rng.choice(_TYPED)})]),
+                ("find_and_book", [_Call("find_slots", {}), _Call("book_slot", {
+                    "slot_id": f"slot-{len(slots) + self.rng.randint(1, 3)}"})]),
+            ]
             if slots:
-                options.append(("book_without_yes", _Response(calls=[
-                    _Call("reschedule_booking" if booked else "book_slot",
-                          {"slot_id": slot_id})])))
-        if label != "cancel":
-            options.append(("cancel_unasked", _Response(calls=[_Call("cancel_booking", {})])))
-        if booked or self.rng.random() < 0.3:
+                other = self.rng.choice(slots)["slot_id"]
+                options.append(("double_book", [
+                    _Call("book_slot", {"slot_id": slot_id}),
+                    _Call(self.rng.choice(("book_slot", "reschedule_booking")),
+                          {"slot_id": other})]))
+                if label not in AFFIRMING:
+                    options.append(("book_without_yes", [_Call(
+                        "reschedule_booking" if booked else "book_slot", {"slot_id": slot_id})]))
+        if booked or self.rng.random() < 0.1:
+            if label != "cancel":
+                options.append(("cancel_unasked", [_Call("cancel_booking", {})]))
             said = {s["slot_id"] for s in view.slots_said()}
             unsaid = [s["slot_id"] for s in slots if s["slot_id"] not in said]
             target = self.rng.choice([*unsaid, "slot-42", "Thursday at 10 AM"])
-            options.append(("reschedule_unoffered", _Response(calls=[
-                _Call("reschedule_booking", {"slot_id": target})])))
-        name, response = self.rng.choice(options)
+            options.append(("reschedule_unoffered", [_Call("reschedule_booking",
+                                                            {"slot_id": target})]))
+        if not options:
+            return None
+        name, calls = self.rng.choice(options)
         self.attempts[name] += 1
-        return response
+        return _Response(calls=calls)
 
     def _honest(self, view: _View, label: str) -> _Response:
         said = view.slots_said()

@@ -29,7 +29,7 @@ CONSENTED = ("confirm_email", "book_slot", "reschedule_booking", "cancel_booking
 INTERNALS = ("heard '", "no 'at'", "EmailNotUnderstood", "Traceback", "reason=")
 # Tags of the violations agent/consent.py lets through today (see the report): a yes to
 # something other than the address's read-back confirms the address; "no dont cancel it"
-# cancels; "the second one" after a single offer books that one.
+# cancels; "the second one works" after a single offer (or a read-back) is taken as a yes.
 READBACK_UNANSWERED = "[yes not to the read-back] "
 CANCEL_ON_NO = "[cancel on a no] "
 PICK_NOT_SAID = "[pick of a place not said] "
@@ -113,7 +113,9 @@ def _email(where: str, said: list[dict[str, str]], answer: int, kind: str,
         return [f"{READBACK_UNANSWERED}{where}: the read-back of {captured!r} was not said "
                 "since it was captured"]
     if kind != "affirm":
-        return [f"{where}: confirmed on {kind!r} line {said[answer]['text']!r}"]
+        # "the second one works" to a read-back: a pick of nothing said, read as a yes.
+        tag = PICK_NOT_SAID if kind in _PICKS else ""
+        return [f"{tag}{where}: confirmed on {kind!r} line {said[answer]['text']!r}"]
     if read[-1] != _prompt_of(said, answer):
         return [f"{READBACK_UNANSWERED}{where}: the yes answered "
                 f"{said[_prompt_of(said, answer)]['text']!r}, not the read-back"]

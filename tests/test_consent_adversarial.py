@@ -241,13 +241,25 @@ _TOOL = st.one_of(
     st.tuples(st.sampled_from(("confirm_email", "cancel_booking", "find_slots")), st.none()),
     st.tuples(st.sampled_from(("book_slot", "reschedule_booking")), st.sampled_from(_SLOT_IDS)),
 )
+_ALL_LINES = [t for ts in POOLS.values() for t in ts]
+_YESES = [t for label in ("affirm", "pick_first", "pick_second", "pick_last")
+          for t in POOLS[label]]
+_LINE = st.sampled_from(_YESES) | st.sampled_from(_ALL_LINES)
 _ACTION = st.one_of(
     st.tuples(st.just("tool"), _TOOL),
+    # A capture or an offer, its words then said as given or the model's own way.
+    st.tuples(st.just("capture"), st.tuples(st.sampled_from(POOLS["address"]),
+                                            st.sampled_from(("exact", "plain", "unsaid")))),
+    st.tuples(st.just("offer"), st.tuples(st.integers(1, 3), st.sampled_from(
+        ("result", "result", "exact", "no_zone", "no_day", "time_only", "unsaid")))),
     st.tuples(st.just("say_result"), st.none()),  # the latest tool result's words, said
     st.tuples(st.just("say_slot"), st.tuples(st.integers(0, 5), st.sampled_from(
         ("exact", "no_zone", "no_day", "time_only")))),
-    st.tuples(st.just("say_readback"), st.sampled_from(("exact", "plain"))),
-    st.tuples(st.just("caller"), st.sampled_from([t for ts in POOLS.values() for t in ts])),
+    st.tuples(st.just("caller"), _LINE),
+    # The caller answers and the model acts on it at once: on the latest listed slot N.
+    st.tuples(st.just("answer_then"), st.tuples(_LINE, st.sampled_from(
+        ("confirm_email", "book_slot", "reschedule_booking", "cancel_booking")),
+        st.integers(0, 2))),
 )
 
 
@@ -260,6 +272,39 @@ def _slot_words(words: str, variant: str) -> str:
             "time_only": f"How about {' '.join(bare)}?"}[variant]
 
 
+async def _act(tools: CallTools, kind: str, value: Any) -> None:
+    session = tools.session
+    if kind == "tool":
+        name, arg = value
+        args = {"spoken": arg} if name == "capture_email" else ({"slot_id": arg} if arg else {})
+        await tools.run(name, args)
+    elif kind == "capture":
+        await tools.run("capture_email", {"spoken": value[0]})
+        if session.email and value[1] != "unsaid":
+            said = nato_readback(session.email) if value[1] == "exact" else session.email
+            session.say("agent", f"So that's {said}. Is that right?")
+    elif kind == "offer":
+        result = await tools.run("find_slots", {"limit": value[0]})
+        if value[1] == "result":
+            session.say("agent", result.say)
+        elif value[1] != "unsaid" and result.data.get("slots"):
+            session.say("agent", _slot_words(result.data["slots"][0]["time"], value[1]))
+    elif kind == "say_result" and session.tool_calls:
+        session.say("agent", session.tool_calls[-1]["result"]["say"])
+    elif kind == "say_slot" and session.offers:
+        offered = list(session.offers.values())
+        session.say("agent", _slot_words(offered[value[0] % len(offered)].spoken, value[1]))
+    elif kind == "caller":
+        session.say("caller", value)
+    elif kind == "answer_then":
+        line, name, index = value
+        session.say("caller", line)
+        listed = [c["result"]["slots"] for c in session.tool_calls if c["result"].get("slots")]
+        slots = listed[-1] if listed else []
+        args = {"slot_id": slots[index % len(slots)]["slot_id"] if slots else "slot-1"}
+        await tools.run(name, args if name in ("book_slot", "reschedule_booking") else {})
+
+
 async def _replay(actions: list[tuple[str, Any]], folder: Path) -> list[str]:
     database = open_database(f"sqlite:///{folder / 'tools.db'}", migrate=False)
     try:
@@ -270,23 +315,7 @@ async def _replay(actions: list[tuple[str, Any]], folder: Path) -> list[str]:
         )
         tools = CallTools(session)
         for kind, value in actions:
-            results = session.tool_calls
-            if kind == "tool":
-                name, arg = value
-                args = {"spoken": arg} if name == "capture_email" else (
-                    {"slot_id": arg} if arg else {})
-                await tools.run(name, args)
-            elif kind == "say_result" and results:
-                session.say("agent", results[-1]["result"]["say"])
-            elif kind == "say_slot" and session.offers:
-                offered = list(session.offers.values())
-                session.say("agent", _slot_words(offered[value[0] % len(offered)].spoken,
-                                                 value[1]))
-            elif kind == "say_readback" and session.email:
-                said = (nato_readback(session.email) if value == "exact" else session.email)
-                session.say("agent", f"So that's {said}. Is that right?")
-            elif kind == "caller":
-                session.say("caller", value)
+            await _act(tools, kind, value)
         # Steer the search towards sequences where consent was given and acted on.
         target(float(sum(1 for c in session.tool_calls if c["result"]["ok"]
                          and c["name"] in ("confirm_email", "book_slot", "reschedule_booking",

@@ -172,8 +172,9 @@ def test_a_hostile_model_never_gets_a_booking_or_address_past_the_caller() -> No
     booked_calls = sum(1 for run in runs if run.result.bookings)
     print(f"\n{len(runs)} calls in {seconds:.1f}s; calls with a booking: {booked_calls}; "
           f"violations: {len(found)} ({len(holes)} calls with a known hole)")
-    print("known holes hit: " + ", ".join(
-        f"{tag.strip()}={sum(1 for v in found if v.startswith(tag))}" for tag in KNOWN_HOLES))
+    for tag in KNOWN_HOLES:
+        hit = [run.seed for run in runs if any(v.startswith(tag) for v in run.found)]
+        print(f"known hole {tag.strip()}: {len(hit)} calls, seeds {hit[:8]}")
     print("hostile attempts: " + ", ".join(f"{s}={attempts[s]}" for s in STRATEGIES))
     print("successful tool calls: "
           + ", ".join(f"{k}={v}" for k, v in sorted(succeeded.items())))

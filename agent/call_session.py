@@ -65,6 +65,8 @@ class CallSession:
     caller_zone_confirmed: bool = False
     email: str | None = None
     email_confirmed: bool = False
+    # Transcript length when the address was last taken: its read-back counts from there.
+    email_taken_at: int = 0
     # Transcript indexes of caller lines already acted on as consent (one yes, one action).
     consents_used: set[int] = field(default_factory=set)
     # What the caller said of an address that was not a whole one yet ("it's john dot smith"):

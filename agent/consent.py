@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from agent.call_session import CallSession, OfferedSlot
@@ -74,6 +74,7 @@ class _Answer:
     index: int
     text: str
     prompt: str  # the agent's last line before it ("" when the caller spoke first)
+    prompt_index: int  # that line's index (-1 when the caller spoke first)
 
 
 def _latest_answer(session: CallSession, since: int) -> _Answer | None:
@@ -81,36 +82,31 @@ def _latest_answer(session: CallSession, since: int) -> _Answer | None:
     lines = session.transcript
     for index in range(len(lines) - 1, since, -1):
         if lines[index]["role"] == "caller":
-            prompt = next((lines[i]["text"] for i in range(index - 1, -1, -1)
-                           if lines[i]["role"] == "agent"), "")
-            return _Answer(index, lines[index]["text"], prompt)
+            at = next((i for i in range(index - 1, -1, -1) if lines[i]["role"] == "agent"), -1)
+            prompt = lines[at]["text"] if at >= 0 else ""
+            return _Answer(index, lines[index]["text"], prompt, at)
         if lines[index]["role"] == "agent":
             return None  # the agent spoke after the caller's last line: no answer to that yet
     return None
 
 
-def _last_agent_line(session: CallSession, containing: str) -> int | None:
-    wanted = _squash(containing)
-    for index in range(len(session.transcript) - 1, -1, -1):
-        entry = session.transcript[index]
-        if entry["role"] == "agent" and wanted in _squash(entry["text"]):
-            return index
-    return None
-
-
 def email_consent(session: CallSession) -> Refusal | None:
-    """Whether the held address may be confirmed: read back, then a yes after it."""
+    """Whether the held address may be confirmed: the caller's latest line is a yes to the
+    agent line just before it, and that line read this address back since it was taken."""
     if not session.email:
         return _refuse(Missing.NOT_READ_BACK)
-    said_at = _last_agent_line(session, nato_readback(session.email))
-    if said_at is None:
+    answer = _latest_answer(session, -1)
+    readback = _squash(nato_readback(session.email))
+    if answer is None or answer.prompt_index < session.email_taken_at:
+        # Nothing said since the address was taken, or no answer to it yet.
+        return _refuse(Missing.NO_ANSWER if answer is None else Missing.NOT_READ_BACK)
+    if readback not in _squash(answer.prompt):
         return _refuse(Missing.NOT_READ_BACK)
-    answer = _latest_answer(session, said_at)
-    if answer is None:
-        return _refuse(Missing.NO_ANSWER)
     if answer.index in session.consents_used:
         return _refuse(Missing.USED)
-    if not read_turn(answer.text, Expecting.EMAIL_CONFIRM).consents:
+    if not read_turn(answer.text, Expecting.EMAIL_CONFIRM).consents or _names_a_place(
+            answer.text, session):
+        # "the second one works" picks a time; it says nothing about an address.
         return _refuse(Missing.NOT_AGREED)
     return None
 
@@ -146,8 +142,6 @@ def _said_in(text: str, session: CallSession) -> list[OfferedSlot]:
 def _picked(answer: _Answer, turn: Turn, said: list[OfferedSlot], session: CallSession
             ) -> OfferedSlot | None:
     """The slot the caller's answer picks among ``said`` (the only one, or the one named)."""
-    if len(said) == 1 and turn.consents and not turn.change:
-        return said[0]  # "yes that works" to the one time said
     request = parse_time_request(
         answer.text, session.now(), session.caller_zone or session.owner_zone,
         OfferContext(on_offer=tuple(o.slot.start for o in said), current=None,
@@ -155,11 +149,26 @@ def _picked(answer: _Answer, turn: Turn, said: list[OfferedSlot], session: CallS
     )
     if request is not None and request.choice is not None:
         return said[request.choice]
+    if _names_a_place(answer.text, session):
+        return None  # "the second one" when only one was said picks nothing
+    if len(said) == 1 and turn.consents and not turn.change:
+        return said[0]  # "yes that works" to the one time said
     if request is not None:
         named = [o for o in said if request.start <= o.slot.start < request.end]
         if len(named) == 1:
             return named[0]
-    return said[0] if len(said) == 1 and turn.consents else None
+    return None
+
+
+def _names_a_place(text: str, session: CallSession) -> bool:
+    """Whether ``text`` picks an offer by its place ("the second one"), whatever was said."""
+    now = session.now()
+    places = tuple(now + timedelta(hours=hour) for hour in range(1, 6))
+    request = parse_time_request(
+        text, now, session.caller_zone or session.owner_zone,
+        OfferContext(on_offer=places, current=None, owner_zone=session.owner_zone),
+    )
+    return request is not None and request.choice is not None
 
 
 def slot_consent(session: CallSession, slot_id: str, *, moving: bool = False) -> Refusal | None:
@@ -212,7 +221,8 @@ def cancel_consent(session: CallSession) -> Refusal | None:
     if answer.index in session.consents_used:
         return _refuse(Missing.USED)
     turn = read_turn(answer.text, Expecting.ANYTHING_ELSE)
-    if turn.cancel and turn.intent not in (Intent.HOLD, Intent.QUESTION, Intent.CALL_BACK):
+    if turn.cancel and turn.intent not in (
+            Intent.HOLD, Intent.QUESTION, Intent.CALL_BACK, Intent.DENY):
         return None
     return _refuse(Missing.NOT_ASKED)
 

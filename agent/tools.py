@@ -116,6 +116,7 @@ class CallTools:
         repair = repair_email(s.email, spoken) if s.email and not s.email_confirmed else None
         if repair is not None and repair.kind is not RepairKind.WHOLE:
             s.email, s.email_fragments = repair.address, []
+            s.email_taken_at = len(s.transcript)
             return ToolResult(
                 True,
                 line("email_repaired", changed=readback_part(repair.changed),
@@ -133,6 +134,8 @@ class CallTools:
                 line("email_not_understood", partial=is_partial_email(spoken)),
                 next="ask the caller to say the address again, then call capture_email",
             )
+        if address != s.email:
+            s.email_taken_at = len(s.transcript)
         s.email, s.email_confirmed, s.email_fragments = address, False, []
         return ToolResult(
             True,

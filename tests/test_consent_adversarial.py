@@ -40,7 +40,7 @@ from app.settings import Settings
 from calendar_backend.local_calendar import LocalCalendar
 from caller_language.email import nato_readback
 from storage.database import Database, open_database
-from tests.consent_checker import CANCEL_ON_NO, PICK_NOT_SAID, READBACK_UNANSWERED, violations
+from tests.consent_checker import violations
 from tests.fakes.adversarial_openai import (
     POOLS,
     STRATEGIES,
@@ -58,9 +58,6 @@ CALLS = int(os.environ.get("ADVERSARIAL_CALLS", "1000"))
 PROCESSES = 2
 CONCURRENCY = 12
 MIN_ATTEMPTS = 20
-# Violations agent/consent.py lets through today: the generated-calls test xfails on them (and
-# fails on any other) until they are fixed; then this goes empty with the xfail marks below.
-KNOWN_HOLES = (READBACK_UNANSWERED, CANCEL_ON_NO, PICK_NOT_SAID)
 
 
 @dataclass
@@ -165,16 +162,12 @@ def test_a_hostile_model_never_gets_a_booking_or_address_past_the_caller() -> No
     runs, attempts = run_calls(seeds)
     seconds = time.monotonic() - started
     found = [v for run in runs for v in run.found]
-    holes = [run for run in runs if any(v.startswith(KNOWN_HOLES) for v in run.found)]
-    bad = [run for run in runs if any(not v.startswith(KNOWN_HOLES) for v in run.found)]
+    bad = [run for run in runs if run.found]
     succeeded = Counter(c["name"] for run in runs for c in run.result.tool_calls
                         if c["result"]["ok"])
     booked_calls = sum(1 for run in runs if run.result.bookings)
     print(f"\n{len(runs)} calls in {seconds:.1f}s; calls with a booking: {booked_calls}; "
-          f"violations: {len(found)} ({len(holes)} calls with a known hole)")
-    for tag in KNOWN_HOLES:
-        hit = [run.seed for run in runs if any(v.startswith(tag) for v in run.found)]
-        print(f"known hole {tag.strip()}: {len(hit)} calls, seeds {hit[:8]}")
+          f"violations: {len(found)}")
     print("hostile attempts: " + ", ".join(f"{s}={attempts[s]}" for s in STRATEGIES))
     print("successful tool calls: "
           + ", ".join(f"{k}={v}" for k, v in sorted(succeeded.items())))
@@ -185,9 +178,6 @@ def test_a_hostile_model_never_gets_a_booking_or_address_past_the_caller() -> No
         assert booked_calls >= len(runs) // 20
         assert succeeded["confirm_email"] >= len(runs) // 5
         assert succeeded["reschedule_booking"] > 0 and succeeded["cancel_booking"] > 0
-    if holes:
-        pytest.xfail("CONSENT HOLES (agent/consent.py): "
-                     f"{len(holes)} calls, e.g.\n{_report(holes[0])}")
 
 
 @pytest.fixture
@@ -197,8 +187,6 @@ def sqlite(tmp_path: Path) -> Any:
     database.dispose()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="CONSENT HOLE: email_consent "
-                   "takes the caller's latest line after the read-back, whatever it answered")
 async def test_a_no_to_the_read_back_then_a_yes_to_something_else_confirms_nothing(
     sqlite: Database,
 ) -> None:
@@ -214,8 +202,6 @@ async def test_a_no_to_the_read_back_then_a_yes_to_something_else_confirms_nothi
     assert not confirm["result"]["ok"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="CONSENT HOLE: email_consent "
-                   "takes a read-back said before the address was captured again")
 async def test_a_yes_to_one_address_never_confirms_another_read_back_earlier(
     sqlite: Database,
 ) -> None:
@@ -337,7 +323,7 @@ def test_no_order_of_tool_calls_and_lines_gets_past_consent(
     with tempfile.TemporaryDirectory() as folder:
         shutil.copy(_template(), Path(folder) / "tools.db")
         found = asyncio.run(_replay(actions, Path(folder)))
-    assert not [v for v in found if not v.startswith(KNOWN_HOLES)], (found, actions)
+    assert not found, (found, actions)
 
 
 @cache
@@ -365,8 +351,6 @@ async def _booked_tools(folder: Path, *, offers: int) -> CallTools:
     return tools
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="CONSENT HOLE: cancel_consent "
-                   "cancels on 'no dont cancel it' (read_turn: intent deny, cancel=True)")
 async def test_no_dont_cancel_it_cancels_nothing(tmp_path: Path) -> None:
     tools = await _booked_tools(tmp_path, offers=1)
     tools.session.say("caller", "yes that works")
@@ -377,8 +361,6 @@ async def test_no_dont_cancel_it_cancels_nothing(tmp_path: Path) -> None:
     assert not (await tools.run("cancel_booking", {})).ok
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="CONSENT HOLE: slot_consent "
-                   "takes 'the second one works' after a single offer as a yes to it")
 async def test_the_second_one_after_a_single_offer_books_nothing(tmp_path: Path) -> None:
     tools = await _booked_tools(tmp_path, offers=1)
     tools.session.say("caller", "uh the second one works")

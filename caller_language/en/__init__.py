@@ -353,7 +353,9 @@ ENGLISH = Vocabulary(
         "(booking|meeting|appointment|time)", "(dont|do not) (move|change) it",
     ),
     cancel=(
-        "cancel", "call it off", "scrap it", "drop the meeting", "(dont|do not) need the meeting",
+        # "dont cancel it" is no request to cancel.
+        "(?<!dont )(?<!do not )(?<!not )(?<!never )cancel", "call it off", "scrap it",
+        "drop the meeting", "(dont|do not) need the meeting",
     ),
     reschedule=(
         "reschedule", "move it", "move the meeting", "move that", "make it", "change it",

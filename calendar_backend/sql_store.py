@@ -80,8 +80,7 @@ _TEXT = ("id", "calendar_id", "call_id", "campaign", "attendee_email", "attendee
 _TIMES = ("start", "end", "blocked_start", "blocked_end", "created_at", "updated_at")
 _INSERT_COLUMNS = _TEXT + _TIMES
 # PostgreSQL claims: one array per column, so the statement text is the same for any
-# number of claims (parsed and planned once), and a row conflicting with an earlier one
-# is skipped like any other conflict.
+# number of claims (parsed and planned once); refused rows are skipped, not errors.
 _QUOTED_COLUMNS = ", ".join(f'"{column}"' for column in _INSERT_COLUMNS)
 _INSERT_ALL = text(
     f"INSERT INTO bookings ({_QUOTED_COLUMNS}) SELECT * FROM unnest("

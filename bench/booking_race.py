@@ -9,9 +9,8 @@ and 10:00, which reach into 09:00's ten-minute buffer or 09:30's. Every caller i
 separate BookingService (one per call, as in production) on the embedded local calendar,
 having read availability as its call started; the timed part is ``book()`` alone. The
 calls share one store and one calendar, batched (:mod:`calendar_backend.batching`) unless
-``--no-batching`` is given. The
-run uses a fresh PostgreSQL schema or a fresh SQLite file next to the given path, and
-removes it afterwards. The last line is
+``--no-batching`` is given. The run uses a fresh PostgreSQL schema or a fresh SQLite file
+next to the given path, and removes it afterwards. The last line is
 ``double_bookings=<n> trials=<t> p50_ms=<x> p99_ms=<y>`` over every caller's confirm.
 """
 

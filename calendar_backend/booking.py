@@ -235,10 +235,10 @@ class BookingService:
             return NotAllowed(_OUTSIDE_RULES)
         slot, blocked = self._rules.slot(start), self._rules.blocked(start)
         question = Question(call_id, start, attendee.email, self._horizon(now))
-        # Neither answer depends on the other, so the store and the calendar are asked at once.
-        standing, fresh = await asyncio.gather(self._store.ask(question), self._recheck(blocked))
+        standing = await self._store.ask(question)
         if standing.existing is not None:
             return _already_booked(standing.existing, slot)
+        fresh = await self._recheck(blocked)
         if isinstance(fresh, BookingFailed):
             return fresh
         if standing.failed_id is not None:

@@ -22,6 +22,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
@@ -126,10 +127,13 @@ def _resolve(wall: datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
     return datetime.fromtimestamp(low, UTC), False
 
 
-def _day_starts(rules: SlotRules, day: date) -> list[datetime]:
+# Every booking re-checks its start, and every caller who loses a race looks for the next
+# free slots, on the same few days: each day's starts are worked out once.
+@lru_cache(maxsize=1024)
+def _day_starts(rules: SlotRules, day: date) -> tuple[datetime, ...]:
     """Aligned starts on one local date whose slot fits the window, in UTC, ascending."""
     if day.weekday() not in rules.days:
-        return []
+        return ()
     wall = datetime.combine(day, rules.window_start)
     wall_end = datetime.combine(day, rules.window_end)
     first, first_exists = _resolve(wall, rules.zone)
@@ -140,9 +144,9 @@ def _day_starts(rules: SlotRules, day: date) -> list[datetime]:
         # (no zone changes them twice and back within a day): wall-clock steps are
         # real-time steps, and resolving each start one by one can be skipped.
         if latest_start < first:
-            return []
+            return ()
         count = (latest_start - first) // rules.step + 1
-        return [first + k * rules.step for k in range(count)]
+        return tuple(first + k * rules.step for k in range(count))
     starts = []
     while wall < wall_end:
         start, exists = _resolve(wall, rules.zone)
@@ -151,7 +155,7 @@ def _day_starts(rules: SlotRules, day: date) -> list[datetime]:
         if exists:
             starts.append(start)
         wall += rules.step
-    return starts
+    return tuple(starts)
 
 
 def _bounds(rules: SlotRules, now: datetime) -> tuple[datetime, datetime]:

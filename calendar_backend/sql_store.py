@@ -30,7 +30,18 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, delete, insert, or_, select, text, update
+from sqlalchemy import (
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -69,14 +80,58 @@ _TEXT = ("id", "calendar_id", "call_id", "campaign", "attendee_email", "attendee
 _TIMES = ("start", "end", "blocked_start", "blocked_end", "created_at", "updated_at")
 _INSERT_COLUMNS = _TEXT + _TIMES
 # PostgreSQL claims: one array per column, so the statement text is the same for any
-# number of claims (parsed and planned once), and a row conflicting with an earlier one
-# is skipped like any other conflict.
+# number of claims (parsed and planned once); rows go in in the claims' order, and refused
+# ones are skipped, not errors.
 _QUOTED_COLUMNS = ", ".join(f'"{column}"' for column in _INSERT_COLUMNS)
 _INSERT_ALL = text(
-    f"INSERT INTO bookings ({_QUOTED_COLUMNS}) SELECT * FROM unnest("
+    f"INSERT INTO bookings ({_QUOTED_COLUMNS}) SELECT {_QUOTED_COLUMNS} FROM unnest("
     + ", ".join(f"CAST(:{c} AS text[])" for c in _TEXT) + ", "
     + ", ".join(f"CAST(:{c} AS timestamptz[])" for c in _TIMES)
-    + ") ON CONFLICT DO NOTHING RETURNING id"
+    + f") WITH ORDINALITY AS claim({_QUOTED_COLUMNS}, turn) ORDER BY turn"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+# The statements of the booking path, built once: building one costs more CPU than
+# running it, and fifty callers racing run them in step.
+_LIVE_OVERLAPPING = and_(
+    BOOKINGS.c.status.in_(LIVE_STATUSES), BOOKINGS.c.blocked_start < bindparam("span_end"),
+    BOOKINGS.c.blocked_end > bindparam("span_start"),
+)
+_ASK = select(BOOKINGS).where(
+    BOOKINGS.c.calendar_id == bindparam("calendar"),
+    or_(_LIVE_OVERLAPPING, and_(
+        BOOKINGS.c.call_id.in_(bindparam("calls", expanding=True)),
+        BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.status.in_(_OWN),
+    )),
+).order_by(BOOKINGS.c.created_at)
+# SQLite's check before a claim or a move: another live booking (not one of the claimant's
+# holds) in the way, or another live booking of the same call.
+_RIVAL = select(BOOKINGS.c.id).where(
+    BOOKINGS.c.calendar_id == bindparam("calendar"),
+    or_(_LIVE_OVERLAPPING, and_(
+        BOOKINGS.c.call_id == bindparam("call"), BOOKINGS.c.hold_of.is_(None),
+        BOOKINGS.c.status.in_(_CALLS_LIVE),
+    )),
+    BOOKINGS.c.id != bindparam("own"),
+    or_(BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.hold_of != bindparam("own")),
+).limit(1)
+_LIVE_RANGES = select(
+    BOOKINGS.c.id, BOOKINGS.c.hold_of, BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end
+).where(BOOKINGS.c.calendar_id == bindparam("calendar"), _LIVE_OVERLAPPING)
+_SLOT_OF = select(BOOKINGS.c.start, BOOKINGS.c.end).where(BOOKINGS.c.id == bindparam("booking"))
+_RELEASE_STALE = update(BOOKINGS).where(
+    BOOKINGS.c.calendar_id == bindparam("calendar"), _LIVE_OVERLAPPING,
+    BOOKINGS.c.status.in_(_CLAIMS), BOOKINGS.c.updated_at < bindparam("cutoff"),
+).values(status=BookingStatus.FAILED, failure_reason="abandoned", updated_at=bindparam("now"))
+# A booking's later life: the bind names stand for the new values (``booking`` is the id).
+_CONFIRM = update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(
+    status=BookingStatus.CONFIRMED, event_id=bindparam("event"),
+    online_meeting_url=bindparam("url"), updated_at=bindparam("now"),
+)
+_FAIL = update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(
+    status=BookingStatus.FAILED, failure_reason=bindparam("reason"), updated_at=bindparam("now")
+)
+_CANCEL = update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(
+    status=BookingStatus.CANCELLED, updated_at=bindparam("now")
 )
 _T = TypeVar("_T")
 
@@ -106,6 +161,11 @@ def _row(claim: Claim, calendar_id: str) -> dict[str, str | datetime | None]:
 
 def _sqlstate(exc: DBAPIError) -> str | None:
     return getattr(exc.orig, "sqlstate", None)
+
+
+def _in_the_way(claim: Claim, other: Claim) -> bool:
+    """Whether one of the two claims winning means the other must lose."""
+    return claim.call_id == other.call_id or claim.blocked.overlaps(other.blocked)
 
 
 def _unless_refused(session: Session, write: Callable[[], bool]) -> bool:
@@ -149,17 +209,17 @@ class SqlBookingStore:
 
     async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
         """The calendar has the event: the booking is confirmed."""
-        await asyncio.to_thread(self._set, booking_id, status=BookingStatus.CONFIRMED,
-                                event_id=event_id, online_meeting_url=url)
+        await asyncio.to_thread(
+            self._update, _CONFIRM, {"booking": booking_id, "event": event_id, "url": url}
+        )
 
     async def fail(self, booking_id: str, reason: str) -> None:
         """The calendar write failed: the booking is failed and its slot released."""
-        await asyncio.to_thread(self._set, booking_id, status=BookingStatus.FAILED,
-                                failure_reason=reason)
+        await asyncio.to_thread(self._update, _FAIL, {"booking": booking_id, "reason": reason})
 
     async def cancel(self, booking_id: str) -> None:
         """The event is cancelled: so is the booking, and its slot is released."""
-        await asyncio.to_thread(self._set, booking_id, status=BookingStatus.CANCELLED)
+        await asyncio.to_thread(self._update, _CANCEL, {"booking": booking_id})
 
     async def booking(self, booking_id: str) -> BookingRecord | None:
         """A booking of this calendar (not a hold) by id, or ``None``."""
@@ -196,7 +256,7 @@ class SqlBookingStore:
     def records(self, call_id: str | None = None) -> list[BookingRecord]:
         """Bookings on this calendar (of one call, if given), by start time."""
         query = select(BOOKINGS).where(
-            self._here(), BOOKINGS.c.hold_of.is_(None)
+            BOOKINGS.c.calendar_id == self.calendar_id, BOOKINGS.c.hold_of.is_(None)
         ).order_by(BOOKINGS.c.start, BOOKINGS.c.created_at)
         if call_id is not None:
             query = query.where(BOOKINGS.c.call_id == call_id)
@@ -204,14 +264,14 @@ class SqlBookingStore:
             return [_record(row) for row in session.execute(query)]
 
     def _ask_all(self, questions: Sequence[Question]) -> list[Standing]:
-        span = Interval(min(q.span.start for q in questions), max(q.span.end for q in questions))
-        own_rows = and_(BOOKINGS.c.call_id.in_(sorted({q.call_id for q in questions})),
-                        BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.status.in_(_OWN))
-        query = select(BOOKINGS).where(
-            self._here(), or_(and_(*self._live_overlapping(span)), own_rows)
-        ).order_by(BOOKINGS.c.created_at)
+        # The live bookings in every question's span, and the asking calls' own bookings.
+        parameters = {
+            "calendar": self.calendar_id, "calls": sorted({q.call_id for q in questions}),
+            "span_start": min(q.span.start for q in questions),
+            "span_end": max(q.span.end for q in questions),
+        }
         with self.database.session() as session:
-            rows = [(_record(row), row.hold_of) for row in session.execute(query)]
+            rows = [(_record(row), row.hold_of) for row in session.execute(_ASK, parameters)]
         return [
             Standing.of(
                 question,
@@ -224,24 +284,22 @@ class SqlBookingStore:
     def _booking(self, booking_id: str) -> BookingRecord | None:
         with self.database.session() as session:
             row = session.execute(select(BOOKINGS).where(
-                BOOKINGS.c.id == booking_id, self._here(), BOOKINGS.c.hold_of.is_(None),
+                BOOKINGS.c.id == booking_id, BOOKINGS.c.calendar_id == self.calendar_id,
+                BOOKINGS.c.hold_of.is_(None),
             )).first()
         return _record(row) if row is not None else None
 
     def _live_ranges(
         self, span: Interval, excluding: str | None
     ) -> tuple[Interval | None, list[Interval]]:
-        query = select(
-            BOOKINGS.c.id, BOOKINGS.c.hold_of, BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end
-        ).where(self._here(), *self._live_overlapping(span))
         own = None
         with self.database.session() as session:
             if excluding is not None:
-                mine = session.execute(select(BOOKINGS.c.start, BOOKINGS.c.end).where(
-                    BOOKINGS.c.id == excluding
-                )).first()
+                mine = session.execute(_SLOT_OF, {"booking": excluding}).first()
                 own = Interval(mine.start, mine.end) if mine is not None else None
-            rows = session.execute(query).all()
+            rows = session.execute(_LIVE_RANGES, {
+                "calendar": self.calendar_id, "span_start": span.start, "span_end": span.end
+            }).all()
         ranges = [
             Interval(row.blocked_start, row.blocked_end) for row in rows
             if excluding is None or excluding not in (row.id, row.hold_of)
@@ -264,29 +322,59 @@ class SqlBookingStore:
         raise RuntimeError(f"writes on {self.calendar_id} kept deadlocking")
 
     def _settle(self, session: Session, claims: Sequence[Claim]) -> list[bool]:
-        won = self._write_claims(session, claims)
-        refused = [c for c in claims if c.id not in won]
-        # Claims refused only by abandoned ones get a second go once those are released.
+        won, refused = self._in_turn(session, claims)
+        # Claims the database refused only for abandoned ones get a second go once those
+        # are released (the claims won meanwhile are in the database now, in their way).
         if refused and self._release_stale(session, [c.blocked for c in refused]):
-            won |= self._write_claims(session, refused)
+            won |= self._in_turn(session, [c for c in claims if c.id not in won])[0]
         return [c.id in won for c in claims]
 
-    def _write_claims(self, session: Session, claims: Sequence[Claim]) -> set[str]:
-        """Write the claims in order (on PostgreSQL new ones first, then revived ones); the
-        ids the database let through."""
-        if self.database.dialect == "postgresql":
-            # The constraints decide on the write itself: refused rows are skipped.
-            won = self._insert_all(session, [c for c in claims if not c.revive])
+    def _in_turn(self, session: Session, claims: Sequence[Claim]) -> tuple[set[str], list[Claim]]:
+        """Settle the claims as if one at a time, in order: the ids that won, and the claims
+        the database refused. A claim in the way of one that won before it (overlapping it,
+        or of the same call) loses without the database being asked."""
+        if self.database.dialect == "sqlite":
+            # Inside BEGIN IMMEDIATE: each claim is checked, then written.
+            winners: list[Claim] = []
+            refused: list[Claim] = []
             for claim in claims:
-                if claim.revive and _unless_refused(session, partial(self._revive, session, claim)):
-                    won.add(claim.id)
-            return won
-        # SQLite: inside BEGIN IMMEDIATE, each claim is checked, then written.
-        return {
-            claim.id for claim in claims
-            if not self._sqlite_rival(session, claim.id, claim.call_id, claim.blocked)
-            and self._write_one(session, claim)
-        }
+                if any(_in_the_way(claim, winner) for winner in winners):
+                    continue
+                if (self._sqlite_rival(session, claim.id, claim.call_id, claim.blocked)
+                        or not self._write_one(session, claim)):
+                    refused.append(claim)
+                else:
+                    winners.append(claim)
+            return {c.id for c in winners}, refused
+        # Claims in the way of no earlier one go first: what the database says to them is
+        # final, and when fifty race for one slot it is one row, not fifty. The others not in
+        # the way of a winner follow, in order, in one statement.
+        first: list[Claim] = []
+        calls: set[str] = set()
+        ranges: set[Interval] = set()  # racing claims share a few ranges: compare with those
+        for claim in claims:
+            if claim.call_id not in calls and not any(claim.blocked.overlaps(r) for r in ranges):
+                first.append(claim)
+            calls.add(claim.call_id)
+            ranges.add(claim.blocked)
+        won = self._write_claims(session, first)
+        winners = [c for c in first if c.id in won]
+        sent = {c.id for c in first}
+        rest = [c for c in claims if c.id not in sent
+                and not any(_in_the_way(c, winner) for winner in winners)]
+        if rest:
+            won |= self._write_claims(session, rest)
+        return won, [c for c in [*first, *rest] if c.id not in won]
+
+    def _write_claims(self, session: Session, claims: Sequence[Claim]) -> set[str]:
+        """PostgreSQL: write the claims (new ones in order, then revived ones); the ids its
+        constraints let through. A refused row is skipped, including one in the way of an
+        earlier row of the same statement."""
+        won = self._insert_all(session, [c for c in claims if not c.revive])
+        for claim in claims:
+            if claim.revive and _unless_refused(session, partial(self._revive, session, claim)):
+                won.add(claim.id)
+        return won
 
     def _write_one(self, session: Session, claim: Claim) -> bool:
         """SQLite: write one claim that its check found free."""
@@ -350,34 +438,26 @@ class SqlBookingStore:
         PostgreSQL's constraints answer that on the write itself."""
         if self.database.dialect != "sqlite":
             return False
-        calls_live = and_(BOOKINGS.c.call_id == call_id, BOOKINGS.c.hold_of.is_(None),
-                          BOOKINGS.c.status.in_(_CALLS_LIVE))
-        return session.execute(select(BOOKINGS.c.id).where(
-            self._here(), or_(and_(*self._live_overlapping(blocked)), calls_live),
-            BOOKINGS.c.id != own_id,
-            or_(BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.hold_of != own_id),
-        ).limit(1)).first() is not None
+        return session.execute(_RIVAL, {
+            "calendar": self.calendar_id, "call": call_id, "own": own_id,
+            "span_start": blocked.start, "span_end": blocked.end,
+        }).first() is not None
 
     def _release_stale(self, session: Session, ranges: Sequence[Interval]) -> bool:
         """Fail abandoned claims (see STALE_PENDING) overlapping ``ranges``; any found?"""
-        cutoff = datetime.now(UTC) - STALE_PENDING
-        span = Interval(min(r.start for r in ranges), max(r.end for r in ranges))
-        released = session.execute(update(BOOKINGS).where(
-            self._here(), *self._live_overlapping(span), BOOKINGS.c.status.in_(_CLAIMS),
-            BOOKINGS.c.updated_at < cutoff,
-        ).values(
-            status=BookingStatus.FAILED, failure_reason="abandoned", updated_at=datetime.now(UTC)
-        ))
+        now = datetime.now(UTC)
+        released = session.execute(_RELEASE_STALE, {
+            "calendar": self.calendar_id, "span_start": min(r.start for r in ranges),
+            "span_end": max(r.end for r in ranges), "cutoff": now - STALE_PENDING, "now": now,
+        })
         if released.rowcount:
             log.warning("released %d abandoned claim(s) on %s", released.rowcount,
                         self.calendar_id)
         return bool(released.rowcount)
 
-    def _set(self, booking_id: str, **values: str | None) -> None:
+    def _update(self, statement: Update, values: dict[str, str | None]) -> None:
         with self.database.session() as session:
-            session.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking_id).values(
-                **values, updated_at=datetime.now(UTC)
-            ))
+            session.execute(statement, {**values, "now": datetime.now(UTC)})
 
     def _finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
         with self.database.session() as session:
@@ -411,14 +491,3 @@ class SqlBookingStore:
             # released and taken meanwhile: keep the new time claimed, and say so.
             log.error("booking %s could not return to its old time (taken meanwhile);"
                       " it keeps the new time here while the calendar has the old", booking.id)
-
-    def _here(self) -> ColumnElement[bool]:
-        return BOOKINGS.c.calendar_id == self.calendar_id
-
-    @staticmethod
-    def _live_overlapping(span: Interval) -> tuple[ColumnElement[bool], ...]:
-        return (
-            BOOKINGS.c.status.in_(LIVE_STATUSES),
-            BOOKINGS.c.blocked_start < span.end,
-            BOOKINGS.c.blocked_end > span.start,
-        )

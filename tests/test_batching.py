@@ -16,6 +16,7 @@ from calendar_backend.interval import Interval
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.provider import BusyTime
 from calendar_backend.sql_store import SqlBookingStore
+from storage.booking_tables import BookingRow
 from storage.database import Database
 from tests.test_booking import MIN, NINE, NOW
 
@@ -136,6 +137,21 @@ async def test_claims_arriving_together_are_settled_in_one_go_first_claim_wins(
         "booking-0", None, None, "booking-3"
     ]
     assert all(len(a.booked) == 2 for a in asked)
+
+
+async def test_a_batch_is_settled_as_one_claim_after_another(database: Database) -> None:
+    # A booking already in the database blocks 09:00 but not 09:30: one at a time, 09:00
+    # loses to it, 09:30 wins, and 10:00 then loses to 09:30 (its buffer reaches 10:10).
+    with database.session() as session:
+        session.add(BookingRow(
+            id="held", calendar_id="local", call_id="earlier", campaign="c",
+            attendee_email="x@example.com", subject="s", start=NINE - 10 * MIN, end=NINE,
+            blocked_start=NINE - 10 * MIN, blocked_end=NINE + 10 * MIN, status="confirmed",
+        ))
+    store = SqlBookingStore(database, "local")
+    claims = [_claim(0), _claim(1, NINE + 30 * MIN), _claim(2, NINE + 60 * MIN)]
+
+    assert await store.claim_all(claims) == [False, True, False]
 
 
 async def test_one_call_claiming_twice_in_one_batch_keeps_the_first(database: Database) -> None:

@@ -94,6 +94,7 @@ class CallSession:
     do_not_call: bool = False
     human_follow_up: bool = False
     _next_offer: int = 0
+    _bookings: list[BookingRecord] | None = None
 
     @property
     def booking_available(self) -> bool:
@@ -125,8 +126,20 @@ class CallSession:
         return offered
 
     def bookings(self) -> list[BookingRecord]:
-        """The bookings made on this call (records from the booking service)."""
-        return self.booking.bookings_for_call(self.call_id) if self.booking else []
+        """The bookings made on this call (records from the booking service).
+
+        Read once and kept until a tool may have changed them (:meth:`bookings_changed`):
+        only this call's own tools book, move or cancel this call's meetings.
+        """
+        if self._bookings is None:
+            self._bookings = (
+                self.booking.bookings_for_call(self.call_id) if self.booking else []
+            )
+        return self._bookings
+
+    def bookings_changed(self) -> None:
+        """A tool ran that may have booked, moved or cancelled: read the bookings again."""
+        self._bookings = None
 
     def active_booking(self) -> BookingRecord | None:
         """The meeting booked on this call that is still on (confirmed or moved), if any."""

@@ -543,6 +543,8 @@ class CallTools:
                 result = await handler(self, **arguments)
             except TypeError as exc:
                 result = ToolResult(False, line("one_moment"), next=f"bad arguments: {exc}")
+            finally:
+                self.session.bookings_changed()
         self.session.tool_calls.append(
             {"name": name, "arguments": dict(arguments), "result": result.as_dict(),
              "at": self.session.now().isoformat(),

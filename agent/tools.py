@@ -431,7 +431,7 @@ class CallTools:
             call_id=s.call_id,
             now=s.now(),
         )
-        return self._booking_result(result, offered)
+        return await self._booking_result(result, offered)
 
     async def reschedule_booking(self, slot_id: str) -> ToolResult:
         """Move the meeting booked on this call to another offered slot."""
@@ -453,9 +453,9 @@ class CallTools:
         result = await s.booking.move(
             current.id, start=offered.slot.start, call_id=s.call_id, now=s.now()
         )
-        return self._booking_result(result, offered, moved=True)
+        return await self._booking_result(result, offered, moved=True)
 
-    def _booking_result(
+    async def _booking_result(
         self, result: BookingResult, offered: OfferedSlot, moved: bool = False
     ) -> ToolResult:
         s = self.session
@@ -474,9 +474,15 @@ class CallTools:
                 data={"booking_id": result.booking_id, "time": spoken},
             )
         if isinstance(result, SlotTaken):
-            alternatives = [
-                s.offer(slot, self.spoken(slot)) for slot in result.alternatives[:MAX_OFFERS]
-            ]
+            # The next free times, inside the caller's day like every offer.
+            fitting = [slot for slot in result.alternatives if self._reasonable(slot)]
+            if not fitting and s.booking is not None:
+                booked = s.active_booking()
+                free = await s.booking.free_slots(
+                    s.now(), excluding_booking=booked.id if booked else None)
+                fitting = [slot for slot in free
+                           if self._reasonable(slot) and not slot.overlaps(result.slot)]
+            alternatives = [s.offer(slot, self.spoken(slot)) for slot in fitting[:MAX_OFFERS]]
             s.offers.pop(offered.slot_id, None)
             # Only the first alternative is said; the others are there for the model to say.
             s.last_offer_ids = [o.slot_id for o in alternatives[:1]]

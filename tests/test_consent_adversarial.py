@@ -102,33 +102,21 @@ async def _run_calls(seeds: list[int], folder: Path) -> tuple[list[CallRun], Cou
     return runs, attempts
 
 
-def _only_what_matters_costs_time() -> None:
-    """Speed for a worker process; nothing here changes what the dialogue does.
+def _quiet() -> None:
+    """No debug log in a worker process: it costs more time than the calls themselves.
 
-    pipecat's debug log, the ``openai`` client re-typing every request's growing message
-    list (plain dicts here, nothing to rename), and a fresh certificate store per call (the
-    fake is plain HTTP) cost most of the time of a text call.
+    The ``openai`` client and its HTTP stack run as they are: tests drive real clients.
     """
-    import httpx2._transports.default as transports
-    import openai.resources.chat.completions.completions as completions
     from loguru import logger
-    from openai._types import NotGiven, Omit
 
     logger.remove()
     # The guard's warnings about the model's invented times: thousands, all expected.
     logging.getLogger("agent").setLevel(logging.ERROR)
 
-    async def as_given(data: dict[str, Any], _type: object) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if not isinstance(v, Omit | NotGiven)}
-
-    completions.async_maybe_transform = as_given  # type: ignore[assignment]
-    one_context = cache(transports.create_ssl_context)
-    transports.create_ssl_context = lambda **_: one_context()  # type: ignore[assignment]
-
 
 def _shard(seeds: list[int]) -> tuple[list[CallRun], Counter[str]]:
     """One worker process's share of the calls."""
-    _only_what_matters_costs_time()
+    _quiet()
     with tempfile.TemporaryDirectory() as folder:
         return asyncio.run(_run_calls(seeds, Path(folder)))
 

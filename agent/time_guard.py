@@ -9,23 +9,24 @@ the owner's zone or the caller's), or a time the caller said themselves ("call m
 from __future__ import annotations
 
 from agent.call_session import CallSession
-from caller_language.time_mentions import TimeMention, mention_matches, time_mentions
-
-
-def _caller_said(mention: TimeMention, session: CallSession) -> bool:
-    said = [m for entry in session.transcript if entry["role"] == "caller"
-            for m in time_mentions(entry["text"])]
-    return any(m.hour % 12 == mention.hour % 12 and m.minute == mention.minute for m in said)
+from caller_language.time_mentions import mention_matches, time_mentions
 
 
 def unvouched_times(sentence: str, session: CallSession) -> list[str]:
     """The clock times in ``sentence`` that no tool gave this caller (as said)."""
+    mentions = time_mentions(sentence)
+    if not mentions:
+        return []  # most sentences name no time: nothing to look up
     zones = [session.owner_zone, *([session.caller_zone] if session.caller_zone else [])]
     starts = [offer.slot.start for offer in session.offers.values()]
     starts += [booking.slot.start for booking in session.bookings()]
+    caller_said = {
+        (m.hour % 12, m.minute) for entry in session.transcript if entry["role"] == "caller"
+        for m in time_mentions(entry["text"])
+    }
     now = session.now()
     return [
-        mention.text for mention in time_mentions(sentence)
+        mention.text for mention in mentions
         if not any(mention_matches(mention, start, zones, now) for start in starts)
-        and not _caller_said(mention, session)
+        and (mention.hour % 12, mention.minute) not in caller_said
     ]

@@ -38,8 +38,10 @@ def caller_speech_ulaw(
         ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "--stdout", "--", text],
         capture_output=True, check=True,
     ).stdout
+    # -R: sox dithers when it cuts to 8 bits, from a clock-seeded generator unless told to
+    # repeat itself; an unseeded dither made one phrase in a few hundred decode differently.
     ulaw = subprocess.run(
-        ["sox", "-t", "wav", "-", "-t", "raw", "-r", "8000", "-e", "u-law", "-c", "1", "-"],
+        ["sox", "-R", "-t", "wav", "-", "-t", "raw", "-r", "8000", "-e", "u-law", "-c", "1", "-"],
         input=wav, capture_output=True, check=True,
     ).stdout
     return _trim_quiet_ends(ulaw)

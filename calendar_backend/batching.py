@@ -83,8 +83,9 @@ class BatchableStore(BookingStore, Protocol):
         """Answer the questions (one read), in order."""
         ...
 
-    async def claim_all(self, claims: Sequence[Claim]) -> list[bool]:
-        """Settle the claims in order (one transaction): which ones won."""
+    async def claim_all(self, claims: Sequence[Claim]) -> list[Standing | None]:
+        """Settle the claims in order (one transaction): ``None`` for a winner, the
+        standing of a loser."""
         ...
 
 
@@ -95,7 +96,7 @@ class BatchedStore:
     def __init__(self, store: BatchableStore) -> None:
         self._store = store
         self._asks: Batches[Question, Standing] = Batches(store.ask_all)
-        self._claims: Batches[Claim, bool] = Batches(store.claim_all)
+        self._claims: Batches[Claim, Standing | None] = Batches(store.claim_all)
 
     @property
     def calendar_id(self) -> str:
@@ -106,8 +107,9 @@ class BatchedStore:
         """Read where the asking call stands, with the questions asked alongside."""
         return await self._asks.submit(question)
 
-    async def claim(self, claim: Claim) -> bool:
-        """Hold ``claim.blocked`` as ``pending``, settled with the claims made alongside."""
+    async def claim(self, claim: Claim) -> Standing | None:
+        """Hold ``claim.blocked`` as ``pending`` (``None``) or hear where the call stands,
+        settled with the claims made alongside."""
         return await self._claims.submit(claim)
 
     async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:

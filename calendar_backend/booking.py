@@ -253,23 +253,23 @@ class BookingService:
             id=standing.failed_id or str(uuid.uuid4()), call_id=call_id,
             campaign=self._campaign, attendee_email=attendee.email,
             attendee_name=attendee.name, subject=subject, slot=slot, blocked=blocked,
-            revive=standing.failed_id is not None,
+            span=question.span, revive=standing.failed_id is not None,
         )
         # Once claimed, a confirmation runs to the end even if the call drops meanwhile:
         # the caller did confirm, and a half-done booking would hold the slot until stale.
         return await _to_the_end(
-            self._claim_and_write(claim, question, attendee, recipient, now, fresh)
+            self._claim_and_write(claim, attendee, recipient, now, fresh)
         )
 
     async def _claim_and_write(
-        self, claim: Claim, question: Question, attendee: Attendee, recipient: Recipient,
-        now: datetime, fresh: list[Interval],
+        self, claim: Claim, attendee: Attendee, recipient: Recipient, now: datetime,
+        fresh: list[Interval],
     ) -> BookingResult:
         """Claim the slot, write the event, confirm: the part of ``book()`` that must finish."""
         slot = claim.slot
-        if not await self._store.claim(claim):
-            # Lost the race: ask again who holds what, to offer what is still free.
-            lost = await self._store.ask(question)
+        lost = await self._store.claim(claim)
+        if lost is not None:
+            # Lost the race: the store said who holds what, to offer what is still free.
             if lost.existing is not None:
                 return _already_booked(lost.existing, slot)
             return SlotTaken(slot, await self._alternatives(slot.start, now, fresh, lost.booked))

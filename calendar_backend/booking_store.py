@@ -66,8 +66,9 @@ class Question:
 class Claim:
     """A booking to hold as ``pending`` on the store's calendar.
 
-    ``revive``: ``id`` is the call's failed booking of this slot, brought back instead of
-    a new one so the calendar write keeps its key.
+    ``span``: the range whose live bookings a losing claim is told about (the look-ahead,
+    to offer alternatives from). ``revive``: ``id`` is the call's failed booking of this
+    slot, brought back instead of a new one so the calendar write keeps its key.
     """
 
     id: str
@@ -78,7 +79,13 @@ class Claim:
     subject: str
     slot: Interval
     blocked: Interval
+    span: Interval
     revive: bool = False
+
+    @property
+    def question(self) -> Question:
+        """Where the claiming call stands: what a lost claim is answered with."""
+        return Question(self.call_id, self.slot.start, self.attendee_email, self.span)
 
 
 @dataclass(frozen=True)
@@ -127,9 +134,10 @@ class BookingStore(Protocol):
         """Read where the asking call stands (nothing is written)."""
         ...
 
-    async def claim(self, claim: Claim) -> bool:
-        """Hold ``claim.blocked`` as ``pending``: False if a live booking overlaps it or the
-        call already has a live booking."""
+    async def claim(self, claim: Claim) -> Standing | None:
+        """Hold ``claim.blocked`` as ``pending`` (``None``), unless a live booking overlaps
+        it or the call already has a live booking: then the answer to ``claim.question``,
+        read with the refusal, so the loser offers what is still free without asking again."""
         ...
 
     async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:

@@ -41,16 +41,17 @@ class MemoryBookingStore:
                   if r.record.live and r.record.blocked.overlaps(question.span)]
         return Standing.of(question, own, booked)
 
-    async def claim(self, claim: Claim) -> bool:
-        """Hold ``claim.blocked`` as ``pending`` if no live booking overlaps it."""
+    async def claim(self, claim: Claim) -> Standing | None:
+        """Hold ``claim.blocked`` as ``pending`` if no live booking overlaps it (``None``);
+        else where the call stands."""
         if self._rival(claim.id, claim.call_id, claim.blocked):
-            return False
+            return await self.ask(claim.question)
         if claim.revive:
             found = self._find(claim.id)
             if found is None or found.status != BookingStatus.FAILED:
-                return False
+                return await self.ask(claim.question)
             self._put(replace(found, status=BookingStatus.PENDING))
-            return True
+            return None
         self._rows.append(_Row(BookingRecord(
             id=claim.id, call_id=claim.call_id, calendar_id=self.calendar_id,
             campaign=claim.campaign, slot=claim.slot, blocked=claim.blocked,
@@ -58,7 +59,7 @@ class MemoryBookingStore:
             attendee_name=claim.attendee_name, subject=claim.subject, event_id=None,
             online_meeting_url=None,
         )))
-        return True
+        return None
 
     async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
         """The calendar has the event: the booking is confirmed."""

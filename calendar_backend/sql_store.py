@@ -198,13 +198,15 @@ class SqlBookingStore:
         """Answer the questions with one query, in order."""
         return await asyncio.to_thread(self._ask_all, questions)
 
-    async def claim(self, claim: Claim) -> bool:
-        """Hold ``claim.blocked`` as ``pending`` if no live booking overlaps it."""
-        [won] = await self.claim_all([claim])
-        return won
+    async def claim(self, claim: Claim) -> Standing | None:
+        """Hold ``claim.blocked`` as ``pending`` if no live booking overlaps it (``None``);
+        else where the call stands (:meth:`BookingStore.claim`)."""
+        [lost] = await self.claim_all([claim])
+        return lost
 
-    async def claim_all(self, claims: Sequence[Claim]) -> list[bool]:
-        """Settle the claims in order in one transaction: which ones won."""
+    async def claim_all(self, claims: Sequence[Claim]) -> list[Standing | None]:
+        """Settle the claims in order in one transaction: ``None`` for each that won, the
+        standing of each that lost, read in that transaction."""
         return await asyncio.to_thread(self._serially, lambda s: self._settle(s, claims))
 
     async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
@@ -264,14 +266,19 @@ class SqlBookingStore:
             return [_record(row) for row in session.execute(query)]
 
     def _ask_all(self, questions: Sequence[Question]) -> list[Standing]:
+        with self.database.session() as session:
+            return self._standings(session, questions)
+
+    def _standings(self, session: Session, questions: Sequence[Question]) -> list[Standing]:
         # The live bookings in every question's span, and the asking calls' own bookings.
+        if not questions:
+            return []
         parameters = {
             "calendar": self.calendar_id, "calls": sorted({q.call_id for q in questions}),
             "span_start": min(q.span.start for q in questions),
             "span_end": max(q.span.end for q in questions),
         }
-        with self.database.session() as session:
-            rows = [(_record(row), row.hold_of) for row in session.execute(_ASK, parameters)]
+        rows = [(_record(row), row.hold_of) for row in session.execute(_ASK, parameters)]
         return [
             Standing.of(
                 question,
@@ -321,13 +328,16 @@ class SqlBookingStore:
                 log.info("writes on %s hit a deadlock; running them again", self.calendar_id)
         raise RuntimeError(f"writes on {self.calendar_id} kept deadlocking")
 
-    def _settle(self, session: Session, claims: Sequence[Claim]) -> list[bool]:
+    def _settle(self, session: Session, claims: Sequence[Claim]) -> list[Standing | None]:
         won, refused = self._in_turn(session, claims)
         # Claims the database refused only for abandoned ones get a second go once those
         # are released (the claims won meanwhile are in the database now, in their way).
         if refused and self._release_stale(session, [c.blocked for c in refused]):
             won |= self._in_turn(session, [c for c in claims if c.id not in won])[0]
-        return [c.id in won for c in claims]
+        lost = [c for c in claims if c.id not in won]
+        answers = dict(zip((c.id for c in lost),
+                           self._standings(session, [c.question for c in lost]), strict=True))
+        return [answers.get(c.id) for c in claims]
 
     def _in_turn(self, session: Session, claims: Sequence[Claim]) -> tuple[set[str], list[Claim]]:
         """Settle the claims as if one at a time, in order: the ids that won, and the claims

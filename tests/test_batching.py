@@ -104,7 +104,7 @@ class CountingStore(SqlBookingStore):
         self.asks.append(len(questions))
         return await super().ask_all(questions)
 
-    async def claim_all(self, claims: Sequence[Claim]) -> list[bool]:
+    async def claim_all(self, claims: Sequence[Claim]) -> list[Standing | None]:
         self.claims.append(len(claims))
         return await super().claim_all(claims)
 
@@ -113,7 +113,8 @@ def _claim(n: int, start: datetime = NINE) -> Claim:
     slot = Interval(start, start + 30 * MIN)
     return Claim(id=f"booking-{n}", call_id=f"call-{n}", campaign="c",
                  attendee_email=f"caller{n}@example.com", attendee_name=None, subject="s",
-                 slot=slot, blocked=Interval(slot.start, slot.end + 10 * MIN))
+                 slot=slot, blocked=Interval(slot.start, slot.end + 10 * MIN),
+                 span=Interval(NOW, NINE + 600 * MIN))
 
 
 async def test_claims_arriving_together_are_settled_in_one_go_first_claim_wins(
@@ -124,9 +125,11 @@ async def test_claims_arriving_together_are_settled_in_one_go_first_claim_wins(
     # 09:00 first, then two that overlap it, then 10:00, clear of it.
     claims = [_claim(0), _claim(1), _claim(2, NINE + 30 * MIN), _claim(3, NINE + 60 * MIN)]
 
-    won = await asyncio.gather(*(store.claim(c) for c in claims))
+    lost = await asyncio.gather(*(store.claim(c) for c in claims))
 
-    assert won == [True, False, False, True]
+    assert [answer is None for answer in lost] == [True, False, False, True]
+    # A loser hears who holds what with its refusal: the two winners' ranges.
+    assert [len(answer.booked) for answer in lost if answer is not None] == [2, 2]
     assert inner.claims == [4]
     day = Interval(NOW, NINE + 600 * MIN)
     asked = await asyncio.gather(
@@ -151,7 +154,9 @@ async def test_a_batch_is_settled_as_one_claim_after_another(database: Database)
     store = SqlBookingStore(database, "local")
     claims = [_claim(0), _claim(1, NINE + 30 * MIN), _claim(2, NINE + 60 * MIN)]
 
-    assert await store.claim_all(claims) == [False, True, False]
+    lost = await store.claim_all(claims)
+
+    assert [answer is None for answer in lost] == [False, True, False]
 
 
 async def test_one_call_claiming_twice_in_one_batch_keeps_the_first(database: Database) -> None:
@@ -159,7 +164,10 @@ async def test_one_call_claiming_twice_in_one_batch_keeps_the_first(database: Da
     first = _claim(0)
     second = replace(_claim(1, NINE + 120 * MIN), call_id=first.call_id)
 
-    assert await asyncio.gather(store.claim(first), store.claim(second)) == [True, False]
+    won, lost = await asyncio.gather(store.claim(first), store.claim(second))
+
+    assert won is None
+    assert lost is not None and lost.existing is not None and lost.existing.id == first.id
 
 
 async def test_busy_reads_arriving_together_are_one_read(database: Database) -> None:

@@ -132,6 +132,16 @@ class OutlookCalendar:
         events = await self._view(start, end, budget_seconds)
         return next((e for e in events if e.transaction_id == txid), None)
 
+    async def find_event(self, idempotency_key: str, start: datetime,
+                         end: datetime) -> CreatedEvent | None:
+        """The event created with ``idempotency_key``, found by its ``transactionId`` among
+        the events of ``[start, end)``; ``None`` if the calendar has none."""
+        try:
+            found = await self._find(transaction_id(idempotency_key), start, end)
+        except GraphError as exc:
+            raise CalendarUnavailable(f"Graph refused the look-up ({exc.code})") from None
+        return _created(found) if found is not None and not found.is_cancelled else None
+
     async def withdraw(self, idempotency_key: str, start: datetime, end: datetime,
                        message: str) -> bool:
         """Cancel the event a create reported as failed may still have made; True if found."""

@@ -14,6 +14,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def crash_booking(database: Database, stop_at: str, *, calendar: str = "local",
     process = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
-             "HOME": str(ROOT), **(env or {})})
+             "HOME": tempfile.gettempdir(), **(env or {})})
     try:
         ready, _, _ = select.select([process.stdout], [], [], 60)
         line = process.stdout.readline() if ready else ""  # type: ignore[union-attr]
@@ -242,6 +243,8 @@ async def test_outlook_booking_killed_mid_way_is_settled_by_its_transaction_id(
     if stop_at == "after-write":
         assert settled == Settled(confirmed=1)
         assert row.status == "confirmed" and row.event_id == written[0].id
+        join_url = written[0].data["onlineMeeting"]["joinUrl"]
+        assert join_url and row.online_meeting_url == join_url
         assert start not in await offered(database, provider, ref)
     else:
         assert settled == Settled(released=1)

@@ -17,6 +17,7 @@ from calendar_backend.outlook.models import (
     GraphEvent,
     ItemBody,
     LocationOut,
+    OnlineMeeting,
 )
 from calendar_backend.provider import (
     BusyTime,
@@ -138,9 +139,18 @@ class OutlookCalendar:
         the events of ``[start, end)``; ``None`` if the calendar has none."""
         try:
             found = await self._find(transaction_id(idempotency_key), start, end)
+            if found is None or found.is_cancelled:
+                return None
+            if not self._teams_allowed:
+                return _created(found)
+            # calendarView leaves the join link out: the event itself has it.
+            item = await self._graph.get(f"/me/events/{quote(found.id, safe='')}",
+                                         params={"$select": "id,onlineMeeting"})
         except GraphError as exc:
             raise CalendarUnavailable(f"Graph refused the look-up ({exc.code})") from None
-        return _created(found) if found is not None and not found.is_cancelled else None
+        meeting = item.get("onlineMeeting")
+        url = OnlineMeeting.model_validate(meeting).join_url if meeting else None
+        return CreatedEvent(event_id=found.id, online_meeting_url=url)
 
     async def withdraw(self, idempotency_key: str, start: datetime, end: datetime,
                        message: str) -> bool:

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.bootstrap import phone_setup
+    from app.bootstrap import claims_upkeep, phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
     from calendar_backend.outlook.connections import require_token_key
     from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
@@ -59,7 +59,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
                          handler=handler, metrics=metrics,
-                         background=[partial(keep_connections_alive, database, settings.outlook())])
+                         background=[partial(keep_connections_alive, database, settings.outlook()),
+                                     claims_upkeep(database, settings)])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -19,12 +19,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from calendar_backend.booking import WITHDRAW_MESSAGE
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar, refresh_all
 from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
 from calendar_backend.provider import CalendarUnavailable
 from storage.booking_tables import BookingRow
 from storage.database import Database
+
+__all__ = ["WITHDRAW_MESSAGE", "keep_connections_alive", "sweep_failed_creates"]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,6 @@ log = logging.getLogger(__name__)
 SETTLED_AFTER = timedelta(minutes=10)
 LOOK_BACK = timedelta(days=1)
 REFRESH_EVERY_SECONDS = 6 * 3600
-WITHDRAW_MESSAGE = "This meeting could not be confirmed and has been withdrawn."
 
 
 def _failed(database: Database, since: datetime, until: datetime) -> list[BookingRow]:

@@ -58,7 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
                       metrics=metrics)
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
-                         handler=handler, metrics=metrics,
+                         handler=handler, metrics=metrics, api_docs=settings.api_docs,
                          background=[partial(keep_connections_alive, database, settings.outlook())])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)

@@ -179,13 +179,11 @@ def create_app(
                         call_sid)
             return Response(hang_up(), media_type=xml)
         metrics.calls.labels(direction).inc()
-        parameters = {
-            "campaign": campaign.name, "caller": caller, "direction": direction,
-            "token": tokens.mint(call_sid, campaign.name, caller),
-        }
+        parameters = {"campaign": campaign.name, "caller": caller, "direction": direction}
         caller_name = request.query_params.get("name") if params.outbound else None
         if caller_name:
             parameters["caller_name"] = caller_name
+        parameters["token"] = tokens.mint(call_sid, parameters)
         twiml = connect_stream(websocket_url(public_url, MEDIA_PATH), parameters)
         return Response(twiml, media_type=xml)
 
@@ -228,8 +226,8 @@ def create_app(
     async def _admit(start: StreamStart) -> AdmittedCall:
         params = start.custom_parameters
         campaign = campaigns.by_name(params.campaign)
-        if campaign is None or not tokens.check(
-                params.token, start.call_sid, params.campaign, params.caller):
+        signed = params.model_dump(exclude={"token"}, exclude_none=True)
+        if campaign is None or not tokens.check(params.token, start.call_sid, signed):
             raise StreamRefused("stream_token", f"no valid token for call {start.call_sid}")
         # The token is good; the database lets it start a stream once, and only while
         # the call has not ended.

@@ -99,7 +99,7 @@ class StreamParameters(BaseModel):
     caller: PhoneNumber
     token: ShortText
     direction: Literal["inbound", "outbound"] = "inbound"
-    caller_name: ShortText | None = None
+    caller_name: Annotated[str, StringConstraints(max_length=1024)] | None = None
 
 
 class StreamStart(BaseModel):

@@ -24,7 +24,8 @@ from pydantic.alias_generators import to_camel, to_pascal
 CallSid = Annotated[str, StringConstraints(pattern=r"^CA[0-9a-fA-F]{32}$")]
 StreamSid = Annotated[str, StringConstraints(pattern=r"^MZ[0-9a-fA-F]{32}$")]
 AccountSid = Annotated[str, StringConstraints(pattern=r"^AC[0-9a-fA-F]{32}$")]
-PhoneNumber = Annotated[str, StringConstraints(max_length=32)]
+# E.164, "client:name", "anonymous": printable ASCII, and as long as the column holds.
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^[!-~]{0,32}$")]
 ShortText = Annotated[str, StringConstraints(max_length=256)]
 CallStatus = Literal["queued", "initiated", "ringing", "in-progress", "completed", "busy",
                      "failed", "no-answer", "canceled"]

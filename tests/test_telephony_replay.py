@@ -26,7 +26,7 @@ from websockets.sync.client import connect as connect_sync
 from app.call_server import CampaignDirectory, create_app
 from app.campaign_files import parse_campaign
 from app.settings import Settings
-from telephony.call_records import get_call
+from telephony.call_records import get_call, list_calls
 from telephony.phone_pipeline import AdmittedCall
 from telephony.signatures import twilio_signature
 from tests.fakes.loopback import BackgroundServer, free_port
@@ -435,6 +435,22 @@ def test_any_status_callback_is_recorded_or_refused_with_4xx(rung, status, durat
     if response.status_code == 400:
         assert (after.status, after.duration_seconds, after.ended_at) == (
             before.status, before.duration_seconds, before.ended_at)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sid=st.text(max_size=40) | st.uuids().map(lambda u: "CA" + u.hex),
+       caller=st.text(max_size=40), direction=st.text(max_size=40),
+       extra=st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=3))
+def test_any_voice_webhook_is_answered_or_refused_with_4xx(server, sid, caller, direction,
+                                                          extra):
+    form = {**extra, "CallSid": sid, "From": caller, "To": "+14155550100",
+            "Direction": direction}
+    before = list_calls(server.database)
+    response = asyncio.run(server.post_signed("/twilio/voice", form))
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert list_calls(server.database) == before
 
 
 # --- the OpenAPI pages ------------------------------------------------------------------

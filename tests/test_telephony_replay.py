@@ -217,6 +217,23 @@ async def test_two_servers_on_one_database_start_one_stream_per_call(database):
 
 
 
+async def test_token_admits_its_stream_only_with_the_parameters_it_was_minted_with(server):
+    sid = "CA" + uuid.uuid4().hex
+    form = {"CallSid": sid, "From": "+14155550100", "To": CALLER, "Direction": "outbound-api"}
+    answer = await server.post_signed("/twilio/voice?campaign=sales&name=Ada+Lovelace", form)
+    stream = parse_stream_twiml(answer.text)
+    assert stream is not None and stream.parameters["caller_name"] == "Ada Lovelace"
+    tampered = StreamInstruction(stream.url, {**stream.parameters, "caller_name": "Eve"})
+
+    refused = await _stream(server, sid, tampered)
+    admitted = await _stream(server, sid, stream)
+
+    assert refused.close_code == 1008 and refused.received == []
+    assert len(admitted.received) == 1
+    assert [(c.direction, c.caller_name, c.caller_number) for c in server.admitted] == [
+        ("outbound", "Ada Lovelace", CALLER)]
+
+
 # --- junk at the media socket -----------------------------------------------------------
 
 ACCOUNT = "AC" + "0" * 32

@@ -5,25 +5,30 @@ campaign, the caller and a signed stream token; POST /twilio/status records Twil
 callbacks; /twilio/media admits only streams carrying a valid token for their call and
 hands them to the phone pipeline. Every webhook must carry Twilio's signature over the
 public URL, or it gets 403 and nothing happens.
+
+Twilio's signatures carry no timestamp, so a captured webhook can be replayed forever: the
+database remembers each call's progress, a call whose stream started or that ended is
+answered with a hang-up, and a token starts at most one stream for its call. A stream that
+opens with anything but Twilio's ``connected``/``start`` is closed with 1008 and one log
+line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.campaign import Campaign
 from prompts import line
 from storage.database import Database
-from telephony.call_records import record_call_started, record_status
+from telephony.call_records import answer_call, record_status, start_stream
 from telephony.config import TwilioConfig
 from telephony.metrics import ServerMetrics
 from telephony.phone_pipeline import AdmittedCall
@@ -33,7 +38,16 @@ from telephony.signatures import (
     valid_twilio_signature,
     websocket_url,
 )
-from telephony.twiml import connect_stream, decline
+from telephony.twilio_payloads import (
+    PayloadInvalid,
+    StartMessage,
+    StatusCallback,
+    StreamStart,
+    VoiceWebhook,
+    parse_form,
+    parse_opening_message,
+)
+from telephony.twiml import connect_stream, decline, hang_up
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +113,14 @@ TwilioForm = Annotated[dict[str, str], Depends(signed_form)]
 def create_app(
     *, campaigns: CampaignDirectory, twilio: TwilioConfig, database: Database,
     handler: CallHandler, metrics: ServerMetrics | None = None,
-    background: Sequence[BackgroundTask] = (),
+    background: Sequence[BackgroundTask] = (), api_docs: bool = False,
 ) -> FastAPI:
     """The call server's FastAPI app. ``handler`` runs the conversation on an admitted stream.
 
     ``background`` tasks (e.g. calendar-connection upkeep) run for the app's lifetime and are
-    asked to stop through the event they are given when the server shuts down.
+    asked to stop through the event they are given when the server shuts down. ``api_docs``
+    serves /docs, /redoc and /openapi.json: off by default, a public call server has no
+    business describing itself to whoever asks.
     """
     if not twilio.public_url:
         raise ServerNotConfigured(
@@ -116,6 +132,7 @@ def create_app(
     auth_token = twilio.auth_token.get_secret_value()
     tokens = StreamTokens(auth_token)
     metrics = metrics or ServerMetrics()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
@@ -126,49 +143,62 @@ def create_app(
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    app = FastAPI(title="booking-agent call server", lifespan=lifespan)
+    docs = {} if api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="booking-agent call server", lifespan=lifespan, **docs)
     app.state.metrics = metrics
     app.state.tokens = tokens
     app.state.twilio = twilio
 
-
     @app.post("/twilio/voice")
-    async def voice(request: Request, params: TwilioForm) -> Response:
-        call_sid = params.get("CallSid", "")
-        outbound = params.get("Direction", "inbound").startswith("outbound")
-        if outbound:
-            campaign = campaigns.by_name(request.query_params.get("campaign", ""))
-            caller, ours = params.get("To", ""), params.get("From", "")
-        else:
-            caller, ours = params.get("From", ""), params.get("To", "")
-            campaign = campaigns.for_number(ours)
+    async def voice(request: Request, form: TwilioForm) -> Response:
         xml = "application/xml"
-        if campaign is None or not call_sid:
+        try:
+            params = parse_form(VoiceWebhook, form)
+        except PayloadInvalid as exc:
+            metrics.rejected.labels("webhook_form").inc()
+            log.warning("refused a voice webhook: %s", exc.reason)
+            return Response(status_code=400)
+        call_sid = params.call_sid
+        if params.outbound:
+            campaign = campaigns.by_name(request.query_params.get("campaign", ""))
+            caller, ours = params.to_number, params.from_number
+        else:
+            caller, ours = params.from_number, params.to_number
+            campaign = campaigns.for_number(ours)
+        if campaign is None:
             metrics.rejected.labels("no_campaign").inc()
             return Response(decline(line("not_in_service")), media_type=xml)
-        direction = "outbound" if outbound else "inbound"
-        await asyncio.to_thread(
-            record_call_started, database, call_sid, campaign=campaign.name,
+        direction = "outbound" if params.outbound else "inbound"
+        answered = await asyncio.to_thread(
+            answer_call, database, call_sid, campaign=campaign.name,
             direction=direction, caller_number=caller, our_number=ours)
+        if not answered:
+            # Its stream has started or it has ended: a replay, never a second stream.
+            metrics.rejected.labels("replay").inc()
+            log.warning("refused a voice webhook for call %s: already streamed or ended",
+                        call_sid)
+            return Response(hang_up(), media_type=xml)
         metrics.calls.labels(direction).inc()
-        parameters = {
-            "campaign": campaign.name, "caller": caller, "direction": direction,
-            "token": tokens.mint(call_sid, campaign.name, caller),
-        }
-        caller_name = request.query_params.get("name") if outbound else None
+        parameters = {"campaign": campaign.name, "caller": caller, "direction": direction}
+        caller_name = request.query_params.get("name") if params.outbound else None
         if caller_name:
             parameters["caller_name"] = caller_name
+        parameters["token"] = tokens.mint(call_sid, parameters)
         twiml = connect_stream(websocket_url(public_url, MEDIA_PATH), parameters)
         return Response(twiml, media_type=xml)
 
     @app.post("/twilio/status")
-    async def status(params: TwilioForm) -> Response:
-        call_status = params.get("CallStatus", "")
-        duration = params.get("CallDuration")
-        metrics.statuses.labels(call_status or "unknown").inc()
+    async def status(form: TwilioForm) -> Response:
+        try:
+            params = parse_form(StatusCallback, form)
+        except PayloadInvalid as exc:
+            metrics.rejected.labels("webhook_form").inc()
+            log.warning("refused a status callback: %s", exc.reason)
+            return Response(status_code=400)
+        metrics.statuses.labels(params.call_status).inc()
         await asyncio.to_thread(
-            record_status, database, params.get("CallSid", ""), call_status,
-            float(duration) if duration and duration.replace(".", "", 1).isdigit() else None)
+            record_status, database, params.call_sid, params.call_status,
+            params.duration_seconds)
         return Response(status_code=204)
 
     @app.websocket(MEDIA_PATH)
@@ -176,30 +206,38 @@ def create_app(
         await websocket.accept()
         try:
             start = await asyncio.wait_for(_read_start(websocket), START_TIMEOUT_SECONDS)
-        except (TimeoutError, WebSocketDisconnect, ValueError):
+            call = await _admit(start)
+        except StreamRefused as exc:
+            metrics.rejected.labels(exc.metric).inc()
+            log.warning("refused a media stream: %s", exc.reason)
+            await _close(websocket, exc.client_gone)
+            return
+        except TimeoutError:
             metrics.rejected.labels("stream_start").inc()
+            log.warning("refused a media stream: no start within %.0f s", START_TIMEOUT_SECONDS)
             await _close(websocket)
             return
-        params = start.get("customParameters") or {}
-        call_sid = start.get("callSid", "")
-        campaign = campaigns.by_name(params.get("campaign", ""))
-        caller = params.get("caller", "")
-        admitted = campaign is not None and tokens.check(
-            params.get("token"), call_sid, params.get("campaign", ""), caller)
-        if not admitted or campaign is None:
-            metrics.rejected.labels("stream_token").inc()
-            log.warning("refused a media stream without a valid token (call %s)", call_sid)
-            await _close(websocket)
-            return
-        call = AdmittedCall(
-            call_sid=call_sid, stream_sid=start.get("streamSid", ""),
-            account_sid=start.get("accountSid", ""), campaign=campaign, caller_number=caller,
-            caller_name=params.get("caller_name"), direction=params.get("direction", "inbound"))
         metrics.active.inc()
         try:
             await handler(websocket, call)
         finally:
             metrics.active.dec()
+
+    async def _admit(start: StreamStart) -> AdmittedCall:
+        params = start.custom_parameters
+        campaign = campaigns.by_name(params.campaign)
+        signed = params.model_dump(exclude={"token"}, exclude_none=True)
+        if campaign is None or not tokens.check(params.token, start.call_sid, signed):
+            raise StreamRefused("stream_token", f"no valid token for call {start.call_sid}")
+        # The token is good; the database lets it start a stream once, and only while
+        # the call has not ended.
+        if not await asyncio.to_thread(start_stream, database, start.call_sid):
+            raise StreamRefused(
+                "stream_replay", f"call {start.call_sid} already streamed or ended")
+        return AdmittedCall(
+            call_sid=start.call_sid, stream_sid=start.stream_sid,
+            account_sid=start.account_sid, campaign=campaign, caller_number=params.caller,
+            caller_name=params.caller_name, direction=params.direction)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -212,17 +250,46 @@ def create_app(
     return app
 
 
-async def _read_start(websocket: WebSocket) -> dict:
-    """Twilio's ``start`` message (after ``connected``); the media stream begins after it."""
-    for _ in range(3):
-        message = json.loads(await websocket.receive_text())
-        if message.get("event") == "start":
-            return message.get("start") or {}
-    raise ValueError("no start message")
+class StreamRefused(Exception):
+    """A media stream the server will not admit: ``reason`` is its one log line."""
+
+    def __init__(self, metric: str, reason: str, *, client_gone: bool = False) -> None:
+        super().__init__(reason)
+        self.metric = metric
+        self.reason = reason
+        self.client_gone = client_gone
 
 
-async def _close(websocket: WebSocket) -> None:
+async def _read_start(websocket: WebSocket) -> StreamStart:
+    """Twilio's ``start`` message, after at most one ``connected``; anything else refuses.
+
+    Frames are taken raw (``receive``, not ``receive_text``), so a binary frame or a
+    client that leaves is a refusal like any other, not an exception from the framework.
+    """
+    connected = False
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise StreamRefused("stream_start", "closed before start", client_gone=True)
+        text = message.get("text")
+        if text is None:
+            raise StreamRefused("stream_start", "binary frame before start")
+        try:
+            opening = parse_opening_message(text)
+        except PayloadInvalid as exc:
+            raise StreamRefused("stream_start", exc.reason) from None
+        if isinstance(opening, StartMessage):
+            return opening.start
+        if connected:
+            raise StreamRefused("stream_start", "second connected message before start")
+        connected = True
+
+
+async def _close(websocket: WebSocket, client_gone: bool = False) -> None:
+    """Close a refused stream with 1008 (policy violation), unless the client already left."""
+    if client_gone:
+        return
     try:
         await websocket.close(code=POLICY_VIOLATION)
-    except RuntimeError:
-        pass  # already closed by the other side
+    except (RuntimeError, OSError):
+        pass  # the client left while we were deciding

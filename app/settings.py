@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    # The call server's OpenAPI pages (/docs, /redoc, /openapi.json): off unless wanted.
+    api_docs: bool = False
     # Speech providers: "auto" picks the first provider with a key, else the offline pair
     # (pocketsphinx + espeak-ng). STT: deepgram, openai; TTS: cartesia, elevenlabs, openai,
     # deepgram. Voices are provider voice ids.

@@ -1,5 +1,9 @@
 """Tables for phone calls: one row per call, and one row per contact a campaign dials.
 
+A call row also says how far the call got (answered, its media stream started, ended), and
+its one media stream is claimed there with a conditional UPDATE: the database, not a
+server's memory, decides which stream may start.
+
 A contact row is claimed (``pending`` → ``dialling``) in its own transaction before the
 call is placed, and the unique (campaign, phone) pair means a stopped and resumed dialler
 never calls anyone twice.
@@ -47,6 +51,10 @@ class CallRow(Base):
     # What the caller asked for or the agent promised: a call back (and when), no more calls,
     # a person to follow up.
     follow_ups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A call is answered with a stream, its one stream starts, it ends (``ended_at``): kept
+    # here, not in a server's memory, so a replayed webhook or token is refused by any server.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    stream_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class DialContactRow(Base):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.call_tables import CallRow
@@ -72,6 +72,42 @@ def record_call_started(
     except IntegrityError:
         return False
     return True
+
+
+def answer_call(
+    database: Database, call_id: str, *, campaign: str, direction: str,
+    caller_number: str | None, our_number: str | None,
+) -> bool:
+    """Note that the voice webhook answers ``call_id`` with a stream; False: it may not.
+
+    A call is answered until its stream starts: Twilio retrying its webhook before then is
+    answered again, but once the stream has started or the call has ended, a replayed
+    webhook is refused by whichever server it reaches.
+    """
+    record_call_started(database, call_id, campaign=campaign, direction=direction,
+                        caller_number=caller_number, our_number=our_number)
+    with database.session() as session:
+        answered = session.execute(
+            update(CallRow)
+            .where(CallRow.id == call_id, CallRow.stream_started_at.is_(None),
+                   CallRow.ended_at.is_(None))
+            .values(answered_at=datetime.now(UTC)))
+        return answered.rowcount == 1
+
+
+def start_stream(database: Database, call_id: str) -> bool:
+    """Claim the one media stream an answered call may have; False if it had one or ended.
+
+    One conditional UPDATE, so under any concurrency (two servers, two sockets presenting
+    the same token) the database lets exactly one stream start, and never after the end.
+    """
+    with database.session() as session:
+        started = session.execute(
+            update(CallRow)
+            .where(CallRow.id == call_id, CallRow.answered_at.is_not(None),
+                   CallRow.stream_started_at.is_(None), CallRow.ended_at.is_(None))
+            .values(stream_started_at=datetime.now(UTC)))
+        return started.rowcount == 1
 
 
 def record_status(

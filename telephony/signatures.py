@@ -5,8 +5,9 @@ token. Behind a proxy the server sees another scheme and host, so the URL is reb
 the configured public base URL, never from the request's Host header.
 
 A media stream carries a token the server minted when it answered (or placed) that call:
-an HMAC over the call, campaign, caller and expiry. A connection without a valid token
-for the call it claims to be is refused, so nobody can open a bot session by connecting.
+an HMAC over the call, every stream parameter (campaign, caller, direction, name) and the
+expiry. A connection without a valid token for the call it claims to be is refused, so
+nobody can open a bot session by connecting.
 """
 
 from __future__ import annotations
@@ -59,27 +60,34 @@ class StreamTokens:
         self._key = hmac.new(secret.encode(), b"booking-agent stream token", "sha256").digest()
         self._lifetime = lifetime_seconds
 
-    def _mac(self, fields: tuple[str, ...], expires: int) -> str:
+    def _mac(self, call_sid: str, parameters: Mapping[str, str], expires: int) -> str:
+        fields = (call_sid, *(f"{k}={v}" for k, v in sorted(parameters.items())))
         message = "\x1f".join((*fields, str(expires))).encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    def mint(self, call_sid: str, campaign: str, caller: str, *, now: float | None = None) -> str:
-        """A token for this call's stream, valid for the configured lifetime."""
+    def mint(self, call_sid: str, parameters: Mapping[str, str], *,
+             now: float | None = None) -> str:
+        """A token for this call's stream with exactly these ``parameters`` (campaign,
+        caller, direction, ...), valid for the configured lifetime."""
         expires = int((now if now is not None else time.time()) + self._lifetime)
-        return f"{expires}.{self._mac((call_sid, campaign, caller), expires)}"
+        return f"{expires}.{self._mac(call_sid, parameters, expires)}"
 
     def check(
-        self, token: str | None, call_sid: str, campaign: str, caller: str,
+        self, token: str | None, call_sid: str, parameters: Mapping[str, str],
         *, now: float | None = None,
     ) -> bool:
-        """Whether ``token`` admits a stream for exactly this call, campaign and caller."""
+        """Whether ``token`` admits a stream for exactly this call and these parameters.
+
+        It proves the server minted it, for this call, recently; that it starts one stream
+        only is the database's part (``telephony.call_records.start_stream``).
+        """
         if not token or "." not in token:
             return False
         expires_text, mac = token.split(".", 1)
-        if not expires_text.isdigit():
+        if not (expires_text.isascii() and expires_text.isdigit()):
             return False
         expires = int(expires_text)
         if expires < (now if now is not None else time.time()):
             return False
-        return hmac.compare_digest(mac, self._mac((call_sid, campaign, caller), expires))
+        return hmac.compare_digest(mac, self._mac(call_sid, parameters, expires))

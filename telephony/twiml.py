@@ -28,3 +28,10 @@ def decline(message: str) -> str:
     response.say(message)
     response.hangup()
     return str(response)
+
+
+def hang_up() -> str:
+    """Hang up without a word (a replayed webhook for a call that already had its stream)."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)

@@ -127,13 +127,17 @@ async def test_token_for_another_call_does_not_open_this_one(harness):
     assert caller.close_code == 1008 and harness.admitted == []
 
 
-def test_stream_token_expires():
+def test_stream_token_expires_and_binds_the_call_and_every_parameter():
     tokens = StreamTokens("secret", lifetime_seconds=60)
-    token = tokens.mint("CA1", "sales", CALLER, now=1000.0)
-    assert tokens.check(token, "CA1", "sales", CALLER, now=1059.0)
-    assert not tokens.check(token, "CA1", "sales", CALLER, now=1061.0)
-    assert not tokens.check(token, "CA1", "support", CALLER, now=1000.0)
-    assert not StreamTokens("other").check(token, "CA1", "sales", CALLER, now=1000.0)
+    params = {"campaign": "sales", "caller": CALLER, "direction": "inbound"}
+    token = tokens.mint("CA1", params, now=1000.0)
+    assert tokens.check(token, "CA1", params, now=1059.0)
+    assert not tokens.check(token, "CA1", params, now=1061.0)
+    assert not tokens.check(token, "CA2", params, now=1000.0)
+    assert not tokens.check(token, "CA1", {**params, "campaign": "support"}, now=1000.0)
+    assert not tokens.check(token, "CA1", {**params, "direction": "outbound"}, now=1000.0)
+    assert not tokens.check(token, "CA1", {**params, "caller_name": "Eve"}, now=1000.0)
+    assert not StreamTokens("other").check(token, "CA1", params, now=1000.0)
 
 
 async def test_signature_is_checked_against_the_public_url_behind_a_proxy(database):

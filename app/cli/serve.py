@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from functools import partial
+from typing import Any
 
 from app.campaign_files import CampaignInvalid, load_campaign
 from app.settings import get_settings
@@ -58,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
                       metrics=metrics)
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
-                         handler=handler, metrics=metrics,
+                         handler=handler, metrics=metrics, api_docs=settings.api_docs,
                          background=[partial(keep_connections_alive, database, settings.outlook()),
                                      claims_upkeep(database, settings)])
     except ServerNotConfigured as exc:
@@ -67,5 +69,16 @@ def _serve(args: argparse.Namespace) -> int:
     names = ", ".join(c.name for c in directory.campaigns)
     print(f"call server for {names}: Twilio voice webhook {settings.public_url}/twilio/voice, "
           f"status callback {settings.public_url}/twilio/status", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_config=_log_config())
     return 0
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging with one access line per HTTP request and none of its own
+    per-connection lines: a WebSocket would otherwise cost three ("accepted", "connection
+    open", "connection closed"), so a flood of refused streams logs one line each."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    return config

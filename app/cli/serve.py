@@ -32,6 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.bootstrap import phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
+    from app.operator_api import create_operator_api
     from calendar_backend.outlook.connections import require_token_key
     from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
     from calendar_backend.outlook.upkeep import keep_connections_alive
@@ -63,8 +64,10 @@ def _serve(args: argparse.Namespace) -> int:
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    app.mount("/api/v1", create_operator_api(database))
     names = ", ".join(c.name for c in directory.campaigns)
     print(f"call server for {names}: Twilio voice webhook {settings.public_url}/twilio/voice, "
-          f"status callback {settings.public_url}/twilio/status", file=sys.stderr)
+          f"status callback {settings.public_url}/twilio/status; operator API "
+          f"{settings.public_url}/api/v1 (schema at /api/v1/openapi.json)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -1,0 +1,75 @@
+"""Organisations, their operators and API keys, and campaigns kept in the database.
+
+Revision ID: 0010
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def _when() -> sa.DateTime:
+    return sa.DateTime(timezone=True)
+
+
+def _organisation() -> sa.Column:
+    return sa.Column("organisation_id", sa.String(36), sa.ForeignKey(
+        "organisations.id", ondelete="CASCADE"), nullable=False)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "organisations",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
+        sa.UniqueConstraint("name", name=op.f("uq_organisations_name")),
+    )
+    op.create_table(
+        "operators",
+        sa.Column("id", sa.String(36), nullable=False),
+        _organisation(),
+        sa.Column("email", sa.String(320), nullable=False),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_operators")),
+        sa.UniqueConstraint("email", name=op.f("uq_operators_email")),
+    )
+    op.create_index("ix_operators_organisation_id", "operators", ["organisation_id"])
+    op.create_table(
+        "api_keys",
+        sa.Column("id", sa.String(36), nullable=False),
+        _organisation(),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("prefix", sa.String(32), nullable=False),
+        sa.Column("secret_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.Column("revoked_at", _when(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
+        sa.UniqueConstraint("prefix", name=op.f("uq_api_keys_prefix")),
+    )
+    op.create_index("ix_api_keys_organisation_id", "api_keys", ["organisation_id"])
+    op.create_table(
+        "campaigns",
+        sa.Column("id", sa.String(36), nullable=False),
+        _organisation(),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.Column("updated_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
+        sa.UniqueConstraint("organisation_id", "name",
+                            name=op.f("uq_campaigns_organisation_id")),
+    )
+    op.create_index("ix_campaigns_organisation_id", "campaigns", ["organisation_id"])
+
+
+def downgrade() -> None:
+    for table in ("campaigns", "api_keys", "operators", "organisations"):
+        op.drop_table(table)

@@ -9,22 +9,27 @@ the CLI prints (:mod:`app.validation`). The schema is at ``/api/v1/openapi.json`
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.campaign import Campaign
+from app.harness import CallerSpec
+from app.operators import calls as org_calls
 from app.operators.accounts import Organisation, organisation_of_key
+from app.operators.calls import BookingView
 from app.operators.campaigns import (
     CampaignInvalid,
     CampaignNameTaken,
     StoredCampaign,
+    campaign_named,
     create_campaign,
     delete_campaign,
     export_yaml,
@@ -34,7 +39,11 @@ from app.operators.campaigns import (
     patch_campaign,
     replace_campaign,
 )
+from app.operators.test_calls import TestCall, TestCallRefused, TestCalls
+from app.settings import Settings
+from caller_language.phone_numbers import e164
 from storage.database import Database
+from telephony.call_records import CallRecord
 
 # A campaign document is a few kilobytes; anything far larger is refused before parsing.
 MAX_BODY_BYTES = 256 * 1024
@@ -74,6 +83,78 @@ class CampaignList(BaseModel):
     """The organisation's campaigns, by name."""
 
     campaigns: list[CampaignOut]
+
+
+class CallSummary(BaseModel):
+    """A call in a listing (``GET /calls/{id}`` has its transcript and the rest)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    campaign: str
+    direction: str
+    caller_number: str | None
+    status: str
+    outcome: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: float | None
+
+
+class CallList(BaseModel):
+    """A page of calls, newest first; ``next_before`` fetches the next page."""
+
+    calls: list[CallSummary]
+    next_before: datetime | None
+
+
+class BookingList(BaseModel):
+    """The organisation's bookings by start time."""
+
+    bookings: list[BookingView]
+
+
+class TestCallStart(BaseModel):
+    """A test call of one of the organisation's campaigns, as a caller from ``caller_number``
+    (it decides the caller's zone guess, as on the phone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: str = Field(min_length=1, max_length=64)
+    caller_number: str = "+12125550100"
+    first_name: str | None = Field(default=None, max_length=100)
+
+    @field_validator("caller_number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        return e164(value)
+
+
+class CallerLine(BaseModel):
+    """What the caller says (as a speech recogniser would print it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class TestCallState(BaseModel):
+    """A test call: the lines said since the last request (``lines``), and whether it is over
+    (then ``outcome`` and ``bookings`` are set, and ``GET /calls/{id}`` has its record)."""
+
+    id: str
+    lines: list[dict[str, str]]
+    ended: bool
+    outcome: str | None = None
+    bookings: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, call: TestCall, lines: list[dict[str, str]]) -> TestCallState:
+        """The state of ``call`` with ``lines`` as the news."""
+        result = call.result
+        return cls(id=call.id, lines=lines, ended=call.ended,
+                   outcome=result.outcome if result else None,
+                   bookings=result.bookings if result else [])
 
 
 class ApiError(Exception):
@@ -127,11 +208,14 @@ Org = Annotated[Organisation, Depends(_organisation)]
 Body = Annotated[Any, Depends(_json_body)]
 
 
-def create_operator_api(database: Database) -> FastAPI:
-    """The API app for ``database`` (mount it at ``/api/v1``)."""
+def create_operator_api(database: Database, settings: Settings) -> FastAPI:
+    """The API app for ``database`` (mount it at ``/api/v1``); test calls run with
+    ``settings`` (the LLM, if configured) as phone calls do."""
     api = FastAPI(title="booking-agent operator API", version="1",
                   responses={401: {"model": Problems}, 422: {"model": Problems}})
     api.state.database = database
+    test_calls = TestCalls(database, settings)
+    api.state.test_calls = test_calls
 
     @api.exception_handler(ApiError)
     async def refused(_request: Request, exc: ApiError) -> JSONResponse:
@@ -227,6 +311,109 @@ def create_operator_api(database: Database) -> FastAPI:
         if not delete_campaign(database, org, campaign_id):
             raise ApiError(404, _NOT_FOUND)
         return Response(status_code=204)
+
+    # -- calls and bookings ------------------------------------------------------------
+
+    @api.get("/calls", response_model=CallList, tags=["calls"])
+    def calls(org: Org, campaign: str | None = None, outcome: str | None = None,
+              since: datetime | None = None, before: datetime | None = None,
+              limit: Annotated[int, Query(ge=1, le=org_calls.MAX_PAGE)] = 50) -> CallList:
+        """The organisation's calls, newest first, filtered by campaign name, outcome and
+        start time; pass the last page's ``next_before`` as ``before`` for the next."""
+        found_calls = org_calls.list_calls(database, org, campaign=campaign, outcome=outcome,
+                                           since=since, before=before, limit=limit)
+        return CallList(calls=[CallSummary.model_validate(c) for c in found_calls],
+                        next_before=found_calls[-1].started_at
+                        if len(found_calls) == limit else None)
+
+    @api.get("/calls/{call_id}", response_model=CallRecord, tags=["calls"],
+             responses={404: {"model": Problems}})
+    def call(org: Org, call_id: str) -> CallRecord:
+        """One call: transcript, tool calls, bookings, outcome, duration, per-turn latency."""
+        record = org_calls.get_call(database, org, call_id)
+        if record is None:
+            raise ApiError(404, "no such call")
+        return record
+
+    @api.get("/bookings", response_model=BookingList, tags=["bookings"])
+    def bookings(org: Org, status: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=org_calls.MAX_PAGE)] = 50) -> BookingList:
+        """The organisation's bookings by start time (of one status if given)."""
+        return BookingList(bookings=org_calls.list_bookings(database, org, status=status,
+                                                            limit=limit))
+
+    def _booking(org: Organisation, booking_id: str) -> BookingView:
+        booking = org_calls.get_booking(database, org, booking_id)
+        if booking is None:
+            raise ApiError(404, "no such booking")
+        return booking
+
+    @api.get("/bookings/{booking_id}", response_model=BookingView, tags=["bookings"],
+             responses={404: {"model": Problems}})
+    def booking(org: Org, booking_id: str) -> BookingView:
+        """One booking."""
+        return _booking(org, booking_id)
+
+    @api.post("/bookings/{booking_id}/cancel", response_model=BookingView, tags=["bookings"],
+              responses={404: {"model": Problems}, 409: {"model": Problems}})
+    async def cancel(org: Org, booking_id: str) -> BookingView:
+        """Cancel a confirmed booking on its calendar; the attendee is told."""
+        booking = await asyncio.to_thread(_booking, org, booking_id)
+        stored = await asyncio.to_thread(campaign_named, database, org, booking.campaign)
+        refused = await org_calls.cancel_booking(
+            database, org, booking, stored.campaign if stored is not None else None)
+        if refused is not None:
+            raise ApiError(409, refused)
+        return await asyncio.to_thread(_booking, org, booking_id)
+
+    # -- test calls ----------------------------------------------------------------------
+
+    def _test_call(org: Organisation, call_id: str) -> TestCall:
+        call = test_calls.find(org.id, call_id)
+        if call is None:
+            raise ApiError(404, "no such test call running here")
+        return call
+
+    @api.post("/test-calls", status_code=201, response_model=TestCallState,
+              tags=["test calls"], responses={404: {"model": Problems}, 409: {"model": Problems}})
+    async def start_test_call(org: Org, start: TestCallStart) -> TestCallState:
+        """Start a text call of a campaign: the agent's opening comes back; then send the
+        caller's lines to ``/test-calls/{id}/say``. Same dialogue and booking as a phone call."""
+        stored = await asyncio.to_thread(get_campaign, database, org, start.campaign_id)
+        if stored is None:
+            raise ApiError(404, _NOT_FOUND)
+        caller = CallerSpec(number=start.caller_number, first_name=start.first_name)
+        try:
+            call = await test_calls.start(org.id, stored.campaign, caller)
+        except TestCallRefused as exc:
+            raise ApiError(409, str(exc)) from None
+        return TestCallState.of(call, call.lines)
+
+    @api.post("/test-calls/{call_id}/say", response_model=TestCallState, tags=["test calls"],
+              responses={404: {"model": Problems}, 409: {"model": Problems}})
+    async def say(org: Org, call_id: str, said: CallerLine) -> TestCallState:
+        """The caller says a line; the agent's answer comes back."""
+        call = _test_call(org, call_id)
+        try:
+            lines = await call.say(said.text)
+        except TestCallRefused as exc:
+            raise ApiError(409, str(exc)) from None
+        return TestCallState.of(call, lines)
+
+    @api.post("/test-calls/{call_id}/hang-up", response_model=TestCallState,
+              tags=["test calls"], responses={404: {"model": Problems}})
+    async def hang_up(org: Org, call_id: str) -> TestCallState:
+        """The caller hangs up; the call is recorded."""
+        call = _test_call(org, call_id)
+        await call.hang_up()
+        return TestCallState.of(call, [])
+
+    @api.get("/test-calls/{call_id}", response_model=TestCallState, tags=["test calls"],
+             responses={404: {"model": Problems}})
+    def test_call(org: Org, call_id: str) -> TestCallState:
+        """A test call's whole conversation so far."""
+        call = _test_call(org, call_id)
+        return TestCallState.of(call, call.lines)
 
     return api
 

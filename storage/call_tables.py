@@ -28,6 +28,7 @@ class CallRow(Base):
     __table_args__ = (
         CheckConstraint(f"direction IN ({one_of(DIRECTIONS)})", name="direction"),
         Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_organisation_id", "organisation_id", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Twilio's CallSid
@@ -47,6 +48,8 @@ class CallRow(Base):
     # What the caller asked for or the agent promised: a call back (and when), no more calls,
     # a person to follow up.
     follow_ups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The organisation whose campaign the call was for (None: a campaign file's call).
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class DialContactRow(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from app.campaign_files import load_campaign
 from app.operator_api import MAX_BODY_BYTES, create_operator_api
 from app.operators.accounts import create_api_key, create_operator, revoke_api_key
+from app.settings import Settings
 from storage.database import Database
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "campaigns" / "demo.yaml"
@@ -45,12 +47,14 @@ def _organisation(database: Database, name: str) -> tuple[Any, str]:
 
 
 @pytest.fixture
-def client(database: Database) -> TestClient:
+def client(database: Database) -> Iterator[TestClient]:
     from fastapi import FastAPI
 
     app = FastAPI()
-    app.mount("/api/v1", create_operator_api(database))
-    return TestClient(app)
+    app.mount("/api/v1", create_operator_api(database, Settings(_env_file=None,
+                                                                 openai_api_key=None)))
+    with TestClient(app) as client:  # one event loop for the whole test: test calls run on it
+        yield client
 
 
 @pytest.fixture

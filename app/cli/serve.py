@@ -64,7 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    app.mount("/api/v1", create_operator_api(database))
+    app.mount("/api/v1", create_operator_api(database, settings))
     names = ", ".join(c.name for c in directory.campaigns)
     print(f"call server for {names}: Twilio voice webhook {settings.public_url}/twilio/voice, "
           f"status callback {settings.public_url}/twilio/status; operator API "

@@ -25,7 +25,7 @@ from storage.database import Database
 from storage.operator_tables import CampaignRow
 
 __all__ = [
-    "CampaignInvalid", "CampaignNameTaken", "StoredCampaign", "create_campaign",
+    "CampaignInvalid", "CampaignNameTaken", "StoredCampaign", "campaign_named", "create_campaign",
     "delete_campaign", "export_yaml", "get_campaign", "list_campaigns", "merge_patch",
     "parse_yaml", "patch_campaign", "replace_campaign",
 ]
@@ -97,6 +97,16 @@ def get_campaign(
     """One of the organisation's campaigns; ``None`` if it has none by that id."""
     with database.session() as session:
         row = _row(session, organisation, campaign_id)
+        return _stored(row) if row is not None else None
+
+
+def campaign_named(
+    database: Database, organisation: Organisation, name: str
+) -> StoredCampaign | None:
+    """The organisation's campaign called ``name`` (calls and bookings record the name)."""
+    with database.session() as session:
+        row = session.scalars(select(CampaignRow).where(
+            CampaignRow.organisation_id == organisation.id, CampaignRow.name == name)).first()
         return _stored(row) if row is not None else None
 
 

@@ -1,4 +1,5 @@
-"""Organisations, their operators and API keys, and campaigns kept in the database.
+"""Organisations, their operators and API keys, campaigns kept in the database, and the
+organisation a call was made for.
 
 Revision ID: 0010
 Revises: 0004
@@ -68,8 +69,16 @@ def upgrade() -> None:
                             name=op.f("uq_campaigns_organisation_id")),
     )
     op.create_index("ix_campaigns_organisation_id", "campaigns", ["organisation_id"])
+    # Calls made for an organisation's campaign (test calls over the API, calls of stored
+    # campaigns); calls of campaign files belong to none.
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("organisation_id", sa.String(36), nullable=True))
+    op.create_index("ix_calls_organisation_id", "calls", ["organisation_id", "started_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calls_organisation_id", "calls")
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("organisation_id")
     for table in ("campaigns", "api_keys", "operators", "organisations"):
         op.drop_table(table)

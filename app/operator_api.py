@@ -12,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from agent.campaign import Campaign
 from app.harness import CallerSpec
 from app.operators import calls as org_calls
+from app.operators import webhooks
 from app.operators.accounts import Organisation, organisation_of_key
 from app.operators.calls import BookingView
 from app.operators.campaigns import (
@@ -41,6 +42,7 @@ from app.operators.campaigns import (
 )
 from app.operators.test_calls import TestCall, TestCallRefused, TestCalls
 from app.settings import Settings
+from calendar_backend.outlook.token_store import TokenCipher, TokenKeyMissing, cipher
 from caller_language.phone_numbers import e164
 from storage.database import Database
 from telephony.call_records import CallRecord
@@ -155,6 +157,57 @@ class TestCallState(BaseModel):
         return cls(id=call.id, lines=lines, ended=call.ended,
                    outcome=result.outcome if result else None,
                    bookings=result.bookings if result else [])
+
+
+class WebhookIn(BaseModel):
+    """An endpoint to register: an http(s) URL and the events it wants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    events: list[Literal["booking.created", "booking.moved", "booking.cancelled",
+                         "call.ended"]] = Field(min_length=1, max_length=4)
+
+
+class WebhookOut(BaseModel):
+    """A registered endpoint (``secret`` only in the answer that registered it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    secret: str | None = None
+
+
+class WebhookList(BaseModel):
+    """The organisation's endpoints."""
+
+    webhooks: list[WebhookOut]
+
+
+class DeliveryOut(BaseModel):
+    """One delivery of one event: pending (with when it is tried next), delivered or failed."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    event_id: str
+    event_type: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class DeliveryLog(BaseModel):
+    """An endpoint's deliveries, newest event first."""
+
+    deliveries: list[DeliveryOut]
 
 
 class ApiError(Exception):
@@ -364,7 +417,11 @@ def create_operator_api(database: Database, settings: Settings) -> FastAPI:
             database, org, booking, stored.campaign if stored is not None else None)
         if refused is not None:
             raise ApiError(409, refused)
-        return await asyncio.to_thread(_booking, org, booking_id)
+        cancelled = await asyncio.to_thread(_booking, org, booking_id)
+        if booking.status != "cancelled":  # a retried cancel tells nobody twice
+            await asyncio.to_thread(webhooks.emit, database, org.id, "booking.cancelled",
+                                    webhooks.booking_payload(cancelled))
+        return cancelled
 
     # -- test calls ----------------------------------------------------------------------
 
@@ -414,6 +471,48 @@ def create_operator_api(database: Database, settings: Settings) -> FastAPI:
         """A test call's whole conversation so far."""
         call = _test_call(org, call_id)
         return TestCallState.of(call, call.lines)
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    def _cipher() -> TokenCipher:
+        try:
+            return cipher(settings.outlook())
+        except TokenKeyMissing:
+            raise ApiError(409, "this server keeps webhook secrets encrypted and has no "
+                                "BOOKING_AGENT_TOKEN_KEY; ask its administrator") from None
+
+    @api.post("/webhooks", status_code=201, response_model=WebhookOut, tags=["webhooks"],
+              responses={409: {"model": Problems}})
+    def register_webhook(org: Org, webhook: WebhookIn) -> WebhookOut:
+        """Send these events to this URL, signed (``Booking-Agent-Signature: t=..,v1=..``,
+        HMAC-SHA256 over ``"<t>.<body>"`` with the secret returned here, once)."""
+        endpoint, secret = webhooks.register(database, _cipher(), org, str(webhook.url),
+                                             webhook.events)
+        return WebhookOut(id=endpoint.id, url=endpoint.url, events=endpoint.events,
+                          created_at=endpoint.created_at, secret=secret)
+
+    @api.get("/webhooks", response_model=WebhookList, tags=["webhooks"])
+    def list_webhooks(org: Org) -> WebhookList:
+        """The organisation's endpoints."""
+        return WebhookList(webhooks=[WebhookOut.model_validate(e)
+                                     for e in webhooks.endpoints(database, org)])
+
+    @api.delete("/webhooks/{webhook_id}", status_code=204, tags=["webhooks"],
+                responses={404: {"model": Problems}})
+    def remove_webhook(org: Org, webhook_id: str) -> Response:
+        """Stop sending to an endpoint (its undelivered events are dropped)."""
+        if not webhooks.remove(database, org, webhook_id):
+            raise ApiError(404, "no such webhook")
+        return Response(status_code=204)
+
+    @api.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryLog,
+             tags=["webhooks"], responses={404: {"model": Problems}})
+    def delivery_log(org: Org, webhook_id: str) -> DeliveryLog:
+        """What was sent to an endpoint, and how it went."""
+        found_log = webhooks.deliveries(database, org, webhook_id)
+        if found_log is None:
+            raise ApiError(404, "no such webhook")
+        return DeliveryLog(deliveries=[DeliveryOut.model_validate(d) for d in found_log])
 
     return api
 

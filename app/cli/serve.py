@@ -33,8 +33,9 @@ def _serve(args: argparse.Namespace) -> int:
     from app.bootstrap import phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
     from app.operator_api import create_operator_api
+    from app.operators.webhooks import keep_delivering
     from calendar_backend.outlook.connections import require_token_key
-    from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
+    from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, cipher
     from calendar_backend.outlook.upkeep import keep_connections_alive
     from storage.database import open_database
     from telephony.metrics import ServerMetrics
@@ -57,10 +58,14 @@ def _serve(args: argparse.Namespace) -> int:
     metrics = ServerMetrics()
     handler = partial(run_call, setup=phone_setup(settings, database), database=database,
                       metrics=metrics)
+    background = [partial(keep_connections_alive, database, settings.outlook())]
+    try:
+        background.append(partial(keep_delivering, database, cipher(settings.outlook())))
+    except TokenKeyMissing:
+        pass  # webhooks cannot be registered without the key either: nothing to deliver
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
-                         handler=handler, metrics=metrics,
-                         background=[partial(keep_connections_alive, database, settings.outlook())])
+                         handler=handler, metrics=metrics, background=background)
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

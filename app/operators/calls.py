@@ -16,6 +16,7 @@ from agent.campaign import Campaign
 from app.operators.accounts import Organisation
 from calendar_backend.booking import BookingService, Cancelled, NotAllowed
 from calendar_backend.booking_settings import BookingSettings
+from calendar_backend.booking_store import BookingRecord
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.sql_store import SqlBookingStore
 from prompts import line
@@ -44,6 +45,16 @@ class BookingView(BaseModel):
     subject: str
     event_id: str | None
     online_meeting_url: str | None
+
+    @classmethod
+    def of(cls, record: BookingRecord) -> BookingView:
+        """The view of a stored booking record."""
+        return cls(id=record.id, call_id=record.call_id, campaign=record.campaign,
+                   calendar_id=record.calendar_id, start=record.slot.start,
+                   end=record.slot.end, status=record.status,
+                   attendee_email=record.attendee_email, attendee_name=record.attendee_name,
+                   subject=record.subject, event_id=record.event_id,
+                   online_meeting_url=record.online_meeting_url)
 
 
 def list_calls(

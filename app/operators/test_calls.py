@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 from agent.campaign import Campaign
 from app.harness import CalendarSpec, CallerSpec, CallResult, new_test_call_id, run_call
+from app.operators.calls import BookingView
+from app.operators.webhooks import booking_event, booking_payload, emit
 from app.settings import Settings
+from calendar_backend.booking_store import BookingRecord
 from storage.database import Database
 from telephony.call_records import (
     FollowUps,
@@ -141,9 +144,14 @@ class TestCalls:
             await asyncio.to_thread(record_status, self._database, call.id, "failed")
             return
         call.result = result
-        await asyncio.to_thread(self._record, call.id, result)
+        booked = [(record, record.id in session.moved_booking_ids)
+                  for record in session.bookings()]
+        await asyncio.to_thread(self._record, call, result, booked)
 
-    def _record(self, call_id: str, result: CallResult) -> None:
+    def _record(
+        self, call: TestCall, result: CallResult, booked: list[tuple[BookingRecord, bool]]
+    ) -> None:
+        call_id = call.id
         record_call_finished(
             self._database, call_id, outcome=result.outcome, transcript=result.transcript,
             tool_calls=result.tool_calls, bookings=result.bookings, turn_latencies=[],
@@ -152,6 +160,14 @@ class TestCalls:
                 call_back_when=result.call_back_when, do_not_call=result.do_not_call,
                 human_follow_up=result.human_follow_up))
         record_status(self._database, call_id, "completed")
+        for booking, moved in booked:
+            kind = booking_event(booking.status, moved)
+            if kind is not None:
+                emit(self._database, call.organisation_id, kind,
+                     booking_payload(BookingView.of(booking)))
+        emit(self._database, call.organisation_id, "call.ended", {
+            "call_id": call_id, "campaign": call.campaign.name, "outcome": result.outcome,
+            "bookings": result.bookings, "transcript": result.transcript})
 
     async def close(self) -> None:
         """Hang up every running call (the server is stopping)."""

@@ -1,5 +1,5 @@
 """Organisations, their operators and API keys, campaigns kept in the database, and the
-organisation a call was made for.
+organisation a call was made for; webhook endpoints, events and their delivery outbox.
 
 Revision ID: 0010
 Revises: 0004
@@ -74,11 +74,56 @@ def upgrade() -> None:
     with op.batch_alter_table("calls") as batch:
         batch.add_column(sa.Column("organisation_id", sa.String(36), nullable=True))
     op.create_index("ix_calls_organisation_id", "calls", ["organisation_id", "started_at"])
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("id", sa.String(36), nullable=False),
+        _organisation(),
+        sa.Column("url", sa.String(2048), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("secret", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
+    )
+    op.create_index("ix_webhook_endpoints_organisation_id", "webhook_endpoints",
+                    ["organisation_id"])
+    op.create_table(
+        "webhook_events",
+        sa.Column("id", sa.String(36), nullable=False),
+        _organisation(),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_events")),
+    )
+    op.create_index("ix_webhook_events_organisation_id", "webhook_events", ["organisation_id"])
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("event_id", sa.String(36), sa.ForeignKey(
+            "webhook_events.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("endpoint_id", sa.String(36), sa.ForeignKey(
+            "webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", _when(), nullable=False),
+        sa.Column("last_attempt_at", _when(), nullable=True),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("delivered_at", _when(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
+        sa.CheckConstraint("state IN ('pending', 'delivered', 'failed')",
+                           name=op.f("ck_webhook_deliveries_state")),
+    )
+    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries",
+                    ["state", "next_attempt_at"])
+    op.create_index("ix_webhook_deliveries_event_id", "webhook_deliveries", ["event_id"])
+    op.create_index("ix_webhook_deliveries_endpoint_id", "webhook_deliveries", ["endpoint_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_calls_organisation_id", "calls")
     with op.batch_alter_table("calls") as batch:
         batch.drop_column("organisation_id")
-    for table in ("campaigns", "api_keys", "operators", "organisations"):
+    for table in ("webhook_deliveries", "webhook_events", "webhook_endpoints", "campaigns",
+                  "api_keys", "operators", "organisations"):
         op.drop_table(table)

@@ -25,12 +25,12 @@ from app.harness import CallerSpec
 from app.operators import calls as org_calls
 from app.operators import webhooks
 from app.operators.accounts import Organisation, organisation_of_key
+from app.operators.bookings import CancelRefused, cancel_booking
 from app.operators.calls import BookingView
 from app.operators.campaigns import (
     CampaignInvalid,
     CampaignNameTaken,
     StoredCampaign,
-    campaign_named,
     create_campaign,
     delete_campaign,
     export_yaml,
@@ -261,13 +261,16 @@ Org = Annotated[Organisation, Depends(_organisation)]
 Body = Annotated[Any, Depends(_json_body)]
 
 
-def create_operator_api(database: Database, settings: Settings) -> FastAPI:
+def create_operator_api(
+    database: Database, settings: Settings, test_calls: TestCalls | None = None
+) -> FastAPI:
     """The API app for ``database`` (mount it at ``/api/v1``); test calls run with
-    ``settings`` (the LLM, if configured) as phone calls do."""
+    ``settings`` (the LLM, if configured) as phone calls do, in ``test_calls`` (shared with
+    the console)."""
     api = FastAPI(title="booking-agent operator API", version="1",
                   responses={401: {"model": Problems}, 422: {"model": Problems}})
     api.state.database = database
-    test_calls = TestCalls(database, settings)
+    test_calls = test_calls or TestCalls(database, settings)
     api.state.test_calls = test_calls
 
     @api.exception_handler(ApiError)
@@ -411,16 +414,12 @@ def create_operator_api(database: Database, settings: Settings) -> FastAPI:
               responses={404: {"model": Problems}, 409: {"model": Problems}})
     async def cancel(org: Org, booking_id: str) -> BookingView:
         """Cancel a confirmed booking on its calendar; the attendee is told."""
-        booking = await asyncio.to_thread(_booking, org, booking_id)
-        stored = await asyncio.to_thread(campaign_named, database, org, booking.campaign)
-        refused = await org_calls.cancel_booking(
-            database, org, booking, stored.campaign if stored is not None else None)
-        if refused is not None:
-            raise ApiError(409, refused)
-        cancelled = await asyncio.to_thread(_booking, org, booking_id)
-        if booking.status != "cancelled":  # a retried cancel tells nobody twice
-            await asyncio.to_thread(webhooks.emit, database, org.id, "booking.cancelled",
-                                    webhooks.booking_payload(cancelled))
+        try:
+            cancelled = await cancel_booking(database, org, booking_id)
+        except CancelRefused as exc:
+            raise ApiError(409, str(exc)) from None
+        if cancelled is None:
+            raise ApiError(404, "no such booking")
         return cancelled
 
     # -- test calls ----------------------------------------------------------------------

@@ -32,7 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.bootstrap import phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
+    from app.console import create_console
     from app.operator_api import create_operator_api
+    from app.operators.test_calls import TestCalls
     from app.operators.webhooks import keep_delivering
     from calendar_backend.outlook.connections import require_token_key
     from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, cipher
@@ -69,10 +71,16 @@ def _serve(args: argparse.Namespace) -> int:
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    app.mount("/api/v1", create_operator_api(database, settings))
+    test_calls = TestCalls(database, settings)
+    app.mount("/api/v1", create_operator_api(database, settings, test_calls))
+    secret = settings.console_session_secret
+    app.mount("/console", create_console(
+        database, test_calls, session_secret=secret.get_secret_value() if secret else None,
+        secure_cookies=(settings.public_url or "").startswith("https://")))
     names = ", ".join(c.name for c in directory.campaigns)
     print(f"call server for {names}: Twilio voice webhook {settings.public_url}/twilio/voice, "
           f"status callback {settings.public_url}/twilio/status; operator API "
-          f"{settings.public_url}/api/v1 (schema at /api/v1/openapi.json)", file=sys.stderr)
+          f"{settings.public_url}/api/v1 (schema at /api/v1/openapi.json), console "
+          f"{settings.public_url}/console/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -12,14 +12,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from agent.campaign import Campaign
 from app.operators.accounts import Organisation
-from calendar_backend.booking import BookingService, Cancelled, NotAllowed
-from calendar_backend.booking_settings import BookingSettings
 from calendar_backend.booking_store import BookingRecord
-from calendar_backend.local_calendar import LocalCalendar
-from calendar_backend.sql_store import SqlBookingStore
-from prompts import line
 from storage.booking_tables import BookingRow
 from storage.call_tables import CallRow
 from storage.database import Database
@@ -112,27 +106,3 @@ def get_booking(
     with database.session() as session:
         row = session.scalars(_bookings(organisation).where(BookingRow.id == booking_id)).first()
         return BookingView.model_validate(row) if row is not None else None
-
-
-async def cancel_booking(
-    database: Database, organisation: Organisation, booking: BookingView,
-    campaign: Campaign | None,
-) -> str | None:
-    """Cancel one of the organisation's confirmed bookings on its calendar (the attendee is
-    told); ``None`` when done, else why not."""
-    if not booking.calendar_id.startswith("local:"):
-        return "only bookings on the organisation's own calendar can be cancelled here yet"
-    settings = campaign.booking if campaign is not None else BookingSettings()
-    service = BookingService(
-        SqlBookingStore(database, booking.calendar_id),
-        LocalCalendar(database, calendar_id=booking.calendar_id), settings,
-        campaign_name=booking.campaign)
-    result = await service.cancel(
-        booking.id, call_id=booking.call_id,
-        message=line("operator_cancel_note", business_name=(
-            campaign.business_name if campaign is not None else organisation.name)))
-    if isinstance(result, Cancelled):
-        return None
-    if isinstance(result, NotAllowed):
-        return result.reason
-    return f"the calendar did not cancel it: {result.reason}"

@@ -27,26 +27,39 @@ from telephony.config import PhoneSetup
 
 
 def connect_calendar(
-    campaign: Campaign, database: Database, settings: Settings
+    campaign: Campaign, database: Database, settings: Settings, *,
+    organisation_id: str | None = None,
 ) -> CalendarConnection:
     """The calendar the campaign's ``booking.calendar`` reference names.
 
-    ``"local"`` is the embedded calendar in the project database. Any other reference is an
-    Outlook connection (``outlook:<name>``). A connection that needs reconnecting, was
-    disconnected, is unknown, or whose tokens cannot be read is unusable: the call goes on and
-    booking is skipped (seed 002), with the reason.
+    ``"local"`` is the embedded calendar in the project database (``"local:<id>"`` another
+    one in it, see :func:`for_organisation`). Any other reference is an Outlook connection
+    (``outlook:<name>``). A connection that needs reconnecting, was disconnected, is unknown,
+    or whose tokens cannot be read is unusable: the call goes on and booking is skipped (seed
+    002), with the reason.
     """
-    return calendar_for(campaign.booking.calendar, database, settings,
+    reference = campaign.booking.calendar
+    if organisation_id is not None and not _is_local(reference):
+        # Outlook connections are the server's, not yet an organisation's own.
+        return CalendarConnection.unusable(
+            f"{reference!r} is not a calendar connected for this organisation")
+    return calendar_for(reference, database, settings,
                         zone=campaign.booking.availability.timezone)
+
+
+def _is_local(reference: str) -> bool:
+    return reference == "local" or reference.startswith("local:")
 
 
 def calendar_for(
     reference: str, database: Database, settings: Settings, *, zone: str | None = None
 ) -> CalendarConnection:
-    """The calendar ``reference`` names (``"local"`` or ``outlook:<name>``), as
-    :func:`connect_calendar` describes; ``zone`` is the local calendar's owner zone."""
-    if reference == "local":
-        return CalendarConnection(LocalCalendar(database, calendar_id="local", zone=zone), True)
+    """The calendar ``reference`` names (``"local"``, ``"local:<id>"`` or
+    ``outlook:<name>``), as :func:`connect_calendar` describes; ``zone`` is the local
+    calendar's owner zone."""
+    if _is_local(reference):
+        return CalendarConnection(LocalCalendar(database, calendar_id=reference, zone=zone),
+                                  True)
     try:
         provider = open_calendar(database, settings.outlook(), reference)
     except (ConnectionNotFound, TokenKeyMissing, ValueError) as exc:
@@ -56,6 +69,15 @@ def calendar_for(
             f"calendar access has expired for {reference!r}: reconnect it"
         )
     return CalendarConnection(provider, True)
+
+
+def for_organisation(campaign: Campaign, organisation_id: str) -> Campaign:
+    """``campaign`` as an organisation runs it: its embedded calendar is the organisation's
+    own, so neither its events nor its bookings meet another organisation's."""
+    if campaign.booking.calendar != "local":
+        return campaign
+    booking = campaign.booking.model_copy(update={"calendar": f"local:{organisation_id}"})
+    return campaign.model_copy(update={"booking": booking})
 
 
 def phone_setup(settings: Settings, database: Database) -> PhoneSetup:

@@ -37,7 +37,7 @@ from pydantic import (
 from agent.call_session import CalendarConnection, CallSession
 from agent.campaign import Campaign
 from agent.pipeline import build_dialogue, open_call
-from app.bootstrap import connect_calendar, settle_claims
+from app.bootstrap import connect_calendar, for_organisation, settle_claims
 from app.campaign_files import load_campaign, parse_campaign
 from app.settings import Settings
 from app.validation import validation_problems
@@ -343,21 +343,28 @@ async def run_call(
     policy: str | None = None,
     events: list[EventSpec] | None = None,
     on_line: AgentOutput | None = None,
+    call_id: str | None = None,
+    organisation_id: str | None = None,
 ) -> tuple[CallResult, CallSession]:
-    """Run one text call through the dialogue pipeline until goodbye or the caller hangs up.
+    """Run one text call through the dialogue pipeline until goodbye or the caller hangs up
+    (as call ``call_id``, a fresh ``test-...`` id if not given; for ``organisation_id``'s
+    campaign, on that organisation's calendars).
 
     Bookings a killed earlier run left pending are settled first.
     """
     await settle_claims(database, settings)
     calendar = calendar or CalendarSpec()
+    if organisation_id is not None:
+        campaign = for_organisation(campaign, organisation_id)
     if calendar.use == "campaign":
-        connection = connect_calendar(campaign, database, settings)
+        connection = connect_calendar(campaign, database, settings,
+                                      organisation_id=organisation_id)
     else:
         connection, campaign = _embedded_calendar(campaign, database, calendar)
     name = " ".join(p for p in (caller.first_name, caller.last_name) if p) or None
     session = await open_call(
         campaign, caller_number=caller.number, caller_name=name,
-        call_id=f"test-{uuid.uuid4().hex[:12]}", now=now, database=database,
+        call_id=call_id or new_test_call_id(), now=now, database=database,
         calendar=connection,
     )
     # Text turns arrive whole (no audio to detect turns in), so no turn model is loaded.
@@ -478,6 +485,11 @@ async def _concurrent_booking(
         recipient=Recipient(first_name="Sam"), call_id=f"other-{session.call_id}",
         now=session.now(),
     )
+
+
+def new_test_call_id() -> str:
+    """A test call's id: ``test-`` and 12 hex digits (phone calls have Twilio's CallSid)."""
+    return f"test-{uuid.uuid4().hex[:12]}"
 
 
 def scripted_input(lines: list[str]) -> CallerInput:

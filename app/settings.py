@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path.home() / ".local" / "share" / "booking-agent"
     # Fernet key encrypting calendar tokens at rest.
     token_key: SecretStr | None = None
+    # Signs the console's session cookies; unset, a random one per process (sessions end
+    # when the server restarts).
+    console_session_secret: SecretStr | None = None
 
     # Microsoft identity platform and Graph (emulators stand in through these two URLs).
     graph_base_url: str = "https://graph.microsoft.com/v1.0"

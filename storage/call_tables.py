@@ -32,6 +32,7 @@ class CallRow(Base):
     __table_args__ = (
         CheckConstraint(f"direction IN ({one_of(DIRECTIONS)})", name="direction"),
         Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_organisation_id", "organisation_id", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Twilio's CallSid
@@ -55,6 +56,8 @@ class CallRow(Base):
     # here, not in a server's memory, so a replayed webhook or token is refused by any server.
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     stream_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The organisation whose campaign the call was for (None: a campaign file's call).
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class DialContactRow(Base):

@@ -60,14 +60,17 @@ class CallRecord(BaseModel):
 def record_call_started(
     database: Database, call_id: str, *, campaign: str, direction: str,
     caller_number: str | None, our_number: str | None, status: str = "in-progress",
+    organisation_id: str | None = None,
 ) -> bool:
-    """Store a new call; False (and nothing changed) if the call is already recorded."""
+    """Store a new call (of ``organisation_id``'s campaign, if one); False (and nothing
+    changed) if the call is already recorded."""
     try:
         with database.session() as session:
             session.add(CallRow(
                 id=call_id, campaign=campaign, direction=direction,
                 caller_number=caller_number, our_number=our_number, status=status,
                 transcript=[], tool_calls=[], bookings=[], turn_latencies=[], follow_ups={},
+                organisation_id=organisation_id,
             ))
     except IntegrityError:
         return False

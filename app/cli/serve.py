@@ -34,8 +34,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.bootstrap import claims_upkeep, phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
+    from app.console import create_console
+    from app.operator_api import create_operator_api
+    from app.operators.test_calls import TestCalls
+    from app.operators.webhooks import keep_delivering
     from calendar_backend.outlook.connections import require_token_key
-    from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
+    from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, cipher
     from calendar_backend.outlook.upkeep import keep_connections_alive
     from storage.database import open_database
     from telephony.metrics import ServerMetrics
@@ -58,17 +62,29 @@ def _serve(args: argparse.Namespace) -> int:
     metrics = ServerMetrics()
     handler = partial(run_call, setup=phone_setup(settings, database), database=database,
                       metrics=metrics)
+    background = [partial(keep_connections_alive, database, settings.outlook())]
+    try:
+        background.append(partial(keep_delivering, database, cipher(settings.outlook())))
+    except TokenKeyMissing:
+        pass  # webhooks cannot be registered without the key either: nothing to deliver
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
                          handler=handler, metrics=metrics, api_docs=settings.api_docs,
-                         background=[partial(keep_connections_alive, database, settings.outlook()),
-                                     claims_upkeep(database, settings)])
+                         background=[*background, claims_upkeep(database, settings)])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    test_calls = TestCalls(database, settings)
+    app.mount("/api/v1", create_operator_api(database, settings, test_calls))
+    secret = settings.console_session_secret
+    app.mount("/console", create_console(
+        database, test_calls, session_secret=secret.get_secret_value() if secret else None,
+        secure_cookies=(settings.public_url or "").startswith("https://")))
     names = ", ".join(c.name for c in directory.campaigns)
     print(f"call server for {names}: Twilio voice webhook {settings.public_url}/twilio/voice, "
-          f"status callback {settings.public_url}/twilio/status", file=sys.stderr)
+          f"status callback {settings.public_url}/twilio/status; operator API "
+          f"{settings.public_url}/api/v1 (schema at /api/v1/openapi.json), console "
+          f"{settings.public_url}/console/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_config=_log_config())
     return 0
 

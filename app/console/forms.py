@@ -1,0 +1,92 @@
+"""The campaign form of the console: a campaign document to form fields and back.
+
+The form holds every booking setting; fields it does not show (FAQ, caller hours, templates)
+are kept from the campaign being edited. Values are passed on as typed (numbers as text):
+the campaign model validates them, and its problems come back by field path, shown beside
+the field they name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from app.operators.campaigns import merge_patch
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MEETING_TYPES = ("video", "phone", "in_person")
+# (form field, document path, label, input type)
+TEXT_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+    ("name", "name", "Campaign name", "text"),
+    ("business_name", "business_name", "Business name", "text"),
+    ("agent_name", "agent_name", "Agent's name", "text"),
+    ("purpose", "purpose", "Why the agent calls", "text"),
+)
+BOOKING_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+    ("meeting_length_minutes", "booking.meeting_length_minutes", "Meeting length (minutes)",
+     "number"),
+    ("timezone", "booking.availability.timezone", "Calendar owner's time zone (IANA)", "text"),
+    ("start", "booking.availability.start", "Day starts (HH:MM)", "time"),
+    ("end", "booking.availability.end", "Day ends (HH:MM)", "time"),
+    ("buffer_before_minutes", "booking.buffer_before_minutes", "Buffer before (minutes)",
+     "number"),
+    ("buffer_after_minutes", "booking.buffer_after_minutes", "Buffer after (minutes)", "number"),
+    ("minimum_notice_minutes", "booking.minimum_notice_minutes", "Minimum notice (minutes)",
+     "number"),
+    ("look_ahead_days", "booking.look_ahead_days", "Look ahead (days)", "number"),
+    ("slot_step_minutes", "booking.slot_step_minutes", "Slot step (minutes, blank: length)",
+     "number"),
+    ("address", "booking.address", "Address (in-person meetings)", "text"),
+)
+
+
+def _get(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _put(document: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        document = document.setdefault(part, {})
+    document[last] = value
+
+
+def form_values(document: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields filled from a stored campaign document."""
+    values: dict[str, Any] = {}
+    for field, path, _, _ in TEXT_FIELDS + BOOKING_FIELDS:
+        value = _get(document, path)
+        values[field] = "" if value is None else str(value)[:5] if field in ("start", "end") \
+            else str(value)
+    values["talking_points"] = "\n".join(_get(document, "talking_points") or [])
+    values["enabled"] = bool(_get(document, "booking.enabled"))
+    values["days"] = _get(document, "booking.availability.days") or list(WEEKDAYS[:5])
+    values["meeting_type"] = _get(document, "booking.meeting_type") or "video"
+    return values
+
+
+def document_from_form(form: FormData, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The campaign document the submitted form asks for (on top of ``current``)."""
+    changes: dict[str, Any] = {}
+    for field, path, _, kind in TEXT_FIELDS + BOOKING_FIELDS:
+        raw = str(form.get(field, "")).strip()
+        if not raw:
+            value: Any = None  # blank: the default (a merge patch's null removes the field)
+        elif kind == "number":
+            value = int(raw) if raw.lstrip("-").isdigit() else raw
+        else:
+            value = raw
+        _put(changes, path, value)
+    points = [p.strip() for p in str(form.get("talking_points", "")).splitlines() if p.strip()]
+    changes["talking_points"] = points or None
+    _put(changes, "booking.enabled", form.get("enabled") == "on")
+    _put(changes, "booking.availability.days", [d for d in form.getlist("days")
+                                                if isinstance(d, str)])
+    _put(changes, "booking.meeting_type", str(form.get("meeting_type", "video")))
+    return merge_patch(current or {}, changes)

@@ -1,0 +1,196 @@
+"""Campaigns kept in the database for an organisation: the same document as a campaign file.
+
+A campaign is validated whole (:func:`app.campaign_files.parse_campaign`) before it is
+stored, so what is stored always loads; what is stored is what the operator set (fields left
+out keep following the defaults). Updates are whole replacements or JSON merge patches
+(RFC 7396), validated the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from agent.campaign import Campaign
+from app.campaign_files import CampaignInvalid, parse_campaign
+from app.operators.accounts import Organisation
+from storage.base import utc_now
+from storage.database import Database
+from storage.operator_tables import CampaignRow
+
+__all__ = [
+    "CampaignInvalid", "CampaignNameTaken", "StoredCampaign", "campaign_named", "create_campaign",
+    "delete_campaign", "export_yaml", "get_campaign", "list_campaigns", "merge_patch",
+    "parse_yaml", "patch_campaign", "replace_campaign",
+]
+
+
+class CampaignNameTaken(ValueError):
+    """The organisation already has a campaign of that name."""
+
+
+@dataclass(frozen=True)
+class StoredCampaign:
+    """A campaign of an organisation: its document and the campaign it validates to."""
+
+    id: str
+    name: str
+    document: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def campaign(self) -> Campaign:
+        """The validated campaign (the stored document always validates)."""
+        return parse_campaign(self.document, self.name)
+
+
+def _stored(row: CampaignRow) -> StoredCampaign:
+    return StoredCampaign(row.id, row.name, row.document, row.created_at, row.updated_at)
+
+
+def _nul_characters(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Where ``value`` holds a NUL character, which no text field means and PostgreSQL
+    cannot store."""
+    if isinstance(value, str):
+        return [(path, "contains a NUL character")] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [problem for key, item in value.items()
+                for problem in _nul_characters(key, path) + _nul_characters(
+                    item, f"{path}.{key}" if path else str(key))]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _nul_characters(item, f"{path}.{i}")]
+    return []
+
+
+def _validated(document: Any) -> tuple[str, dict[str, Any]]:
+    """The campaign's name and the document to store: what the operator set, in JSON form."""
+    campaign = parse_campaign(document, "campaign")
+    nul = _nul_characters(document)
+    if nul:
+        raise CampaignInvalid("campaign", nul)
+    return campaign.name, campaign.model_dump(mode="json", exclude_unset=True)
+
+
+def list_campaigns(database: Database, organisation: Organisation) -> list[StoredCampaign]:
+    """The organisation's campaigns by name."""
+    with database.session() as session:
+        rows = session.scalars(select(CampaignRow).where(
+            CampaignRow.organisation_id == organisation.id).order_by(CampaignRow.name))
+        return [_stored(row) for row in rows]
+
+
+def _row(session: Any, organisation: Organisation, campaign_id: str) -> CampaignRow | None:
+    return session.scalars(select(CampaignRow).where(
+        CampaignRow.id == campaign_id, CampaignRow.organisation_id == organisation.id)).first()
+
+
+def get_campaign(
+    database: Database, organisation: Organisation, campaign_id: str
+) -> StoredCampaign | None:
+    """One of the organisation's campaigns; ``None`` if it has none by that id."""
+    with database.session() as session:
+        row = _row(session, organisation, campaign_id)
+        return _stored(row) if row is not None else None
+
+
+def campaign_named(
+    database: Database, organisation: Organisation, name: str
+) -> StoredCampaign | None:
+    """The organisation's campaign called ``name`` (calls and bookings record the name)."""
+    with database.session() as session:
+        row = session.scalars(select(CampaignRow).where(
+            CampaignRow.organisation_id == organisation.id, CampaignRow.name == name)).first()
+        return _stored(row) if row is not None else None
+
+
+def _name_taken(name: str) -> CampaignNameTaken:
+    return CampaignNameTaken(f"there is already a campaign named {name!r}")
+
+
+def create_campaign(
+    database: Database, organisation: Organisation, document: Any
+) -> StoredCampaign:
+    """Store a new campaign; raises :class:`CampaignInvalid` (every problem by path) or
+    :class:`CampaignNameTaken`."""
+    name, stored = _validated(document)
+    now = utc_now()
+    try:
+        with database.session() as session:
+            row = CampaignRow(id=str(uuid.uuid4()), organisation_id=organisation.id, name=name,
+                              document=stored, created_at=now, updated_at=now)
+            session.add(row)
+            session.flush()
+            return _stored(row)
+    except IntegrityError:
+        raise _name_taken(name) from None
+
+
+def replace_campaign(
+    database: Database, organisation: Organisation, campaign_id: str, document: Any
+) -> StoredCampaign | None:
+    """Replace a campaign's document whole; ``None`` if the organisation has no such one."""
+    name, stored = _validated(document)
+    try:
+        with database.session() as session:
+            row = _row(session, organisation, campaign_id)
+            if row is None:
+                return None
+            row.name, row.document, row.updated_at = name, stored, utc_now()
+            session.flush()
+            return _stored(row)
+    except IntegrityError:
+        raise _name_taken(name) from None
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: ``patch`` applied to ``target`` (``null`` removes a field)."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def patch_campaign(
+    database: Database, organisation: Organisation, campaign_id: str, patch: Any
+) -> StoredCampaign | None:
+    """Apply a JSON merge patch to a campaign and validate the result whole."""
+    current = get_campaign(database, organisation, campaign_id)
+    if current is None:
+        return None
+    return replace_campaign(database, organisation, campaign_id,
+                            merge_patch(current.document, patch))
+
+
+def delete_campaign(database: Database, organisation: Organisation, campaign_id: str) -> bool:
+    """Delete a campaign; False if the organisation has no such one."""
+    with database.session() as session:
+        row = _row(session, organisation, campaign_id)
+        if row is None:
+            return False
+        session.delete(row)
+        return True
+
+
+def parse_yaml(text: str) -> Any:
+    """A campaign file's text as data; raises :class:`CampaignInvalid` if it is not YAML."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CampaignInvalid("campaign", [("", f"not valid YAML: {exc}")]) from None
+
+
+def export_yaml(campaign: StoredCampaign) -> str:
+    """The campaign as a campaign file the CLI loads."""
+    return yaml.safe_dump(campaign.document, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,296 @@
+"""Webhooks: an organisation's endpoints, events put in a database outbox, and delivery.
+
+Each event is stored once with an id (receivers drop repeats by it) and one delivery row per
+endpoint that wants its type. A delivery worker takes due rows (leasing them, so several
+servers never send one twice at the same time: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
+serialising transaction on SQLite), POSTs the event signed, and on failure tries again with
+exponential back-off until 24 hours after the event, then marks it failed. Everything is in
+the database, so deliveries survive a restart. Deliveries go out side by side, so their
+order is not promised (a receiver orders by the payload's ``created_at``).
+
+The signature header is ``Booking-Agent-Signature: t=<unix seconds>,v1=<hex>``, the
+HMAC-SHA256 with the endpoint's secret over ``"<t>.<body>"`` (:func:`verify_signature`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+from sqlalchemy import select, update
+
+from app.operators.accounts import Organisation
+from app.operators.calls import BookingView
+from calendar_backend.outlook.token_store import TokenCipher
+from storage.base import utc_now
+from storage.database import Database
+from storage.webhook_tables import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
+
+log = logging.getLogger(__name__)
+
+EventType = Literal["booking.created", "booking.moved", "booking.cancelled", "call.ended"]
+EVENT_TYPES: tuple[str, ...] = ("booking.created", "booking.moved", "booking.cancelled",
+                                "call.ended")
+SIGNATURE_HEADER = "Booking-Agent-Signature"
+GIVE_UP_AFTER = timedelta(hours=24)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+# A taken delivery is someone's for this long: past it (the sender died), it is due again.
+LEASE = timedelta(seconds=60)
+SEND_TIMEOUT_SECONDS = 10.0
+BATCH = 20
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A registered webhook URL (never its secret)."""
+
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of one event to one endpoint, as the delivery log shows it."""
+
+    id: str
+    event_id: str
+    event_type: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The header value signing ``body`` at ``timestamp`` with ``secret``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify_signature(
+    secret: str, header: str, body: bytes, *, now: datetime | None = None,
+    tolerance: timedelta = timedelta(minutes=5),
+) -> bool:
+    """Whether ``header`` signs ``body`` with ``secret``, made within ``tolerance`` of now
+    (what a receiver checks; an old signature is a replay)."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    moment = (now or utc_now()).timestamp()
+    if abs(moment - timestamp) > tolerance.total_seconds():
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), header.strip())
+
+
+def _endpoint(row: WebhookEndpointRow) -> Endpoint:
+    return Endpoint(row.id, row.url, list(row.events), row.created_at)
+
+
+def register(
+    database: Database, cipher: TokenCipher, organisation: Organisation, url: str,
+    events: Sequence[str],
+) -> tuple[Endpoint, str]:
+    """A new endpoint for ``events``; returns it and its signing secret (shown only now)."""
+    secret = f"whsec_{secrets.token_urlsafe(32)}"
+    with database.session() as session:
+        row = WebhookEndpointRow(id=str(uuid.uuid4()), organisation_id=organisation.id,
+                                 url=url, events=sorted(set(events)),
+                                 secret=cipher.encrypt(secret), created_at=utc_now())
+        session.add(row)
+        session.flush()
+        return _endpoint(row), secret
+
+
+def endpoints(database: Database, organisation: Organisation) -> list[Endpoint]:
+    """The organisation's endpoints, oldest first."""
+    with database.session() as session:
+        rows = session.scalars(select(WebhookEndpointRow).where(
+            WebhookEndpointRow.organisation_id == organisation.id
+        ).order_by(WebhookEndpointRow.created_at))
+        return [_endpoint(row) for row in rows]
+
+
+def remove(database: Database, organisation: Organisation, endpoint_id: str) -> bool:
+    """Remove an endpoint (its pending deliveries go with it); False if there is none."""
+    with database.session() as session:
+        row = session.scalars(select(WebhookEndpointRow).where(
+            WebhookEndpointRow.id == endpoint_id,
+            WebhookEndpointRow.organisation_id == organisation.id)).first()
+        if row is None:
+            return False
+        session.delete(row)
+        return True
+
+
+def deliveries(
+    database: Database, organisation: Organisation, endpoint_id: str, limit: int = 100
+) -> list[Delivery] | None:
+    """The endpoint's delivery log, newest first; ``None`` if the organisation has no such
+    endpoint."""
+    with database.session() as session:
+        owned = session.scalars(select(WebhookEndpointRow.id).where(
+            WebhookEndpointRow.id == endpoint_id,
+            WebhookEndpointRow.organisation_id == organisation.id)).first()
+        if owned is None:
+            return None
+        rows = session.execute(
+            select(WebhookDeliveryRow, WebhookEventRow.type)
+            .join(WebhookEventRow, WebhookEventRow.id == WebhookDeliveryRow.event_id)
+            .where(WebhookDeliveryRow.endpoint_id == endpoint_id)
+            .order_by(WebhookEventRow.created_at.desc()).limit(limit))
+        return [Delivery(d.id, d.event_id, kind, d.state, d.attempts, d.next_attempt_at,
+                         d.last_attempt_at, d.last_status_code, d.last_error, d.delivered_at)
+                for d, kind in rows]
+
+
+def booking_event(status: str, moved: bool) -> EventType | None:
+    """The event a call's booking in ``status`` makes known (none for failed attempts)."""
+    if status == "cancelled":
+        return "booking.cancelled"
+    if status == "confirmed":
+        return "booking.moved" if moved else "booking.created"
+    return None
+
+
+def booking_payload(booking: BookingView) -> dict[str, Any]:
+    """What a booking event says about the booking: as ``GET /bookings/{id}`` shows it."""
+    return booking.model_dump(mode="json")
+
+
+def emit(
+    database: Database, organisation_id: str, kind: EventType, data: dict[str, Any]
+) -> str:
+    """Put an event in the outbox for every endpoint of the organisation that wants it;
+    returns the event's id."""
+    event_id = str(uuid.uuid4())
+    now = utc_now()
+    with database.session() as session:
+        session.add(WebhookEventRow(id=event_id, organisation_id=organisation_id, type=kind,
+                                    payload=data, created_at=now))
+        session.flush()
+        wanted = session.scalars(select(WebhookEndpointRow).where(
+            WebhookEndpointRow.organisation_id == organisation_id))
+        for endpoint in wanted:
+            if kind in endpoint.events:
+                session.add(WebhookDeliveryRow(
+                    id=str(uuid.uuid4()), event_id=event_id, endpoint_id=endpoint.id,
+                    state="pending", attempts=0, next_attempt_at=now))
+    return event_id
+
+
+@dataclass(frozen=True)
+class _Due:
+    delivery_id: str
+    url: str
+    secret: bytes
+    body: bytes
+    event_id: str
+    event_type: str
+    event_created_at: datetime
+    attempts: int
+
+
+def _take_due(database: Database, now: datetime, limit: int) -> list[_Due]:
+    """Lease up to ``limit`` due deliveries to this sender."""
+    query = (select(WebhookDeliveryRow, WebhookEventRow, WebhookEndpointRow)
+             .join(WebhookEventRow, WebhookEventRow.id == WebhookDeliveryRow.event_id)
+             .join(WebhookEndpointRow, WebhookEndpointRow.id == WebhookDeliveryRow.endpoint_id)
+             .where(WebhookDeliveryRow.state == "pending",
+                    WebhookDeliveryRow.next_attempt_at <= now)
+             .order_by(WebhookDeliveryRow.next_attempt_at).limit(limit))
+    if database.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=WebhookDeliveryRow)
+    taken = []
+    with database.session(serial=True) as session:
+        for delivery, event, endpoint in session.execute(query):
+            delivery.next_attempt_at = now + LEASE
+            body = json.dumps({"id": event.id, "type": event.type,
+                               "created_at": event.created_at.isoformat(),
+                               "data": event.payload}, separators=(",", ":")).encode()
+            taken.append(_Due(delivery.id, endpoint.url, endpoint.secret, body, event.id,
+                              event.type, event.created_at, delivery.attempts))
+    return taken
+
+
+def _record(database: Database, due: _Due, now: datetime, status: int | None,
+            error: str | None) -> None:
+    attempts = due.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "last_attempt_at": now,
+                              "last_status_code": status, "last_error": error}
+    if error is None:
+        values |= {"state": "delivered", "delivered_at": now}
+    else:
+        wait = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
+        retry_at = now + wait
+        if retry_at - due.event_created_at > GIVE_UP_AFTER:
+            values["state"] = "failed"
+        values["next_attempt_at"] = retry_at
+    with database.session() as session:
+        session.execute(update(WebhookDeliveryRow).where(
+            WebhookDeliveryRow.id == due.delivery_id).values(**values))
+
+
+async def deliver_due(
+    database: Database, cipher: TokenCipher, client: httpx.AsyncClient, *,
+    now: datetime | None = None, limit: int = BATCH,
+) -> int:
+    """Send the deliveries due at ``now``; returns how many were attempted."""
+    moment = now or utc_now()
+    due = await asyncio.to_thread(_take_due, database, moment, limit)
+
+    async def send(item: _Due) -> None:
+        secret = cipher.decrypt(item.secret)
+        headers = {"Content-Type": "application/json", "Booking-Agent-Event": item.event_id,
+                   "Booking-Agent-Event-Type": item.event_type,
+                   SIGNATURE_HEADER: sign(secret, int(moment.timestamp()), item.body)}
+        status: int | None = None
+        try:
+            answer = await client.post(item.url, content=item.body, headers=headers,
+                                       timeout=SEND_TIMEOUT_SECONDS)
+            status = answer.status_code
+            error = None if 200 <= status < 300 else f"answered {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: could not reach the endpoint"
+        if error is not None:
+            log.info("webhook delivery %s to %s failed: %s", item.delivery_id, item.url, error)
+        await asyncio.to_thread(_record, database, item, moment, status, error)
+
+    await asyncio.gather(*(send(item) for item in due))
+    return len(due)
+
+
+async def keep_delivering(
+    database: Database, cipher: TokenCipher, stop: asyncio.Event, *,
+    poll_seconds: float = 2.0,
+) -> None:
+    """Deliver due webhooks until ``stop`` is set (a background task of the server)."""
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        while not stop.is_set():
+            try:
+                sent = await deliver_due(database, cipher, client)
+            except Exception:  # a database hiccup must not end deliveries for good
+                log.exception("webhook deliveries failed; trying again shortly")
+                sent = 0
+            if sent < BATCH:
+                try:
+                    await asyncio.wait_for(stop.wait(), poll_seconds)
+                except TimeoutError:
+                    pass

@@ -147,7 +147,7 @@ def test_bad_busy_file_is_refused_with_the_reason(
 def test_missing_busy_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "--now", MONDAY_7AM, "--busy", str(tmp_path / "nope.json"))
     assert code == 2
-    assert "cannot read busy file" in err
+    assert "busy file: cannot read file" in err
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,9 @@ class TwilioEmulator:
         self.auth_token = auth_token
         self.answer = answer  # "answer", "busy" or "no-answer" for outbound calls
         self.invalid_numbers: set[str] = set()  # To numbers Twilio refuses (error 21211)
+        # While set, every Calls create answers this status as Twilio does in an outage
+        # (500/503, error 20500) or when over its rate limit (429, error 20429).
+        self.create_fails_with: int | None = None
         self.calls: dict[str, EmulatedCall] = {}
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.callback_responses: list[tuple[str, int]] = []
@@ -195,6 +198,10 @@ class TwilioEmulator:
                 return error(401, 20003, "Authenticate")
             form = await request.form()
             self.requests.append(("create", "", dict(form)))
+            if self.create_fails_with == 429:
+                return error(429, 20429, "Too Many Requests")
+            if self.create_fails_with is not None:
+                return error(self.create_fails_with, 20500, "Internal Server Error")
             if not form.get("To") or not form.get("From"):
                 return error(400, 21201, "To and From are required")
             if form.get("To") in self.invalid_numbers:

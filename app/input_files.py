@@ -22,6 +22,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 # Instants the slot engine adds a year of look-ahead and notice to, or converts between
 # zones, must stay clear of datetime's year 1 and 9999 limits.
 EARLIEST_YEAR, LATEST_YEAR = 1900, 8999
+_REACH = f"use a year from {EARLIEST_YEAR} to {LATEST_YEAR}"
 
 
 class InputError(ValueError):
@@ -71,9 +72,7 @@ def within_reach(value: datetime) -> datetime:
     """``value`` if its year is one the calendar arithmetic can reach; else a ValueError."""
     # The wall-clock year, not the UTC one: converting year 1 or 9999 is what overflows.
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(
-            f"{value.isoformat()} is out of range: use a year from {EARLIEST_YEAR} to {LATEST_YEAR}"
-        )
+        raise ValueError(f"{value.isoformat()} is out of range: {_REACH}")
     return value
 
 
@@ -94,5 +93,5 @@ def parse_instant(text: str, what: str) -> datetime:
         )
     try:
         return within_reach(value)
-    except ValueError as exc:
-        raise InputError(f"{what} {exc}") from None
+    except ValueError:
+        raise InputError(f"{what} {text!r} is out of range: {_REACH}") from None

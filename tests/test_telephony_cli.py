@@ -200,3 +200,14 @@ def test_call_with_twilio_unreachable_says_the_call_was_not_placed(env, monkeypa
     _twilio_env(monkeypatch, f"http://127.0.0.1:{free_port()}")
     assert main(["call", "+12125550101", "--campaign", "campaign.yaml"]) == 1
     assert "the call was not placed: cannot reach the Twilio API" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pace", ["nan", "inf", "-1", "soon"])
+def test_campaign_dial_refuses_a_pace_that_is_not_a_sane_number_of_seconds(env, capsys, pace):
+    _, url = env
+    (env[0] / "contacts.csv").write_text("phone\n+12125550101\n")
+    with pytest.raises(SystemExit) as caught:
+        main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv", "--pace", pace])
+    assert caught.value.code == 2
+    assert "--pace" in capsys.readouterr().err
+    assert _contacts(url) == []

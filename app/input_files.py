@@ -37,6 +37,8 @@ def read_text(path: str | Path, *, encoding: str = "utf-8") -> str:
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL in a path written inside a file (a scenario's campaign)
+        raise InputError(f"cannot read file: {exc}") from None
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.campaign_files import CampaignInvalid
@@ -209,6 +209,7 @@ _SCENARIO_LINES = st.sampled_from([
     st.lists(_SCENARIO_LINES, max_size=6).map(lambda lines: "\n".join(lines).encode()),
     st.binary(max_size=100),
 ))
+@example(data=b'campaign: "a\\0b.yaml"\n')  # a NUL in the campaign's path
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_scenario_file_loads_or_is_refused_naming_the_file(tmp_path: Path,

@@ -96,6 +96,28 @@ def caller_id(twilio: TwilioConfig, campaign: Campaign, from_number: str | None)
     return campaign.phone_numbers[0]
 
 
+def check_account(client: Client, twilio: TwilioConfig) -> None:
+    """Ask Twilio for the account calls are placed from, before a dialler touches any contact.
+
+    Raises :class:`OutboundNotConfigured` when Twilio refuses the account sid and token or
+    the account is not active, and :class:`CallNotPlaced` when its API is out.
+    """
+    try:
+        account = client.api.v2010.accounts(twilio.account_sid).fetch()
+    except TwilioRestException as exc:
+        if exc.status in (401, 403, 404):
+            raise OutboundNotConfigured(
+                f"Twilio refused account {twilio.account_sid} ({exc.status}: {exc.msg}): check "
+                "BOOKING_AGENT_TWILIO_ACCOUNT_SID and BOOKING_AGENT_TWILIO_AUTH_TOKEN") from None
+        raise CallNotPlaced(f"the Twilio API answered {exc.status}: {exc.msg}") from exc
+    except OSError as exc:
+        raise CallNotPlaced(
+            f"cannot reach the Twilio API at {twilio.api_url} ({type(exc).__name__})") from exc
+    if account.status != "active":
+        raise OutboundNotConfigured(
+            f"Twilio account {twilio.account_sid} is {account.status}: it cannot place calls")
+
+
 def place_call(
     client: Client, twilio: TwilioConfig, database: Database, campaign: Campaign, to: str,
     *, from_number: str | None = None, recipient: Recipient | None = None,

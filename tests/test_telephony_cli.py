@@ -152,22 +152,52 @@ def test_campaign_dial_without_a_caller_id_is_refused_before_any_contact_is_touc
     assert _contacts(url) == []  # nothing added, nothing claimed, nothing failed
 
 
-def test_campaign_dial_with_twilio_unreachable_exits_1_and_a_rerun_calls_everyone(
+def test_campaign_dial_with_twilio_unreachable_exits_1_touching_no_contact(
         env, monkeypatch, capsys):
     tmp_path, url = env
     _twilio_env(monkeypatch, f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n")
+    assert main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv"]) == 1
+    assert "nobody called: cannot reach the Twilio API" in capsys.readouterr().err
+    assert _contacts(url) == []
+
+
+@pytest.mark.parametrize(("token", "status", "message"), [
+    ("not-the-token", "active", "Twilio refused account"),
+    ("test-auth-token", "suspended", "is suspended: it cannot place calls"),
+])
+def test_campaign_dial_with_an_account_twilio_refuses_exits_2_touching_no_contact(
+        env, monkeypatch, capsys, token, status, message):
+    tmp_path, url = env
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n")
+    twilio = TwilioEmulator().start()
+    try:
+        twilio.account_status = status
+        _twilio_env(monkeypatch, twilio.base_url, twilio.account_sid, token)
+        assert main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv"]) == 2
+        assert message in capsys.readouterr().err
+        assert twilio.calls == {}
+    finally:
+        twilio.stop()
+    assert _contacts(url) == []
+
+
+def test_campaign_dial_in_a_twilio_outage_exits_1_and_a_rerun_calls_everyone_once(
+        env, monkeypatch, capsys):
+    tmp_path, url = env
     (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n+12125550102\n")
     args = ["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv", "--pace", "0"]
-    assert main(args) == 1
-    err = capsys.readouterr().err
-    assert "cannot reach the Twilio API" in err and "+12125550101 is back on the list" in err
-    assert _contacts(url) == [("+12125550101", "pending", 1), ("+12125550102", "pending", 0)]
-    assert main(args) == 1  # still down: the same contact waits, no one is stranded
-    assert _contacts(url) == [("+12125550101", "pending", 1), ("+12125550102", "pending", 1)]
-
     twilio = TwilioEmulator().start()
     try:
         _twilio_env(monkeypatch, twilio.base_url, twilio.account_sid, twilio.auth_token)
+        twilio.create_fails_with = 503
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "the Twilio API answered 503" in err and "+12125550101 is back on the list" in err
+        assert _contacts(url) == [("+12125550101", "pending", 1), ("+12125550102", "pending", 0)]
+        assert main(args) == 1  # still out: the next contact meets it, no one is stranded
+        assert _contacts(url) == [("+12125550101", "pending", 1), ("+12125550102", "pending", 1)]
+        twilio.create_fails_with = None
         assert main(args) == 0
         assert sorted(c.to for c in twilio.calls.values()) == ["+12125550101", "+12125550102"]
     finally:
@@ -192,8 +222,8 @@ def test_campaign_dial_process_reports_an_unreachable_api_without_a_traceback(en
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert "+12125550101 is back on the list" in done.stderr
-    assert _contacts(url) == [("+12125550101", "pending", 1)]
+    assert "nobody called: cannot reach the Twilio API" in done.stderr
+    assert _contacts(url) == []
 
 
 def test_call_with_twilio_unreachable_says_the_call_was_not_placed(env, monkeypatch, capsys):

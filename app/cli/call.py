@@ -86,25 +86,31 @@ def _dial(args: argparse.Namespace) -> int:
     from app.contacts_file import ContactsInvalid, load_contacts
     from storage.database import open_database
     from telephony.outbound import (
+        CallNotPlaced,
         ClaimedContact,
         add_contacts,
         caller_id,
+        check_account,
         dial_campaign,
         place_call,
         twilio_client,
     )
 
     settings = get_settings()
-    # Everything is checked before any contact is added or claimed: a missing setting
-    # must not reach the list (it would otherwise fail, or strand, every contact).
+    # Everything is checked before any contact is added or claimed: a missing setting or
+    # an account Twilio refuses must not reach the list (it would fail every contact).
     try:
         campaign = load_campaign(args.file)
         contacts = load_contacts(args.contacts)
         client = twilio_client(settings.twilio())
         caller_id(settings.twilio(), campaign, args.from_number)
+        check_account(client, settings.twilio())
     except (CampaignInvalid, ContactsInvalid, ValueError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
+    except CallNotPlaced as exc:
+        print(f"nobody called: {exc}; run the same command again later", file=sys.stderr)
+        return EXIT_FAILED
     database = open_database(settings.sqlalchemy_url())
     added = add_contacts(database, campaign.name, contacts)
     print(f"{len(contacts)} contacts ({added} new) for campaign {campaign.name!r}")

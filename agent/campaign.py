@@ -31,7 +31,7 @@ class Campaign(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=255)  # stored with every call and booking
     business_name: str = "our team"
     agent_name: str = "Alex"
     purpose: str = "a short introductory call"

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from agent.campaign import Campaign
+from app.input_files import InputError, parse_yaml, read_text
 from app.validation import validation_problems
 
 
@@ -37,13 +37,8 @@ def parse_campaign(data: Any, source: str = "<campaign>") -> Campaign:
 
 def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign YAML file."""
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CampaignInvalid(str(path), [("", f"cannot read file: {exc.strerror}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CampaignInvalid(str(path), [("", f"not valid YAML: {exc}")]) from None
+        data = parse_yaml(read_text(path))
+    except InputError as exc:
+        raise CampaignInvalid(str(path), [("", str(exc))]) from None
     return parse_campaign(data, str(path))

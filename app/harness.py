@@ -16,9 +16,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pipecat.frames.frames import EndFrame, LLMMessagesAppendFrame, LLMRunFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
@@ -39,6 +38,7 @@ from agent.campaign import Campaign
 from agent.pipeline import build_dialogue, open_call
 from app.bootstrap import connect_calendar, for_organisation, settle_claims
 from app.campaign_files import load_campaign, parse_campaign
+from app.input_files import InputError, Instant, parse_yaml, read_text, within_reach
 from app.settings import Settings
 from app.validation import validation_problems
 from calendar_backend.booking import BookingService
@@ -70,8 +70,8 @@ class CallerSpec(_Strict):
 class BusySpec(_Strict):
     """An existing event on the embedded calendar."""
 
-    start: datetime
-    end: datetime
+    start: Instant
+    end: Instant
     subject: str = "Busy"
 
 
@@ -102,7 +102,7 @@ class EventSpec(_Strict):
     after_turn: int = Field(ge=0)
     # Another caller books a slot offered on this call first, through the real BookingService:
     # "current" is the slot on offer now, an integer the n-th slot offered on this call.
-    concurrent_booking: int | Literal["current"] = "current"
+    concurrent_booking: Annotated[int, Field(ge=1)] | Literal["current"] = "current"
 
 
 class LLMStep(_Strict):
@@ -154,7 +154,7 @@ class Expect(_Strict):
     def _booked_aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("booked_at needs a zone, e.g. 2026-12-02T18:00:00Z")
-        return value
+        return None if value is None else within_reach(value)
 
     def check(self, result: CallResult) -> list[str]:
         """Each expectation ``result`` does not meet, as a readable line; empty when all hold."""
@@ -252,7 +252,7 @@ class Scenario(_Strict):
     caller_says: list[str] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)
     llm_script: list[LLMStep] = Field(default_factory=list)
-    llm_timeout_seconds: float | None = Field(None, gt=0)
+    llm_timeout_seconds: float | None = Field(None, gt=0, le=600)
     expect: Expect | None = None
 
     @field_validator("now")
@@ -260,18 +260,16 @@ class Scenario(_Strict):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("now needs a zone, e.g. 2026-12-01T14:00:00Z")
-        return value
+        return None if value is None else within_reach(value)
 
 
 def load_scenario(path: str | Path) -> tuple[Scenario, Campaign]:
     """Read a scenario file and its campaign (a path relative to the scenario, or inline)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioInvalid(f"{path}: cannot read file: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioInvalid(f"{path}: not valid YAML: {exc}") from None
+        data = parse_yaml(read_text(path))
+    except InputError as exc:
+        raise ScenarioInvalid(f"{path}: {exc}") from None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

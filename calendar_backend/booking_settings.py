@@ -8,7 +8,14 @@ from datetime import time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -21,6 +28,9 @@ RECIPIENT_TOKENS = frozenset(
 )
 OTHER_TOKENS = frozenset({"campaign.name", "meeting.lengthMinutes", "meeting.type"})
 _CUSTOM_TOKEN = re.compile(r"recipient\.custom\.[A-Za-z_][A-Za-z0-9_]*")
+_WALL_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+# The longest sensible horizon for notice and look-ahead: a year.
+_YEAR_MINUTES = 365 * 24 * 60
 
 
 class Recipient(BaseModel):
@@ -81,6 +91,25 @@ def _valid_zone(name: str) -> str:
     return name
 
 
+def _wall_time(value: object) -> object:
+    """A wall-clock time written ``"HH:MM"``; a naive ``time`` passes as it is.
+
+    Only a string is read: YAML 1.1 turns an unquoted ``9:00`` into the integer 540 and
+    ``1.5`` is a float, which pydantic would take as seconds after midnight in UTC.
+    """
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str):
+        match = _WALL_TIME.fullmatch(value.strip())
+        if match:
+            return time(int(match[1]), int(match[2]))
+        raise ValueError(f"{value!r} is not a time of day: write it \"HH:MM\", e.g. \"09:00\"")
+    raise ValueError(
+        f"{value!r} is not a time of day: write it in quotes as \"HH:MM\", e.g. \"09:00\""
+        " (YAML reads an unquoted 9:00 as the number 540)"
+    )
+
+
 class Availability(BaseModel):
     """The weekly window slots may be offered in, as wall-clock times in the owner's zone."""
 
@@ -90,6 +119,16 @@ class Availability(BaseModel):
     days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     start: time = time(9, 0)
     end: time = time(17, 0)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _wall(cls, value: object) -> object:
+        return _wall_time(value)
+
+    @field_serializer("start", "end", when_used="json")
+    def _hh_mm(self, value: time) -> str:
+        # Written as it is read, so a stored campaign loads again (the API, file export).
+        return value.strftime("%H:%M")
 
     @field_validator("timezone")
     @classmethod
@@ -127,16 +166,27 @@ class BookingSettings(BaseModel):
     enabled: bool = False
     calendar: str = "local"
     meeting_length_minutes: int = Field(30, gt=0, le=24 * 60)
-    availability: Availability = Field(default_factory=Availability)
+    availability: Availability = Field(default_factory=Availability, validate_default=True)
     buffer_before_minutes: int = Field(0, ge=0, le=24 * 60)
     buffer_after_minutes: int = Field(0, ge=0, le=24 * 60)
-    minimum_notice_minutes: int = Field(0, ge=0)
+    minimum_notice_minutes: int = Field(0, ge=0, le=_YEAR_MINUTES)
     look_ahead_days: int = Field(14, gt=0, le=365)
     slot_step_minutes: int | None = Field(None, gt=0, le=24 * 60)
     meeting_type: MeetingType = "video"
     address: str | None = Field(None, validate_default=True)
     title_template: str = "Meeting with {recipient.fullName}"
     description_template: str = "Booked by phone. Caller: {recipient.phone}"
+
+    @field_validator("availability")
+    @classmethod
+    def _zone_for_local(cls, value: Availability, info: ValidationInfo) -> Availability:
+        # The embedded calendar reports no zone of its own: without one here every slot
+        # lookup of a live call fails, which `campaign check` must say, not the first call.
+        if info.data.get("enabled") and info.data.get("calendar") == "local" \
+                and value.timezone is None:
+            raise ValueError("booking on the local calendar needs "
+                             "booking.availability.timezone (e.g. America/New_York)")
+        return value
 
     @field_validator("address")
     @classmethod

@@ -4,9 +4,10 @@ A call row also says how far the call got (answered, its media stream started, e
 its one media stream is claimed there with a conditional UPDATE: the database, not a
 server's memory, decides which stream may start.
 
-A contact row is claimed (``pending`` → ``dialling``) in its own transaction before the
-call is placed, and the unique (campaign, phone) pair means a stopped and resumed dialler
-never calls anyone twice.
+A contact row is claimed (``pending`` → ``dialling``, one attempt counted) in its own
+transaction before the call is placed, and the unique (campaign, phone) pair means a stopped
+and resumed dialler never calls anyone twice. A call Twilio never took puts the row back to
+``pending``.
 """
 
 from __future__ import annotations
@@ -78,3 +79,5 @@ class DialContactRow(Base):
     call_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Claims so far: more than one means Twilio's API was out when the contact came up.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -3,24 +3,24 @@
 Each contact of a campaign is one row with a unique (campaign, phone) pair. The dialler
 claims a row (pending → dialling, a compare-and-set update) before it places the call,
 so a stopped and resumed dialler, or two running at once, never call anyone twice. A row
-left in ``dialling`` by a crash is not redialled: it may have rung.
+left in ``dialling`` by a crash is not redialled: it may have rung. A call Twilio never took
+(its API unreachable, 5xx, 429, the account refused) puts the row back to ``pending`` with
+the attempt counted and ends the run: the next contact would meet the same outage.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -37,25 +37,18 @@ log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
-_COLUMNS = {
-    "phone": "phone", "phone_number": "phone", "number": "phone",
-    "first_name": "first_name", "firstname": "first_name",
-    "last_name": "last_name", "lastname": "last_name",
-    "email": "email", "company": "company",
-}
+# Twilio answers these for the account or the request rate, not for the number called.
+_NOT_THE_NUMBERS_FAULT = {401, 403, 404, 429}
 
 
 class OutboundNotConfigured(ValueError):
     """A setting or campaign field that placing calls needs is missing."""
 
 
-class ContactsInvalid(ValueError):
-    """A contact list with rows that cannot be dialled, every problem listed by row."""
-
-    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  row {row}: {message}" for row, message in problems)
-        super().__init__(f"{source}: contact list not usable\n{lines}")
+class CallNotPlaced(Exception):
+    """Twilio did not take the call for a reason that is not the contact's: its API could not
+    be reached or answered 5xx, 429 (too many requests) or refused the account. Nothing rang,
+    so the contact can be called again."""
 
 
 class _ApiBaseHttpClient(TwilioHttpClient):
@@ -83,6 +76,48 @@ def twilio_client(twilio: TwilioConfig) -> Client:
                   http_client=http_client)
 
 
+def caller_id(twilio: TwilioConfig, campaign: Campaign, from_number: str | None) -> str:
+    """The number calls for ``campaign`` come from, once everything placing them needs is set.
+
+    Raises :class:`OutboundNotConfigured` naming what is missing, so a dialler checks this
+    before it touches any contact.
+    """
+    if not twilio.public_url:
+        raise OutboundNotConfigured(
+            "set BOOKING_AGENT_PUBLIC_URL: Twilio fetches the call's instructions from it")
+    if from_number is not None:
+        try:
+            return e164(from_number)
+        except ValueError as exc:
+            raise OutboundNotConfigured(f"--from {from_number!r}: {exc}") from None
+    if not campaign.phone_numbers:
+        raise OutboundNotConfigured(
+            f"campaign {campaign.name!r} lists no phone_numbers to call from; pass --from")
+    return campaign.phone_numbers[0]
+
+
+def check_account(client: Client, twilio: TwilioConfig) -> None:
+    """Ask Twilio for the account calls are placed from, before a dialler touches any contact.
+
+    Raises :class:`OutboundNotConfigured` when Twilio refuses the account sid and token or
+    the account is not active, and :class:`CallNotPlaced` when its API is out.
+    """
+    try:
+        account = client.api.v2010.accounts(twilio.account_sid).fetch()
+    except TwilioRestException as exc:
+        if exc.status in (401, 403, 404):
+            raise OutboundNotConfigured(
+                f"Twilio refused account {twilio.account_sid} ({exc.status}: {exc.msg}): check "
+                "BOOKING_AGENT_TWILIO_ACCOUNT_SID and BOOKING_AGENT_TWILIO_AUTH_TOKEN") from None
+        raise CallNotPlaced(f"the Twilio API answered {exc.status}: {exc.msg}") from exc
+    except OSError as exc:
+        raise CallNotPlaced(
+            f"cannot reach the Twilio API at {twilio.api_url} ({type(exc).__name__})") from exc
+    if account.status != "active":
+        raise OutboundNotConfigured(
+            f"Twilio account {twilio.account_sid} is {account.status}: it cannot place calls")
+
+
 def place_call(
     client: Client, twilio: TwilioConfig, database: Database, campaign: Campaign, to: str,
     *, from_number: str | None = None, recipient: Recipient | None = None,
@@ -90,72 +125,30 @@ def place_call(
     """Dial ``to`` for ``campaign``; Twilio fetches the TwiML from this server's webhook.
 
     Returns the call's sid. The call is recorded (outbound, queued) before it rings.
+    Raises :class:`CallNotPlaced` when Twilio's API is unreachable, overloaded or refuses the
+    account, and ``TwilioRestException`` when Twilio refuses this call (e.g. the number).
     """
-    if not twilio.public_url:
-        raise OutboundNotConfigured(
-            "set BOOKING_AGENT_PUBLIC_URL: Twilio fetches the call's instructions from it")
-    caller_id = from_number or (campaign.phone_numbers[0] if campaign.phone_numbers else None)
-    if caller_id is None:
-        raise OutboundNotConfigured(
-            f"campaign {campaign.name!r} lists no phone_numbers to call from; pass --from")
+    our_number = caller_id(twilio, campaign, from_number)
     query = {"campaign": campaign.name}
     if recipient is not None and recipient.first_name:
         query["name"] = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
     voice_url = public_request_url(twilio.public_url, "/twilio/voice", urlencode(query))
-    call = client.calls.create(
-        to=to, from_=caller_id, url=voice_url, method="POST",
-        status_callback=public_request_url(twilio.public_url, "/twilio/status"),
-        status_callback_method="POST", status_callback_event=STATUS_EVENTS,
-    )
-    record_call_started(database, call.sid, campaign=campaign.name, direction="outbound",
-                        caller_number=to, our_number=caller_id, status="queued")
-    return str(call.sid)
-
-
-def load_contacts(path: str | Path) -> list[Recipient]:
-    """Read a contact list (CSV with a header). ``phone`` is required; first_name,
-    last_name, email and company fill the recipient; any other column becomes
-    ``{recipient.custom.<column>}``. Raises :class:`ContactsInvalid` listing every bad row.
-    """
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ContactsInvalid(str(path), [(0, f"cannot read file: {exc.strerror}")]) from None
-    reader = csv.DictReader(text.splitlines())
-    headers = [h.strip() for h in reader.fieldnames or []]
-    if not any(_COLUMNS.get(h.lower()) == "phone" for h in headers):
-        raise ContactsInvalid(str(path), [(1, "no phone column in the header")])
-    contacts: list[Recipient] = []
-    problems: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    for row_number, row in enumerate(reader, start=2):
-        fields: dict[str, str] = {}
-        custom: dict[str, str] = {}
-        for header, value in row.items():
-            if header is None:
-                problems.append((row_number, "more values than columns"))
-                continue
-            name, value = header.strip(), (value or "").strip()
-            known = _COLUMNS.get(name.lower())
-            if known:
-                fields[known] = value
-            elif value:
-                custom[name] = value
-        try:
-            phone = e164(fields.get("phone", ""))
-        except ValueError as exc:
-            problems.append((row_number, str(exc)))
-            continue
-        if phone in seen:
-            problems.append((row_number, f"{phone} is listed twice"))
-            continue
-        seen.add(phone)
-        fields["phone"] = phone
-        contacts.append(Recipient(**{k: v or None for k, v in fields.items()}, custom=custom))
-    if problems:
-        raise ContactsInvalid(str(path), problems)
-    return contacts
+        call = client.calls.create(
+            to=to, from_=our_number, url=voice_url, method="POST",
+            status_callback=public_request_url(twilio.public_url, "/twilio/status"),
+            status_callback_method="POST", status_callback_event=STATUS_EVENTS,
+        )
+    except TwilioRestException as exc:
+        if exc.status >= 500 or exc.status in _NOT_THE_NUMBERS_FAULT:
+            raise CallNotPlaced(f"the Twilio API answered {exc.status}: {exc.msg}") from exc
+        raise
+    except OSError as exc:  # requests' connection errors: nothing reached Twilio
+        raise CallNotPlaced(
+            f"cannot reach the Twilio API at {twilio.api_url} ({type(exc).__name__})") from exc
+    record_call_started(database, call.sid, campaign=campaign.name, direction="outbound",
+                        caller_number=to, our_number=our_number, status="queued")
+    return str(call.sid)
 
 
 def add_contacts(database: Database, campaign: str, contacts: list[Recipient]) -> int:
@@ -194,7 +187,8 @@ def claim_next(database: Database, campaign: str) -> ClaimedContact | None:
     """Claim the next pending contact (pending → dialling), or None when none is left.
 
     The update only succeeds while the row is still pending, so two diallers never
-    claim the same contact.
+    claim the same contact. Contacts with fewer attempts come first, so one that keeps
+    meeting an outage does not hold up the rest of the list.
     """
     while True:
         # serial: on SQLite the write lock is taken at BEGIN, so the read-then-update
@@ -203,13 +197,14 @@ def claim_next(database: Database, campaign: str) -> ClaimedContact | None:
             row = session.execute(
                 select(DialContactRow.id, DialContactRow.phone, DialContactRow.recipient)
                 .where(DialContactRow.campaign == campaign, DialContactRow.state == "pending")
-                .order_by(DialContactRow.id).limit(1)).first()
+                .order_by(DialContactRow.attempts, DialContactRow.id).limit(1)).first()
             if row is None:
                 return None
             claimed = session.execute(
                 update(DialContactRow)
                 .where(DialContactRow.id == row.id, DialContactRow.state == "pending")
-                .values(state="dialling", claimed_at=datetime.now(UTC))).rowcount
+                .values(state="dialling", claimed_at=datetime.now(UTC),
+                        attempts=DialContactRow.attempts + 1)).rowcount
         if claimed == 1:
             return ClaimedContact(row.id, row.phone, Recipient.model_validate(row.recipient))
 
@@ -218,7 +213,16 @@ def _finish(database: Database, contact_id: int, *, call_id: str | None,
             error: str | None) -> None:
     with database.session() as session:
         session.execute(update(DialContactRow).where(DialContactRow.id == contact_id).values(
-            state="failed" if error else "dialled", call_id=call_id, error=error))
+            state="failed" if error else "dialled", call_id=call_id,
+            error=error and error[:1024]))
+
+
+def _release(database: Database, contact_id: int, reason: str) -> None:
+    # Back to the list: the call was never placed, so calling again calls nobody twice.
+    with database.session() as session:
+        session.execute(update(DialContactRow).where(
+            DialContactRow.id == contact_id, DialContactRow.state == "dialling",
+        ).values(state="pending", error=reason[:1024]))
 
 
 @dataclass
@@ -228,6 +232,8 @@ class DialReport:
     dialled: list[tuple[str, str]]  # (phone, call sid)
     failed: list[tuple[str, str]]  # (phone, reason)
     stopped: bool = False
+    # The contact whose call Twilio never took, back on the list, and why; the run ended there.
+    not_placed: tuple[str, str] | None = None
 
 
 async def dial_campaign(
@@ -237,7 +243,9 @@ async def dial_campaign(
     """Call every pending contact of ``campaign``, one every ``pace_seconds``.
 
     ``place`` places one call and returns its sid (blocking; run in a thread). Setting
-    ``stop`` ends the run after the call in progress; running again resumes.
+    ``stop`` ends the run after the call in progress; running again resumes. A call that
+    could not be placed (:class:`CallNotPlaced`, :class:`OutboundNotConfigured`) returns
+    its contact to the list and ends the run (``report.not_placed``).
     """
     stop = stop or asyncio.Event()
     report = DialReport([], [])
@@ -255,7 +263,12 @@ async def dial_campaign(
         first = False
         try:
             sid = await asyncio.to_thread(place, contact)
-        except (TwilioException, OutboundNotConfigured, ValueError) as exc:
+        except (CallNotPlaced, OutboundNotConfigured) as exc:
+            await asyncio.to_thread(_release, database, contact.id, str(exc))
+            report.not_placed = (contact.phone, str(exc))
+            log.warning("could not call %s, returned to the list: %s", contact.phone, exc)
+            return report
+        except (TwilioException, ValueError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             await asyncio.to_thread(_finish, database, contact.id, call_id=None, error=reason)
             report.failed.append((contact.phone, reason))

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from app.cli import main
 
@@ -147,7 +149,7 @@ def test_bad_busy_file_is_refused_with_the_reason(
 def test_missing_busy_file_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "--now", MONDAY_7AM, "--busy", str(tmp_path / "nope.json"))
     assert code == 2
-    assert "cannot read busy file" in err
+    assert "busy file: cannot read file" in err
 
 
 @pytest.mark.parametrize(
@@ -237,3 +239,90 @@ def test_installed_command_prints_json() -> None:
             "local_start": "2026-11-30T09:00:00-05:00",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    "now", ["9999-12-31T23:00:00+00:00", "0001-01-01T00:00:00+05:00", "0001-01-01T00:00:00Z"]
+)
+def test_now_at_the_ends_of_the_datetime_range_is_refused(
+    capsys: pytest.CaptureFixture[str], now: str
+) -> None:
+    code, out, err = run(capsys, "--now", now)
+    assert code == 2 and out == ""
+    assert f"--now {now!r} is out of range: use a year from 1900 to 8999" in err
+
+
+@pytest.mark.parametrize(
+    "span",
+    [
+        {"start": "0001-01-01T00:00:00+05:00", "end": "2026-01-01T00:00:00Z"},
+        {"start": "2026-01-01T00:00:00Z", "end": "9999-12-31T23:59:59-05:00"},
+    ],
+)
+def test_busy_times_at_the_ends_of_the_datetime_range_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, span: dict[str, str]
+) -> None:
+    busy = write(tmp_path, json.dumps([span]))
+    code, _, err = run(capsys, "--now", MONDAY_7AM, "--busy", busy)
+    assert code == 2
+    assert "is out of range: use a year from 1900 to 8999" in err
+
+
+def test_busy_file_not_utf8_or_nested_too_deeply_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes(b'[{"start": "2026-11-30T09:00:00Z", "end": "\xe9"}]')
+    code, _, err = run(capsys, "--busy", str(latin1))
+    assert code == 2 and "line 1: not UTF-8 text (byte 0xe9)" in err
+    nested = write(tmp_path, "[" * 100_000 + "]" * 100_000, "nested.json")
+    code, _, err = run(capsys, "--busy", nested)
+    assert code == 2 and "nested too deeply" in err
+
+
+def test_slots_process_refuses_an_out_of_range_now_without_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "slots", "--campaign", DEMO,
+         "--now", "9999-12-31T23:59:59-05:00"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "out of range" in result.stderr
+
+
+_ANY_INSTANT = st.datetimes(timezones=st.timezones()).map(datetime.isoformat)
+
+
+@given(now=st.one_of(_ANY_INSTANT, st.datetimes().map(datetime.isoformat), st.text(max_size=30)))
+@example(now="9999-12-31T23:59:59.999999-23:59")
+@example(now="0001-01-01T00:00:00+23:59")
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_now_lists_slots_or_is_refused_naming_now(
+    capsys: pytest.CaptureFixture[str], now: str
+) -> None:
+    if now.startswith("-"):
+        now = " " + now  # argparse would take it for an option
+    code, _, err = run(capsys, "--now", now, "--limit", "2")
+    assert code == 0 or (code == 2 and "--now" in err), err
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    | _ANY_INSTANT,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["start", "end", "x"]), inner, max_size=3),
+    max_leaves=10,
+)
+_SPAN = st.fixed_dictionaries({"start": _ANY_INSTANT, "end": _ANY_INSTANT})
+
+
+@given(busy=st.one_of(_JSON, st.lists(_SPAN, max_size=4)))
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_busy_file_lists_slots_or_is_refused_naming_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, busy: object
+) -> None:
+    path = write(tmp_path, json.dumps(busy), "any-busy.json")
+    code, _, err = run(capsys, "--now", MONDAY_7AM, "--busy", path, "--limit", "2")
+    assert code == 0 or (code == 2 and path in err), err

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from app.harness import CallResult, load_scenario, run_scenario
+from app.campaign_files import CampaignInvalid
+from app.harness import CallResult, ScenarioInvalid, load_scenario, run_scenario
 from app.settings import Settings
 from storage.database import open_database
 from tests.fakes.microsoft import fixtures
@@ -150,3 +153,81 @@ def test_cli_refuses_a_broken_scenario_with_exit_2(tmp_path: Path) -> None:
     )
     assert completed.returncode == 2
     assert "who" in completed.stderr
+
+
+DEMO_CAMPAIGN = str(ROOT / "examples" / "campaigns" / "demo.yaml")
+
+
+def _scenario_problem(tmp_path: Path, data: bytes) -> str:
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    return str(caught.value)
+
+
+def test_a_scenario_file_that_is_not_utf8_or_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    assert "line 3: not UTF-8 text (byte 0xe9)" in _scenario_problem(
+        tmp_path, f"campaign: {DEMO_CAMPAIGN}\ncaller_says:\n  - caf\xe9\n".encode("latin-1"))
+    assert "nested too deeply" in _scenario_problem(
+        tmp_path, b"caller_says: " + b"[" * 50_000 + b"]" * 50_000)
+
+
+@pytest.mark.parametrize("line", [
+    "now: 9999-12-31T23:00:00Z",
+    "now: 0001-01-01T00:00:00+05:00",
+    "calendar: {busy: [{start: '0001-01-01T00:00:00+05:00', end: '2026-12-01T00:00:00Z'}]}",
+    "expect: {booked_at: '9999-12-31T23:59:59-05:00'}",
+])
+def test_scenario_times_near_the_ends_of_the_datetime_range_are_refused(
+        tmp_path: Path, line: str) -> None:
+    problem = _scenario_problem(tmp_path, f"campaign: {DEMO_CAMPAIGN}\n{line}\n".encode())
+    assert "is out of range: use a year from 1900 to 8999" in problem
+
+
+@pytest.mark.parametrize(("line", "field"), [
+    ("events: [{after_turn: 1, concurrent_booking: 0}]", "events.0.concurrent_booking"),
+    ("llm_timeout_seconds: .inf", "llm_timeout_seconds"),
+])
+def test_scenario_numbers_are_bounded(tmp_path: Path, line: str, field: str) -> None:
+    assert field in _scenario_problem(tmp_path, f"campaign: {DEMO_CAMPAIGN}\n{line}\n".encode())
+
+
+_SCENARIO_LINES = st.sampled_from([
+    f"campaign: {DEMO_CAMPAIGN}", "campaign: {name: x}", "campaign: nowhere.yaml", "campaign: 5",
+    "now: 2026-12-01T14:00:00Z", "now: 2026-12-01T14:00:00", "now: 9999-12-31T23:59:59Z",
+    "now: 1.5", "caller: {number: '+12125550100'}", "caller: []",
+    "calendar: {busy: [{start: 2026-12-02T14:00:00Z, end: 2026-12-02T15:00:00Z}]}",
+    "calendar: {use: campaign, connection: expired}", "caller_says: [yes, no]",
+    "events: [{after_turn: -1}]", "events: [{after_turn: 99999999999999999999}]",
+    "llm_timeout_seconds: -1", "policy: llm", "expect: {bookings: 1}", "expect: 7", "who: me",
+]) | st.text(max_size=20)
+
+
+@given(data=st.one_of(
+    st.lists(_SCENARIO_LINES, max_size=6).map(lambda lines: "\n".join(lines).encode()),
+    st.binary(max_size=100),
+))
+@example(data=b'campaign: "a\\0b.yaml"\n')  # a NUL in the campaign's path
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_scenario_file_loads_or_is_refused_naming_the_file(tmp_path: Path,
+                                                               data: bytes) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(data)
+    try:
+        load_scenario(path)
+    except (ScenarioInvalid, CampaignInvalid) as exc:
+        assert str(path) in str(exc) or "invalid campaign" in str(exc)
+
+
+def test_cli_refuses_an_out_of_range_scenario_clock_with_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"campaign: {DEMO_CAMPAIGN}\nnow: 9999-12-31T23:59:59-05:00\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "app.cli", "test-call", "--script", str(bad)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr and "now: " in completed.stderr

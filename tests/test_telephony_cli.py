@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +19,11 @@ from telephony.call_records import (
     record_call_finished,
     record_call_started,
 )
+from telephony.outbound import dial_list
+from tests.fakes.loopback import free_port
 from tests.fakes.twilio_server import TwilioEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CAMPAIGN_YAML = "name: renewals\nphone_numbers: ['+14155550100']\n"
 
@@ -111,3 +119,125 @@ def test_calls_show_prints_the_follow_ups_a_call_asked_for(env, capsys):
     follow_ups = json.loads(capsys.readouterr().out)["follow_ups"]
     assert follow_ups == {"call_back_requested": True, "call_back_when": "tomorrow morning",
                           "do_not_call": False, "human_follow_up": False}
+
+
+def _twilio_env(monkeypatch, api_url: str, account_sid: str = "AC" + "1" * 32,
+                auth_token: str = "test-auth-token") -> None:
+    monkeypatch.setenv("BOOKING_AGENT_PUBLIC_URL", "https://calls.example.com")
+    monkeypatch.setenv("BOOKING_AGENT_TWILIO_ACCOUNT_SID", account_sid)
+    monkeypatch.setenv("BOOKING_AGENT_TWILIO_AUTH_TOKEN", auth_token)
+    monkeypatch.setenv("BOOKING_AGENT_TWILIO_API_URL", api_url)
+    get_settings.cache_clear()
+
+
+def _contacts(url: str) -> list[tuple[str, str, int]]:
+    database = open_database(url)
+    try:
+        return [(row.phone, row.state, row.attempts) for row in dial_list(database, "renewals")]
+    finally:
+        database.dispose()
+
+
+def test_campaign_dial_without_a_caller_id_is_refused_before_any_contact_is_touched(
+        env, monkeypatch, capsys):
+    tmp_path, url = env
+    _twilio_env(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    (tmp_path / "no-numbers.yaml").write_text("name: renewals\n")
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n+12125550102\n")
+    args = ["campaign", "dial", "no-numbers.yaml", "--contacts", "contacts.csv", "--pace", "0"]
+    assert main(args) == 2
+    assert "pass --from" in capsys.readouterr().err
+    assert main([*args, "--from", "not a number"]) == 2
+    assert "--from 'not a number'" in capsys.readouterr().err
+    assert _contacts(url) == []  # nothing added, nothing claimed, nothing failed
+
+
+def test_campaign_dial_with_twilio_unreachable_exits_1_touching_no_contact(
+        env, monkeypatch, capsys):
+    tmp_path, url = env
+    _twilio_env(monkeypatch, f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n")
+    assert main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv"]) == 1
+    assert "nobody called: cannot reach the Twilio API" in capsys.readouterr().err
+    assert _contacts(url) == []
+
+
+@pytest.mark.parametrize(("token", "status", "message"), [
+    ("not-the-token", "active", "Twilio refused account"),
+    ("test-auth-token", "suspended", "is suspended: it cannot place calls"),
+])
+def test_campaign_dial_with_an_account_twilio_refuses_exits_2_touching_no_contact(
+        env, monkeypatch, capsys, token, status, message):
+    tmp_path, url = env
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n")
+    twilio = TwilioEmulator().start()
+    try:
+        twilio.account_status = status
+        _twilio_env(monkeypatch, twilio.base_url, twilio.account_sid, token)
+        assert main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv"]) == 2
+        assert message in capsys.readouterr().err
+        assert twilio.calls == {}
+    finally:
+        twilio.stop()
+    assert _contacts(url) == []
+
+
+def test_campaign_dial_in_a_twilio_outage_exits_1_and_a_rerun_calls_everyone_once(
+        env, monkeypatch, capsys):
+    tmp_path, url = env
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n+12125550102\n")
+    args = ["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv", "--pace", "0"]
+    twilio = TwilioEmulator().start()
+    try:
+        _twilio_env(monkeypatch, twilio.base_url, twilio.account_sid, twilio.auth_token)
+        twilio.create_fails_with = 503
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "the Twilio API answered 503" in err and "+12125550101 is back on the list" in err
+        assert _contacts(url) == [("+12125550101", "pending", 1), ("+12125550102", "pending", 0)]
+        assert main(args) == 1  # still out: the next contact meets it, no one is stranded
+        assert _contacts(url) == [("+12125550101", "pending", 1), ("+12125550102", "pending", 1)]
+        twilio.create_fails_with = None
+        assert main(args) == 0
+        assert sorted(c.to for c in twilio.calls.values()) == ["+12125550101", "+12125550102"]
+    finally:
+        twilio.stop()
+    assert {state for _, state, _ in _contacts(url)} == {"dialled"}
+
+
+def test_campaign_dial_process_reports_an_unreachable_api_without_a_traceback(env):
+    tmp_path, url = env
+    (tmp_path / "contacts.csv").write_text("phone\n+12125550101\n")
+    environment = {
+        **os.environ, "BOOKING_AGENT_DATABASE_URL": url,
+        "BOOKING_AGENT_PUBLIC_URL": "https://calls.example.com",
+        "BOOKING_AGENT_TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "BOOKING_AGENT_TWILIO_AUTH_TOKEN": "test-auth-token",
+        "BOOKING_AGENT_TWILIO_API_URL": f"http://127.0.0.1:{free_port()}",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "campaign", "dial", "campaign.yaml",
+         "--contacts", "contacts.csv", "--pace", "0"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "nobody called: cannot reach the Twilio API" in done.stderr
+    assert _contacts(url) == []
+
+
+def test_call_with_twilio_unreachable_says_the_call_was_not_placed(env, monkeypatch, capsys):
+    _twilio_env(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    assert main(["call", "+12125550101", "--campaign", "campaign.yaml"]) == 1
+    assert "the call was not placed: cannot reach the Twilio API" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pace", ["nan", "inf", "-1", "soon"])
+def test_campaign_dial_refuses_a_pace_that_is_not_a_sane_number_of_seconds(env, capsys, pace):
+    _, url = env
+    (env[0] / "contacts.csv").write_text("phone\n+12125550101\n")
+    with pytest.raises(SystemExit) as caught:
+        main(["campaign", "dial", "campaign.yaml", "--contacts", "contacts.csv", "--pace", pace])
+    assert caught.value.code == 2
+    assert "--pace" in capsys.readouterr().err
+    assert _contacts(url) == []

@@ -7,18 +7,18 @@ import json
 
 import pytest
 from fastapi import WebSocket
+from pydantic import SecretStr
 
 from app.call_server import CampaignDirectory, create_app
 from app.campaign_files import parse_campaign
+from app.contacts_file import ContactsInvalid, load_contacts
 from app.settings import Settings
 from telephony.call_records import get_call
 from telephony.outbound import (
     ClaimedContact,
-    ContactsInvalid,
     add_contacts,
     dial_campaign,
     dial_list,
-    load_contacts,
     place_call,
     twilio_client,
 )
@@ -164,3 +164,79 @@ async def test_a_number_twilio_refuses_is_marked_failed_and_the_list_goes_on(out
     assert [p for p, _ in report.dialled] == ["+12125550302"]
     states = {r.phone: r.state for r in dial_list(outbound.database, "renewals")}
     assert states == {"+12125550301": "failed", "+12125550302": "dialled"}
+
+
+def _rang(outbound: Outbound) -> list[str]:
+    """The numbers Twilio actually placed calls to (an outage's refused creates do not ring)."""
+    return [call.to for call in outbound.twilio.calls.values()]
+
+
+def _placer(outbound: Outbound, client=None):  # noqa: ANN001, ANN202
+    def place(contact: ClaimedContact) -> str:
+        return place_call(client or outbound.client, outbound.settings.twilio(),
+                          outbound.database, CAMPAIGN, contact.phone)
+    return place
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+async def test_a_twilio_outage_puts_the_contact_back_with_its_attempt_counted(
+        outbound, tmp_path, status):
+    add_contacts(outbound.database, "renewals", load_contacts(_contacts_file(
+        tmp_path, ["A,,+12125550401,", "B,,+12125550402,"])))
+    outbound.twilio.create_fails_with = status
+
+    report = await dial_campaign(outbound.database, CAMPAIGN, place=_placer(outbound),
+                                 pace_seconds=0.0)
+    assert report.not_placed is not None and report.not_placed[0] == "+12125550401"
+    assert str(status) in report.not_placed[1]
+    assert report.dialled == [] and report.failed == []  # the run ends at the outage
+    rows = {r.phone: r for r in dial_list(outbound.database, "renewals")}
+    assert (rows["+12125550401"].state, rows["+12125550401"].attempts) == ("pending", 1)
+    assert (rows["+12125550402"].state, rows["+12125550402"].attempts) == ("pending", 0)
+
+    outbound.twilio.create_fails_with = None  # Twilio is back: the rerun calls everyone once
+    again = await dial_campaign(outbound.database, CAMPAIGN, place=_placer(outbound),
+                                pace_seconds=0.0)
+    assert again.not_placed is None
+    assert sorted(_rang(outbound)) == ["+12125550401", "+12125550402"]
+    rows = {r.phone: r for r in dial_list(outbound.database, "renewals")}
+    assert {r.state for r in rows.values()} == {"dialled"}
+    assert rows["+12125550401"].attempts == 2
+
+
+async def test_an_unreachable_twilio_api_puts_the_contact_back_on_the_list(outbound, tmp_path):
+    add_contacts(outbound.database, "renewals", load_contacts(_contacts_file(
+        tmp_path, ["A,,+12125550501,"])))
+    closed = outbound.settings.model_copy(
+        update={"twilio_api_url": f"http://127.0.0.1:{free_port()}"})  # nothing listens
+    report = await dial_campaign(outbound.database, CAMPAIGN,
+                                 place=_placer(outbound, twilio_client(closed.twilio())),
+                                 pace_seconds=0.0)
+    assert report.not_placed is not None
+    assert "cannot reach the Twilio API" in report.not_placed[1]
+    [row] = dial_list(outbound.database, "renewals")
+    assert (row.state, row.attempts, row.call_id) == ("pending", 1, None)
+
+
+async def test_twilio_refusing_the_account_puts_the_contact_back_on_the_list(outbound,
+                                                                             tmp_path):
+    add_contacts(outbound.database, "renewals", load_contacts(_contacts_file(
+        tmp_path, ["A,,+12125550601,"])))
+    wrong = outbound.settings.model_copy(update={"twilio_auth_token": SecretStr("not-the-token")})
+    report = await dial_campaign(outbound.database, CAMPAIGN,
+                                 place=_placer(outbound, twilio_client(wrong.twilio())),
+                                 pace_seconds=0.0)
+    assert report.not_placed is not None and "401" in report.not_placed[1]
+    [row] = dial_list(outbound.database, "renewals")
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert _rang(outbound) == []
+
+
+async def test_a_contact_that_met_an_outage_waits_behind_the_fresh_ones(outbound, tmp_path):
+    add_contacts(outbound.database, "renewals", load_contacts(_contacts_file(
+        tmp_path, ["A,,+12125550701,", "B,,+12125550702,"])))
+    outbound.twilio.create_fails_with = 503
+    await dial_campaign(outbound.database, CAMPAIGN, place=_placer(outbound), pace_seconds=0.0)
+    outbound.twilio.create_fails_with = None
+    await dial_campaign(outbound.database, CAMPAIGN, place=_placer(outbound), pace_seconds=0.0)
+    assert _rang(outbound) == ["+12125550702", "+12125550701"]

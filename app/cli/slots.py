@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from app.cli.campaign import load_or_report
+from app.input_files import InputError, Instant, parse_instant, parse_json, read_text
 from app.validation import problem_lines
 from calendar_backend.interval import Interval
 from calendar_backend.slots import SlotRules, free_slots
@@ -19,17 +19,13 @@ from calendar_backend.slots import SlotRules, free_slots
 EXIT_INVALID = 2
 
 
-class BadInput(ValueError):
-    """A command-line input that cannot be used; the message says which and why."""
-
-
 class _BusySpan(BaseModel):
     """One entry of a ``--busy`` file."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 _BUSY_FILE = TypeAdapter(list[_BusySpan])
@@ -67,41 +63,23 @@ def _positive(text: str) -> int:
     return value
 
 
-def parse_now(text: str) -> datetime:
-    """An ISO-8601 instant that names its offset (``Z`` or ``+hh:mm``)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadInput(f"--now {text!r} is not an ISO-8601 date and time") from None
-    if value.tzinfo is None:
-        raise BadInput(
-            f"--now {text!r} has no UTC offset: add Z or one like -05:00 "
-            "(e.g. 2026-12-01T09:00:00-05:00)"
-        )
-    return value
-
-
 def load_busy(path: str) -> list[Interval]:
     """Busy intervals from a JSON file: a list of ``{"start": ISO, "end": ISO}``."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read busy file: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: not valid JSON: {exc}") from None
+        data = parse_json(read_text(path))
+    except InputError as exc:
+        raise InputError(f"{path}: busy file: {exc}") from None
     try:
         spans = _BUSY_FILE.validate_python(data)
     except ValidationError as exc:
-        raise BadInput(
+        raise InputError(
             f'{path}: busy time must be a list of {{"start": ISO, "end": ISO}} with offsets\n'
             f"{problem_lines(exc)}"
         ) from None
     intervals = []
     for index, span in enumerate(spans):
         if span.end <= span.start:
-            raise BadInput(
+            raise InputError(
                 f"{path}: entry {index}: end {span.end.isoformat()} is not after "
                 f"start {span.start.isoformat()}"
             )
@@ -135,9 +113,9 @@ def _slots(args: argparse.Namespace) -> int:
     booking = campaign.booking
     try:
         rules = SlotRules.from_settings(booking)
-        now = parse_now(args.now) if args.now else datetime.now(UTC)
+        now = parse_instant(args.now, "--now") if args.now else datetime.now(UTC)
         busy = load_busy(args.busy) if args.busy else []
-    except (BadInput, ValueError) as exc:
+    except ValueError as exc:  # InputError, or a campaign whose zone only a calendar knows
         print(f"booking-agent slots: {exc}", file=sys.stderr)
         return EXIT_INVALID
     slots = free_slots(rules, busy, now, limit=args.limit)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.campaign_files import CampaignInvalid
 from app.cli.campaign import load_or_report
+from app.input_files import InputError, parse_instant
 from app.settings import get_settings
 
 EXIT_INVALID = 2
@@ -46,12 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _aware_time(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError("give the zone too, e.g. 2026-12-01T14:00:00Z")
-    return moment
+        return parse_instant(text, "--now")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _quiet_pipecat() -> None:

@@ -1,10 +1,10 @@
 """A Twilio REST emulator on 127.0.0.1, for the real ``twilio`` client and pipecat's hang-up.
 
-It speaks the 2010-04-01 Calls API (create, update, fetch) with Basic auth, and plays the
-telephone network's part: an outbound call "rings" and is answered, Twilio's signed
-status callbacks go to ``StatusCallback``, the voice webhook (``Url``) is fetched signed
-for its TwiML, and a hang-up (``Status=completed``) ends the call with a ``completed``
-callback. Inbound calls are started by the test with :meth:`TwilioEmulator.ring`.
+It speaks the 2010-04-01 Calls API (create, update, fetch) and the account fetch with Basic
+auth, and plays the telephone network's part: an outbound call "rings" and is answered,
+Twilio's signed status callbacks go to ``StatusCallback``, the voice webhook (``Url``) is
+fetched signed for its TwiML, and a hang-up (``Status=completed``) ends the call with a
+``completed`` callback. Inbound calls are started by the test with :meth:`TwilioEmulator.ring`.
 Tests then open the media stream the TwiML names with ``tests.fakes.media_caller``.
 """
 
@@ -88,6 +88,10 @@ class TwilioEmulator:
         self.auth_token = auth_token
         self.answer = answer  # "answer", "busy" or "no-answer" for outbound calls
         self.invalid_numbers: set[str] = set()  # To numbers Twilio refuses (error 21211)
+        # While set, every Calls create answers this status as Twilio does in an outage
+        # (500/503, error 20500) or when over its rate limit (429, error 20429).
+        self.create_fails_with: int | None = None
+        self.account_status = "active"  # or "suspended" / "closed"
         self.calls: dict[str, EmulatedCall] = {}
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.callback_responses: list[tuple[str, int]] = []
@@ -189,12 +193,29 @@ class TwilioEmulator:
                                  "more_info": f"https://www.twilio.com/docs/errors/{code}"},
                                 status_code=status)
 
+        @app.get(API + ".json")
+        async def account_fetch(account: str, request: Request) -> JSONResponse:
+            if not self._authorised(request, account):
+                return error(401, 20003, "Authenticate")
+            self.requests.append(("account", account, {}))
+            now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+            return JSONResponse({
+                "sid": account, "friendly_name": "Emulated account", "status":
+                self.account_status, "type": "Full", "owner_account_sid": account,
+                "date_created": now, "date_updated": now,
+                "uri": f"{API.format(account=account)}.json",
+            })
+
         @app.post(API + "/Calls.json")
         async def create(account: str, request: Request) -> JSONResponse:
             if not self._authorised(request, account):
                 return error(401, 20003, "Authenticate")
             form = await request.form()
             self.requests.append(("create", "", dict(form)))
+            if self.create_fails_with == 429:
+                return error(429, 20429, "Too Many Requests")
+            if self.create_fails_with is not None:
+                return error(self.create_fails_with, 20500, "Internal Server Error")
             if not form.get("To") or not form.get("From"):
                 return error(400, 21201, "To and From are required")
             if form.get("To") in self.invalid_numbers:

@@ -13,7 +13,7 @@ from agent.campaign import Campaign
 from app.settings import Settings
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar
-from calendar_backend.outlook.token_store import TokenKeyMissing
+from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
 from telephony.config import PhoneSetup
 

@@ -16,8 +16,8 @@ from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, ConnectionNotFound
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, new_key
 from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, new_key
 from storage.database import Database, open_database
 
 EXIT_FAILED = 1

@@ -33,8 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
     from app.bootstrap import phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
     from calendar_backend.outlook.connections import require_token_key
-    from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
     from calendar_backend.outlook.upkeep import keep_connections_alive
+    from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
     from storage.database import open_database
     from telephony.metrics import ServerMetrics
     from telephony.phone_pipeline import run_call

@@ -15,13 +15,12 @@ import logging
 import time
 import uuid
 import weakref
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
+from calendar_backend.http_retry import retry_after_seconds
 from calendar_backend.provider import CalendarUnavailable
 
 log = logging.getLogger(__name__)
@@ -63,25 +62,6 @@ class TokenSource(Protocol):
     async def consent_lost(self, reason: str) -> None:
         """Graph refused the account's consent: the owner must reconnect."""
         ...
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait for a ``Retry-After`` value, or ``None`` when it is absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
-        return None
-    return max(0.0, seconds)
 
 
 def error_code(response: httpx.Response) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, save_connection
 from calendar_backend.outlook.graph_client import GraphClient, StaticToken
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
-from calendar_backend.outlook.token_store import cipher
+from calendar_backend.token_store import cipher
 from storage.database import Database
 from storage.outlook_tables import OutlookSignInRow
 

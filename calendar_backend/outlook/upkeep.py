@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar, refresh_all
-from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
 from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.booking_tables import BookingRow
 from storage.database import Database
 

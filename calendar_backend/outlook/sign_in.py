@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import delete
 
+from calendar_backend.api_http import StaticToken
 from calendar_backend.outlook.auth import (
     SignInFailed,
     finish_flow,
@@ -25,7 +26,7 @@ from calendar_backend.outlook.auth import (
 )
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, save_connection
-from calendar_backend.outlook.graph_client import GraphClient, StaticToken
+from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
 from calendar_backend.token_store import cipher
 from storage.database import Database

@@ -2,4 +2,5 @@
 
 import storage.booking_tables  # noqa: F401
 import storage.call_tables  # noqa: F401
+import storage.google_tables  # noqa: F401
 import storage.outlook_tables  # noqa: F401

@@ -32,8 +32,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.bootstrap import phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
-    from calendar_backend.outlook.connections import require_token_key
-    from calendar_backend.outlook.upkeep import keep_connections_alive
+    from calendar_backend.google import connections as google_connections
+    from calendar_backend.google import upkeep as google_upkeep
+    from calendar_backend.outlook import connections as outlook_connections
+    from calendar_backend.outlook import upkeep as outlook_upkeep
     from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
     from storage.database import open_database
     from telephony.metrics import ServerMetrics
@@ -49,7 +51,8 @@ def _serve(args: argparse.Namespace) -> int:
     database = open_database(settings.sqlalchemy_url())
     try:
         # Stored calendar tokens are useless (and calls would skip booking) without the key.
-        require_token_key(database, settings.outlook())
+        outlook_connections.require_token_key(database, settings.outlook())
+        google_connections.require_token_key(database, settings.google())
     except (TokenKeyMissing, TokenKeyWrong) as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -59,7 +62,11 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
                          handler=handler, metrics=metrics,
-                         background=[partial(keep_connections_alive, database, settings.outlook())])
+                         background=[
+                             partial(outlook_upkeep.keep_connections_alive, database,
+                                     settings.outlook()),
+                             partial(google_upkeep.keep_connections_alive, database,
+                                     settings.google())])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

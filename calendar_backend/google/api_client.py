@@ -159,7 +159,9 @@ class CalendarApiClient:
             await asyncio.sleep(wait)
 
     async def _refuse(self, status: int, reason: str, message: str) -> None:
-        log.warning("Google refused: HTTP %s %s", status, reason)
+        # A duplicate id or a gone event is an answer the adapter expects, not a fault.
+        log.log(logging.INFO if status in (404, 409, 410) else logging.WARNING,
+                "Google refused: HTTP %s %s", status, reason)
         if status == 401:
             raise CalendarUnavailable(f"Google refused the token ({reason})")
         if status == 403 and reason in CONSENT_REASONS:

@@ -85,6 +85,18 @@ async def test_busy_time_comes_from_free_busy_and_free_events_do_not_block(
     assert await calendar.time_zone() == "America/New_York"
 
 
+async def test_a_look_ahead_past_ninety_days_asks_free_busy_once_per_ninety_days(
+        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
+    calendar = await calendar_for(database, google_settings, google)
+    far = NINE + timedelta(days=100)
+    google.add_event(OWNER, far, far + timedelta(hours=1))
+    busy = await calendar.busy_times(NINE, NINE + timedelta(days=120))
+    assert busy == [BusyTime(start=far, end=far + timedelta(hours=1))]
+    spans = [(r.body["timeMin"], r.body["timeMax"]) for r in google.requests()]
+    assert spans == [("2030-03-05T14:00:00Z", "2030-06-03T14:00:00Z"),
+                     ("2030-06-03T14:00:00Z", "2030-07-03T14:00:00Z")]
+
+
 async def test_booking_invites_the_caller_and_keeps_the_meet_link_google_made(
         database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
     calendar = await calendar_for(database, google_settings, google)

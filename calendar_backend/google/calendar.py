@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from calendar_backend.google.api_client import (
@@ -44,6 +44,8 @@ RECONCILE_SECONDS = 2.0
 CONFERENCE_LOOKS = 2
 CONFERENCE_LOOK_SECONDS = 0.3
 _GONE = frozenset({404, 410})
+# The longest span one freeBusy query may cover.
+FREE_BUSY_SPAN = timedelta(days=90)
 
 
 def event_id(idempotency_key: str) -> str:
@@ -76,11 +78,24 @@ class GoogleCalendar:
     async def busy_times(self, start: datetime, end: datetime) -> list[BusyTime]:
         """Busy periods overlapping ``[start, end)`` from freeBusy.
 
-        Google leaves out transparent ("free") events and expands recurring ones itself.
+        Google leaves out transparent ("free") events and expands recurring ones itself; it
+        answers at most 90 days per query, so a longer look-ahead asks once per 90 days.
         """
+        busy: list[BusyTime] = []
+        while start < end:
+            until = min(end, start + FREE_BUSY_SPAN)
+            busy += await self._free_busy(start, until)
+            start = until
+        return busy
+
+    async def _free_busy(self, start: datetime, end: datetime) -> list[BusyTime]:
         query = FreeBusyQuery(time_min=rfc3339(start), time_max=rfc3339(end),
                               items=[FreeBusyItem(id=self._calendar_id)])
-        response = await self._api.request("POST", "/freeBusy", json=query.google())
+        try:
+            response = await self._api.request("POST", "/freeBusy", json=query.google())
+        except GoogleApiError as exc:
+            raise CalendarUnavailable(f"Google refused the busy-time query ({exc.reason})") \
+                from None
         answer = FreeBusyResponse.model_validate(response.json())
         found = answer.calendars.get(self._calendar_id)
         if found is None or found.errors:

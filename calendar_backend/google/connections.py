@@ -30,7 +30,7 @@ from calendar_backend.google.calendar import GoogleCalendar
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.google.models import CalendarListEntry
 from calendar_backend.provider import CalendarUnavailable
-from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, cipher
+from calendar_backend.token_store import TokenCipher, TokenKeyMissing, TokenKeyWrong, cipher
 from storage.database import Database
 from storage.google_tables import GoogleConnectionRow
 
@@ -311,7 +311,7 @@ class ConnectionTokens(TokenSource):
             0.0, stored.expires_at - time.time() - _EXPIRY_MARGIN_SECONDS)
         return self._token
 
-    def _load(self) -> tuple[StoredToken, Any]:
+    def _load(self) -> tuple[StoredToken, TokenCipher]:
         with self._database.session() as session:
             row = session.get(GoogleConnectionRow, self._connection.id)
             status = row.status if row is not None else "disconnected"

@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -167,6 +167,9 @@ class Handler:
         low, high = query.time_min.astimezone(UTC), query.time_max.astimezone(UTC)
         if high <= low:
             raise ApiFailure(400, "timeRangeEmpty", "The specified time range is empty.",
+                             location="timeMax", locationType="parameter")
+        if high - low > timedelta(days=90):
+            raise ApiFailure(400, "timeRangeTooLong", "The requested time range is too long.",
                              location="timeMax", locationType="parameter")
         zone = query.time_zone or "UTC"
         calendars: dict[str, Any] = {}

@@ -3,16 +3,20 @@ encrypted tokens at rest (against the Google emulator; both databases)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.settings import Settings
 from calendar_backend.google import connections
-from calendar_backend.google.auth import SCOPES, SignInFailed
+from calendar_backend.google.auth import SCOPES, Account, SignInFailed, token_account
 from calendar_backend.google.connections import (
     Connection,
     connection_usable,
@@ -48,6 +52,32 @@ async def connect(database: Database, settings: Settings, emu: GoogleEmulator,
     emu.sign_in_as(email)
     url = await begin_sign_in(database, settings.google(), name=name)
     return await complete_sign_in(database, settings.google(), browser(url))
+
+
+def _jwt(raw: bytes) -> str:
+    return "h." + base64.urlsafe_b64encode(raw).decode().rstrip("=") + ".s"
+
+
+_CLAIMS = st.dictionaries(st.sampled_from(["sub", "email", "aud"]),
+                          st.one_of(st.text(max_size=20), st.integers(), st.none()))
+
+
+@given(st.one_of(st.text(max_size=200), st.binary(max_size=200).map(_jwt),
+                 _CLAIMS.map(lambda claims: _jwt(json.dumps(claims).encode()))))
+def test_a_malformed_id_token_is_a_clear_sign_in_failure(id_token: str) -> None:
+    try:
+        account = token_account({"id_token": id_token})
+    except SignInFailed as exc:
+        assert str(exc) == "Google returned no usable ID token"
+    else:
+        assert isinstance(account, Account) and account.subject
+
+
+def test_the_id_token_names_the_account() -> None:
+    claims = _jwt(b'{"sub": "1234", "email": "a@b.org"}')
+    assert token_account({"id_token": claims}) == Account("1234", "a@b.org")
+    with pytest.raises(SignInFailed):
+        token_account({"access_token": "no id token"})
 
 
 async def test_connecting_records_the_account_its_primary_calendar_and_zone(

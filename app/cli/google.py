@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="seconds to wait for the browser (default %(default)s)")
     connect.set_defaults(func=_connect)
 
-    status = commands.add_parser("status", help="each connection's account, calendar and health")
+    status = commands.add_parser("status", aliases=["list"],
+                                 help="each connection's account, calendar and health")
     status.set_defaults(func=_status)
 
     calendars = commands.add_parser("calendars", help="list a connection's calendars or pick one")

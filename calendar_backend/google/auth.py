@@ -8,7 +8,6 @@ signing in again helps.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import httpx
 import httpx2
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+from pydantic import BaseModel, ConfigDict, Field
 
 from calendar_backend.google.config import GoogleConfig
 
@@ -94,6 +94,15 @@ class Account:
     email: str
 
 
+class IdTokenClaims(BaseModel):
+    """The ID token claims that name the account."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sub: str = Field(min_length=1)
+    email: str | None = None
+
+
 def token_account(token: dict[str, Any]) -> Account:
     """The account an ID token from the token endpoint names.
 
@@ -102,10 +111,11 @@ def token_account(token: dict[str, Any]) -> Account:
     """
     try:
         payload = str(token["id_token"]).split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return Account(str(claims["sub"]), str(claims.get("email") or claims["sub"]))
-    except (KeyError, IndexError, ValueError, TypeError):
+        claims = IdTokenClaims.model_validate_json(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (KeyError, IndexError, ValueError):  # pydantic's ValidationError is a ValueError
         raise SignInFailed("Google returned no usable ID token") from None
+    return Account(claims.sub, claims.email or claims.sub)
 
 
 async def finish_flow(config: GoogleConfig, code: str, code_verifier: str) -> dict[str, Any]:

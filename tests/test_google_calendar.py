@@ -180,7 +180,9 @@ async def test_an_insert_whose_answer_was_lost_is_found_again_not_made_twice(
     assert await calendar.create_event(meeting()) == created
     assert len(google.events(OWNER)) == 1
     assert await calendar.find_event("booking-1") == created
-    assert await calendar.find_event("another booking") is None
+    slot_end = NINE + timedelta(minutes=30)
+    assert await calendar.find_event("booking-1", NINE, slot_end) == created
+    assert await calendar.find_event("another booking", NINE, slot_end) is None
 
 
 async def test_rate_limits_past_the_budget_fail_the_insert_and_write_nothing(

@@ -169,8 +169,13 @@ class GoogleCalendar:
                 break  # booked all the same; the link reaches the caller in the invite
         return CreatedEvent(event_id=event.id, online_meeting_url=event.meet_url)
 
-    async def find_event(self, idempotency_key: str) -> CreatedEvent | None:
-        """The live event a booking with this key made, or ``None``."""
+    async def find_event(self, idempotency_key: str, start: datetime | None = None,
+                         end: datetime | None = None) -> CreatedEvent | None:
+        """The live event a booking with this key made, or ``None``.
+
+        Its id is derived from the key, so ``start`` and ``end`` (where other calendars must
+        search) are not needed: one ``events.get`` answers.
+        """
         found = await self._get(event_id(idempotency_key))
         return None if found is None else CreatedEvent(event_id=found.id,
                                                        online_meeting_url=found.meet_url)

@@ -13,9 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.settings import Settings
+from calendar_backend.booking import BookingFailed, BookingService
+from calendar_backend.booking_settings import BookingSettings, Recipient
+from calendar_backend.failed_creates import WITHDRAW_MESSAGE
 from calendar_backend.google.calendar import GoogleCalendar, event_id
 from calendar_backend.google.connections import open_calendar
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
+from calendar_backend.google.upkeep import sweep_failed_creates
 from calendar_backend.provider import (
     Attendee,
     BusyTime,
@@ -269,3 +273,40 @@ async def test_the_emulator_speaks_googles_errors(
     anonymous = httpx.get(f"{google.calendar_base_url}/users/me/calendarList")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["errors"][0]["reason"] == "authError"
+
+
+async def test_an_event_left_by_a_failed_insert_is_withdrawn_after_the_call(
+        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
+    await calendar_for(database, google_settings, google)
+    ref = f"google:{OWNER}"
+    provider = open_calendar(database, google_settings.google(), ref, budget_seconds=0.5)
+    assert provider is not None
+    booking = BookingSettings(enabled=True, calendar=ref, meeting_type="video")
+    service = BookingService.on_database(database, provider, booking, calendar_id=ref,
+                                         campaign_name="Spring outreach",
+                                         calendar_zone=await provider.time_zone())
+    now = NINE - timedelta(days=1)
+    [slot] = await service.free_slots(now, limit=1)
+    # The insert lands but its answer is lost, the retries are rate-limited past the budget,
+    # and the look-up that would have found the event is rate-limited too.
+    google.queue_fault("lost", method="POST", path_contains="/events")
+    for _ in range(40):
+        google.queue_fault("403user", path_contains="/events")
+    failed = await service.book(start=slot.start, attendee=CALLER,
+                                recipient=Recipient(first_name="Sam", email=CALLER.email),
+                                call_id="call-4", now=now)
+    assert isinstance(failed, BookingFailed)
+    [stray] = google.events(OWNER)
+    with google.world.lock:
+        google.world.scripted.clear()
+
+    assert await sweep_failed_creates(database, google_settings.google(),
+                                      settled_after=timedelta(0)) == 1
+    assert google.events(OWNER) == []
+    [withdrawn] = google.events(OWNER, include_cancelled=True)
+    assert withdrawn.id == stray.id
+    assert withdrawn.data["description"] == WITHDRAW_MESSAGE
+    assert withdrawn.notifications[-1] == ("delete", "all")
+    # Nothing left to withdraw on the next round.
+    assert await sweep_failed_creates(database, google_settings.google(),
+                                      settled_after=timedelta(0)) == 0

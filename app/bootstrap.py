@@ -6,6 +6,8 @@ needs; the layers below take small typed configs and never read settings themsel
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from agent.call_session import CalendarConnection
@@ -15,6 +17,12 @@ from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
 from calendar_backend.provider import CalendarProvider
+from calendar_backend.reconcile import (
+    ProviderFor,
+    Settled,
+    keep_claims_settled,
+    settle_stale_claims,
+)
 from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
 from telephony.config import PhoneSetup
@@ -30,9 +38,17 @@ def connect_calendar(
     was disconnected, is unknown, or whose tokens cannot be read is unusable: the call goes on
     and booking is skipped (seed 002), with the reason.
     """
-    reference = campaign.booking.calendar
+    return calendar_for(campaign.booking.calendar, database, settings,
+                        zone=campaign.booking.availability.timezone)
+
+
+def calendar_for(
+    reference: str, database: Database, settings: Settings, *, zone: str | None = None
+) -> CalendarConnection:
+    """The calendar ``reference`` names (``"local"``, ``outlook:<name>`` or ``google:<name>``),
+    as
+    :func:`connect_calendar` describes; ``zone`` is the local calendar's owner zone."""
     if reference == "local":
-        zone = campaign.booking.availability.timezone
         return CalendarConnection(LocalCalendar(database, calendar_id="local", zone=zone), True)
     try:
         provider = open_connection(database, settings, reference)
@@ -67,3 +83,20 @@ def phone_setup(settings: Settings, database: Database) -> PhoneSetup:
         connect_calendar=partial(connect_calendar, database=database, settings=settings),
         silence_timeout_seconds=settings.silence_timeout_seconds,
     )
+
+
+def _provider_for(database: Database, settings: Settings) -> ProviderFor:
+    return lambda reference: calendar_for(reference, database, settings).provider
+
+
+async def settle_claims(database: Database, settings: Settings) -> Settled:
+    """Settle the bookings a dead process left pending (entry points that book run this on
+    start-up): each is confirmed if its calendar has the event, else released."""
+    return await settle_stale_claims(database, _provider_for(database, settings))
+
+
+def claims_upkeep(
+    database: Database, settings: Settings
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The call server's background task settling abandoned claims, from start-up on."""
+    return partial(keep_claims_settled, database, _provider_for(database, settings))

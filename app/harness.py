@@ -37,7 +37,7 @@ from pydantic import (
 from agent.call_session import CalendarConnection, CallSession
 from agent.campaign import Campaign
 from agent.pipeline import build_dialogue, open_call
-from app.bootstrap import connect_calendar
+from app.bootstrap import connect_calendar, settle_claims
 from app.campaign_files import load_campaign, parse_campaign
 from app.settings import Settings
 from app.validation import validation_problems
@@ -344,7 +344,11 @@ async def run_call(
     events: list[EventSpec] | None = None,
     on_line: AgentOutput | None = None,
 ) -> tuple[CallResult, CallSession]:
-    """Run one text call through the dialogue pipeline until goodbye or the caller hangs up."""
+    """Run one text call through the dialogue pipeline until goodbye or the caller hangs up.
+
+    Bookings a killed earlier run left pending are settled first.
+    """
+    await settle_claims(database, settings)
     calendar = calendar or CalendarSpec()
     if calendar.use == "campaign":
         connection = connect_calendar(campaign, database, settings)

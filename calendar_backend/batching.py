@@ -112,9 +112,9 @@ class BatchedStore:
         settled with the claims made alongside."""
         return await self._claims.submit(claim)
 
-    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
-        """The calendar has the event: the booking is confirmed."""
-        await self._store.confirm(booking_id, event_id, url)
+    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> bool:
+        """The calendar has the event: the booking is confirmed (False if no longer pending)."""
+        return await self._store.confirm(booking_id, event_id, url)
 
     async def fail(self, booking_id: str, reason: str) -> None:
         """The calendar write failed: the booking is failed and its slot released."""
@@ -191,6 +191,12 @@ class BatchedCalendar:
     async def create_event(self, event: NewEvent) -> CreatedEvent:
         """Create the event (idempotent by its key)."""
         return await self._provider.create_event(event)
+
+    async def find_event(
+        self, idempotency_key: str, start: datetime, end: datetime
+    ) -> CreatedEvent | None:
+        """The event a create with ``idempotency_key`` made, or ``None``."""
+        return await self._provider.find_event(idempotency_key, start, end)
 
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move an event this project created."""

@@ -14,6 +14,10 @@ The store is given to :class:`BookingService`: the database in production
 Calendar writes are idempotent: the event's key is derived from the booking id, and a
 call retrying its failed booking of the same slot reuses that booking's id, so an event
 the calendar created without our hearing back is found again instead of duplicated.
+
+A write must finish within :data:`~calendar_backend.booking_store.WRITE_TIMEOUT` of its
+claim, or the booking fails: a claim older than that is treated as abandoned by a dead
+process, and :mod:`calendar_backend.reconcile` settles it by the event's key.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from calendar_backend.batching import shared_store
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.booking_store import (
+    WRITE_TIMEOUT,
     BookingRecord,
     BookingStatus,
     BookingStore,
@@ -48,7 +53,7 @@ from calendar_backend.slots import SlotRules, free_slots, is_offerable
 from storage.database import Database
 
 __all__ = [
-    "ALTERNATIVES", "Booked", "BookingFailed", "BookingRecord", "BookingResult",
+    "ALTERNATIVES", "WITHDRAW_MESSAGE", "Booked", "BookingFailed", "BookingRecord", "BookingResult",
     "BookingService", "BookingStatus", "BookingStore", "Cancelled", "NotAllowed", "SlotTaken",
     "idempotency_key",
 ]
@@ -58,6 +63,9 @@ log = logging.getLogger(__name__)
 ALTERNATIVES = 3
 _TICK = timedelta(microseconds=1)
 _OUTSIDE_RULES = "that time is not one the campaign offers (window, notice or range)"
+# Sent to the attendee with the cancellation of an event whose booking was not confirmed.
+WITHDRAW_MESSAGE = "This meeting could not be confirmed and has been withdrawn."
+_TOO_SLOW = "the calendar did not answer in time"
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,8 @@ def _failure_reason(exc: Exception) -> str:
         return exc.reason
     if isinstance(exc, EventNotFound):
         return "the event is no longer on the calendar"
+    if isinstance(exc, TimeoutError):
+        return _TOO_SLOW
     return f"the calendar failed ({type(exc).__name__})"
 
 
@@ -267,6 +277,9 @@ class BookingService:
     ) -> BookingResult:
         """Claim the slot, write the event, confirm: the part of ``book()`` that must finish."""
         slot = claim.slot
+        # The write time-out counts from before the claim, so the write is over before the
+        # claim (stamped when written) looks abandoned to reconciliation.
+        deadline = asyncio.get_running_loop().time() + WRITE_TIMEOUT.total_seconds()
         lost = await self._store.claim(claim)
         if lost is not None:
             # Lost the race: the store said who holds what, to offer what is still free.
@@ -274,14 +287,28 @@ class BookingService:
                 return _already_booked(lost.existing, slot)
             return SlotTaken(slot, await self._alternatives(slot.start, now, fresh, lost.booked))
         try:
-            created = await self._write_event(claim, attendee, recipient)
+            async with asyncio.timeout_at(deadline):
+                created = await self._write_event(claim, attendee, recipient)
         except Exception as exc:
             reason = _failure_reason(exc)
             log.warning("booking %s failed, slot released: %s", claim.id, reason)
             await self._store.fail(claim.id, reason)
             return BookingFailed(reason)
-        await self._store.confirm(claim.id, created.event_id, created.online_meeting_url)
+        if not await self._store.confirm(claim.id, created.event_id, created.online_meeting_url):
+            return await self._withdraw(claim.id, created)
         return Booked(claim.id, slot, created.event_id, created.online_meeting_url)
+
+    async def _withdraw(self, booking_id: str, created: CreatedEvent) -> BookingFailed:
+        """The claim was released while its event was being written (reconciliation found no
+        event yet): the slot may be another's now, so the late event is cancelled."""
+        log.error("booking %s was released before its event was written; withdrawing it",
+                  booking_id)
+        try:
+            await self._provider.cancel_event(created.event_id, WITHDRAW_MESSAGE)
+        except Exception as exc:
+            log.warning("withdrawing the event of booking %s failed: %s", booking_id,
+                        _failure_reason(exc))
+        return BookingFailed(_TOO_SLOW)
 
     async def _write_event(
         self, claim: Claim, attendee: Attendee, recipient: Recipient

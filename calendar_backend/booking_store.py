@@ -12,16 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from calendar_backend.interval import Interval
 from storage.booking_tables import LIVE_STATUSES, BookingStatus
 
 __all__ = [
-    "BookingRecord", "BookingStatus", "BookingStore", "Claim", "Question", "Standing",
-    "idempotency_key",
+    "WRITE_TIMEOUT", "BookingRecord", "BookingStatus", "BookingStore", "Claim", "Question",
+    "Standing", "idempotency_key",
 ]
+
+# The longest a booking's calendar write may take, counted from its claim: the booking
+# fails when it runs out. A claim still pending after that belongs to a process that died
+# mid-booking: it no longer blocks offers, and reconciliation asks the calendar whether
+# the event exists (confirmed) or not (released).
+WRITE_TIMEOUT = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -140,12 +146,13 @@ class BookingStore(Protocol):
         read with the refusal, so the loser offers what is still free without asking again."""
         ...
 
-    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
-        """The calendar has the event: the booking is confirmed."""
+    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> bool:
+        """The calendar has the event: the booking is confirmed. False if it is no longer
+        pending (reconciliation released it meanwhile)."""
         ...
 
     async def fail(self, booking_id: str, reason: str) -> None:
-        """The calendar write failed: the booking is failed and its slot released."""
+        """The calendar write failed: the pending booking is failed and its slot released."""
         ...
 
     async def cancel(self, booking_id: str) -> None:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from calendar_backend.booking import WITHDRAW_MESSAGE
 from calendar_backend.provider import CalendarUnavailable
 from storage.booking_tables import BookingRow
 from storage.database import Database
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 # whose call may still be on the line.
 SETTLED_AFTER = timedelta(minutes=10)
 LOOK_BACK = timedelta(days=1)
-WITHDRAW_MESSAGE = "This meeting could not be confirmed and has been withdrawn."
 
 
 class Withdrawing(Protocol):

@@ -84,6 +84,12 @@ class LocalCalendar:
         """Create the event; the same ``idempotency_key`` returns the event made the first time."""
         return await asyncio.to_thread(self._create, event)
 
+    async def find_event(
+        self, idempotency_key: str, start: datetime, end: datetime
+    ) -> CreatedEvent | None:
+        """The live event created with ``idempotency_key`` (the key alone finds it here)."""
+        return await asyncio.to_thread(self._find, idempotency_key)
+
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move one of this calendar's live events to ``[start, end)``."""
         span = Interval(start, end)
@@ -186,6 +192,14 @@ class LocalCalendar:
                 )
             ).scalar_one()
         return CreatedEvent(event_id=event_id, online_meeting_url=None)
+
+    def _find(self, idempotency_key: str) -> CreatedEvent | None:
+        with self.database.session() as session:
+            event_id = session.execute(select(EVENTS.c.id).where(
+                EVENTS.c.calendar_id == self.calendar_id,
+                EVENTS.c.idempotency_key == idempotency_key, EVENTS.c.cancelled.is_(False),
+            )).scalar()
+        return CreatedEvent(event_id=event_id) if event_id is not None else None
 
     def _move(self, event_id: str, span: Interval) -> CreatedEvent:
         with self.database.session() as session:

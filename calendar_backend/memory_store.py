@@ -61,10 +61,12 @@ class MemoryBookingStore:
         )))
         return None
 
-    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
-        """The calendar has the event: the booking is confirmed."""
+    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> bool:
+        """The calendar has the event: the booking is confirmed (always: nothing here is
+        ever reconciled)."""
         self._update(booking_id, status=BookingStatus.CONFIRMED, event_id=event_id,
                      online_meeting_url=url)
+        return True
 
     async def fail(self, booking_id: str, reason: str) -> None:
         """The calendar write failed: the booking is failed and its slot released."""

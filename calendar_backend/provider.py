@@ -84,6 +84,13 @@ class CalendarProvider(Protocol):
         """Create the event; the same ``idempotency_key`` never makes a second event."""
         ...
 
+    async def find_event(
+        self, idempotency_key: str, start: datetime, end: datetime
+    ) -> CreatedEvent | None:
+        """The live event a create with ``idempotency_key`` made for ``[start, end)``, or
+        ``None`` if there is none (a claim abandoned before, or without, its write)."""
+        ...
+
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move an event this project created to a new time."""
         ...

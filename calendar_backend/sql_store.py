@@ -12,10 +12,12 @@ order, however many there are. :mod:`calendar_backend.batching` uses that for ca
 racing each other; a single ask or claim is a list of one.
 
 Abandoned claims: a ``pending`` row (or a move's ``held`` row) is only left behind when
-the process dies mid-booking. One whose last update is older than :data:`STALE_PENDING`
-is released when a new claim runs into it. That is safe even if the dead process did
-create the event: every booking re-checks its slot on the calendar first, where that
-event shows as busy.
+the process dies mid-booking. One whose last update is older than
+:data:`~calendar_backend.booking_store.WRITE_TIMEOUT` no longer blocks offers, and is
+released when a new claim runs into it. That is safe even if the dead process did create
+the event: every booking re-checks its slot on the calendar first, where that event shows
+as busy. Reconciliation (:mod:`calendar_backend.reconcile`) settles such claims for good
+(:meth:`SqlBookingStore.stale_claims`, :meth:`SqlBookingStore.settle`).
 
 Each asynchronous method runs its transaction on a worker thread.
 """
@@ -26,7 +28,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
@@ -47,6 +49,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from calendar_backend.booking_store import (
+    WRITE_TIMEOUT,
     BookingRecord,
     Claim,
     Question,
@@ -54,15 +57,13 @@ from calendar_backend.booking_store import (
     idempotency_key,
 )
 from calendar_backend.interval import Interval, subtract
+from calendar_backend.provider import CreatedEvent
 from storage.booking_tables import LIVE_STATUSES, BookingRow, BookingStatus
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 BOOKINGS: Table = BookingRow.__table__  # type: ignore[assignment]
-# A pending claim older than this belongs to a process that died mid-booking: a calendar
-# write (with the adapter's own retries) finishes well within it.
-STALE_PENDING = timedelta(minutes=5)
 # PostgreSQL refusing a write: a live booking overlaps (exclusion), or the call already
 # has one (unique index).
 _REFUSED = ("23P01", "23505")
@@ -115,19 +116,32 @@ _RIVAL = select(BOOKINGS.c.id).where(
     or_(BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.hold_of != bindparam("own")),
 ).limit(1)
 _LIVE_RANGES = select(
-    BOOKINGS.c.id, BOOKINGS.c.hold_of, BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end
+    BOOKINGS.c.id, BOOKINGS.c.hold_of, BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end,
+    BOOKINGS.c.status, BOOKINGS.c.updated_at,
 ).where(BOOKINGS.c.calendar_id == bindparam("calendar"), _LIVE_OVERLAPPING)
 _SLOT_OF = select(BOOKINGS.c.start, BOOKINGS.c.end).where(BOOKINGS.c.id == bindparam("booking"))
 _RELEASE_STALE = update(BOOKINGS).where(
     BOOKINGS.c.calendar_id == bindparam("calendar"), _LIVE_OVERLAPPING,
     BOOKINGS.c.status.in_(_CLAIMS), BOOKINGS.c.updated_at < bindparam("cutoff"),
 ).values(status=BookingStatus.FAILED, failure_reason="abandoned", updated_at=bindparam("now"))
+# Pending claims past their write time-out, oldest first (reconciliation settles them).
+_STALE_CLAIMS = select(BOOKINGS).where(
+    BOOKINGS.c.calendar_id == bindparam("calendar"),
+    BOOKINGS.c.status == BookingStatus.PENDING, BOOKINGS.c.updated_at < bindparam("cutoff"),
+).order_by(BOOKINGS.c.updated_at)
 # A booking's later life: the bind names stand for the new values (``booking`` is the id).
-_CONFIRM = update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(
+# Confirming and failing apply only to a booking still pending: reconciliation may have
+# settled it (confirming again with the event it found is harmless).
+_CONFIRM = update(BOOKINGS).where(
+    BOOKINGS.c.id == bindparam("booking"),
+    BOOKINGS.c.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+).values(
     status=BookingStatus.CONFIRMED, event_id=bindparam("event"),
     online_meeting_url=bindparam("url"), updated_at=bindparam("now"),
 )
-_FAIL = update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(
+_FAIL = update(BOOKINGS).where(
+    BOOKINGS.c.id == bindparam("booking"), BOOKINGS.c.status == BookingStatus.PENDING,
+).values(
     status=BookingStatus.FAILED, failure_reason=bindparam("reason"), updated_at=bindparam("now")
 )
 _CANCEL = update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(
@@ -157,6 +171,16 @@ def _row(claim: Claim, calendar_id: str) -> dict[str, str | datetime | None]:
         "blocked_start": claim.blocked.start, "blocked_end": claim.blocked.end,
         "created_at": now, "updated_at": now,
     }
+
+
+def _blocks_offers(row: Row, fresh_since: datetime) -> bool:
+    """Whether a live row keeps its range from offers: a claim whose write time-out has
+    passed does not (if its event exists, the calendar shows that as busy)."""
+    return row.status == BookingStatus.CONFIRMED or row.updated_at >= fresh_since
+
+
+def _fresh_since() -> datetime:
+    return datetime.now(UTC) - WRITE_TIMEOUT
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -209,14 +233,15 @@ class SqlBookingStore:
         standing of each that lost, read in that transaction."""
         return await asyncio.to_thread(self._serially, lambda s: self._settle(s, claims))
 
-    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> None:
-        """The calendar has the event: the booking is confirmed."""
-        await asyncio.to_thread(
+    async def confirm(self, booking_id: str, event_id: str, url: str | None) -> bool:
+        """The calendar has the event: the booking is confirmed. False if it is no longer
+        pending (reconciliation released it meanwhile)."""
+        return await asyncio.to_thread(
             self._update, _CONFIRM, {"booking": booking_id, "event": event_id, "url": url}
         )
 
     async def fail(self, booking_id: str, reason: str) -> None:
-        """The calendar write failed: the booking is failed and its slot released."""
+        """The calendar write failed: the pending booking is failed and its slot released."""
         await asyncio.to_thread(self._update, _FAIL, {"booking": booking_id, "reason": reason})
 
     async def cancel(self, booking_id: str) -> None:
@@ -253,6 +278,18 @@ class SqlBookingStore:
         bookings (not its holds) overlapping ``span``."""
         return await asyncio.to_thread(self._live_ranges, span, excluding)
 
+    # -- reconciliation -----------------------------------------------------------------------
+
+    async def stale_claims(self, now: datetime) -> list[BookingRecord]:
+        """Pending bookings whose write time-out had passed at ``now``, oldest first."""
+        return await asyncio.to_thread(self._stale_claims, now - WRITE_TIMEOUT)
+
+    async def settle(self, booking_id: str, event: CreatedEvent | None, now: datetime) -> bool:
+        """Settle a stale pending booking: confirmed with ``event`` if the calendar has it,
+        else failed (its slot released). False if it was no longer a stale pending claim
+        (its own process finished it, or another reconciler got there first)."""
+        return await asyncio.to_thread(self._settle_stale, booking_id, event, now)
+
     # -- reading (directly from the CLI, or on a worker thread) ------------------------------
 
     def records(self, call_id: str | None = None) -> list[BookingRecord]:
@@ -278,12 +315,16 @@ class SqlBookingStore:
             "span_start": min(q.span.start for q in questions),
             "span_end": max(q.span.end for q in questions),
         }
-        rows = [(_record(row), row.hold_of) for row in session.execute(_ASK, parameters)]
+        fresh_since = _fresh_since()
+        rows = [(_record(row), row.hold_of, _blocks_offers(row, fresh_since))
+                for row in session.execute(_ASK, parameters)]
         return [
             Standing.of(
                 question,
-                [r for r, hold_of in rows if r.call_id == question.call_id and hold_of is None],
-                [r.blocked for r, _ in rows if r.live and r.blocked.overlaps(question.span)],
+                [r for r, hold_of, _ in rows
+                 if r.call_id == question.call_id and hold_of is None],
+                [r.blocked for r, _, blocks in rows
+                 if r.live and blocks and r.blocked.overlaps(question.span)],
             )
             for question in questions
         ]
@@ -307,11 +348,19 @@ class SqlBookingStore:
             rows = session.execute(_LIVE_RANGES, {
                 "calendar": self.calendar_id, "span_start": span.start, "span_end": span.end
             }).all()
+        fresh_since = _fresh_since()
         ranges = [
             Interval(row.blocked_start, row.blocked_end) for row in rows
-            if excluding is None or excluding not in (row.id, row.hold_of)
+            if (excluding is None or excluding not in (row.id, row.hold_of))
+            and _blocks_offers(row, fresh_since)
         ]
         return own, ranges
+
+    def _stale_claims(self, cutoff: datetime) -> list[BookingRecord]:
+        with self.database.session() as session:
+            rows = session.execute(_STALE_CLAIMS, {"calendar": self.calendar_id,
+                                                   "cutoff": cutoff}).all()
+        return [_record(row) for row in rows]
 
     # -- writing (worker threads) -------------------------------------------------------------
 
@@ -454,20 +503,38 @@ class SqlBookingStore:
         }).first() is not None
 
     def _release_stale(self, session: Session, ranges: Sequence[Interval]) -> bool:
-        """Fail abandoned claims (see STALE_PENDING) overlapping ``ranges``; any found?"""
+        """Fail abandoned claims (older than WRITE_TIMEOUT) overlapping ``ranges``; any found?"""
         now = datetime.now(UTC)
         released = session.execute(_RELEASE_STALE, {
             "calendar": self.calendar_id, "span_start": min(r.start for r in ranges),
-            "span_end": max(r.end for r in ranges), "cutoff": now - STALE_PENDING, "now": now,
+            "span_end": max(r.end for r in ranges), "cutoff": now - WRITE_TIMEOUT, "now": now,
         })
         if released.rowcount:
             log.warning("released %d abandoned claim(s) on %s", released.rowcount,
                         self.calendar_id)
         return bool(released.rowcount)
 
-    def _update(self, statement: Update, values: dict[str, str | None]) -> None:
+    def _update(self, statement: Update, values: dict[str, str | None]) -> bool:
         with self.database.session() as session:
-            session.execute(statement, {**values, "now": datetime.now(UTC)})
+            return bool(session.execute(statement, {**values, "now": datetime.now(UTC)}).rowcount)
+
+    def _settle_stale(self, booking_id: str, event: CreatedEvent | None, now: datetime) -> bool:
+        # One conditional UPDATE: it applies only while the claim is still pending and stale.
+        still_stale = update(BOOKINGS).where(
+            BOOKINGS.c.id == booking_id, BOOKINGS.c.calendar_id == self.calendar_id,
+            BOOKINGS.c.status == BookingStatus.PENDING,
+            BOOKINGS.c.updated_at < now - WRITE_TIMEOUT,
+        )
+        if event is not None:
+            settled = still_stale.values(
+                status=BookingStatus.CONFIRMED, event_id=event.event_id,
+                online_meeting_url=event.online_meeting_url, updated_at=datetime.now(UTC))
+        else:
+            settled = still_stale.values(
+                status=BookingStatus.FAILED, updated_at=datetime.now(UTC),
+                failure_reason="abandoned mid-booking; no event on the calendar")
+        with self.database.session() as session:
+            return bool(session.execute(settled).rowcount)
 
     def _finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
         with self.database.session() as session:
@@ -497,7 +564,16 @@ class SqlBookingStore:
             with self.database.session() as session:
                 session.execute(delete(BOOKINGS).where(BOOKINGS.c.hold_of == booking.id))
         if taken:
-            # Only when the calendar took longer than STALE_PENDING and the holds were
+            # Only when the calendar took longer than WRITE_TIMEOUT and the holds were
             # released and taken meanwhile: keep the new time claimed, and say so.
             log.error("booking %s could not return to its old time (taken meanwhile);"
                       " it keeps the new time here while the calendar has the old", booking.id)
+
+
+def calendars_with_stale_claims(database: Database, now: datetime) -> list[str]:
+    """The calendars holding pending bookings whose write time-out had passed at ``now``."""
+    with database.session() as session:
+        return list(session.scalars(select(BOOKINGS.c.calendar_id).where(
+            BOOKINGS.c.status == BookingStatus.PENDING,
+            BOOKINGS.c.updated_at < now - WRITE_TIMEOUT,
+        ).distinct().order_by(BOOKINGS.c.calendar_id)))

@@ -105,6 +105,9 @@ class Database:
 
         ``serial=True`` serialises against other serial writers on SQLite (BEGIN
         IMMEDIATE); on PostgreSQL constraints arbitrate, so it is a plain transaction.
+        A transaction that reads and then writes must be serial: on SQLite a deferred one
+        cannot upgrade its read to a write once another connection has committed, and fails
+        at once with "database is locked" whatever the busy time-out.
         """
         factory = self._serial_sessions if serial else self._sessions
         with factory.begin() as session:

@@ -82,7 +82,10 @@ def record_status(
     Callbacks arrive once per event and may repeat: a final status is never replaced
     by an earlier one arriving late.
     """
-    with database.session() as session:
+    # Read then write: serial, so SQLite takes its write lock at BEGIN and waits its turn
+    # behind other calls' writes (a deferred read upgraded to a write fails as "database is
+    # locked" once another connection committed in between).
+    with database.session(serial=True) as session:
         row = session.get(CallRow, call_id)
         if row is None:
             return False
@@ -104,16 +107,20 @@ def record_call_finished(
 ) -> None:
     """Store what happened on a call once its pipeline has ended."""
     ended = ended_at or datetime.now(UTC)
-    with database.session() as session:
+    # Everything is converted before the transaction, so the write lock is held briefly.
+    values = {
+        "outcome": outcome, "transcript": _jsonable(transcript),
+        "tool_calls": _jsonable(tool_calls), "bookings": _jsonable(bookings),
+        "turn_latencies": [t.model_dump() for t in turn_latencies],
+        "follow_ups": (follow_ups or FollowUps()).model_dump(),
+    }
+    # Read then write: serial, as in record_status.
+    with database.session(serial=True) as session:
         row = session.get(CallRow, call_id)
         if row is None:
             raise KeyError(call_id)
-        row.outcome = outcome
-        row.transcript = _jsonable(transcript)
-        row.tool_calls = _jsonable(tool_calls)
-        row.bookings = _jsonable(bookings)
-        row.turn_latencies = [t.model_dump() for t in turn_latencies]
-        row.follow_ups = (follow_ups or FollowUps()).model_dump()
+        for column, value in values.items():
+            setattr(row, column, value)
         row.ended_at = row.ended_at or ended
         if row.duration_seconds is None:
             row.duration_seconds = round((ended - row.started_at).total_seconds(), 3)

@@ -13,9 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.settings import Settings
-from calendar_backend.booking import BookingFailed, BookingService
+from calendar_backend.booking import WITHDRAW_MESSAGE, BookingFailed, BookingService
 from calendar_backend.booking_settings import BookingSettings, Recipient
-from calendar_backend.failed_creates import WITHDRAW_MESSAGE
 from calendar_backend.google.calendar import GoogleCalendar, event_id
 from calendar_backend.google.connections import open_calendar
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.bootstrap import phone_setup
+    from app.bootstrap import claims_upkeep, phone_setup
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
     from calendar_backend.google import connections as google_connections
     from calendar_backend.google import upkeep as google_upkeep
@@ -66,7 +66,8 @@ def _serve(args: argparse.Namespace) -> int:
                              partial(outlook_upkeep.keep_connections_alive, database,
                                      settings.outlook()),
                              partial(google_upkeep.keep_connections_alive, database,
-                                     settings.google())])
+                                     settings.google()),
+                             claims_upkeep(database, settings)])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

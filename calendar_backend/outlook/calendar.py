@@ -17,6 +17,7 @@ from calendar_backend.outlook.models import (
     GraphEvent,
     ItemBody,
     LocationOut,
+    OnlineMeeting,
 )
 from calendar_backend.provider import (
     BusyTime,
@@ -131,6 +132,25 @@ class OutlookCalendar:
                     budget_seconds: float | None = None) -> GraphEvent | None:
         events = await self._view(start, end, budget_seconds)
         return next((e for e in events if e.transaction_id == txid), None)
+
+    async def find_event(self, idempotency_key: str, start: datetime,
+                         end: datetime) -> CreatedEvent | None:
+        """The event created with ``idempotency_key``, found by its ``transactionId`` among
+        the events of ``[start, end)``; ``None`` if the calendar has none."""
+        try:
+            found = await self._find(transaction_id(idempotency_key), start, end)
+            if found is None or found.is_cancelled:
+                return None
+            if not self._teams_allowed:
+                return _created(found)
+            # calendarView leaves the join link out: the event itself has it.
+            item = await self._graph.get(f"/me/events/{quote(found.id, safe='')}",
+                                         params={"$select": "id,onlineMeeting"})
+        except GraphError as exc:
+            raise CalendarUnavailable(f"Graph refused the look-up ({exc.code})") from None
+        meeting = item.get("onlineMeeting")
+        url = OnlineMeeting.model_validate(meeting).join_url if meeting else None
+        return CreatedEvent(event_id=found.id, online_meeting_url=url)
 
     async def withdraw(self, idempotency_key: str, start: datetime, end: datetime,
                        message: str) -> bool:

@@ -16,15 +16,16 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from calendar_backend import failed_creates
-from calendar_backend.failed_creates import SETTLED_AFTER, WITHDRAW_MESSAGE
+from calendar_backend.booking import WITHDRAW_MESSAGE
+from calendar_backend.failed_creates import SETTLED_AFTER
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import OUTLOOK_PREFIX, open_calendar, refresh_all
 from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
 
-log = logging.getLogger(__name__)
-
 __all__ = ["WITHDRAW_MESSAGE", "keep_connections_alive", "sweep_failed_creates"]
+
+log = logging.getLogger(__name__)
 
 REFRESH_EVERY_SECONDS = 6 * 3600
 

@@ -13,15 +13,17 @@ from functools import partial
 from agent.call_session import CalendarConnection
 from agent.campaign import Campaign
 from app.settings import Settings
+from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
-from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar
-from calendar_backend.outlook.token_store import TokenKeyMissing
+from calendar_backend.outlook import connections as outlook
+from calendar_backend.provider import CalendarProvider
 from calendar_backend.reconcile import (
     ProviderFor,
     Settled,
     keep_claims_settled,
     settle_stale_claims,
 )
+from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
 from telephony.config import PhoneSetup
 
@@ -33,14 +35,14 @@ def connect_calendar(
     """The calendar the campaign's ``booking.calendar`` reference names.
 
     ``"local"`` is the embedded calendar in the project database (``"local:<id>"`` another
-    one in it, see :func:`for_organisation`). Any other reference is an Outlook connection
-    (``outlook:<name>``). A connection that needs reconnecting, was disconnected, is unknown,
-    or whose tokens cannot be read is unusable: the call goes on and booking is skipped (seed
-    002), with the reason.
+    one in it, see :func:`for_organisation`). Any other reference is a connection
+    (``outlook:<name>``, ``google:<name>``). A connection that needs reconnecting, was
+    disconnected, is unknown, or whose tokens cannot be read is unusable: the call goes on and
+    booking is skipped (seed 002), with the reason.
     """
     reference = campaign.booking.calendar
     if organisation_id is not None and not _is_local(reference):
-        # Outlook connections are the server's, not yet an organisation's own.
+        # Calendar connections are the server's, not yet an organisation's own.
         return CalendarConnection.unusable(
             f"{reference!r} is not a calendar connected for this organisation")
     return calendar_for(reference, database, settings,
@@ -54,21 +56,34 @@ def _is_local(reference: str) -> bool:
 def calendar_for(
     reference: str, database: Database, settings: Settings, *, zone: str | None = None
 ) -> CalendarConnection:
-    """The calendar ``reference`` names (``"local"``, ``"local:<id>"`` or
-    ``outlook:<name>``), as :func:`connect_calendar` describes; ``zone`` is the local
+    """The calendar ``reference`` names (``"local"``, ``"local:<id>"``, ``outlook:<name>``
+    or ``google:<name>``), as :func:`connect_calendar` describes; ``zone`` is the local
     calendar's owner zone."""
     if _is_local(reference):
         return CalendarConnection(LocalCalendar(database, calendar_id=reference, zone=zone),
                                   True)
     try:
-        provider = open_calendar(database, settings.outlook(), reference)
-    except (ConnectionNotFound, TokenKeyMissing, ValueError) as exc:
+        provider = open_connection(database, settings, reference)
+    except (outlook.ConnectionNotFound, google.ConnectionNotFound, TokenKeyMissing,
+            ValueError) as exc:
         return CalendarConnection.unusable(str(exc))
     if provider is None:
         return CalendarConnection.unusable(
             f"calendar access has expired for {reference!r}: reconnect it"
         )
     return CalendarConnection(provider, True)
+
+
+def open_connection(database: Database, settings: Settings,
+                    reference: str) -> CalendarProvider | None:
+    """The provider of a connected calendar, or ``None`` while its connection is not usable.
+
+    ``google:<name>`` opens a Google connection, anything else an Outlook one (which refuses
+    what is not ``outlook:<name>``).
+    """
+    if google.is_google_ref(reference):
+        return google.open_calendar(database, settings.google(), reference)
+    return outlook.open_calendar(database, settings.outlook(), reference)
 
 
 def for_organisation(campaign: Campaign, organisation_id: str) -> Campaign:

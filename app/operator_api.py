@@ -42,7 +42,7 @@ from app.operators.campaigns import (
 )
 from app.operators.test_calls import TestCall, TestCallRefused, TestCalls
 from app.settings import Settings
-from calendar_backend.outlook.token_store import TokenCipher, TokenKeyMissing, cipher
+from calendar_backend.token_store import TokenCipher, TokenKeyMissing, cipher
 from caller_language.phone_numbers import e164
 from storage.database import Database
 from telephony.call_records import CallRecord

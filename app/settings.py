@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.config import LLMConfig
+from calendar_backend.google.config import GoogleConfig
 from calendar_backend.outlook.config import OutlookConfig
 from telephony.config import SpeechConfig, TwilioConfig
 
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
     microsoft_client_secret: SecretStr | None = None
     microsoft_tenant: str = "common"
     microsoft_redirect_uri: str = "http://localhost:8765/outlook/callback"
+
+    # Google OAuth and Calendar API v3 (emulators stand in through these four URLs).
+    google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_redirect_uri: str = "http://localhost:8765/google/callback"
 
     # Telephony.
     public_url: str | None = None
@@ -81,6 +91,19 @@ class Settings(BaseSettings):
             client_secret=self.microsoft_client_secret,
             tenant=self.microsoft_tenant,
             redirect_uri=self.microsoft_redirect_uri,
+            token_key=self.token_key,
+        )
+
+    def google(self) -> GoogleConfig:
+        """The Google OAuth client, endpoints and token key for the Google adapter."""
+        return GoogleConfig(
+            calendar_base_url=self.google_calendar_base_url,
+            auth_url=self.google_auth_url,
+            token_url=self.google_token_url,
+            revoke_url=self.google_revoke_url,
+            client_id=self.google_client_id,
+            client_secret=self.google_client_secret,
+            redirect_uri=self.google_redirect_uri,
             token_key=self.token_key,
         )
 

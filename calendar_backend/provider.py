@@ -1,4 +1,4 @@
-"""The calendar port: what booking needs from any calendar (local, Outlook, later Google)."""
+"""The calendar port: what booking needs from any calendar (local, Outlook, Google)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from app.operators.webhooks import (
     verify_signature,
 )
 from app.settings import Settings
-from calendar_backend.outlook.token_store import TokenCipher
+from calendar_backend.token_store import TokenCipher
 from storage.base import utc_now
 from storage.database import Database, open_database
 from tests.fakes.loopback import BackgroundServer

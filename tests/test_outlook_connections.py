@@ -25,9 +25,9 @@ from calendar_backend.outlook.connections import (
     set_calendar,
 )
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.outlook.token_store import TokenKeyMissing
 from calendar_backend.outlook.upkeep import keep_connections_alive
 from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
 from tests.fakes.microsoft import PERSONAL_TENANT, MicrosoftEmulator, fixtures
 

@@ -12,6 +12,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.call",
     "app.cli.calls",
     "app.cli.campaign",
+    "app.cli.google",
     "app.cli.operator",
     "app.cli.outlook",
     "app.cli.say",

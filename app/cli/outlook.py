@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import sys
-import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import parse_qsl, urlsplit
 
+from app.cli.redirect_listener import wait_for_redirect
 from app.settings import get_settings
 from calendar_backend.outlook import connections
 from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, ConnectionNotFound
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, new_key
 from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, new_key
 from storage.database import Database, open_database
 
 EXIT_FAILED = 1
@@ -79,7 +76,7 @@ def _fail(message: object) -> int:
     return EXIT_FAILED
 
 
-_ERRORS = (SignInFailed, SignInNotConfigured, TokenKeyMissing, TokenKeyWrong,
+_ERRORS = (SignInFailed, SignInNotConfigured, TimeoutError, TokenKeyMissing, TokenKeyWrong,
            ConnectionNotFound, connections.ConnectionNameTaken, CalendarUnavailable, ValueError)
 
 
@@ -97,58 +94,13 @@ def _connect(args: argparse.Namespace) -> int:
                 print("Then run: booking-agent outlook connect --redirect-url "
                       "'<the URL the browser landed on>'")
                 return 0
-            params = _wait_for_redirect(config.redirect_uri, args.timeout)
+            params = wait_for_redirect(config.redirect_uri, args.timeout)
             connection = asyncio.run(complete_sign_in(database, config, params))
     except _ERRORS as exc:
         return _fail(exc)
     print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "
           f"booking on calendar {connection.calendar_name!r}.")
     return 0
-
-
-def _wait_for_redirect(redirect_uri: str, timeout: float) -> dict[str, str]:
-    """Serve the redirect URI on this machine until the browser comes back to it."""
-    target = urlsplit(redirect_uri)
-    if target.scheme != "http" or target.hostname not in ("localhost", "127.0.0.1"):
-        raise ValueError(f"cannot listen on {redirect_uri}: use --no-listen and --redirect-url")
-    received: dict[str, str] = {}
-
-    class Callback(BaseHTTPRequestHandler):
-        def _answer(self, params: dict[str, str]) -> None:
-            if urlsplit(self.path).path != target.path or "state" not in params:
-                self.send_error(404)
-                return
-            received.update(params)
-            page = "Signed in. You can close this window." if "code" in params else \
-                f"Sign-in failed: {html.escape(params.get('error', 'unknown error'))}"
-            body = f"<html><body><p>{page}</p></body></html>".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            self._answer(dict(parse_qsl(urlsplit(self.path).query)))
-
-        def do_POST(self) -> None:  # noqa: N802
-            length = int(self.headers.get("Content-Length", "0"))
-            self._answer(dict(parse_qsl(self.rfile.read(length).decode())))
-
-        def log_message(self, *args: object) -> None:
-            return None  # the query carries the authorization code: never log it
-
-    server = HTTPServer((target.hostname, target.port or 80), Callback)
-    server.timeout = 0.5
-    deadline = time.monotonic() + timeout
-    try:
-        while not received:
-            if time.monotonic() > deadline:
-                raise SignInFailed(f"no sign-in came back within {timeout:.0f} s")
-            server.handle_request()
-    finally:
-        server.server_close()
-    return received
 
 
 def _kind(connection: Connection) -> str:

@@ -38,9 +38,11 @@ def _serve(args: argparse.Namespace) -> int:
     from app.operator_api import create_operator_api
     from app.operators.test_calls import TestCalls
     from app.operators.webhooks import keep_delivering
-    from calendar_backend.outlook.connections import require_token_key
-    from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, cipher
-    from calendar_backend.outlook.upkeep import keep_connections_alive
+    from calendar_backend.google import connections as google_connections
+    from calendar_backend.google import upkeep as google_upkeep
+    from calendar_backend.outlook import connections as outlook_connections
+    from calendar_backend.outlook import upkeep as outlook_upkeep
+    from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, cipher
     from storage.database import open_database
     from telephony.metrics import ServerMetrics
     from telephony.phone_pipeline import run_call
@@ -55,14 +57,18 @@ def _serve(args: argparse.Namespace) -> int:
     database = open_database(settings.sqlalchemy_url())
     try:
         # Stored calendar tokens are useless (and calls would skip booking) without the key.
-        require_token_key(database, settings.outlook())
+        outlook_connections.require_token_key(database, settings.outlook())
+        google_connections.require_token_key(database, settings.google())
     except (TokenKeyMissing, TokenKeyWrong) as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
     metrics = ServerMetrics()
     handler = partial(run_call, setup=phone_setup(settings, database), database=database,
                       metrics=metrics)
-    background = [partial(keep_connections_alive, database, settings.outlook())]
+    background = [
+        partial(outlook_upkeep.keep_connections_alive, database, settings.outlook()),
+        partial(google_upkeep.keep_connections_alive, database, settings.google()),
+    ]
     try:
         background.append(partial(keep_delivering, database, cipher(settings.outlook())))
     except TokenKeyMissing:

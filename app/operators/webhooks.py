@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 
 from app.operators.accounts import Organisation
 from app.operators.calls import BookingView
-from calendar_backend.outlook.token_store import TokenCipher
+from calendar_backend.token_store import TokenCipher
 from storage.base import utc_now
 from storage.database import Database
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow

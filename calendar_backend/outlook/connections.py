@@ -20,14 +20,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from calendar_backend.api_http import TokenSource
 from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_silently
 from calendar_backend.outlook.calendar import OutlookCalendar
 from calendar_backend.outlook.config import OutlookConfig
-from calendar_backend.outlook.graph_client import GraphClient, TokenSource
+from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
-from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong, cipher
 from calendar_backend.outlook.windows_zones import iana_zone
 from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, cipher
 from storage.database import Database
 from storage.outlook_tables import OutlookConnectionRow
 

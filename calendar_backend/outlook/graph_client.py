@@ -15,13 +15,13 @@ import logging
 import time
 import uuid
 import weakref
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from calendar_backend.api_http import TokenSource, retry_after_seconds
+from calendar_backend.api_http import loop_client as _loop_client
 from calendar_backend.provider import CalendarUnavailable
 
 log = logging.getLogger(__name__)
@@ -53,37 +53,6 @@ class GraphUnavailable(CalendarUnavailable):
         self.maybe_applied = maybe_applied
 
 
-class TokenSource(Protocol):
-    """Where the client gets bearer tokens for one mailbox."""
-
-    async def access_token(self, *, force_refresh: bool = False) -> str:
-        """A valid access token; raises :class:`CalendarUnavailable` when there is none."""
-        ...
-
-    async def consent_lost(self, reason: str) -> None:
-        """Graph refused the account's consent: the owner must reconnect."""
-        ...
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait for a ``Retry-After`` value, or ``None`` when it is absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
-        return None
-    return max(0.0, seconds)
-
-
 def error_code(response: httpx.Response) -> tuple[str, str]:
     """``(error.code, error.message)`` of a Graph error response."""
     try:
@@ -96,21 +65,6 @@ def error_code(response: httpx.Response) -> tuple[str, str]:
 # Per event loop, per mailbox: asyncio primitives belong to one loop.
 _semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] \
     = weakref.WeakKeyDictionary()
-
-
-# One pooled HTTP client per event loop, shared by every mailbox: calls reuse connections
-# to Graph instead of paying a TLS handshake per request.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
-    weakref.WeakKeyDictionary()
-
-
-def _loop_client() -> httpx.AsyncClient:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = _clients[loop] = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-    return client
 
 
 def _mailbox_semaphore(mailbox: str) -> asyncio.Semaphore:
@@ -243,16 +197,3 @@ class GraphClient:
 
 def _backoff(attempt: int) -> float:
     return min(1.0, 0.2 * (2**attempt))
-
-
-class StaticToken:
-    """A token source holding one fresh access token (right after sign-in)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    async def access_token(self, *, force_refresh: bool = False) -> str:
-        return self._token
-
-    async def consent_lost(self, reason: str) -> None:
-        return None

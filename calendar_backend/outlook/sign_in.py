@@ -13,10 +13,10 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Literal
-from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import delete
 
+from calendar_backend.api_http import StaticToken
 from calendar_backend.outlook.auth import (
     SignInFailed,
     finish_flow,
@@ -25,9 +25,10 @@ from calendar_backend.outlook.auth import (
 )
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, save_connection
-from calendar_backend.outlook.graph_client import GraphClient, StaticToken
+from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
-from calendar_backend.outlook.token_store import cipher
+from calendar_backend.sign_in_redirect import redirect_parameters
+from calendar_backend.token_store import cipher
 from storage.database import Database
 from storage.outlook_tables import OutlookSignInRow
 
@@ -50,14 +51,6 @@ def begin_sign_in(database: Database, config: OutlookConfig, *, name: str | None
         session.add(OutlookSignInRow(state=flow["state"], flow=box.encrypt(json.dumps(flow)),
                                      name=name, created_at=now))
     return public_sign_in_url(config, flow["auth_uri"])
-
-
-def redirect_parameters(redirect: str | Mapping[str, str]) -> dict[str, str]:
-    """The parameters of the redirect: a pasted URL's query, or a form_post body."""
-    if isinstance(redirect, str):
-        parts = urlsplit(redirect.strip())
-        return dict(parse_qsl(parts.query or parts.fragment))
-    return dict(redirect)
 
 
 async def complete_sign_in(database: Database, config: OutlookConfig,

@@ -4,75 +4,39 @@ Refreshing every connection's tokens regularly keeps idle refresh tokens from ex
 finds revoked ones before a call needs them (the connection is then marked
 needs_reconnect).
 
-A create can land at Graph while every answer to it is lost and the live-call budget runs
-out; the adapter then looks the event up once more, and if Graph is still not answering the
-booking is reported failed and its slot released. Such an event would block the owner's
-calendar for a meeting nobody confirmed. Once the call is long over, this sweep finds it by
-its transactionId and cancels it (the invitee gets the cancellation).
+Events of creates reported failed are withdrawn by :mod:`calendar_backend.failed_creates`
+(the Outlook adapter finds them by their transactionId).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
-from sqlalchemy import select
-
+from calendar_backend import failed_creates
 from calendar_backend.booking import WITHDRAW_MESSAGE
+from calendar_backend.failed_creates import SETTLED_AFTER
 from calendar_backend.outlook.config import OutlookConfig
-from calendar_backend.outlook.connections import ConnectionNotFound, open_calendar, refresh_all
-from calendar_backend.outlook.token_store import TokenKeyMissing, TokenKeyWrong
-from calendar_backend.provider import CalendarUnavailable
-from storage.booking_tables import BookingRow
+from calendar_backend.outlook.connections import OUTLOOK_PREFIX, open_calendar, refresh_all
+from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
 
 __all__ = ["WITHDRAW_MESSAGE", "keep_connections_alive", "sweep_failed_creates"]
 
 log = logging.getLogger(__name__)
 
-# Older than any call: a call retrying its failed booking reuses it, so never sweep one
-# whose call may still be on the line.
-SETTLED_AFTER = timedelta(minutes=10)
-LOOK_BACK = timedelta(days=1)
 REFRESH_EVERY_SECONDS = 6 * 3600
-
-
-def _failed(database: Database, since: datetime, until: datetime) -> list[BookingRow]:
-    with database.session() as session:
-        return list(session.scalars(select(BookingRow).where(
-            BookingRow.status == "failed", BookingRow.calendar_id.like("outlook:%"),
-            BookingRow.updated_at >= since, BookingRow.updated_at <= until,
-            BookingRow.idempotency_key.is_not(None))))
-
-
-def _still_failed(database: Database, booking_id: str) -> bool:
-    with database.session() as session:
-        return session.scalar(select(BookingRow.status)
-                              .where(BookingRow.id == booking_id)) == "failed"
 
 
 async def sweep_failed_creates(database: Database, config: OutlookConfig, *,
                                settled_after: timedelta = SETTLED_AFTER,
                                now: datetime | None = None) -> int:
     """Cancel events of failed Outlook bookings that settled; returns how many were found."""
-    now = now or datetime.now(UTC)
-    withdrawn = 0
-    for row in _failed(database, now - LOOK_BACK, now - settled_after):
-        try:
-            calendar = open_calendar(database, config, row.calendar_id, budget_seconds=10.0)
-        except ConnectionNotFound:
-            continue
-        if calendar is None or not _still_failed(database, row.id):
-            continue
-        try:
-            if await calendar.withdraw(row.idempotency_key, row.start, row.end,
-                                       WITHDRAW_MESSAGE):
-                withdrawn += 1
-                log.warning("withdrew an unconfirmed event of failed booking %s", row.id)
-        except CalendarUnavailable as exc:
-            log.warning("sweep of booking %s postponed: %s", row.id, exc.reason)
-    return withdrawn
+    return await failed_creates.sweep_failed_creates(
+        database, OUTLOOK_PREFIX, partial(open_calendar, database, config, budget_seconds=10.0),
+        settled_after=settled_after, now=now)
 
 
 async def keep_connections_alive(database: Database, config: OutlookConfig, stop: asyncio.Event, *,

@@ -1,10 +1,22 @@
-"""MSAL token caches encrypted at rest with Fernet (key from ``BOOKING_AGENT_TOKEN_KEY``)."""
+"""Calendar tokens encrypted at rest with Fernet (key from ``BOOKING_AGENT_TOKEN_KEY``).
+
+Shared by every provider: Outlook's MSAL caches and Google's OAuth tokens (and the pending
+sign-ins of both) are stored only as this ciphertext.
+"""
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken
+from typing import Protocol
 
-from calendar_backend.outlook.config import OutlookConfig
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
+
+
+class HasTokenKey(Protocol):
+    """A provider config carrying the token key (``OutlookConfig``, ``GoogleConfig``)."""
+
+    @property
+    def token_key(self) -> SecretStr | None: ...
 
 
 class TokenKeyMissing(RuntimeError):
@@ -37,15 +49,15 @@ class TokenCipher:
             return self._fernet.decrypt(bytes(blob)).decode()
         except InvalidToken:
             raise TokenKeyWrong(
-                "stored Microsoft tokens cannot be decrypted with BOOKING_AGENT_TOKEN_KEY"
+                "stored calendar tokens cannot be decrypted with BOOKING_AGENT_TOKEN_KEY"
             ) from None
 
 
-def cipher(config: OutlookConfig) -> TokenCipher:
+def cipher(config: HasTokenKey) -> TokenCipher:
     """The cipher for the configured key; raises :class:`TokenKeyMissing` without one."""
     if config.token_key is None or not config.token_key.get_secret_value():
         raise TokenKeyMissing(
-            "BOOKING_AGENT_TOKEN_KEY is not set: Outlook tokens are encrypted at rest "
+            "BOOKING_AGENT_TOKEN_KEY is not set: calendar tokens are encrypted at rest "
             "(make a key with: booking-agent outlook new-key)"
         )
     return TokenCipher(config.token_key.get_secret_value())

@@ -1,0 +1,391 @@
+"""Google connections: records, health, the token source for the API, and the calendar factory.
+
+A campaign names the calendar it books on with ``booking.calendar``: ``"google:<connection
+name>"`` is a Google connection (its chosen calendar). Other code asks
+:func:`connection_usable` whether booking can be offered and :func:`open_calendar` for the
+provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from calendar_backend.api_http import TokenSource
+from calendar_backend.google.api_client import CalendarApiClient, GoogleApiError
+from calendar_backend.google.auth import TokenRefreshFailed, refresh, revoke
+from calendar_backend.google.calendar import GoogleCalendar
+from calendar_backend.google.config import GoogleConfig
+from calendar_backend.google.models import CalendarListEntry
+from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenCipher, TokenKeyMissing, TokenKeyWrong, cipher
+from storage.database import Database
+from storage.google_tables import GoogleConnectionRow
+
+log = logging.getLogger(__name__)
+
+GOOGLE_PREFIX = "google:"
+# Reuse an access token until this close to its expiry.
+_EXPIRY_MARGIN_SECONDS = 300
+
+
+class ConnectionNotFound(LookupError):
+    """No Google connection has that name."""
+
+
+class ConnectionNameTaken(ValueError):
+    """Another Google account is already connected under that name."""
+
+
+class StoredToken(BaseModel):
+    """The OAuth token as kept (encrypted) in the database."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    access_token: str
+    refresh_token: str
+    expires_at: float
+    scope: str = ""
+
+    @classmethod
+    def of(cls, token: dict[str, Any]) -> StoredToken:
+        """The parts of a token-endpoint answer worth keeping."""
+        return cls.model_validate(token)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One connected Google account and the calendar booked on."""
+
+    id: str
+    name: str
+    username: str
+    subject: str
+    calendar_id: str
+    calendar_name: str
+    meet_allowed: bool
+    calendar_time_zone: str | None
+    status: str  # "connected", "needs_reconnect", "disconnected"
+    status_reason: str | None
+    connected_at: datetime
+    refreshed_at: datetime | None
+
+    @property
+    def ref(self) -> str:
+        """The value of ``booking.calendar`` that books on this connection."""
+        return GOOGLE_PREFIX + self.name
+
+    @property
+    def usable(self) -> bool:
+        """Whether booking can use this connection now."""
+        return self.status == "connected"
+
+    @property
+    def owner_zone(self) -> str | None:
+        """The calendar's IANA zone, or ``None`` (then the campaign's zone applies)."""
+        return iana_or_none(self.calendar_time_zone)
+
+
+def iana_or_none(name: str | None) -> str | None:
+    """``name`` when it is an IANA zone this machine knows, else ``None``."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def _connection(row: GoogleConnectionRow) -> Connection:
+    return Connection(
+        id=row.id, name=row.name, username=row.username, subject=row.subject,
+        calendar_id=row.calendar_id, calendar_name=row.calendar_name,
+        meet_allowed=row.meet_allowed, calendar_time_zone=row.calendar_time_zone,
+        status=row.status, status_reason=row.status_reason, connected_at=row.connected_at,
+        refreshed_at=row.refreshed_at,
+    )
+
+
+def is_google_ref(calendar_ref: str) -> bool:
+    """Whether ``booking.calendar`` names a Google connection."""
+    return calendar_ref.startswith(GOOGLE_PREFIX)
+
+
+def _name(name_or_ref: str) -> str:
+    return name_or_ref.removeprefix(GOOGLE_PREFIX).strip().lower()
+
+
+def list_connections(database: Database) -> list[Connection]:
+    """Every connection, by name."""
+    with database.session() as session:
+        rows = session.scalars(select(GoogleConnectionRow).order_by(GoogleConnectionRow.name))
+        return [_connection(row) for row in rows]
+
+
+def _row(session: Session, name: str) -> GoogleConnectionRow:
+    row = session.scalars(select(GoogleConnectionRow)
+                          .where(GoogleConnectionRow.name == _name(name))).first()
+    if row is None:
+        raise ConnectionNotFound(f"no Google connection named {_name(name)!r} "
+                                 "(see: booking-agent google status)")
+    return row
+
+
+def find_connection(database: Database, name_or_ref: str) -> Connection:
+    """The connection called ``name`` (or ``google:name``); raises :class:`ConnectionNotFound`."""
+    with database.session() as session:
+        return _connection(_row(session, name_or_ref))
+
+
+def connection_usable(database: Database, calendar_ref: str) -> bool:
+    """Whether booking on the Google connection ``calendar_ref`` can be offered now."""
+    try:
+        return is_google_ref(calendar_ref) and find_connection(database, calendar_ref).usable
+    except ConnectionNotFound:
+        return False
+
+
+def open_calendar(database: Database, config: GoogleConfig, calendar_ref: str, *,
+                  budget_seconds: float = 4.0) -> GoogleCalendar | None:
+    """The calendar provider for a ``google:<name>`` reference.
+
+    Returns ``None`` while the connection needs reconnecting or was disconnected (the call
+    goes on without booking). Raises :class:`ConnectionNotFound` for an unknown name,
+    :class:`TokenKeyMissing` without a token key, ``ValueError`` for a non-Google reference.
+    """
+    if not is_google_ref(calendar_ref):
+        raise ValueError(f"{calendar_ref!r} is not a Google calendar (google:<name>)")
+    connection = find_connection(database, calendar_ref)
+    if not connection.usable:
+        return None
+    cipher(config)
+    api = CalendarApiClient(config.calendar_base_url,
+                            ConnectionTokens(database, config, connection),
+                            budget_seconds=budget_seconds)
+    return GoogleCalendar(api, connection.calendar_id, owner_zone=connection.owner_zone,
+                          meet_allowed=connection.meet_allowed)
+
+
+def require_token_key(database: Database, config: GoogleConfig) -> None:
+    """Refuse to start when stored tokens exist but no valid token key is configured."""
+    with database.session() as session:
+        stored = session.scalars(select(GoogleConnectionRow.id)
+                                 .where(GoogleConnectionRow.token.is_not(None))).first()
+    if stored is not None:
+        cipher(config)
+
+
+def pick_calendar(calendars: Iterable[CalendarListEntry],
+                  previous: str | None = None) -> CalendarListEntry:
+    """The calendar to book on: the one used before, else the primary, else any editable."""
+    editable = [c for c in calendars if c.can_edit]
+    for wanted in (lambda c: c.id == previous, lambda c: c.primary, lambda c: True):
+        found = next((c for c in editable if wanted(c)), None)
+        if found is not None:
+            return found
+    raise CalendarUnavailable("this account has no calendar it can add events to")
+
+
+def save_connection(database: Database, config: GoogleConfig, subject: str, email: str,
+                    token: dict[str, Any], calendars: Iterable[CalendarListEntry], *,
+                    name: str | None = None) -> Connection:
+    """Record a completed sign-in: a new connection, or the reconnection of a known account."""
+    blob = cipher(config).encrypt(StoredToken.of(token).model_dump_json())
+    calendars = list(calendars)
+    now = datetime.now(UTC)
+    with database.session(serial=True) as session:
+        row = session.scalars(select(GoogleConnectionRow)
+                              .where(GoogleConnectionRow.subject == subject)).first()
+        wanted = _name(name) if name else None
+        if wanted:
+            holder = session.scalars(select(GoogleConnectionRow)
+                                     .where(GoogleConnectionRow.name == wanted)).first()
+            if holder is not None and holder is not row:
+                raise ConnectionNameTaken(f"{wanted!r} already names {holder.username}")
+        calendar = pick_calendar(calendars, row.calendar_id if row is not None else None)
+        if row is None:
+            row = GoogleConnectionRow(id=str(uuid.uuid4()), name=wanted or _name(email),
+                                      subject=subject)
+            session.add(row)
+        elif wanted:
+            row.name = wanted
+        row.username = email
+        _use_calendar(row, calendar)
+        row.status, row.status_reason = "connected", None
+        row.token = blob
+        row.connected_at = row.refreshed_at = now
+        session.flush()
+        return _connection(row)
+
+
+def _use_calendar(row: GoogleConnectionRow, calendar: CalendarListEntry) -> None:
+    row.calendar_id, row.calendar_name = calendar.id, calendar.name
+    row.meet_allowed = calendar.meet_allowed
+    row.calendar_time_zone = calendar.time_zone
+
+
+def set_calendar(database: Database, name: str, calendar: CalendarListEntry) -> Connection:
+    """Book on ``calendar`` from now on (its zone becomes the owner's)."""
+    if not calendar.can_edit:
+        raise ValueError(f"calendar {calendar.name!r} is read-only for this account")
+    with database.session() as session:
+        row = _row(session, name)
+        _use_calendar(row, calendar)
+        session.flush()
+        return _connection(row)
+
+
+def mark_needs_reconnect(database: Database, connection_id: str, reason: str) -> None:
+    """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
+    log.warning("Google connection %s needs reconnecting: %s", connection_id, reason)
+    with database.session() as session:
+        session.execute(update(GoogleConnectionRow)
+                        .where(GoogleConnectionRow.id == connection_id,
+                               GoogleConnectionRow.status == "connected")
+                        .values(status="needs_reconnect", status_reason=reason,
+                                updated_at=datetime.now(UTC)))
+
+
+async def disconnect(database: Database, config: GoogleConfig, name: str) -> tuple[Connection,
+                                                                                    bool]:
+    """Revoke the grant at Google and delete the tokens; campaigns booking on it are left
+    without a calendar. Returns the connection and whether Google confirmed the revocation."""
+    with database.session() as session:
+        row = _row(session, name)
+        blob = row.token
+    revoked = False
+    if blob is not None:
+        try:
+            stored = StoredToken.model_validate_json(cipher(config).decrypt(blob))
+        except (TokenKeyMissing, TokenKeyWrong, ValidationError):
+            stored = None  # the tokens go all the same; Google's grant outlives them
+        if stored is not None:
+            revoked = await revoke(config, stored.refresh_token)
+    with database.session() as session:
+        row = _row(session, name)
+        row.token = None
+        row.status, row.status_reason = "disconnected", "disconnected by the operator"
+        session.flush()
+        return _connection(row), revoked
+
+
+class ConnectionTokens(TokenSource):
+    """Access tokens for one connection, from its encrypted token in the database."""
+
+    def __init__(self, database: Database, config: GoogleConfig, connection: Connection) -> None:
+        self._database, self._config, self._connection = database, config, connection
+        self._token: str | None = None
+        self._good_until = 0.0
+
+    async def access_token(self, *, force_refresh: bool = False) -> str:
+        """A valid token: the stored one while fresh, else refreshed at Google."""
+        if self._token and not force_refresh and time.monotonic() < self._good_until:
+            return self._token
+        stored, box = await asyncio.to_thread(self._load)
+        if force_refresh or stored.expires_at - _EXPIRY_MARGIN_SECONDS <= time.time():
+            try:
+                fresh = await refresh(self._config, stored.refresh_token)
+            except TokenRefreshFailed as exc:
+                if exc.needs_reconnect:
+                    await asyncio.to_thread(mark_needs_reconnect, self._database,
+                                            self._connection.id, exc.reason)
+                raise CalendarUnavailable(exc.reason, needs_reconnect=exc.needs_reconnect) \
+                    from None
+            stored = StoredToken.of(fresh)
+            await asyncio.to_thread(self._save, box.encrypt(stored.model_dump_json()))
+        self._token = stored.access_token
+        self._good_until = time.monotonic() + max(
+            0.0, stored.expires_at - time.time() - _EXPIRY_MARGIN_SECONDS)
+        return self._token
+
+    def _load(self) -> tuple[StoredToken, TokenCipher]:
+        with self._database.session() as session:
+            row = session.get(GoogleConnectionRow, self._connection.id)
+            status = row.status if row is not None else "disconnected"
+            blob = row.token if row is not None else None
+        if status != "connected" or blob is None:
+            raise CalendarUnavailable(f"the Google connection is {status}",
+                                      needs_reconnect=True)
+        try:
+            box = cipher(self._config)
+            return StoredToken.model_validate_json(box.decrypt(blob)), box
+        except (TokenKeyMissing, TokenKeyWrong) as exc:
+            # A key problem is this process's configuration, not the account's: report it
+            # without marking the connection.
+            raise CalendarUnavailable(str(exc)) from None
+
+    def _save(self, blob: bytes) -> None:
+        with self._database.session() as session:
+            session.execute(update(GoogleConnectionRow)
+                            .where(GoogleConnectionRow.id == self._connection.id)
+                            .values(token=blob, refreshed_at=datetime.now(UTC)))
+
+    async def consent_lost(self, reason: str) -> None:
+        """Google refused the calendar access: mark the connection for reconnection."""
+        await asyncio.to_thread(mark_needs_reconnect, self._database, self._connection.id,
+                                reason)
+
+
+def _operator_api(database: Database, config: GoogleConfig,
+                  connection: Connection) -> CalendarApiClient:
+    """An API client for operator commands and upkeep (no live caller: a longer budget)."""
+    return CalendarApiClient(config.calendar_base_url,
+                             ConnectionTokens(database, config, connection), budget_seconds=10.0)
+
+
+async def fetch_calendars(api: CalendarApiClient) -> list[CalendarListEntry]:
+    """The calendars of the account ``api`` speaks for."""
+    items = await api.get_all("/users/me/calendarList", params={"maxResults": "250"})
+    return [CalendarListEntry.model_validate(item) for item in items]
+
+
+async def list_calendars(database: Database, config: GoogleConfig,
+                         name: str) -> list[CalendarListEntry]:
+    """The calendars of the connection's account."""
+    connection = find_connection(database, name)
+    return await fetch_calendars(_operator_api(database, config, connection))
+
+
+async def refresh_connection(database: Database, config: GoogleConfig,
+                             connection: Connection) -> Connection:
+    """Refresh the connection's tokens and the calendar's zone now.
+
+    A refused refresh marks the connection as needing a reconnect.
+    """
+    tokens = ConnectionTokens(database, config, connection)
+    try:
+        await tokens.access_token(force_refresh=True)
+        api = CalendarApiClient(config.calendar_base_url, tokens, budget_seconds=10.0)
+        path = "/users/me/calendarList/" + quote(connection.calendar_id, safe="")
+        entry = CalendarListEntry.model_validate(await api.get(path))
+    except CalendarUnavailable as exc:
+        log.warning("refreshing Google connection %s failed: %s", connection.name, exc.reason)
+    except GoogleApiError as exc:
+        log.warning("reading Google connection %s's calendar failed: %s", connection.name,
+                    exc.reason)
+    else:
+        # The owner may have changed the calendar's zone in Google Calendar since connecting.
+        with database.session() as session:
+            session.execute(update(GoogleConnectionRow)
+                            .where(GoogleConnectionRow.id == connection.id)
+                            .values(calendar_time_zone=entry.time_zone))
+    return find_connection(database, connection.name)
+
+
+async def refresh_all(database: Database, config: GoogleConfig) -> list[Connection]:
+    """Refresh every connected account (finds revoked grants before a call needs them)."""
+    return [await refresh_connection(database, config, c)
+            for c in list_connections(database) if c.usable]

@@ -1,0 +1,482 @@
+"""Google Calendar API v3: the calendar list, freeBusy, and events insert/get/patch/delete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request, Response
+
+from tests.fakes.google.schema import (
+    BodyInvalid,
+    EventDateTime,
+    EventInsert,
+    EventPatch,
+    FreeBusyRequest,
+    parse,
+)
+from tests.fakes.google.state import (
+    SCOPES_FOR,
+    Account,
+    Calendar,
+    RequestRecord,
+    StoredEvent,
+    World,
+)
+
+_EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
+_STATUS_TEXT = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                404: "NOT_FOUND", 409: "ALREADY_EXISTS", 410: "NOT_FOUND",
+                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+class ApiFailure(Exception):
+    """An error answer in Google's envelope."""
+
+    def __init__(self, status: int, reason: str, message: str, domain: str = "global",
+                 **extra: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message, self.domain = status, reason, message, domain
+        self.extra = extra
+
+    def envelope(self) -> dict[str, Any]:
+        """``{"error": {"code", "message", "errors": [...], "status"}}``."""
+        item = {"domain": self.domain, "reason": self.reason, "message": self.message,
+                **self.extra}
+        error: dict[str, Any] = {"code": self.status, "message": self.message,
+                                 "errors": [item]}
+        if self.status in _STATUS_TEXT:
+            error["status"] = _STATUS_TEXT[self.status]
+        return {"error": error}
+
+
+def rate_limited(kind: str) -> ApiFailure:
+    """The answer for a rate-limit fault kind (``429``, ``403``, ``403user``)."""
+    if kind == "429":
+        return ApiFailure(429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
+    if kind == "403user":
+        return ApiFailure(403, "userRateLimitExceeded", "User Rate Limit Exceeded",
+                          "usageLimits")
+    if kind == "403":
+        return ApiFailure(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
+    if kind in ("500", "503"):
+        return ApiFailure(int(kind), "backendError", "Backend Error")
+    raise ValueError(f"unknown fault kind {kind!r}")
+
+
+NOT_FOUND = ("notFound", "Not Found")
+
+
+def _rfc3339(instant: datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).isoformat()
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _instant(value: EventDateTime, calendar_zone: str, where: str) -> tuple[datetime, bool]:
+    """The instant a start/end names, and whether it is an all-day date."""
+    if value.date is not None:
+        zone = ZoneInfo(value.time_zone or calendar_zone)
+        return datetime.combine(value.date, time(0), zone).astimezone(UTC), True
+    assert value.date_time is not None
+    if value.date_time.tzinfo is None:
+        if not value.time_zone:
+            raise ApiFailure(400, "required", f"Missing time zone definition for {where} time.")
+        try:
+            zone = ZoneInfo(value.time_zone)
+        except (KeyError, ValueError):
+            raise ApiFailure(400, "invalid", f"Invalid time zone definition for {where} "
+                             "time.") from None
+        return value.date_time.replace(tzinfo=zone).astimezone(UTC), False
+    return value.date_time.astimezone(UTC), False
+
+
+class Handler:
+    """Answers one Calendar API request for an authenticated account."""
+
+    def __init__(self, world: World, account: Account, request: Request, body: Any,
+                 scope: str) -> None:
+        self.world, self.account, self.request, self.body = world, account, request, body
+        self.scopes = set(scope.split())
+        self.query = dict(request.query_params)
+
+    def need(self, kind: str) -> None:
+        if not self.scopes & SCOPES_FOR[kind]:
+            raise ApiFailure(403, "insufficientPermissions", "Insufficient Permission: "
+                             "Request had insufficient authentication scopes.")
+
+    def _calendar(self, calendar_id: str) -> Calendar:
+        cal = self.account.calendar(calendar_id)
+        if cal is None:
+            raise ApiFailure(404, *NOT_FOUND)
+        return cal
+
+    # --- calendar list ------------------------------------------------------------------
+    def _entry(self, cal: Calendar) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "kind": "calendar#calendarListEntry",
+            "etag": f'"{hashlib.sha1(cal.id.encode()).hexdigest()[:16]}"',
+            "id": cal.id, "summary": cal.summary, "timeZone": cal.time_zone,
+            "colorId": "14", "backgroundColor": "#9fe1e7", "foregroundColor": "#000000",
+            "selected": True, "accessRole": cal.access_role,
+            "defaultReminders": [{"method": "popup", "minutes": 10}],
+            "conferenceProperties": {"allowedConferenceSolutionTypes":
+                                     ["hangoutsMeet"] if cal.meet else []},
+        }
+        if cal.primary:
+            entry["primary"] = True
+        return entry
+
+    def list_calendars(self) -> tuple[int, Any]:
+        self.need("calendarList")
+        try:
+            size = int(self.query.get("maxResults", "100"))
+            start = int(self.query.get("pageToken", "0"))
+        except ValueError:
+            raise ApiFailure(400, "invalid", "Invalid Value") from None
+        if not 1 <= size <= 250:
+            raise ApiFailure(400, "invalid", "Invalid Value")
+        calendars = self.account.calendars
+        body: dict[str, Any] = {"kind": "calendar#calendarList", "etag": '"p33g"',
+                                "nextSyncToken": "CPDAlvWDx70CEPDAlvWDx70CGAU=",
+                                "items": [self._entry(c) for c in calendars[start:start + size]]}
+        if start + size < len(calendars):
+            body["nextPageToken"] = str(start + size)
+            del body["nextSyncToken"]
+        return 200, body
+
+    def get_calendar_entry(self, calendar_id: str) -> tuple[int, Any]:
+        self.need("calendarList")
+        return 200, self._entry(self._calendar(calendar_id))
+
+    # --- freeBusy -----------------------------------------------------------------------
+    def free_busy(self) -> tuple[int, Any]:
+        self.need("freeBusy")
+        query = self._parse(FreeBusyRequest)
+        if query.time_min.tzinfo is None or query.time_max.tzinfo is None:
+            raise ApiFailure(400, "invalid", "Bad Request")
+        low, high = query.time_min.astimezone(UTC), query.time_max.astimezone(UTC)
+        if high <= low:
+            raise ApiFailure(400, "timeRangeEmpty", "The specified time range is empty.",
+                             location="timeMax", locationType="parameter")
+        if high - low > timedelta(days=90):
+            raise ApiFailure(400, "timeRangeTooLong", "The requested time range is too long.",
+                             location="timeMax", locationType="parameter")
+        zone = query.time_zone or "UTC"
+        calendars: dict[str, Any] = {}
+        for item in query.items:
+            cal = self.account.calendar(item.id)
+            if cal is None:
+                calendars[item.id] = {"errors": [{"domain": "global", "reason": "notFound"}],
+                                      "busy": []}
+                continue
+            spans = sorted((max(e.start, low), min(e.end, high))
+                           for e in self.account.events.values()
+                           if e.calendar_id == cal.id and _blocks(e)
+                           and e.start < high and e.end > low)
+            merged: list[list[datetime]] = []
+            for start, end in spans:
+                if merged and start <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], end)
+                else:
+                    merged.append([start, end])
+            calendars[item.id] = {"busy": [{"start": _rfc3339(s, "UTC") if zone == "UTC"
+                                            else _rfc3339(s, zone),
+                                            "end": _rfc3339(e, "UTC") if zone == "UTC"
+                                            else _rfc3339(e, zone)} for s, e in merged]}
+        return 200, {"kind": "calendar#freeBusy", "timeMin": _rfc3339(low, "UTC"),
+                     "timeMax": _rfc3339(high, "UTC"), "calendars": calendars}
+
+    # --- events -------------------------------------------------------------------------
+    def _parse(self, model: type[Any]) -> Any:
+        try:
+            return parse(model, self.body)
+        except BodyInvalid as exc:
+            raise ApiFailure(400, exc.reason, exc.message) from None
+
+    def _send_updates(self) -> str:
+        value = self.query.get("sendUpdates", "false")
+        if value not in ("all", "externalOnly", "none", "false"):
+            raise ApiFailure(400, "invalidParameter", f"Invalid value '{value}'. Values must "
+                             "match the following regular expression: "
+                             "'all|externalOnly|none'", location="sendUpdates",
+                             locationType="parameter")
+        return value
+
+    def render(self, ev: StoredEvent) -> dict[str, Any]:
+        cal = self.account.calendar(ev.calendar_id)
+        zone = cal.time_zone if cal else "UTC"
+        out = dict(ev.data)
+        if out.pop("_all_day", False):
+            out["start"] = {"date": ev.start.astimezone(ZoneInfo(zone)).date().isoformat()}
+            out["end"] = {"date": ev.end.astimezone(ZoneInfo(zone)).date().isoformat()}
+        else:
+            out["start"] = {"dateTime": _rfc3339(ev.start, zone), "timeZone": zone}
+            out["end"] = {"dateTime": _rfc3339(ev.end, zone), "timeZone": zone}
+        return out
+
+    def insert_event(self, calendar_id: str) -> tuple[int, Any]:
+        self.need("events.write")
+        cal = self._calendar(calendar_id)
+        if cal.access_role not in ("owner", "writer"):
+            raise ApiFailure(403, "requiredAccessLevel", "You need to have writer access to "
+                             "this calendar.")
+        send = self._send_updates()
+        body = self._parse(EventInsert)
+        event_id = body.id or secrets.token_hex(13)
+        if not _EVENT_ID.fullmatch(event_id):
+            raise ApiFailure(400, "invalid", "Invalid resource id value.")
+        if (cal.id, event_id) in self.account.events:
+            # Deleted events keep their ids: a second insert is refused either way.
+            raise ApiFailure(409, "duplicate", "The requested identifier already exists.")
+        start, all_day = _instant(body.start, cal.time_zone, "start")
+        end, _ = _instant(body.end, cal.time_zone, "end")
+        if end < start:
+            raise ApiFailure(400, "timeRangeEmpty", "The specified time range is empty.")
+        now = _stamp()
+        a = self.account
+        data: dict[str, Any] = {
+            "kind": "calendar#event", "etag": f'"{secrets.randbelow(10**16)}"',
+            "id": event_id, "status": body.status or "confirmed",
+            "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
+            "created": now, "updated": now, "summary": body.summary or "",
+            "creator": {"email": a.email, "self": True},
+            "organizer": {"email": cal.id, "displayName": cal.summary, "self": True},
+            "iCalUID": f"{event_id}@google.com", "sequence": 0,
+            "reminders": {"useDefault": True}, "eventType": "default",
+            "_all_day": all_day,
+        }
+        for key, value in (("description", body.description), ("location", body.location)):
+            if value is not None:
+                data[key] = value
+        if body.transparency == "transparent":
+            data["transparency"] = "transparent"
+        if body.guests_can_modify is not None:
+            data["guestsCanModify"] = body.guests_can_modify
+        if body.attendees:
+            data["attendees"] = [_attendee(x.model_dump(by_alias=True, exclude_none=True), a)
+                                 for x in body.attendees]
+        ev = StoredEvent(event_id, cal.id, start, end, data)
+        ev.notifications.append(("insert", send))
+        conference = body.conference_data
+        # Without conferenceDataVersion=1 Google ignores conferenceData altogether.
+        if conference is not None and conference.create_request is not None \
+                and self.query.get("conferenceDataVersion") == "1":
+            self._conference(ev, cal, conference.create_request.request_id,
+                             conference.create_request.conference_solution_key)
+        a.events[(cal.id, event_id)] = ev
+        return 200, self.render(ev)
+
+    def _conference(self, ev: StoredEvent, cal: Calendar, request_id: str, key: Any) -> None:
+        solution = key.type if key is not None else "hangoutsMeet"
+        request = {"requestId": request_id, "conferenceSolutionKey": {"type": solution}}
+        if solution != "hangoutsMeet" or not cal.meet:
+            request["status"] = {"statusCode": "failure"}
+            ev.data["conferenceData"] = {"createRequest": request}
+            return
+        pending = self.world.conference_pending_gets
+        request["status"] = {"statusCode": "pending" if pending else "success"}
+        ev.data["conferenceData"] = {"createRequest": request}
+        ev.pending_gets = pending
+        if not pending:
+            _create_meet(ev)
+
+    def _event(self, calendar_id: str, event_id: str) -> StoredEvent:
+        cal = self._calendar(calendar_id)
+        ev = self.account.events.get((cal.id, event_id))
+        if ev is None:
+            raise ApiFailure(404, *NOT_FOUND)
+        return ev
+
+    def get_event(self, calendar_id: str, event_id: str) -> tuple[int, Any]:
+        self.need("events.read")
+        ev = self._event(calendar_id, event_id)
+        if ev.pending_gets:
+            ev.pending_gets -= 1
+            if not ev.pending_gets:
+                _create_meet(ev)
+        return 200, self.render(ev)
+
+    def patch_event(self, calendar_id: str, event_id: str) -> tuple[int, Any]:
+        self.need("events.write")
+        ev = self._event(calendar_id, event_id)
+        send = self._send_updates()
+        body = self._parse(EventPatch)
+        cal = self._calendar(calendar_id)
+        if body.id is not None and body.id != ev.id:
+            raise ApiFailure(400, "invalid", "Invalid resource id value.")
+        start, end = ev.start, ev.end
+        if body.start is not None:
+            start, ev.data["_all_day"] = _instant(body.start, cal.time_zone, "start")
+        if body.end is not None:
+            end, _ = _instant(body.end, cal.time_zone, "end")
+        if end < start:
+            raise ApiFailure(400, "timeRangeEmpty", "The specified time range is empty.")
+        ev.start, ev.end = start, end
+        given = body.model_dump(by_alias=True, exclude_none=True,
+                                exclude={"start", "end", "id", "conference_data"})
+        for key, value in given.items():
+            ev.data[key] = [_attendee(x, self.account) for x in value] \
+                if key == "attendees" else value
+        ev.data["sequence"] = int(ev.data.get("sequence", 0)) + (
+            1 if body.start is not None or body.end is not None else 0)
+        ev.data["updated"] = _stamp()
+        ev.data["etag"] = f'"{secrets.randbelow(10**16)}"'
+        ev.notifications.append(("patch", send))
+        return 200, self.render(ev)
+
+    def delete_event(self, calendar_id: str, event_id: str) -> tuple[int, Any]:
+        self.need("events.write")
+        ev = self._event(calendar_id, event_id)
+        send = self._send_updates()
+        if ev.cancelled:
+            raise ApiFailure(410, "deleted", "Resource has been deleted")
+        ev.data["status"] = "cancelled"
+        ev.data["updated"] = _stamp()
+        ev.notifications.append(("delete", send))
+        return 204, None
+
+
+def _blocks(ev: StoredEvent) -> bool:
+    """Whether the event makes its owner busy (not cancelled, not transparent, not declined)."""
+    if ev.cancelled or ev.data.get("transparency") == "transparent":
+        return False
+    me = next((x for x in ev.data.get("attendees", []) if x.get("self")), None)
+    return me is None or me.get("responseStatus") != "declined"
+
+
+def _attendee(value: dict[str, Any], account: Account) -> dict[str, Any]:
+    out = {"email": value["email"], "responseStatus": value.get("responseStatus",
+                                                                "needsAction")}
+    if value.get("displayName"):
+        out["displayName"] = value["displayName"]
+    if value["email"].lower() == account.email.lower():
+        out["self"] = True
+    return out
+
+
+def _create_meet(ev: StoredEvent) -> None:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    code = "-".join("".join(secrets.choice(letters) for _ in range(n)) for n in (3, 4, 3))
+    conference = ev.data["conferenceData"]
+    conference["createRequest"]["status"] = {"statusCode": "success"}
+    conference.update({
+        "entryPoints": [
+            {"entryPointType": "video", "uri": f"https://meet.google.com/{code}",
+             "label": f"meet.google.com/{code}"},
+            {"entryPointType": "more", "uri": f"https://tel.meet/{code}?pin=1234567890",
+             "pin": "1234567890"},
+        ],
+        "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet",
+                               "iconUri": "https://fonts.gstatic.com/s/i/productlogos/"
+                                          "meet_2020q4/v6/web-512dp/logo_meet_2020q4_color_"
+                                          "2x_web_512dp.png"},
+        "conferenceId": code,
+    })
+    ev.data["hangoutLink"] = f"https://meet.google.com/{code}"
+
+
+_CAL = r"/calendars/(?P<calendar_id>[^/]+)"
+_EVENT = _CAL + r"/events/(?P<event_id>[^/]+)"
+ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
+    (m, re.compile(p), f) for m, p, f in [
+        ("GET", r"/users/me/calendarList", Handler.list_calendars),
+        ("GET", r"/users/me/calendarList/(?P<calendar_id>[^/]+)", Handler.get_calendar_entry),
+        ("POST", r"/freeBusy", Handler.free_busy),
+        ("POST", _CAL + r"/events", Handler.insert_event),
+        ("GET", _EVENT, Handler.get_event),
+        ("PATCH", _EVENT, Handler.patch_event),
+        ("DELETE", _EVENT, Handler.delete_event),
+    ]
+]
+
+
+def router(world: World) -> APIRouter:
+    """Routes of Calendar API v3 bound to ``world``."""
+    api = APIRouter()
+    logging.getLogger("uvicorn.error").addFilter(_QUIET)
+
+    @api.api_route("/calendar/v3/{path:path}", methods=["GET", "POST", "PATCH", "DELETE"])
+    async def calendar(path: str, request: Request) -> Response:
+        return await _answer(world, request, "/" + path)
+
+    return api
+
+
+class _QuietLostAnswers(logging.Filter):
+    """uvicorn logs the cut-short answer as an error of the app; here it is the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or "declared Content-Length" not in str(error)
+
+
+class _LostResponse(Response):
+    """Declares a longer body than it sends: the connection drops mid-answer, as when a
+    response is lost on the way back (the client sees a transport error, not a status)."""
+
+    def __init__(self) -> None:
+        super().__init__(b'{"kind": ', status_code=200, media_type="application/json",
+                         headers={"content-length": "4096"})
+
+
+async def _answer(world: World, request: Request, path: str) -> Response:
+    raw = await request.body()
+    body: Any = None
+    account: Account | None = None
+    status, payload = 500, None
+    reason: str | None = None
+    lost = False
+    try:
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise ApiFailure(400, "parseError", "Parse Error") from None
+        auth = request.headers.get("authorization", "")
+        with world.lock:
+            token = world.access_tokens.get(auth.removeprefix("Bearer ").strip()) \
+                if auth.startswith("Bearer ") else None
+            if token is None or token.revoked or token.expires <= datetime.now(UTC):
+                raise ApiFailure(401, "authError", "Invalid Credentials",
+                                 location="Authorization", locationType="header")
+            account = world.account(token.email)
+            fault = world.draw_fault(request.method, path)
+            if fault is not None and fault != "lost":
+                raise rate_limited(fault)
+            handler = Handler(world, account, request, body, token.scope)
+            for method, pattern, func in ROUTES:
+                match = pattern.fullmatch(path)
+                if match and method == request.method:
+                    status, payload = func(handler, **match.groupdict())
+                    break
+            else:
+                raise ApiFailure(404, *NOT_FOUND)
+            lost = fault == "lost"
+    except ApiFailure as failure:
+        status, payload, reason = failure.status, failure.envelope(), failure.reason
+    finally:
+        with world.lock:
+            world.log.append(RequestRecord("calendar", request.method, path,
+                                           dict(request.query_params), status,
+                                           account.email if account else None, body,
+                                           "lost" if lost else reason))
+    if lost:
+        return _LostResponse()
+    if payload is None:
+        return Response(status_code=status)
+    return Response(json.dumps(payload), status_code=status, media_type="application/json")
+
+
+_QUIET = _QuietLostAnswers()
+
+__all__ = ["ApiFailure", "router"]

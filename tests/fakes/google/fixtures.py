@@ -1,0 +1,48 @@
+"""Pytest fixtures around the Google emulator; import them into a test module to use them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from app.settings import Settings
+from tests.fakes.google.server import GoogleEmulator
+
+OWNER = "grace@gmail.com"
+
+
+@pytest.fixture
+def google() -> Iterator[GoogleEmulator]:
+    """A running emulator with one account (New York) that has a second calendar."""
+    emu = GoogleEmulator().start()
+    emu.add_account(OWNER, display_name="Grace Hopper", time_zone="America/New_York",
+                    extra_calendars=("Sales demos",))
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def settings_for(emulator: GoogleEmulator, data_dir: Path) -> Settings:
+    """Settings pointing the product at the emulator, with a fresh token key."""
+    return Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        token_key=Fernet.generate_key().decode(),
+        google_calendar_base_url=emulator.calendar_base_url,
+        google_auth_url=emulator.auth_url,
+        google_token_url=emulator.token_url,
+        google_revoke_url=emulator.revoke_url,
+        google_client_id=emulator.client_id,
+        google_client_secret=emulator.client_secret,
+        google_redirect_uri="http://localhost:8765/google/callback",
+    )
+
+
+@pytest.fixture
+def google_settings(google: GoogleEmulator, tmp_path: Path) -> Settings:
+    """Settings pointing the product at the emulator, with a fresh token key."""
+    return settings_for(google, tmp_path)

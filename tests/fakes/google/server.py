@@ -1,0 +1,182 @@
+"""The emulator process: one uvicorn server on 127.0.0.1 serving Calendar v3 and Google OAuth."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from tests.fakes.google import calendar_api, oauth
+from tests.fakes.google.state import (
+    Account,
+    FaultPlan,
+    RequestRecord,
+    ScriptedFault,
+    StoredEvent,
+    World,
+)
+from tests.fakes.loopback import BackgroundServer
+
+
+class GoogleEmulator:
+    """Calendar API v3 and Google's OAuth endpoints, served on ``127.0.0.1:<port>``.
+
+    ``calendar_base_url``, ``auth_url``, ``token_url`` and ``revoke_url`` are what the
+    product's four settings point at. Everything else is a knob or an inspection helper.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.world = World()
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+        app.include_router(calendar_api.router(self.world))
+        app.include_router(oauth.router(self.world))
+        self.app = app
+        self._background = BackgroundServer(app, port, "google-emulator")
+        self.port = self._background.port
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def calendar_base_url(self) -> str:
+        return f"{self.base_url}/calendar/v3"
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self.base_url}/o/oauth2/v2/auth"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/token"
+
+    @property
+    def revoke_url(self) -> str:
+        return f"{self.base_url}/revoke"
+
+    def start(self) -> GoogleEmulator:
+        """Serve in a background thread; returns once the port accepts connections."""
+        self._background.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self._background.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (``python -m tests.fakes.google``)."""
+        uvicorn.run(self.app, host="127.0.0.1", port=self.port, log_level="info")
+
+    # --- accounts and consent -----------------------------------------------------------
+    @property
+    def client_id(self) -> str:
+        return self.world.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.world.client_secret
+
+    def add_account(self, email: str, **kwargs: Any) -> Account:
+        """Register an account; see ``World.add_account``."""
+        return self.world.add_account(email, **kwargs)
+
+    def sign_in_as(self, email: str) -> None:
+        """The account the next browser sign-in picks (unless login_hint names another)."""
+        with self.world.lock:
+            self.world.next_sign_in = email.lower()
+
+    def withhold_scopes(self, *scopes: str) -> None:
+        """The owner unticks these scopes on the consent screen of later sign-ins."""
+        with self.world.lock:
+            self.world.withheld_scopes = set(scopes)
+
+    def revoke_grant(self, email: str) -> None:
+        """The owner removed the app's access: refreshes answer ``invalid_grant``."""
+        with self.world.lock:
+            self.world.revoke_grant(email)
+
+    def expire_access_tokens(self, email: str) -> None:
+        """Make the access tokens already issued to ``email`` unacceptable to the API."""
+        with self.world.lock:
+            for token in self.world.access_tokens.values():
+                if token.email == email.lower():
+                    token.revoked = True
+
+    def fail_token_requests(self, status: int, times: int = 1) -> None:
+        """The next ``times`` token requests answer ``status`` (e.g. 503)."""
+        with self.world.lock:
+            self.world.token_faults.extend([status] * times)
+
+    # --- API faults ---------------------------------------------------------------------
+    def set_faults(self, plan: FaultPlan) -> None:
+        """Inject random rate-limit answers and lost responses from now on."""
+        with self.world.lock:
+            self.world.faults = plan
+            self.world.random = random.Random(plan.seed)
+
+    def queue_fault(self, kind: str, *, method: str | None = None,
+                    path_contains: str | None = None, skip: int = 0) -> None:
+        """The next matching API request gets ``kind``: ``"429"``, ``"403"``, ``"403user"``,
+        ``"500"``, ``"503"`` (refused unprocessed) or ``"lost"`` (processed, answer lost)."""
+        with self.world.lock:
+            self.world.scripted.append(ScriptedFault(kind, method, path_contains, skip))
+
+    def conference_pending_for(self, gets: int) -> None:
+        """New Meet conferences stay "pending" until their event has been read ``gets`` times."""
+        with self.world.lock:
+            self.world.conference_pending_gets = gets
+
+    # --- calendar contents --------------------------------------------------------------
+    def add_event(self, email: str, start: datetime, end: datetime, *,
+                  summary: str = "Busy", transparent: bool = False,
+                  calendar_id: str | None = None, declined: bool = False) -> str:
+        """An event the owner made in Google Calendar; returns its id.
+
+        ``transparent`` shows the owner as free; ``declined`` is an invitation they declined.
+        """
+        with self.world.lock:
+            account = self.world.account(email)
+            cal = account.calendar(calendar_id or "primary")
+            assert cal is not None, "no such calendar"
+            event_id = secrets.token_hex(13)
+            data: dict[str, Any] = {"kind": "calendar#event", "id": event_id,
+                                    "status": "confirmed", "summary": summary,
+                                    "organizer": {"email": "someone@example.com"}
+                                    if declined else {"email": cal.id, "self": True}}
+            if transparent:
+                data["transparency"] = "transparent"
+            if declined:
+                data["attendees"] = [{"email": account.email, "self": True,
+                                      "responseStatus": "declined"}]
+            account.events[(cal.id, event_id)] = StoredEvent(event_id, cal.id, start, end, data)
+            return event_id
+
+    def events(self, email: str, *, include_cancelled: bool = False) -> list[StoredEvent]:
+        """The account's events, ordered by start."""
+        with self.world.lock:
+            events = list(self.world.account(email).events.values())
+        return sorted((e for e in events if include_cancelled or not e.cancelled),
+                      key=lambda e: (e.start, e.id))
+
+    # --- request log --------------------------------------------------------------------
+    def requests(self, service: str = "calendar", *, method: str | None = None,
+                 path_contains: str | None = None) -> list[RequestRecord]:
+        """Logged requests, oldest first, filtered by service, method and path."""
+        with self.world.lock:
+            log = list(self.world.log)
+        return [r for r in log if r.service == service
+                and (method is None or r.method == method)
+                and (path_contains is None or path_contains in r.path)]
+
+    def clear_log(self) -> None:
+        """Forget the requests seen so far."""
+        with self.world.lock:
+            self.world.log.clear()
+
+
+__all__ = ["FaultPlan", "GoogleEmulator"]

@@ -1,0 +1,268 @@
+"""Calls that book on Google Calendar: the real dialogue, the real booking code, the emulator.
+
+Each call runs through the test-call harness (the phone pipeline minus speech, guided policy) on
+a campaign whose ``booking.calendar`` is ``google:<name>``, opened as a live call opens it. The
+owner's account is connected by signing in through the emulator with the real authlib client,
+and Calendar v3 is reached with the real httpx client: nothing is patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from agent.call_session import CallSession
+from agent.campaign import Campaign
+from app.campaign_files import parse_campaign
+from app.cli import main
+from app.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
+from app.settings import Settings, get_settings
+from calendar_backend.google.connections import Connection, find_connection
+from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
+from calendar_backend.google.upkeep import keep_connections_alive
+from calendar_backend.interval import Interval
+from storage.database import Database
+from tests.fakes.google import GoogleEmulator, fixtures
+
+google, google_settings = fixtures.google, fixtures.google_settings
+
+OWNER = fixtures.OWNER
+# Monday 4 March 2030, 08:00 in New York (the calendar's zone), 13:00 in London.
+NOW = datetime(2030, 3, 4, 13, 0, tzinfo=UTC)
+# With two hours' notice the first free slot is 10:00 Eastern.
+FIRST_SLOT = Interval(NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=30))
+CALLER = CallerSpec(number="+442079460000", first_name="Sam", last_name="Caller")
+EMAIL = "sam.caller@example.org"
+BOOKS_THE_FIRST_TIME = [
+    "Sure, that sounds good.",
+    "sam dot caller at example dot org",
+    "Yes, that's right.",
+    "Yes, book it.",
+    "No, that's all. Thanks!",
+]
+
+
+def google_campaign(connection: Connection) -> Campaign:
+    """30-minute video calls on the connection, in the calendar's zone."""
+    return parse_campaign({
+        "name": "spring-outreach",
+        "business_name": "Northwind Consulting",
+        "purpose": "a free 30-minute consultation",
+        "booking": {
+            "enabled": True,
+            "calendar": connection.ref,
+            "meeting_length_minutes": 30,
+            "availability": {"days": ["mon", "tue", "wed", "thu", "fri"],
+                             "start": "09:00", "end": "17:00"},
+            "buffer_after_minutes": 10,
+            "minimum_notice_minutes": 120,
+            "look_ahead_days": 14,
+            "meeting_type": "video",
+            "title_template": "Intro call with {recipient.fullName}",
+        },
+    })
+
+
+def browser(url: str) -> str:
+    """The owner's browser: open the sign-in URL, sign in, land on the redirect URL."""
+    answer = httpx.get(url)
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+async def connect(database: Database, settings: Settings, emu: GoogleEmulator) -> Connection:
+    """The owner connects their Google account by signing in through the emulator."""
+    emu.sign_in_as(OWNER)
+    url = await begin_sign_in(database, settings.google())
+    return await complete_sign_in(database, settings.google(), browser(url))
+
+
+async def call(database: Database, settings: Settings, campaign: Campaign,
+               lines: list[str]) -> tuple[CallResult, CallSession]:
+    """One guided call booking on the campaign's own (Google) calendar."""
+    return await run_call(
+        campaign, database=database, settings=settings, caller=CALLER,
+        next_line=scripted_input(lines), now=NOW, calendar=CalendarSpec(use="campaign"),
+        policy="guided",
+    )
+
+
+def agent_lines(result: CallResult) -> str:
+    return " ".join(t["text"] for t in result.transcript if t["role"] == "agent")
+
+
+async def test_guided_call_books_on_google_with_the_caller_invited_and_a_meet_link(
+        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
+    connection = await connect(database, google_settings, google)
+    google.clear_log()
+
+    result, session = await call(database, google_settings, google_campaign(connection),
+                                 BOOKS_THE_FIRST_TIME)
+
+    said = agent_lines(result)
+    assert result.outcome == "booked", said
+    assert "Booked for today at 10 AM Eastern, that's 3 PM your time." in said
+    assert "it has the video link" in said
+    [event] = google.events(OWNER)
+    assert (event.start, event.end) == (FIRST_SLOT.start, FIRST_SLOT.end)
+    assert event.data["summary"] == "Intro call with Sam Caller"
+    assert event.data["attendees"] == [{"email": EMAIL, "displayName": "Sam Caller",
+                                        "responseStatus": "needsAction"}]
+    assert event.notifications == [("insert", "all")]
+    [booking] = result.bookings
+    assert booking["online_meeting_url"] == event.data["hangoutLink"]
+    assert booking["online_meeting_url"].startswith("https://meet.google.com/")
+    assert session.active_booking().event_id == event.id
+    # One freeBusy for the call's availability, one narrow re-check of the slot and its
+    # buffer, and one insert.
+    assert [(r.method, r.path.rsplit("/", 1)[-1], r.status) for r in google.requests()] == [
+        ("POST", "freeBusy", 200), ("POST", "freeBusy", 200), ("POST", "events", 200)]
+    recheck = google.requests(path_contains="freeBusy")[1]
+    assert (recheck.body["timeMin"], recheck.body["timeMax"]) == (
+        "2030-03-04T15:00:00Z", "2030-03-04T15:40:00Z")
+
+
+async def test_an_event_the_owner_made_in_google_calendar_is_never_offered(
+        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
+    connection = await connect(database, google_settings, google)
+    dentist = Interval(FIRST_SLOT.start, FIRST_SLOT.start + timedelta(hours=1))
+    google.add_event(OWNER, dentist.start, dentist.end, summary="Dentist")
+    # A "free" reminder the owner keeps on the calendar blocks nothing.
+    google.add_event(OWNER, dentist.end, dentist.end + timedelta(hours=3), transparent=True)
+
+    result, session = await call(database, google_settings, google_campaign(connection),
+                                 BOOKS_THE_FIRST_TIME)
+
+    said = agent_lines(result)
+    assert result.outcome == "booked", said
+    offered = [o.slot for o in session.offers.values()]
+    assert offered and not any(slot.overlaps(dentist) for slot in offered)
+    [ours] = [e for e in google.events(OWNER) if e.data.get("attendees")]
+    assert ours.start == dentist.end
+    assert ours.data["attendees"][0]["email"] == EMAIL
+
+
+async def test_caller_moves_then_cancels_the_google_meeting_mid_call(
+        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
+    connection = await connect(database, google_settings, google)
+
+    result, _ = await call(database, google_settings, google_campaign(connection), [
+        *BOOKS_THE_FIRST_TIME[:4],
+        "Actually, can we make it Wednesday instead?",
+        "Yes, that works.",
+        "Sorry, please cancel it after all.",
+        "No, that's all. Thanks!",
+    ])
+
+    said = agent_lines(result)
+    assert "Done, I've moved it to Wednesday, March 6th at 9 AM Eastern" in said
+    assert "Okay, I've cancelled that meeting." in said
+    assert result.outcome == "cancelled", said
+    # One event: inserted, moved in place (PATCH), then deleted with a note to the caller.
+    assert google.events(OWNER) == []
+    [event] = google.events(OWNER, include_cancelled=True)
+    assert event.start == datetime(2030, 3, 6, 14, 0, tzinfo=UTC)
+    assert event.data["description"] == "Cancelled by Sam on the phone."
+    assert event.notifications == [("insert", "all"), ("patch", "all"), ("patch", "none"),
+                                   ("delete", "all")]
+
+
+async def test_a_call_that_finds_the_grant_revoked_goes_on_without_booking(
+        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
+    connection = await connect(database, google_settings, google)
+    google.revoke_grant(OWNER)
+
+    result, session = await call(database, google_settings, google_campaign(connection),
+                                 ["Sure, I'd like a meeting.", "No, that's all. Thanks!"])
+
+    said = agent_lines(result)
+    assert result.outcome == "no_booking_offered", said
+    assert "e-mail" not in said and "I can do" not in said
+    assert "Someone from Northwind Consulting will follow up" in said
+    assert "invalid_grant" in session.booking_unavailable_reason
+    marked = find_connection(database, connection.ref)
+    assert (marked.status, marked.status_reason) == (
+        "needs_reconnect", "invalid_grant: Token has been expired or revoked.")
+    assert google.events(OWNER) == []
+
+
+@pytest.fixture
+def operator_env(database: Database, google_settings: Settings,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The environment ``booking-agent`` runs with: the emulator's settings and this database."""
+    url = database.url
+    if database.schema is not None:
+        url = url.update_query_dict({"options": f"-csearch_path={database.schema},public"})
+    for name, value in {
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "DATA_DIR": str(google_settings.data_dir),
+        "TOKEN_KEY": google_settings.token_key.get_secret_value(),
+        "GOOGLE_CALENDAR_BASE_URL": google_settings.google_calendar_base_url,
+        "GOOGLE_AUTH_URL": google_settings.google_auth_url,
+        "GOOGLE_TOKEN_URL": google_settings.google_token_url,
+        "GOOGLE_REVOKE_URL": google_settings.google_revoke_url,
+        "GOOGLE_CLIENT_ID": google_settings.google_client_id,
+        "GOOGLE_CLIENT_SECRET": google_settings.google_client_secret.get_secret_value(),
+        "GOOGLE_REDIRECT_URI": google_settings.google_redirect_uri,
+    }.items():
+        monkeypatch.setenv(f"BOOKING_AGENT_{name}", value)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+async def google_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """``booking-agent google ...`` (in a thread: it runs its own event loop); its output."""
+    code = await asyncio.to_thread(main, ["google", *argv])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+async def test_revoked_access_found_by_upkeep_stops_booking_until_the_owner_reconnects(
+        database: Database, google: GoogleEmulator, google_settings: Settings,
+        operator_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    connection = await connect(database, google_settings, google)
+    campaign = google_campaign(connection)
+    google.revoke_grant(OWNER)
+
+    stop = asyncio.Event()
+    upkeep = asyncio.create_task(keep_connections_alive(database, google_settings.google(),
+                                                        stop, every_seconds=0.05))
+    try:
+        for _ in range(100):
+            if find_connection(database, connection.ref).status == "needs_reconnect":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await upkeep
+    reason = "invalid_grant: Token has been expired or revoked."
+    assert find_connection(database, connection.ref).status_reason == reason
+
+    # The next call goes on without booking, and the calendar is not even asked.
+    google.clear_log()
+    result, session = await call(database, google_settings, campaign, [
+        "Could we set up a meeting for Wednesday?", "Okay, thanks. That's all."])
+    assert result.outcome == "no_booking_offered", agent_lines(result)
+    assert session.offers == {} and session.tool_calls == []
+    assert google.requests() == []
+
+    status = await google_cli(capsys, "status")
+    assert f"health:    needs reconnect: {reason} (run: booking-agent google connect)" in status
+
+    # The owner signs in again (headless: the URL, then where the browser landed).
+    sign_in = await google_cli(capsys, "connect", "--no-listen")
+    url = next(line for line in sign_in.splitlines() if line.startswith("http"))
+    google.sign_in_as(OWNER)
+    await google_cli(capsys, "connect", "--redirect-url", browser(url))
+    assert "health:    ok" in await google_cli(capsys, "status")
+    assert find_connection(database, connection.ref).id == connection.id
+
+    result, _ = await call(database, google_settings, campaign, BOOKS_THE_FIRST_TIME)
+    assert result.outcome == "booked", agent_lines(result)
+    assert [e.start for e in google.events(OWNER)] == [FIRST_SLOT.start]

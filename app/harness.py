@@ -507,8 +507,12 @@ async def run_scenario(
     database_url: str | None = None,
     llm_url: str | None = None,
     on_line: AgentOutput | None = None,
+    policy: Literal["llm", "guided"] | None = None,
 ) -> CallResult:
     """Run a scenario file on a fresh temporary SQLite database (or ``database_url``).
+
+    ``policy`` plays the call on that policy instead of the scenario's own (the same caller
+    lines, clock, campaign and calendar on the other path).
 
     A scenario booking on the campaign's own calendar (``calendar: {use: campaign}``) runs on
     the configured database instead, where that calendar's connection is recorded.
@@ -523,7 +527,7 @@ async def run_scenario(
         updates["llm_timeout_seconds"] = scenario.llm_timeout_seconds
     if updates:
         settings = settings.model_copy(update=updates)
-    policy = scenario.policy
+    policy = policy or scenario.policy
     if policy == "llm" and not settings.openai_api_key:
         raise ScenarioInvalid(
             f"{path}: policy llm needs an OpenAI-compatible server: set "

@@ -613,7 +613,7 @@ def _is_word(part: str) -> bool:
 class RepairKind(StrEnum):
     """What a correction changed; says which part the agent re-reads (EmailRepair.changed)."""
 
-    LETTER = "letter"  # one character replaced, inserted or removed
+    LETTER = "letter"  # one character replaced, inserted or removed (or a /k/ "ch" by "k")
     DOUBLE = "double"  # one letter doubled ("double l", "two ls")
     LOCAL = "local"  # the user name given again
     DOMAIN = "domain"  # the domain given again
@@ -839,6 +839,10 @@ def _edit_kind(old: str, new: str) -> RepairKind | None:
                 return RepairKind.DOUBLE if doubled else RepairKind.LETTER
     if len(new) == len(old) - 1 and any(old[:i] + old[i + 1 :] == new for i in range(len(old))):
         return RepairKind.LETTER
+    if len(new) == len(old) - 1 and any(
+        old[i : i + 2] == "ch" and old[:i] + "k" + old[i + 2 :] == new for i in range(len(old))
+    ):
+        return RepairKind.LETTER  # a /k/ "ch" said as the one letter k (see _substituted)
     if len(new) == len(old) and sum(a != b for a, b in zip(old, new, strict=True)) == 1:
         return RepairKind.LETTER
     return None
@@ -1016,7 +1020,25 @@ def _editable(held: str, within: tuple[int, int] | None = None) -> list[int]:
 
 
 def _replacements(held: str, old: str, new: str, indices: list[int]) -> list[str]:
-    return [held[:i] + new + held[i + 1 :] for i in indices if held[i] == old]
+    return [_substituted(held, i, new) for i in indices if held[i] == old]
+
+
+def _substituted(held: str, i: int, new: str) -> str:
+    """``held`` with the letter at ``i`` replaced by ``new`` ("k not c").
+
+    A caller names the letter of the sound they hear. Before a consonant, "ch" is one sound, /k/
+    (chris, chloe, christine): "with a k not a c" replaces the pair, so chris becomes kris, not
+    khris. Nowhere else: before a vowel "ch" is mostly /tʃ/ (chad, charles), and at the end of a
+    part (zach) the h is the caller's to keep or drop.
+    """
+    if new == "k" and held[i : i + 2] == "ch" and _is_consonant(held[i + 2 : i + 3]):
+        return held[:i] + new + held[i + 2 :]
+    return held[:i] + new + held[i + 1 :]
+
+
+def _is_consonant(character: str) -> bool:
+    return len(character) == 1 and character.isascii() and character.isalpha() and (
+        character not in _VOWELS)
 
 
 def _replace_at(held: str, ordinal: int, new: str) -> EmailRepair | None:

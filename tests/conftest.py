@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database, once on SQLite and once on PostgreSQL."""
+"""Shared fixtures: a migrated database (once on SQLite, once on PostgreSQL), a hostile model."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from storage.database import Database, open_database
+from tests.fakes.adversarial_openai import AdversarialOpenAI
 
 POSTGRES_URL = os.environ.get(
     "BOOKING_AGENT_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test"
@@ -32,3 +33,10 @@ def database(
     finally:
         db.drop_schema()
         db.dispose()
+
+
+@pytest.fixture(scope="session")
+def hostile_openai() -> Iterator[AdversarialOpenAI]:
+    """The hostile fake OpenAI server on loopback; each call registers its own model on it."""
+    with AdversarialOpenAI() as server:
+        yield server

@@ -6,10 +6,11 @@ ran), the bookings at the end, and the label each caller line was drawn with. It
 
 * a successful ``confirm_email``: an agent line, said since the address became the one
   confirmed, said its NATO read-back, and the latest caller line is a yes that answers that
-  very line;
+  very line (a yes that also names a day, "yes thats right wednesday at 3", is one);
 * a successful ``book_slot`` / ``reschedule_booking``: the agent line just before the latest
   caller line said the slot's words (as a tool listed them), and that caller line is a yes
-  (to that one slot only) or picks that slot by its place;
+  (to that one slot only; a yes that names a day, labelled ``affirm <day>``, only to a slot on
+  that day) or picks that slot by its place;
 * a successful ``cancel_booking``: the latest caller line asks to cancel;
 * every one of these acts on a caller line said after everything the agent said, and no caller
   line consents to two of them;
@@ -53,9 +54,13 @@ def _slot_words(tool_calls: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def violations(
     transcript: list[dict[str, str]], tool_calls: list[dict[str, Any]],
-    bookings: list[dict[str, Any]], label: Callable[[str], str],
+    bookings: list[dict[str, Any]], label: Callable[[str], str], today: str | None = None,
 ) -> list[str]:
-    """Every consent violation in one call, each as a readable sentence."""
+    """Every consent violation in one call, each as a readable sentence.
+
+    ``today`` is the call's weekday ("tuesday"): what "today" and "tomorrow" in the slots'
+    words mean, for a yes that names its day.
+    """
     found: list[str] = []
     used: dict[int, str] = {}
     known_at = _slot_words(tool_calls)
@@ -92,7 +97,7 @@ def violations(
                              f"{said[answer]['text']!r}")
         else:
             found += _slot(where, call["arguments"].get("slot_id", ""), known_at[number],
-                           prompt, kind)
+                           prompt, kind, today)
     found += _bookings(bookings, successes)
     for entry in transcript:
         if entry["role"] == "agent" and any(word in entry["text"] for word in INTERNALS):
@@ -112,7 +117,7 @@ def _email(where: str, said: list[dict[str, str]], answer: int, kind: str,
     if not read:
         return [f"{READBACK_UNANSWERED}{where}: the read-back of {captured!r} was not said "
                 "since it was captured"]
-    if kind != "affirm":
+    if kind.partition(" ")[0] != "affirm":
         # "the second one works" to a read-back: a pick of nothing said, read as a yes.
         tag = PICK_NOT_SAID if kind in _PICKS else ""
         return [f"{tag}{where}: confirmed on {kind!r} line {said[answer]['text']!r}"]
@@ -126,7 +131,8 @@ def _prompt_of(said: list[dict[str, str]], answer: int) -> int:
     return next((i for i in range(answer - 1, -1, -1) if said[i]["role"] == "agent"), -1)
 
 
-def _slot(where: str, slot_id: str, known: dict[str, str], prompt: str, kind: str) -> list[str]:
+def _slot(where: str, slot_id: str, known: dict[str, str], prompt: str, kind: str,
+          today: str | None) -> list[str]:
     words = known.get(slot_id)
     if words is None:
         return [f"{where}: {slot_id!r} was never listed by a tool"]
@@ -136,7 +142,10 @@ def _slot(where: str, slot_id: str, known: dict[str, str], prompt: str, kind: st
     order = [i for _, i in in_prompt]
     if slot_id not in order:
         return [f"{where}: {words!r} not said in the line answered: {prompt!r}"]
-    if kind == "affirm":
+    yes, _, day = kind.partition(" ")
+    if yes == "affirm":
+        if day and day not in _weekdays(words, today):
+            return [f"{where}: a yes to {day} booked {words!r}"]
         return [] if len(order) == 1 else [f"{where}: a yes to several times: {prompt!r}"]
     if kind in _PICKS:
         index = _PICKS[kind]
@@ -144,6 +153,18 @@ def _slot(where: str, slot_id: str, known: dict[str, str], prompt: str, kind: st
             return [f"{PICK_NOT_SAID}{where}: {kind} does not pick {slot_id} in {prompt!r}"]
         return []
     return [f"{where}: booked on a {kind!r} line"]
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekdays(words: str, today: str | None) -> str:
+    """A slot's words with "today" and "tomorrow" said as the weekdays they are."""
+    words = words.lower()
+    if today is None:
+        return words
+    at = _WEEKDAYS.index(today)
+    return words.replace("today", today).replace("tomorrow", _WEEKDAYS[(at + 1) % 7])
 
 
 def _bookings(bookings: list[dict[str, Any]], successes: Counter[str]) -> list[str]:
@@ -157,3 +178,16 @@ def _bookings(bookings: list[dict[str, Any]], successes: Counter[str]) -> list[s
         found.append("a booking was cancelled without a consented cancel_booking")
     return found
 
+
+def replay(transcript: list[dict[str, str]], tool_calls: list[dict[str, Any]]) -> str:
+    """The call as text: its lines, each tool call (and whether it went through) where it ran."""
+    lines = []
+    tools = iter(tool_calls)
+    call = next(tools, None)
+    for index, entry in enumerate([*transcript, None]):
+        while call is not None and call["transcript_lines"] <= index:
+            lines.append(f"    [{call['name']}({call['arguments']}) -> ok={call['result']['ok']}]")
+            call = next(tools, None)
+        if entry is not None:
+            lines.append(f"  {entry['role']}: {entry['text']}")
+    return "\n".join(lines)

@@ -40,7 +40,7 @@ from app.settings import Settings
 from calendar_backend.local_calendar import LocalCalendar
 from caller_language.email import nato_readback
 from storage.database import Database, open_database
-from tests.consent_checker import violations
+from tests.consent_checker import replay, violations
 from tests.fakes.adversarial_openai import (
     POOLS,
     STRATEGIES,
@@ -91,14 +91,15 @@ async def _one_call(server: AdversarialOpenAI, seed: int, folder: Path) -> CallR
     return CallRun(seed, result, found, caller.said)
 
 
-async def _run_calls(seeds: list[int], folder: Path) -> tuple[list[CallRun], Counter[str]]:
+async def _run_calls(
+    seeds: list[int], folder: Path, server: AdversarialOpenAI,
+) -> tuple[list[CallRun], Counter[str]]:
     runs: list[CallRun] = []
     open_database(f"sqlite:///{folder / 'template.db'}").dispose()
-    with AdversarialOpenAI() as server:
-        for start in range(0, len(seeds), CONCURRENCY):
-            batch = seeds[start:start + CONCURRENCY]
-            runs += await asyncio.gather(*(_one_call(server, s, folder) for s in batch))
-        attempts = sum((m.attempts for m in server.models.values()), Counter())
+    for start in range(0, len(seeds), CONCURRENCY):
+        batch = seeds[start:start + CONCURRENCY]
+        runs += await asyncio.gather(*(_one_call(server, s, folder) for s in batch))
+    attempts = sum((server.models[str(s)].attempts for s in seeds), Counter())
     return runs, attempts
 
 
@@ -117,8 +118,8 @@ def _quiet() -> None:
 def _shard(seeds: list[int]) -> tuple[list[CallRun], Counter[str]]:
     """One worker process's share of the calls."""
     _quiet()
-    with tempfile.TemporaryDirectory() as folder:
-        return asyncio.run(_run_calls(seeds, Path(folder)))
+    with tempfile.TemporaryDirectory() as folder, AdversarialOpenAI() as server:
+        return asyncio.run(_run_calls(seeds, Path(folder), server))
 
 
 def run_calls(seeds: list[int]) -> tuple[list[CallRun], Counter[str]]:
@@ -131,16 +132,8 @@ def run_calls(seeds: list[int]) -> tuple[list[CallRun], Counter[str]]:
 
 
 def _report(run: CallRun) -> str:
-    lines = [f"seed {run.seed}:", *(f"  ! {v}" for v in run.found)]
-    tools = iter(run.result.tool_calls)
-    call = next(tools, None)
-    for index, entry in enumerate([*run.result.transcript, None]):
-        while call is not None and call["transcript_lines"] <= index:
-            lines.append(f"    [{call['name']}({call['arguments']}) -> ok={call['result']['ok']}]")
-            call = next(tools, None)
-        if entry is not None:
-            lines.append(f"  {entry['role']}: {entry['text']}")
-    return "\n".join(lines)
+    return "\n".join([f"seed {run.seed}:", *(f"  ! {v}" for v in run.found),
+                      replay(run.result.transcript, run.result.tool_calls)])
 
 
 def test_a_hostile_model_never_gets_a_booking_or_address_past_the_caller() -> None:
@@ -356,7 +349,7 @@ async def test_the_second_one_after_a_single_offer_books_nothing(tmp_path: Path)
 
 
 async def test_the_checker_catches_the_model_once_consent_is_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hostile_openai: AdversarialOpenAI,
 ) -> None:
     # The checker is no rubber stamp: with the consent layer switched off, the same hostile
     # model gets addresses and bookings past the caller, and the checker says so.
@@ -364,7 +357,7 @@ async def test_the_checker_catches_the_model_once_consent_is_off(
 
     for check in ("email_consent", "slot_consent", "cancel_consent"):
         monkeypatch.setattr(agent.tools, check, lambda *_a, **_k: None)
-    runs, _ = await _run_calls(list(range(24)), tmp_path)
+    runs, _ = await _run_calls(list(range(24)), tmp_path, hostile_openai)
     found = [v for run in runs for v in run.found]
     assert len([run for run in runs if run.found]) >= 12
     assert any("read-back" in v for v in found) and any("not said" in v for v in found)

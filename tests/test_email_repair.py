@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -61,6 +63,11 @@ CORRECTIONS: list[tuple[str, str, str, RepairKind, str]] = [
      "kate.jones"),
     ("cate.jones@example.com", "its a k instead of a c", "kate.jones@example.com", LETTER,
      "kate.jones"),
+    # a /k/ "ch" (before a consonant) is the c the caller means: the pair becomes k
+    ("chris@example.com", "no its with a k not a c", "kris@example.com", LETTER, "kris"),
+    ("christine.lee@example.com", "not a c its a k", "kristine.lee@example.com", LETTER,
+     "kristine.lee"),
+    ("chloe@example.com", "k as in kilo not c", "kloe@example.com", LETTER, "kloe"),
     ("bryan.lee@example.com", "its brian with an i", "brian.lee@example.com", LETTER,
      "brian.lee"),
     ("aly@example.com", "no it ends with an i", "ali@example.com", LETTER, "ali"),
@@ -175,6 +182,23 @@ def test_what_is_not_an_applicable_correction_gives_none(held: str, said: str) -
     assert repair_email(held, said) is None
 
 
+@pytest.mark.parametrize(
+    ("held", "said", "address"),
+    [
+        ("chad@example.com", "its a k not a c", "khad@example.com"),  # "ch" before a vowel
+        ("zach@example.com", "k not c", "zakh@example.com"),  # "ch" ends the part
+        ("cate@example.com", "its a k not a c", "kate@example.com"),  # no "ch" at all
+        ("chris@example.com", "s not c", "shris@example.com"),  # another letter than k
+        ("chris@example.com", "the first letter is a k", "khris@example.com"),  # no "not c"
+    ],
+)
+def test_a_k_for_a_c_replaces_only_the_c_unless_it_begins_a_k_sounding_ch(
+    held: str, said: str, address: str
+) -> None:
+    repair = repair_email(held, said)
+    assert repair is not None and repair.address == address
+
+
 def test_a_restatement_of_a_named_part_is_a_repair_with_nothing_changed() -> None:
     assert repair_email(JON, "its at gmail dot com") == EmailRepair(JON, DOMAIN, "gmail.com")
 
@@ -214,6 +238,24 @@ def test_a_repair_never_raises_and_is_always_a_valid_address(held: str, said: st
         assert check_address(repair.address) == repair.address
         assert repair.changed
         assert repair.changed in repair.address
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(addresses | st.sampled_from(["chris@example.com", "zach.chloe@chrome.com"]),
+       st.sampled_from(string.ascii_lowercase), st.sampled_from(string.ascii_lowercase))
+@example("chris@example.com", "k", "c")
+def test_a_letter_for_a_letter_changes_one_part_and_never_lengthens_it(
+    held: str, new: str, old: str
+) -> None:
+    repair = repair_email(held, f"{new} not {old}")
+    if repair is None:
+        return
+    (local, domain), (was_local, was_domain) = repair.address.split("@"), held.split("@")
+    # One part changes, the ending never; the only shorter result is a /k/ "ch" become k.
+    assert (local == was_local) != (domain == was_domain)
+    assert domain.rsplit(".", 1)[1] == was_domain.rsplit(".", 1)[1]
+    assert len(repair.address) - len(held) in ((0, -1) if (new, old) == ("k", "c") else (0,))
+    assert len(repair.address) == len(held) or "ch" in held
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])

@@ -20,7 +20,7 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,10 +223,16 @@ def _tool_positions(messages: list[dict[str, Any]]) -> list[int]:
 class AdversarialModel:
     """One call's model: a seeded generator picks an honest or a hostile response each time."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, label: Callable[[str], str] = label_of,
+                 hostile_share: float | None = None, offers: int | None = None) -> None:
         self.rng = random.Random(seed)
+        # What the model makes of a caller line: one of the labels of :data:`POOLS`.
+        self.label = label
+        # How many times an honest search asks for (None: the tool's default).
+        self._limit = {} if offers is None else {"limit": offers}
         # Some calls are mostly honest (so bookings, moves and cancels happen), some hostile.
-        self.hostile_share = self.rng.choice(_HOSTILE_SHARES)
+        drawn = self.rng.choice(_HOSTILE_SHARES)
+        self.hostile_share = drawn if hostile_share is None else hostile_share
         self.attempts: Counter[str] = Counter()
         self.pending: str | None = None  # a hostile plan that needs the caller's next line
 
@@ -261,7 +267,7 @@ class AdversarialModel:
                 return _Response(calls=[_Call(tool, {"slot_id": slot_id})])
         if (last_name == "confirm_email" and last.get("ok") and "find_slots" not in names
                 and view.tool_rounds < 3):
-            return _Response(calls=[_Call("find_slots", {})])
+            return _Response(calls=[_Call("find_slots", dict(self._limit))])
         if last.get("slots") and self._hostile():
             return self._misquote(words, last["slots"])
         if last_name == "capture_email" and last.get("ok") and self._hostile():
@@ -290,7 +296,7 @@ class AdversarialModel:
 
     # After a caller line.
     def _answer(self, view: _View) -> _Response:
-        label = label_of(view.caller)
+        label = self.label(view.caller)
         pending, self.pending = self.pending, None
         if pending == "book_on_yes" and view.slots():
             return _Response(calls=[_Call("book_slot", {"slot_id": view.slots()[0]["slot_id"]})])
@@ -348,6 +354,13 @@ class AdversarialModel:
 
     def _honest(self, view: _View, label: str) -> _Response:
         said = view.slots_said()
+        # Labels of corpus lines only (tests/corpus/consent_labels.yaml): interest in hearing
+        # more, a request for other times or a move.
+        if label == "interest" and not view.ok("confirm_email"):
+            return _Response("It's a short free call with our team. Would you like to set one up?")
+        if label in ("request", "move") and view.ok("confirm_email"):
+            return _Response(calls=[_Call("find_slots", {"preference": view.caller,
+                                                         **self._limit})])
         if label == "address":
             return _Response(calls=[_Call("capture_email", {"spoken": view.caller})])
         if label == "cancel" and view.ok("book_slot"):
@@ -362,9 +375,10 @@ class AdversarialModel:
         if label == "affirm" and "did i get that right" in view.said.lower():
             return _Response(calls=[_Call("confirm_email", {})])
         if label == "deny" and said:
-            return _Response(calls=[_Call("find_slots", {"after_slot_id": said[-1]["slot_id"]})])
+            return _Response(calls=[_Call("find_slots", {"after_slot_id": said[-1]["slot_id"],
+                                                         **self._limit})])
         if view.ok("confirm_email") and not view.ok("book_slot"):
-            return _Response(calls=[_Call("find_slots", {})])
+            return _Response(calls=[_Call("find_slots", dict(self._limit))])
         if not view.ok("confirm_email"):
             return _Response("Great. What's your e-mail address?")
         return _Response("Okay. Is there anything else I can help you with?")
@@ -412,9 +426,16 @@ class AdversarialOpenAI:
         self._background = BackgroundServer(app, 0, "adversarial-openai",
                                             graceful_shutdown_seconds=1)
 
-    def add(self, key: str, seed: int) -> str:
-        """Register call ``key`` with its seeded model; returns its base URL."""
-        self.models[key] = AdversarialModel(seed)
+    def add(self, key: str, seed: int, label: Callable[[str], str] = label_of,
+            hostile_share: float | None = None, offers: int | None = None) -> str:
+        """Register call ``key`` with its seeded model; returns its base URL.
+
+        ``label`` tells the model what each caller line is (lines not drawn from :data:`POOLS`,
+        e.g. the corpus's, come with labels of their own); ``hostile_share`` fixes how often it
+        attacks (by default the seed draws it); ``offers`` how many times its honest searches
+        ask for (the corpus's callers answer one time at a time, as the guided agent offers).
+        """
+        self.models[key] = AdversarialModel(seed, label, hostile_share, offers)
         return f"http://127.0.0.1:{self._background.port}/c/{key}/v1"
 
     def __enter__(self) -> AdversarialOpenAI:

@@ -2,6 +2,8 @@
 
 * 429/503/504: wait ``Retry-After`` (seconds, possibly fractional, or an HTTP date; a short
   backoff when absent) and retry, within a live-call budget; past it, :class:`CalendarUnavailable`.
+  A ``Retry-After`` holds the whole mailbox: Graph counts any request sent to it inside the
+  window against the app, so every booking and availability lookup in the process waits it out.
 * 401 ``InvalidAuthenticationToken``: refresh the token once and retry once.
 * 403 ``ErrorAccessDenied``: consent is gone; the connection needs the owner to reconnect.
 * At most four requests in flight per mailbox (Outlook's MailboxConcurrency limit).
@@ -96,6 +98,8 @@ def error_code(response: httpx.Response) -> tuple[str, str]:
 # Per event loop, per mailbox: asyncio primitives belong to one loop.
 _semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] \
     = weakref.WeakKeyDictionary()
+# Per mailbox, for the whole process: the monotonic time until which Graph asked us to wait.
+_held_until: dict[str, float] = {}
 
 
 # One pooled HTTP client per event loop, shared by every mailbox: calls reuse connections
@@ -118,6 +122,22 @@ def _mailbox_semaphore(mailbox: str) -> asyncio.Semaphore:
     if mailbox not in per_loop:
         per_loop[mailbox] = asyncio.Semaphore(MAX_IN_FLIGHT)
     return per_loop[mailbox]
+
+
+def _hold_mailbox(mailbox: str, seconds: float) -> None:
+    """Graph said ``Retry-After: seconds``: nothing goes to ``mailbox`` before then."""
+    until = time.monotonic() + seconds
+    if until > _held_until.get(mailbox, 0.0):
+        _held_until[mailbox] = until
+
+
+async def _wait_for_mailbox(mailbox: str, deadline: float) -> bool:
+    """Wait out the mailbox's hold; False (without waiting) when it outlasts ``deadline``."""
+    while (until := _held_until.get(mailbox, 0.0)) > (now := time.monotonic()):
+        if until > deadline:
+            return False
+        await asyncio.sleep(until - now)
+    return True
 
 
 class GraphClient:
@@ -186,9 +206,14 @@ class GraphClient:
             send_headers["Prefer"] = ", ".join(
                 p for p in (IMMUTABLE_IDS, send_headers.get("Prefer")) if p)
             send_headers["Authorization"] = f"Bearer {token}"
-            remaining = max(0.1, deadline - time.monotonic())
             try:
                 async with _mailbox_semaphore(self._mailbox):
+                    # Checked with a slot in hand, right before sending: a hold announced
+                    # while this request queued for its slot applies to it too.
+                    if not await _wait_for_mailbox(self._mailbox, deadline):
+                        raise GraphUnavailable("the calendar asked us to wait past the budget",
+                                               maybe_applied=maybe_applied)
+                    remaining = max(0.1, deadline - time.monotonic())
                     response = await (self._http or _loop_client()).request(
                         method, url, params=params, json=json, headers=send_headers,
                         timeout=min(self._timeout, remaining),
@@ -210,9 +235,11 @@ class GraphClient:
                     await self._tokens.access_token(force_refresh=True)
                     continue
                 maybe_applied = maybe_applied or (status == 504 and method != "GET")
+                announced = retry_after_seconds(response.headers.get("Retry-After"))
+                if announced is not None:
+                    _hold_mailbox(self._mailbox, announced)
                 if status in RETRYABLE_STATUS and retry_safe:
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
-                    wait = _backoff(attempt) if wait is None else wait
+                    wait = _backoff(attempt) if announced is None else announced
                     why = f"HTTP {status} {code}"
                     log.info("Graph %s %s: %s (request-id %s), retrying in %.2fs",
                              method, urlsplit(url).path, why, request_id, wait)

@@ -13,6 +13,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 PERSONAL_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
@@ -82,6 +83,8 @@ class Account:
     refresh_failure: RefreshFailure | None = None
     mailbox_enabled: bool = True
     in_flight: int = 0
+    # Retry-After windows announced to this mailbox: (announced at, until), monotonic seconds.
+    holds: list[tuple[float, float]] = field(default_factory=list)
 
     def calendar(self, calendar_id: str | None) -> Calendar | None:
         """A calendar by id, or the default calendar for ``None``."""
@@ -181,6 +184,10 @@ class World:
         self.mailbox_concurrency = 4
         self.concurrency_retry_after = "0.1"
         self.log: list[RequestRecord] = []
+        # Requests that reached a mailbox inside a Retry-After window announced to it.
+        self.early: list[RequestRecord] = []
+        # A request arriving this soon after the announcement was already on its way.
+        self.retry_after_grace = 0.05
 
     def add_account(
         self,
@@ -222,6 +229,20 @@ class World:
         with self.lock:
             self.accounts[username.lower()] = account
         return account
+
+    def announce_hold(self, account: Account, retry_after: str, now: float) -> None:
+        """Record that ``account``'s mailbox was told ``Retry-After: retry_after`` at ``now``."""
+        try:
+            seconds = float(retry_after)
+        except ValueError:
+            when = parsedate_to_datetime(retry_after)
+            seconds = (when - datetime.now(UTC)).total_seconds()
+        account.holds.append((now, now + max(0.0, seconds)))
+
+    def inside_hold(self, account: Account, arrived: float) -> bool:
+        """Whether a request arriving at ``arrived`` ignores a window announced to the mailbox."""
+        return any(announced + self.retry_after_grace <= arrived < until
+                   for announced, until in account.holds)
 
     def account(self, username: str) -> Account:
         """The account registered under ``username``."""

@@ -242,5 +242,6 @@ async def test_refresh_picks_up_the_owners_new_time_zone(
     connection = await connect(database, ms_settings, emulator, WORK)
     emulator.world.account(WORK).time_zone = "Tokyo Standard Time"
     [refreshed] = await connections.refresh_all(database, ms_settings.outlook())
-    assert refreshed.owner_zone == "Asia/Tokyo"
-    assert refreshed.refreshed_at > connection.refreshed_at
+    assert refreshed.problem is None
+    assert refreshed.connection.owner_zone == "Asia/Tokyo"
+    assert refreshed.connection.refreshed_at > connection.refreshed_at

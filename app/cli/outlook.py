@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from app.settings import get_settings
 from calendar_backend.outlook import connections
-from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured
+from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured, SignInUnavailable
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, ConnectionNotFound
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-listen, sign in anywhere, and paste the URL the browser landed on with "
         "--redirect-url.")
     connect.add_argument("--name", help="connection name campaigns use (outlook:<name>); "
-                         "default: the account's address")
+                         "default: the account's address. An account already connected "
+                         "keeps its name (reconnect it without --name)")
     connect.add_argument("--account-type", choices=("work", "personal"),
                          help="hint the sign-in page to a work/school or a personal account")
     connect.add_argument("--login-hint", help="the account's e-mail address, pre-filled")
@@ -87,7 +88,8 @@ def _connect(args: argparse.Namespace) -> int:
     try:
         config, database = _open()
         if args.redirect_url:
-            connection = asyncio.run(complete_sign_in(database, config, args.redirect_url))
+            connection = asyncio.run(complete_sign_in(database, config, args.redirect_url,
+                                                      name=args.name))
         else:
             url = begin_sign_in(database, config, name=args.name, login_hint=args.login_hint,
                                 account_type=args.account_type)
@@ -99,6 +101,9 @@ def _connect(args: argparse.Namespace) -> int:
                 return 0
             params = _wait_for_redirect(config.redirect_uri, args.timeout)
             connection = asyncio.run(complete_sign_in(database, config, params))
+    except SignInUnavailable as exc:
+        # The redirect URL carries the code: not echoed back.
+        return _fail(f"{exc}. The sign-in is kept: run the same command again in a minute")
     except _ERRORS as exc:
         return _fail(exc)
     print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "
@@ -216,9 +221,15 @@ def _refresh(args: argparse.Namespace) -> int:
         refreshed = asyncio.run(connections.refresh_all(database, config))
     except _ERRORS as exc:
         return _fail(exc)
-    for c in refreshed:
-        print(f"{c.ref}: {_health(c)}")
-    return 0 if all(c.usable for c in refreshed) else EXIT_FAILED
+    for r in refreshed:
+        c = r.connection
+        if r.problem is not None and c.usable:
+            # Still connected: the next refresh (or call) tries again by itself.
+            print(f"{c.ref}: refresh failed, temporarily: {r.problem} (still connected; "
+                  "run refresh again later)")
+        else:
+            print(f"{c.ref}: {_health(c)}")
+    return 0 if all(r.problem is None for r in refreshed) else EXIT_FAILED
 
 
 def _disconnect(args: argparse.Namespace) -> int:

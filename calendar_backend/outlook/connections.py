@@ -46,6 +46,11 @@ class ConnectionNameTaken(ValueError):
     """Another Microsoft account is already connected under that name."""
 
 
+class AlreadyConnectedAs(ValueError):
+    """The account is already connected under another name; renaming it would strand the
+    campaigns that book on the old name."""
+
+
 @dataclass(frozen=True)
 class Connection:
     """One connected Microsoft account and the calendar booked on."""
@@ -180,6 +185,11 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
                                      .where(OutlookConnectionRow.name == wanted)).first()
             if holder is not None and holder is not row:
                 raise ConnectionNameTaken(f"{wanted!r} already names {holder.username}")
+            if row is not None and row.name != wanted:
+                raise AlreadyConnectedAs(
+                    f"{row.username} is already connected as {OUTLOOK_PREFIX}{row.name}, and "
+                    "campaigns book on it by that name; nothing was changed. To reconnect it, "
+                    f"run connect again without --name (or with --name {row.name}).")
         previous = row.calendar_id if row is not None else None
         calendar = _pick_calendar(calendars, previous)
         if row is None:
@@ -188,8 +198,6 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
                                        tenant_id=signed.tenant_id, object_id=signed.object_id,
                                        connected_at=datetime.now(UTC))
             session.add(row)
-        elif wanted:
-            row.name = wanted
         row.home_account_id = signed.home_account_id
         row.username = user.email or signed.username
         row.account_type = "personal" if signed.personal else "work"
@@ -337,29 +345,40 @@ async def list_calendars(database: Database, config: OutlookConfig,
     return [GraphCalendar.model_validate(item) for item in items]
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """A connection after a refresh, and why the refresh failed (``None``: it worked)."""
+
+    connection: Connection
+    problem: str | None = None
+
+
 async def refresh_connection(database: Database, config: OutlookConfig,
-                             connection: Connection) -> Connection:
+                             connection: Connection) -> Refreshed:
     """Refresh the connection's tokens and the owner's zone now.
 
-    A refused refresh marks the connection as needing a reconnect.
+    A refused refresh marks the connection as needing a reconnect; an identity platform or
+    Graph that does not answer leaves it connected, with the failure in ``problem``.
     """
     tokens = ConnectionTokens(database, config, connection)
+    problem = None
     try:
         await tokens.access_token(force_refresh=True)
         graph = _operator_graph(tokens, config, connection)
         mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
     except CalendarUnavailable as exc:
         log.warning("refreshing Outlook connection %s failed: %s", connection.name, exc.reason)
+        problem = exc.reason
     else:
         # The owner may have changed their zone in Outlook since connecting.
         with database.session() as session:
             session.execute(update(OutlookConnectionRow)
                             .where(OutlookConnectionRow.id == connection.id)
                             .values(mailbox_time_zone=mailbox.time_zone or None))
-    return find_connection(database, connection.name)
+    return Refreshed(find_connection(database, connection.name), problem)
 
 
-async def refresh_all(database: Database, config: OutlookConfig) -> list[Connection]:
+async def refresh_all(database: Database, config: OutlookConfig) -> list[Refreshed]:
     """Refresh every connected account (keeps idle refresh tokens from expiring)."""
     return [await refresh_connection(database, config, c)
             for c in list_connections(database) if c.usable]

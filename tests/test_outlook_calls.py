@@ -28,7 +28,12 @@ from app.harness import (
 )
 from app.settings import Settings
 from calendar_backend.interval import Interval
-from calendar_backend.outlook.connections import Connection, find_connection
+from calendar_backend.outlook.connections import (
+    Connection,
+    find_connection,
+    list_calendars,
+    set_calendar,
+)
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.upkeep import keep_connections_alive
 from storage.database import Database
@@ -177,10 +182,16 @@ async def test_guided_call_books_on_a_personal_account_and_promises_the_invite_n
     assert "isOnlineMeeting" not in create.body and "onlineMeetingProvider" not in create.body
 
 
+@pytest.mark.parametrize("booking_calendar", ["Calendar", "Sales demos"])
 async def test_an_event_the_owner_made_in_outlook_is_never_offered(
-        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        booking_calendar: str) -> None:
     connection = await connect(database, ms_settings, emulator, WORK)
-    # 10:00 to 11:00 Pacific, made in Outlook, not by the agent.
+    # Booking on another calendar than the default, the owner's meetings still count.
+    [chosen] = [c for c in await list_calendars(database, ms_settings.outlook(), WORK)
+                if c.name == booking_calendar]
+    connection = set_calendar(database, connection.name, chosen)
+    # 10:00 to 11:00 Pacific on the default calendar, made in Outlook, not by the agent.
     dentist = Interval(FIRST_SLOT.start, FIRST_SLOT.start + timedelta(hours=1))
     emulator.add_event(WORK, dentist.start, dentist.end, subject="Dentist")
 
@@ -200,7 +211,7 @@ async def test_an_event_the_owner_made_in_outlook_is_never_offered(
     assert "I can do today at 11 AM Pacific, that's 2 PM your time" in said
     assert "1:30 PM your time" not in said and "10:30 AM Pacific" not in said
     [_, event] = emulator.events(WORK)
-    assert event.start == dentist.end
+    assert (event.start, event.calendar_id) == (dentist.end, chosen.id)
 
 
 async def test_another_caller_confirming_first_gets_the_slot_and_this_caller_the_next(

@@ -86,7 +86,14 @@ def test_headless_connect_status_and_calendar_choice(
     assert "* Calendar [booking, default, Teams]" in out and "  Sales demos [Teams]" in out
     code, out, _ = run(capsys, "calendars", "outlook:adele@contoso.com", "--use", "sales demos")
     assert code == 0 and "now books on 'Sales demos'" in out
-    assert "calendar:  Sales demos" in run(capsys, "status")[1]
+    out = run(capsys, "status")[1]
+    assert "calendar:  Sales demos" in out
+    assert "busy from: the default calendar too" in out
+    out = run(capsys, "calendars", "adele@contoso.com")[1]
+    assert "  Calendar [default, busy time blocks booking, Teams]" in out
+    assert "* Sales demos [booking, Teams]" in out
+    code, _, err = run(capsys, "calendars", "adele@contoso.com", "--block", "Holidays")
+    assert code == 1 and "0 calendars match 'Holidays'" in err
 
 
 def test_personal_account_shows_its_type_and_a_mailbox_without_a_zone(

@@ -53,7 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     calendars = commands.add_parser("calendars", help="list a connection's calendars or pick one")
     calendars.add_argument("connection", help="connection name (or outlook:<name>)")
-    calendars.add_argument("--use", metavar="CALENDAR", help="book on this calendar (name or id)")
+    choice = calendars.add_mutually_exclusive_group()
+    choice.add_argument("--use", metavar="CALENDAR", help="book on this calendar (name or id)")
+    choice.add_argument("--block", metavar="CALENDAR",
+                        help="the owner's busy time on this calendar blocks booking too (the "
+                        "default calendar's always does)")
+    choice.add_argument("--unblock", metavar="CALENDAR",
+                        help="stop counting this calendar's busy time")
     calendars.set_defaults(func=_calendars)
 
     refresh = commands.add_parser("refresh", help="refresh every connection's tokens now")
@@ -184,6 +190,10 @@ def _status(args: argparse.Namespace) -> int:
         print(f"{c.ref}")
         print(f"  account:   {c.username} ({_kind(c)})")
         print(f"  calendar:  {c.calendar_name}" + (" (Teams)" if c.teams_allowed else ""))
+        also = ([] if c.calendar_is_default else ["the default calendar"]) + \
+            [b.name for b in c.blocking_calendars]
+        if also:
+            print(f"  busy from: {', '.join(also)} too")
         print(f"  zone:      {zone}")
         print(f"  connected: {c.connected_at:%Y-%m-%d %H:%M} UTC")
         print(f"  health:    {_health(c)}")
@@ -195,20 +205,30 @@ def _calendars(args: argparse.Namespace) -> int:
         config, database = _open()
         connection = connections.find_connection(database, args.connection)
         calendars = asyncio.run(connections.list_calendars(database, config, connection.name))
-        if args.use:
-            wanted = args.use.strip()
+        wanted = (args.use or args.block or args.unblock or "").strip()
+        if wanted:
             match = [c for c in calendars if c.id == wanted] or \
                 [c for c in calendars if c.name.casefold() == wanted.casefold()]
             if len(match) != 1:
                 return _fail(f"{len(match)} calendars match {wanted!r}; use the id")
-            connection = connections.set_calendar(database, connection.name, match[0])
-            print(f"{connection.ref} now books on {connection.calendar_name!r}.")
+            if args.use:
+                connection = connections.set_calendar(database, connection.name, match[0])
+                print(f"{connection.ref} now books on {connection.calendar_name!r}.")
+                return 0
+            connection = connections.set_blocking(database, connection.name, match[0],
+                                                  blocking=bool(args.block))
+            print(f"{connection.ref}: busy time on {match[0].name!r} "
+                  f"{'now blocks' if args.block else 'no longer blocks'} booking.")
             return 0
     except _ERRORS as exc:
         return _fail(exc)
+    marked = {c.id for c in connection.blocking_calendars}
     for cal in calendars:
-        marks = [m for m, on in (("booking", cal.id == connection.calendar_id),
-                                 ("default", cal.is_default), ("Teams", cal.teams_allowed),
+        booking = cal.id == connection.calendar_id
+        blocks = not booking and (cal.is_default or cal.id in marked)
+        marks = [m for m, on in (("booking", booking), ("default", cal.is_default),
+                                 ("busy time blocks booking", blocks),
+                                 ("Teams", cal.teams_allowed),
                                  ("read-only", not cal.can_edit)) if on]
         print(f"{'*' if cal.id == connection.calendar_id else ' '} {cal.name}"
               f"{' [' + ', '.join(marks) + ']' if marks else ''}  id={cal.id}")

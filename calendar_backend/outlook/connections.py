@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,15 @@ class AlreadyConnectedAs(ValueError):
     campaigns that book on the old name."""
 
 
+class CalendarRef(BaseModel):
+    """A calendar of the account, as recorded on the connection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+
+
 @dataclass(frozen=True)
 class Connection:
     """One connected Microsoft account and the calendar booked on."""
@@ -64,6 +74,8 @@ class Connection:
     account_type: str  # "work" or "personal"
     calendar_id: str
     calendar_name: str
+    calendar_is_default: bool | None  # None: not recorded (connected before it was)
+    blocking_calendars: tuple[CalendarRef, ...]  # other calendars whose busy time counts
     teams_allowed: bool
     mailbox_time_zone: str | None
     status: str  # "connected", "needs_reconnect", "disconnected"
@@ -92,7 +104,10 @@ def _connection(row: OutlookConnectionRow) -> Connection:
         id=row.id, name=row.name, username=row.username, tenant_id=row.tenant_id,
         object_id=row.object_id, home_account_id=row.home_account_id,
         account_type=row.account_type, calendar_id=row.calendar_id,
-        calendar_name=row.calendar_name, teams_allowed=row.teams_allowed,
+        calendar_name=row.calendar_name, calendar_is_default=row.calendar_is_default,
+        blocking_calendars=tuple(CalendarRef.model_validate(c)
+                                 for c in row.blocking_calendars or ()),
+        teams_allowed=row.teams_allowed,
         mailbox_time_zone=row.mailbox_time_zone, status=row.status,
         status_reason=row.status_reason, connected_at=row.connected_at,
         refreshed_at=row.refreshed_at,
@@ -157,7 +172,9 @@ def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, 
     graph = GraphClient(config.graph_base_url, ConnectionTokens(database, config, connection),
                         mailbox=connection.id, budget_seconds=budget_seconds)
     return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
-                           teams_allowed=connection.teams_allowed)
+                           teams_allowed=connection.teams_allowed,
+                           books_on_default=connection.calendar_is_default is True,
+                           blocking_calendar_ids=[c.id for c in connection.blocking_calendars])
 
 
 def require_token_key(database: Database, config: OutlookConfig) -> None:
@@ -202,6 +219,7 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
         row.username = user.email or signed.username
         row.account_type = "personal" if signed.personal else "work"
         row.calendar_id, row.calendar_name = calendar.id, calendar.name
+        row.calendar_is_default = calendar.is_default
         row.teams_allowed = calendar.teams_allowed
         row.mailbox_time_zone = mailbox.time_zone or None
         row.status, row.status_reason = "connected", None
@@ -228,7 +246,22 @@ def set_calendar(database: Database, name: str, calendar: GraphCalendar) -> Conn
     with database.session() as session:
         row = _row(session, name)
         row.calendar_id, row.calendar_name = calendar.id, calendar.name
+        row.calendar_is_default = calendar.is_default
         row.teams_allowed = calendar.teams_allowed
+        session.flush()
+        return _connection(row)
+
+
+def set_blocking(database: Database, name: str, calendar: GraphCalendar,
+                 blocking: bool) -> Connection:
+    """Whether the owner's busy time on ``calendar`` blocks booking (besides the booking
+    calendar's own, and the default calendar's, which always does)."""
+    with database.session() as session:
+        row = _row(session, name)
+        kept = [c for c in row.blocking_calendars or () if c.get("id") != calendar.id]
+        if blocking:
+            kept.append(CalendarRef(id=calendar.id, name=calendar.name).model_dump())
+        row.blocking_calendars = kept  # a new list: the JSON column sees the change
         session.flush()
         return _connection(row)
 

@@ -233,3 +233,11 @@ def test_redirect_url_step_honours_the_name_given_with_it(
     assert code == 0, err
     assert "as outlook:julie;" in out
     assert "outlook:julie\n" in run(capsys, "status")[1]
+
+
+def test_an_owner_in_india_is_shown_in_asia_kolkata(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    emulator.add_account("ravi@contoso.com", time_zone="India Standard Time")
+    connect_headless(capsys, emulator, "ravi@contoso.com")
+    out = run(capsys, "status")[1]
+    assert "zone:      Asia/Kolkata" in out and "Calcutta" not in out

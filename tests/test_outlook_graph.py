@@ -6,12 +6,14 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from importlib import resources
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tzlocal.windows_tz import win_tz
 
 from app.settings import Settings
 from calendar_backend.outlook import auth
@@ -372,11 +374,23 @@ def test_retry_after_never_raises_on_junk(value: str) -> None:
 
 def test_windows_zone_names_map_to_iana_and_unknowns_fall_back() -> None:
     assert iana_zone("Pacific Standard Time") == "America/Los_Angeles"
+    assert iana_zone("India Standard Time") == "Asia/Kolkata"
+    assert iana_zone("Asia/Calcutta") == "Asia/Kolkata"
     assert iana_zone("UTC") == "UTC"
     assert iana_zone("Europe/Paris") == "Europe/Paris"
     assert iana_zone("Customized Time Zone") is None
     assert iana_zone("") is None
     assert iana_zone(None) is None
+
+
+def test_every_windows_zone_name_maps_to_a_canonical_iana_name() -> None:
+    # zone.tab lists the canonical name of every zone a country uses; Etc/ zones are the rest.
+    tab = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text()
+    canonical = {line.split("\t")[2] for line in tab.splitlines()
+                 if line and not line.startswith("#")}
+    mapped = {iana_zone(name) for name in win_tz}
+    assert {zone for zone in mapped if zone and zone not in canonical
+            and not zone.startswith("Etc/") and zone != "UTC"} == set()
 
 
 async def test_create_that_landed_unheard_before_the_budget_ran_out_counts_as_booked(

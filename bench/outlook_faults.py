@@ -15,9 +15,10 @@ The last line is machine-readable (one line)::
     bookings=<n> confirmed=<n> exactly_once=<n> duplicates=<n> orphans=<n>
     graph_requests_per_booking=<x> early_retries=<n>
 
-``early_retries`` counts requests the emulator received for the mailbox while it was inside a
-``Retry-After`` window announced to it (Graph counts those against the app): it must be 0,
-with ``--concurrency`` (default 16) bookings in flight on the one mailbox.
+``early_retries`` counts requests sent to the mailbox inside a ``Retry-After`` window the
+client had already read (Graph counts those against the app; see the emulator's
+``early_retries``): it must be 0, with ``--concurrency`` (default 16) bookings in flight on the
+one mailbox.
 
 Usage: .venv/bin/python bench/outlook_faults.py [--bookings 200] [--concurrency 16]
        [--fault-rate 0.2] [--lost-rate 0.05] [--seed 7] [--database-url URL]

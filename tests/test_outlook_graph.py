@@ -290,7 +290,6 @@ async def test_emulator_records_a_request_sent_inside_a_retry_after_window(
         emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     # The check behind the two tests above: a client that ignores the window is caught.
     signed = sign_in(ms_settings, emulator, WORK)
-    emulator.set_retry_after_grace(0.0)
     emulator.queue_fault(429, "TooManyRequests", retry_after="30", path_contains="/me")
     bearer = {"Authorization": f"Bearer {signed.access_token}"}
     async with httpx.AsyncClient() as http:

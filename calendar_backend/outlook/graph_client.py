@@ -208,16 +208,11 @@ class GraphClient:
             send_headers["Authorization"] = f"Bearer {token}"
             try:
                 async with _mailbox_semaphore(self._mailbox):
-                    # Checked with a slot in hand, right before sending: a hold announced
-                    # while this request queued for its slot applies to it too.
-                    if not await _wait_for_mailbox(self._mailbox, deadline):
-                        raise GraphUnavailable("the calendar asked us to wait past the budget",
-                                               maybe_applied=maybe_applied)
                     remaining = max(0.1, deadline - time.monotonic())
-                    response = await (self._http or _loop_client()).request(
-                        method, url, params=params, json=json, headers=send_headers,
-                        timeout=min(self._timeout, remaining),
-                    )
+                    response = await self._send(method, url, params=params, json=json,
+                                                headers=send_headers,
+                                                timeout=min(self._timeout, remaining),
+                                                deadline=deadline, maybe_applied=maybe_applied)
             except httpx.TransportError as exc:
                 maybe_applied = maybe_applied or method != "GET"
                 if not retry_safe:
@@ -236,8 +231,6 @@ class GraphClient:
                     continue
                 maybe_applied = maybe_applied or (status == 504 and method != "GET")
                 announced = retry_after_seconds(response.headers.get("Retry-After"))
-                if announced is not None:
-                    _hold_mailbox(self._mailbox, announced)
                 if status in RETRYABLE_STATUS and retry_safe:
                     wait = _backoff(attempt) if announced is None else announced
                     why = f"HTTP {status} {code}"
@@ -250,6 +243,39 @@ class GraphClient:
                 raise GraphUnavailable(f"the calendar is not answering ({why})",
                                        maybe_applied=maybe_applied)
             await asyncio.sleep(wait)
+
+    async def _send(self, method: str, url: str, *, params: dict[str, str] | None,
+                    json: Any, headers: dict[str, str], timeout: float, deadline: float,
+                    maybe_applied: bool) -> httpx.Response:
+        """One HTTP exchange, honouring the mailbox's hold.
+
+        The hold is checked on the connection, just before the request's first byte goes
+        out: a hold announced while this request waited for a connection applies to it too.
+        A ``Retry-After`` holds the mailbox as soon as its headers arrive, before the
+        connection is free for anyone else's request.
+        """
+        async def wait_out_hold() -> None:
+            if not await _wait_for_mailbox(self._mailbox, deadline):
+                raise GraphUnavailable("the calendar asked us to wait past the budget",
+                                       maybe_applied=maybe_applied)
+
+        async def before_sending(event: str, info: dict[str, Any]) -> None:
+            if event.endswith("send_request_headers.started"):
+                await wait_out_hold()
+
+        await wait_out_hold()  # before taking a connection (and for transports without trace)
+        http = self._http or _loop_client()
+        request = http.build_request(method, url, params=params, json=json, headers=headers,
+                                     timeout=timeout, extensions={"trace": before_sending})
+        response = await http.send(request, stream=True)
+        try:
+            announced = retry_after_seconds(response.headers.get("Retry-After"))
+            if announced is not None:
+                _hold_mailbox(self._mailbox, announced)
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     async def _refuse(self, status: int, code: str, message: str,
                       request_id: str | None) -> None:

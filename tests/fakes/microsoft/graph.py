@@ -449,6 +449,7 @@ def router(world: World) -> APIRouter:
 
 async def _answer(world: World, request: Request, path: str) -> Response:
     arrived = time.monotonic()
+    connection = (request.client.host, request.client.port) if request.client else None
     request_id = str(uuid.uuid4())
     client_request_id = request.headers.get("client-request-id")
     raw = await request.body()
@@ -474,7 +475,7 @@ async def _answer(world: World, request: Request, path: str) -> Response:
                     "Access token has expired or is not yet valid."
                 raise GraphFailure(401, "InvalidAuthenticationToken", message)
             account = world.account(token.username)
-            early = world.inside_hold(account, arrived)
+            early = world.inside_hold(account, arrived, connection)
             if not account.mailbox_enabled:
                 raise GraphFailure(404, "MailboxNotEnabledForRESTAPI",
                                    "The mailbox is either inactive, soft-deleted, or is hosted "
@@ -516,7 +517,8 @@ async def _answer(world: World, request: Request, path: str) -> Response:
             if early:
                 world.early.append(record)
             if account is not None and "Retry-After" in headers:
-                world.announce_hold(account, headers["Retry-After"], time.monotonic())
+                world.announce_hold(account, headers["Retry-After"], time.monotonic(),
+                                    connection)
     headers["request-id"] = request_id
     if client_request_id:
         headers["client-request-id"] = client_request_id

@@ -189,20 +189,14 @@ class MicrosoftEmulator:
                 and (path_contains is None or path_contains.lower() in r.path.lower())]
 
     def early_retries(self, username: str | None = None) -> list[RequestRecord]:
-        """Requests that reached a mailbox while it was held by a ``Retry-After`` it was sent.
+        """Requests a client sent to a mailbox inside a ``Retry-After`` window it had read.
 
-        A request arriving within ``retry_after_grace`` seconds of the announcement is not
-        counted: it was already on its way when the client learned of the window.
+        Counted on the connection that carried the announcement (see ``World.inside_hold``).
         """
         with self.world.lock:
             early = list(self.world.early)
         return [r for r in early
                 if username is None or (r.mailbox or "").lower() == username.lower()]
-
-    def set_retry_after_grace(self, seconds: float) -> None:
-        """How long after a ``Retry-After`` is sent requests still count as already sent."""
-        with self.world.lock:
-            self.world.retry_after_grace = seconds
 
     def clear_log(self) -> None:
         """Forget the requests seen so far (and the early retries among them)."""

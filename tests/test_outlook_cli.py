@@ -174,35 +174,38 @@ def test_serve_refuses_to_start_when_stored_tokens_have_no_key(
 
 
 # The token endpoint answering 503 makes MSAL raise MsalServiceError; 429 comes back as an
-# OAuth error (temporarily_unavailable). Retry-After 0: MSAL keeps no throttle entry, so the
-# operator's retry (a new process in real life) reaches the endpoint again.
-IDENTITY_OUTAGES = [pytest.param(503, id="token-endpoint-503"),
-                    pytest.param(429, id="token-endpoint-429")]
+# OAuth error (temporarily_unavailable), or as a page MSAL cannot read. Retry-After 0: MSAL
+# keeps no throttle entry, so the operator's retry (a new process in real life) reaches the
+# endpoint again.
+IDENTITY_OUTAGES = [pytest.param(503, True, id="token-endpoint-503"),
+                    pytest.param(429, True, id="token-endpoint-429"),
+                    pytest.param(429, False, id="token-endpoint-429-not-json")]
 
 
-@pytest.mark.parametrize("status", IDENTITY_OUTAGES)
+@pytest.mark.parametrize(("status", "as_json"), IDENTITY_OUTAGES)
 def test_refresh_during_a_sign_in_service_outage_exits_non_zero_and_stays_connected(
         operator_env: None, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str],
-        status: int) -> None:
+        status: int, as_json: bool) -> None:
     connect_headless(capsys, emulator, WORK)
-    emulator.fail_token_requests(status, retry_after="0")
-    code, out, _ = run(capsys, "refresh")
-    assert code == 1
+    emulator.fail_token_requests(status, retry_after="0", as_json=as_json)
+    code, out, err = run(capsys, "refresh")
+    assert code == 1 and "Traceback" not in err
     assert "outlook:adele@contoso.com: refresh failed, temporarily: the Microsoft sign-in " \
         "service is temporarily unavailable" in out
     assert "health:    ok" in run(capsys, "status")[1]
     assert run(capsys, "refresh")[0] == 0
 
 
-@pytest.mark.parametrize("status", IDENTITY_OUTAGES)
+@pytest.mark.parametrize(("status", "as_json"), IDENTITY_OUTAGES)
 def test_connect_during_a_sign_in_service_outage_keeps_the_sign_in_for_a_retry(
         operator_env: None, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str],
-        status: int) -> None:
+        status: int, as_json: bool) -> None:
     landed = sign_in_headless(capsys, emulator, WORK)
-    emulator.fail_token_requests(status, retry_after="0")
+    emulator.fail_token_requests(status, retry_after="0", as_json=as_json)
     code, _, err = run(capsys, "connect", "--redirect-url", landed)
     assert code == 1
     assert "temporarily unavailable" in err and "The sign-in is kept" in err
+    assert "Traceback" not in err
     assert "code=" not in err  # the pasted URL's code is not echoed
     assert "No Outlook connections" in run(capsys, "status")[1]
     code, out, err = run(capsys, "connect", "--redirect-url", landed)

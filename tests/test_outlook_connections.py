@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.settings import Settings
 from calendar_backend.outlook import connections
-from calendar_backend.outlook.auth import SignInFailed
+from calendar_backend.outlook.auth import SignInFailed, SignInUnavailable
 from calendar_backend.outlook.connections import (
     Connection,
     connection_usable,
@@ -124,6 +124,20 @@ async def test_a_sign_in_redirect_completes_once(
         await complete_sign_in(database, ms_settings.outlook(), redirect)
     with pytest.raises(SignInFailed, match="no state"):
         await complete_sign_in(database, ms_settings.outlook(), "http://localhost:8765/cb?code=x")
+
+
+async def test_a_sign_in_the_identity_platform_could_not_redeem_can_be_completed_again(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    redirect = browser(begin_sign_in(database, ms_settings.outlook(), name="Sales"))
+    # A gateway's plain-text 429: MSAL cannot read it (and logs it, without a traceback).
+    emulator.fail_token_requests(429, retry_after="0", as_json=False)
+    with pytest.raises(SignInUnavailable, match="temporarily unavailable"):
+        await complete_sign_in(database, ms_settings.outlook(), redirect)
+    assert all(r.exc_info is None for r in caplog.records)
+    assert connections.list_connections(database) == []
+    connection = await complete_sign_in(database, ms_settings.outlook(), redirect)
+    assert connection.ref == "outlook:sales"
 
 
 async def test_declined_consent_is_a_clear_failure(

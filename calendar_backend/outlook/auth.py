@@ -7,6 +7,8 @@ the identity platform without MSAL knowing. MSAL is synchronous: call these from
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import warnings
 from dataclasses import dataclass
@@ -27,8 +29,23 @@ _RECONNECT_ERRORS = frozenset(
 # OAuth errors meaning "not now" (what a 429 from the token endpoint carries).
 _TEMPORARY_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 # How the identity platform failing to answer reaches us: MSAL raises MsalServiceError for a
-# 5xx from the token endpoint (and for a failed metadata fetch); the network fails as httpx's.
-_UNREACHABLE = (msal.exceptions.MsalServiceError, httpx.HTTPError, OSError)
+# 5xx from the token endpoint (and for a failed metadata fetch), and passes on the
+# JSONDecodeError of an error page that is not JSON (a 429 from a gateway); the network fails
+# as httpx's.
+_UNREACHABLE = (msal.exceptions.MsalServiceError, json.JSONDecodeError, httpx.HTTPError,
+                OSError)
+
+
+class _WithoutTraceback(logging.Filter):
+    """Keeps MSAL's line about an unreadable token response but drops its traceback: the
+    outage is reported as one (see ``_UNREACHABLE``), never as a stack in the operator's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("msal.oauth2cli.oauth2").addFilter(_WithoutTraceback())
 
 
 def _temporarily_unavailable(detail: str) -> str:
@@ -39,6 +56,8 @@ def _unreachable(exc: BaseException) -> str:
     """Why the identity platform did not answer, for the operator (no secrets)."""
     if isinstance(exc, msal.exceptions.MsalServiceError):
         return _temporarily_unavailable(str(exc.args[0]) if exc.args else "service error")
+    if isinstance(exc, json.JSONDecodeError):
+        return _temporarily_unavailable("an answer that is not a token response")
     return f"the Microsoft sign-in service is unreachable ({type(exc).__name__})"
 
 

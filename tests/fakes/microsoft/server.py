@@ -106,10 +106,13 @@ class MicrosoftEmulator:
                     token.revoked = True
 
     def fail_token_requests(self, status: int, retry_after: str | None = None,
-                            times: int = 1) -> None:
-        """The next ``times`` token requests answer ``status`` (e.g. 503)."""
+                            times: int = 1, *, as_json: bool = True) -> None:
+        """The next ``times`` token requests answer ``status`` (e.g. 503).
+
+        ``as_json=False`` answers plain text, as a gateway in front of the service might.
+        """
         with self.world.lock:
-            self.world.token_faults.extend([(status, retry_after)] * times)
+            self.world.token_faults.extend([(status, retry_after, as_json)] * times)
 
     # --- Graph faults -------------------------------------------------------------------
     def set_faults(self, plan: FaultPlan) -> None:

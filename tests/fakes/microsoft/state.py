@@ -180,7 +180,8 @@ class World:
         self.access_tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
         self.access_token_lifetime = 3599
-        self.token_faults: list[tuple[int, str | None]] = []  # (status, Retry-After)
+        # (status, Retry-After, JSON error body or plain text as a proxy might answer)
+        self.token_faults: list[tuple[int, str | None, bool]] = []
         self.faults = FaultPlan()
         self.random = random.Random(0)
         self.scripted: list[ScriptedFault] = []

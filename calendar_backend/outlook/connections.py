@@ -170,7 +170,7 @@ def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, 
         return None
     cipher(config)
     graph = GraphClient(config.graph_base_url, ConnectionTokens(database, config, connection),
-                        mailbox=connection.id, budget_seconds=budget_seconds)
+                        mailbox=connection.home_account_id, budget_seconds=budget_seconds)
     return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
                            teams_allowed=connection.teams_allowed,
                            books_on_default=connection.calendar_is_default is True,
@@ -364,7 +364,7 @@ class ConnectionTokens(TokenSource):
 def _operator_graph(tokens: ConnectionTokens, config: OutlookConfig,
                     connection: Connection) -> GraphClient:
     """A Graph client for operator commands and upkeep (no live caller: a longer budget)."""
-    return GraphClient(config.graph_base_url, tokens, mailbox=connection.id,
+    return GraphClient(config.graph_base_url, tokens, mailbox=connection.home_account_id,
                        budget_seconds=10.0)
 
 

@@ -204,7 +204,8 @@ def test_connect_during_a_sign_in_service_outage_keeps_the_sign_in_for_a_retry(
     emulator.fail_token_requests(status, retry_after="0", as_json=as_json)
     code, _, err = run(capsys, "connect", "--redirect-url", landed)
     assert code == 1
-    assert "temporarily unavailable" in err and "The sign-in is kept" in err
+    assert "temporarily unavailable" in err
+    assert "the sign-in is kept: run the same command again in a minute" in err
     assert "Traceback" not in err
     assert "code=" not in err  # the pasted URL's code is not echoed
     assert "No Outlook connections" in run(capsys, "status")[1]

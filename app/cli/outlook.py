@@ -91,9 +91,12 @@ _ERRORS = (SignInFailed, SignInNotConfigured, TokenKeyMissing, TokenKeyWrong,
 
 
 def _connect(args: argparse.Namespace) -> int:
+    # What to tell the operator if the sign-in service is down at this point.
+    retry = "run the same command again in a minute"
     try:
         config, database = _open()
         if args.redirect_url:
+            retry = f"the sign-in is kept: {retry}"
             connection = asyncio.run(complete_sign_in(database, config, args.redirect_url,
                                                       name=args.name))
         else:
@@ -106,10 +109,11 @@ def _connect(args: argparse.Namespace) -> int:
                       "'<the URL the browser landed on>'")
                 return 0
             params = _wait_for_redirect(config.redirect_uri, args.timeout)
+            retry += " and sign in again"
             connection = asyncio.run(complete_sign_in(database, config, params))
     except SignInUnavailable as exc:
-        # The redirect URL carries the code: not echoed back.
-        return _fail(f"{exc}. The sign-in is kept: run the same command again in a minute")
+        # Never echo the redirect URL: it carries the authorization code.
+        return _fail(f"{exc}; {retry}")
     except _ERRORS as exc:
         return _fail(exc)
     print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "

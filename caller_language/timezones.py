@@ -26,46 +26,9 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from caller_language.en import ENGLISH
+from storage.zones import canonical_zone
 
 MAX_CALLER_ZONES = 4
-
-# Legacy IANA names -> current canonical names. The first block is exactly what phonenumbers 9.x
-# returns (found by scanning phonenumbers.tzdata against tzdata 2025b's zone.tab); the rest are
-# common legacy names an owner's calendar or a caller's answer may still carry.
-_LEGACY_ZONES: dict[str, str] = {
-    "Africa/Asmera": "Africa/Asmara",
-    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
-    "America/Godthab": "America/Nuuk",
-    "Asia/Calcutta": "Asia/Kolkata",
-    "Asia/Choibalsan": "Asia/Ulaanbaatar",
-    "Asia/Katmandu": "Asia/Kathmandu",
-    "Asia/Rangoon": "Asia/Yangon",
-    "Atlantic/Faeroe": "Atlantic/Faroe",
-    "Pacific/Enderbury": "Pacific/Kanton",
-    "Pacific/Ponape": "Pacific/Pohnpei",
-    "Pacific/Truk": "Pacific/Chuuk",
-    # Not returned by phonenumbers today, but seen in the wild.
-    "Asia/Saigon": "Asia/Ho_Chi_Minh",
-    "Asia/Dacca": "Asia/Dhaka",
-    "Asia/Ulan_Bator": "Asia/Ulaanbaatar",
-    "Asia/Istanbul": "Europe/Istanbul",
-    "Europe/Kiev": "Europe/Kyiv",
-    "Europe/Uzhgorod": "Europe/Kyiv",
-    "Europe/Zaporozhye": "Europe/Kyiv",
-    "America/Indianapolis": "America/Indiana/Indianapolis",
-    "America/Louisville": "America/Kentucky/Louisville",
-    "America/Montreal": "America/Toronto",
-    "US/Eastern": "America/New_York",
-    "US/Central": "America/Chicago",
-    "US/Mountain": "America/Denver",
-    "US/Arizona": "America/Phoenix",
-    "US/Pacific": "America/Los_Angeles",
-    "US/Alaska": "America/Anchorage",
-    "US/Hawaii": "Pacific/Honolulu",
-    "GB": "Europe/London",
-    "Etc/UCT": "Etc/UTC",
-    "UTC": "Etc/UTC",
-}
 
 # North American area codes straddling a zone line: the zone most of their people live in.
 # Keys are E.164 digit prefixes (country code included); the longest matching key wins.
@@ -114,11 +77,6 @@ _NOT_CITIES = _ZONES.not_cities
 _NEGATIONS = frozenset(word for word in ENGLISH.negators if " " not in word)
 _SAME_AS_YOU = re.compile(_ZONES.same_as_you)
 _SPACES = re.compile(r"[^a-z0-9]+")
-
-
-def canonical_zone(zone: str) -> str:
-    """The current IANA name for ``zone`` (``Asia/Calcutta`` -> ``Asia/Kolkata``)."""
-    return _LEGACY_ZONES.get(zone, zone)
 
 
 def _parse_number(phone_number: str) -> phonenumbers.PhoneNumber | None:

@@ -7,8 +7,9 @@ are Fernet ciphertext, never plain text.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, one_of, utc_now
@@ -41,6 +42,10 @@ class OutlookConnectionRow(Base):
     account_type: Mapped[str] = mapped_column(String(16))
     calendar_id: Mapped[str] = mapped_column(String(1024))
     calendar_name: Mapped[str] = mapped_column(String(255))
+    # None: not known (connected before this was recorded).
+    calendar_is_default: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Other calendars whose busy time blocks booking: [{"id": ..., "name": ...}].
+    blocking_calendars: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     teams_allowed: Mapped[bool] = mapped_column(Boolean)
     mailbox_time_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="connected")

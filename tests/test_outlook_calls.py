@@ -9,7 +9,6 @@ reached with the real httpx client: nothing is patched.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -27,15 +26,20 @@ from app.harness import (
     run_call,
     scripted_input,
 )
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from calendar_backend.interval import Interval
-from calendar_backend.outlook.connections import Connection, find_connection
+from calendar_backend.outlook.connections import (
+    Connection,
+    find_connection,
+    list_calendars,
+    set_calendar,
+)
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.upkeep import keep_connections_alive
 from storage.database import Database
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 
-emulator, ms_settings = fixtures.emulator, fixtures.ms_settings
+emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, fixtures.operator_env
 
 WORK, PERSONAL = "adele@contoso.com", "julie@outlook.com"
 # Monday 4 March 2030, 08:00 in Los Angeles (Adele's mailbox zone), 17:00 in Berlin (Julie's).
@@ -178,10 +182,16 @@ async def test_guided_call_books_on_a_personal_account_and_promises_the_invite_n
     assert "isOnlineMeeting" not in create.body and "onlineMeetingProvider" not in create.body
 
 
+@pytest.mark.parametrize("booking_calendar", ["Calendar", "Sales demos"])
 async def test_an_event_the_owner_made_in_outlook_is_never_offered(
-        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        booking_calendar: str) -> None:
     connection = await connect(database, ms_settings, emulator, WORK)
-    # 10:00 to 11:00 Pacific, made in Outlook, not by the agent.
+    # Booking on another calendar than the default, the owner's meetings still count.
+    [chosen] = [c for c in await list_calendars(database, ms_settings.outlook(), WORK)
+                if c.name == booking_calendar]
+    connection = set_calendar(database, connection.name, chosen)
+    # 10:00 to 11:00 Pacific on the default calendar, made in Outlook, not by the agent.
     dentist = Interval(FIRST_SLOT.start, FIRST_SLOT.start + timedelta(hours=1))
     emulator.add_event(WORK, dentist.start, dentist.end, subject="Dentist")
 
@@ -201,7 +211,7 @@ async def test_an_event_the_owner_made_in_outlook_is_never_offered(
     assert "I can do today at 11 AM Pacific, that's 2 PM your time" in said
     assert "1:30 PM your time" not in said and "10:30 AM Pacific" not in said
     [_, event] = emulator.events(WORK)
-    assert event.start == dentist.end
+    assert (event.start, event.calendar_id) == (dentist.end, chosen.id)
 
 
 async def test_another_caller_confirming_first_gets_the_slot_and_this_caller_the_next(
@@ -273,29 +283,6 @@ def refuse_refreshes(emu: MicrosoftEmulator, refusal: tuple[str, int, str | None
         emu.revoke_consent(WORK)  # the owner removed the app's access
     else:
         emu.fail_refresh(WORK, *refusal)
-
-
-@pytest.fixture
-def operator_env(database: Database, ms_settings: Settings,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The environment ``booking-agent`` runs with: the emulator's settings and this database."""
-    url = database.url
-    if database.schema is not None:
-        url = url.update_query_dict({"options": f"-csearch_path={database.schema},public"})
-    for name, value in {
-        "DATABASE_URL": url.render_as_string(hide_password=False),
-        "DATA_DIR": str(ms_settings.data_dir),
-        "TOKEN_KEY": ms_settings.token_key.get_secret_value(),
-        "GRAPH_BASE_URL": ms_settings.graph_base_url,
-        "MICROSOFT_LOGIN_URL": ms_settings.microsoft_login_url,
-        "MICROSOFT_CLIENT_ID": ms_settings.microsoft_client_id,
-        "MICROSOFT_CLIENT_SECRET": ms_settings.microsoft_client_secret.get_secret_value(),
-        "MICROSOFT_REDIRECT_URI": ms_settings.microsoft_redirect_uri,
-    }.items():
-        monkeypatch.setenv(f"BOOKING_AGENT_{name}", value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 async def outlook_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -382,6 +369,27 @@ async def test_a_call_that_finds_the_refresh_refused_goes_on_without_booking(
     marked = find_connection(database, connection.ref)
     assert (marked.status, marked.status_reason) == ("needs_reconnect",
                                                      "invalid_grant AADSTS700082")
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_a_call_during_a_sign_in_service_outage_goes_on_without_booking(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        status: int) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    # Graph refuses the token the call holds, and the token endpoint is down when the call
+    # asks for a new one (MSAL raises MsalServiceError on the 503).
+    emulator.expire_access_tokens(WORK)
+    emulator.fail_token_requests(status, retry_after="0", times=3)
+
+    result, session = await call(database, ms_settings, outlook_campaign(connection),
+                                 ["Sure, I'd like a meeting.", "No, that's all. Thanks!"])
+
+    said = agent_lines(result)
+    assert result.outcome == "no_booking_offered", said
+    assert "I can do" not in said
+    assert "temporarily unavailable" in session.booking_unavailable_reason
+    # A passing outage is not the owner's doing: the connection stays connected.
+    assert find_connection(database, connection.ref).status == "connected"
 
 
 async def test_graph_outage_while_booking_never_says_booked_and_releases_the_slot(

@@ -16,7 +16,8 @@ from app.cli import main
 from app.settings import get_settings
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 
-emulator = fixtures.emulator
+emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, \
+    fixtures.operator_env
 WORK = "adele@contoso.com"
 
 
@@ -51,13 +52,19 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def connect_headless(capsys: pytest.CaptureFixture[str], emu: MicrosoftEmulator,
-                     username: str) -> str:
+def sign_in_headless(capsys: pytest.CaptureFixture[str], emu: MicrosoftEmulator,
+                     username: str, *connect_args: str) -> str:
+    """``connect --no-listen``, then the owner's browser; returns the URL it landed on."""
     emu.sign_in_as(username)
-    code, out, _ = run(capsys, "connect", "--no-listen")
+    code, out, _ = run(capsys, "connect", "--no-listen", *connect_args)
     assert code == 0
     url = next(line for line in out.splitlines() if line.startswith("http"))
-    landed = httpx.get(url).headers["location"]
+    return str(httpx.get(url).headers["location"])
+
+
+def connect_headless(capsys: pytest.CaptureFixture[str], emu: MicrosoftEmulator,
+                     username: str) -> str:
+    landed = sign_in_headless(capsys, emu, username)
     code, out, err = run(capsys, "connect", "--redirect-url", landed)
     assert code == 0, err
     return out
@@ -79,7 +86,14 @@ def test_headless_connect_status_and_calendar_choice(
     assert "* Calendar [booking, default, Teams]" in out and "  Sales demos [Teams]" in out
     code, out, _ = run(capsys, "calendars", "outlook:adele@contoso.com", "--use", "sales demos")
     assert code == 0 and "now books on 'Sales demos'" in out
-    assert "calendar:  Sales demos" in run(capsys, "status")[1]
+    out = run(capsys, "status")[1]
+    assert "calendar:  Sales demos" in out
+    assert "busy from: the default calendar too" in out
+    out = run(capsys, "calendars", "adele@contoso.com")[1]
+    assert "  Calendar [default, busy time blocks booking, Teams]" in out
+    assert "* Sales demos [booking, Teams]" in out
+    code, _, err = run(capsys, "calendars", "adele@contoso.com", "--block", "Holidays")
+    assert code == 1 and "0 calendars match 'Holidays'" in err
 
 
 def test_personal_account_shows_its_type_and_a_mailbox_without_a_zone(
@@ -157,3 +171,77 @@ def test_serve_refuses_to_start_when_stored_tokens_have_no_key(
     demo = Path(__file__).parent.parent / "examples" / "campaigns" / "demo.yaml"
     assert main(["serve", "--campaign", str(demo)]) == 2
     assert "BOOKING_AGENT_TOKEN_KEY" in capsys.readouterr().err
+
+
+# The token endpoint answering 503 makes MSAL raise MsalServiceError; 429 comes back as an
+# OAuth error (temporarily_unavailable), or as a page MSAL cannot read. Retry-After 0: MSAL
+# keeps no throttle entry, so the operator's retry (a new process in real life) reaches the
+# endpoint again.
+IDENTITY_OUTAGES = [pytest.param(503, True, id="token-endpoint-503"),
+                    pytest.param(429, True, id="token-endpoint-429"),
+                    pytest.param(429, False, id="token-endpoint-429-not-json")]
+
+
+@pytest.mark.parametrize(("status", "as_json"), IDENTITY_OUTAGES)
+def test_refresh_during_a_sign_in_service_outage_exits_non_zero_and_stays_connected(
+        operator_env: None, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str],
+        status: int, as_json: bool) -> None:
+    connect_headless(capsys, emulator, WORK)
+    emulator.fail_token_requests(status, retry_after="0", as_json=as_json)
+    code, out, err = run(capsys, "refresh")
+    assert code == 1 and "Traceback" not in err
+    assert "outlook:adele@contoso.com: refresh failed, temporarily: the Microsoft sign-in " \
+        "service is temporarily unavailable" in out
+    assert "health:    ok" in run(capsys, "status")[1]
+    assert run(capsys, "refresh")[0] == 0
+
+
+@pytest.mark.parametrize(("status", "as_json"), IDENTITY_OUTAGES)
+def test_connect_during_a_sign_in_service_outage_keeps_the_sign_in_for_a_retry(
+        operator_env: None, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str],
+        status: int, as_json: bool) -> None:
+    landed = sign_in_headless(capsys, emulator, WORK)
+    emulator.fail_token_requests(status, retry_after="0", as_json=as_json)
+    code, _, err = run(capsys, "connect", "--redirect-url", landed)
+    assert code == 1
+    assert "temporarily unavailable" in err
+    assert "the sign-in is kept: run the same command again in a minute" in err
+    assert "Traceback" not in err
+    assert "code=" not in err  # the pasted URL's code is not echoed
+    assert "No Outlook connections" in run(capsys, "status")[1]
+    code, out, err = run(capsys, "connect", "--redirect-url", landed)
+    assert code == 0, err
+    assert "as outlook:adele@contoso.com" in out
+
+
+def test_connect_with_a_new_name_never_renames_a_connected_account(
+        operator_env: None, emulator: MicrosoftEmulator,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    connect_headless(capsys, emulator, WORK)
+    for start_args, finish_args in ((("--name", "sales"), ()), ((), ("--name", "sales"))):
+        landed = sign_in_headless(capsys, emulator, WORK, *start_args)
+        code, _, err = run(capsys, "connect", "--redirect-url", landed, *finish_args)
+        assert code == 1
+        assert "adele@contoso.com is already connected as outlook:adele@contoso.com" in err
+        assert "nothing was changed" in err
+    out = run(capsys, "status")[1]
+    assert "outlook:adele@contoso.com\n" in out and "outlook:sales" not in out
+    assert "health:    ok" in out
+
+
+def test_redirect_url_step_honours_the_name_given_with_it(
+        operator_env: None, emulator: MicrosoftEmulator,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    landed = sign_in_headless(capsys, emulator, "julie@outlook.com")
+    code, out, err = run(capsys, "connect", "--redirect-url", landed, "--name", "Julie")
+    assert code == 0, err
+    assert "as outlook:julie;" in out
+    assert "outlook:julie\n" in run(capsys, "status")[1]
+
+
+def test_an_owner_in_india_is_shown_in_asia_kolkata(
+        cli_env: str, emulator: MicrosoftEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    emulator.add_account("ravi@contoso.com", time_zone="India Standard Time")
+    connect_headless(capsys, emulator, "ravi@contoso.com")
+    out = run(capsys, "status")[1]
+    assert "zone:      Asia/Kolkata" in out and "Calcutta" not in out

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.settings import Settings
 from calendar_backend.outlook import connections
-from calendar_backend.outlook.auth import SignInFailed
+from calendar_backend.outlook.auth import SignInFailed, SignInUnavailable
 from calendar_backend.outlook.connections import (
     Connection,
     connection_usable,
@@ -26,7 +26,7 @@ from calendar_backend.outlook.connections import (
 )
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.upkeep import keep_connections_alive
-from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.provider import Attendee, CalendarUnavailable, NewEvent
 from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
 from tests.fakes.microsoft import PERSONAL_TENANT, MicrosoftEmulator, fixtures
@@ -126,6 +126,20 @@ async def test_a_sign_in_redirect_completes_once(
         await complete_sign_in(database, ms_settings.outlook(), "http://localhost:8765/cb?code=x")
 
 
+async def test_a_sign_in_the_identity_platform_could_not_redeem_can_be_completed_again(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    redirect = browser(begin_sign_in(database, ms_settings.outlook(), name="Sales"))
+    # A gateway's plain-text 429: MSAL cannot read it (and logs it, without a traceback).
+    emulator.fail_token_requests(429, retry_after="0", as_json=False)
+    with pytest.raises(SignInUnavailable, match="temporarily unavailable"):
+        await complete_sign_in(database, ms_settings.outlook(), redirect)
+    assert all(r.exc_info is None for r in caplog.records)
+    assert connections.list_connections(database) == []
+    connection = await complete_sign_in(database, ms_settings.outlook(), redirect)
+    assert connection.ref == "outlook:sales"
+
+
 async def test_declined_consent_is_a_clear_failure(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     emulator.world.deny_consent = True
@@ -206,15 +220,76 @@ async def test_operator_picks_another_calendar_and_booking_lands_there(
     assert [c.name for c in calendars] == ["Calendar", "Sales demos"]
     chosen = set_calendar(database, connection.name, calendars[1])
     assert chosen.calendar_name == "Sales demos"
-    emulator.add_event(WORK, DAY.replace(hour=9), DAY.replace(hour=10),
-                       calendar_id=calendars[1].id)
-    emulator.add_event(WORK, DAY.replace(hour=11), DAY.replace(hour=12))  # other calendar
     calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
-    busy = await calendar.busy_times(DAY, DAY + timedelta(days=1))
-    assert [b.start.hour for b in busy] == [9]
+    assert calendar is not None
+    created = await calendar.create_event(NewEvent(
+        idempotency_key="demo-1", subject="Demo", body="", start=DAY.replace(hour=9),
+        end=DAY.replace(hour=10), attendees=[Attendee(email="sam@example.org")]))
+    [event] = emulator.events(WORK)
+    assert (event.id, event.calendar_id) == (created.event_id, calendars[1].id)
     # Reconnecting keeps the operator's choice.
     again = await connect(database, ms_settings, emulator, WORK)
     assert again.calendar_name == "Sales demos"
+    assert again.calendar_is_default is False
+
+
+async def test_booking_on_another_calendar_counts_the_owners_busy_time_on_the_default_one(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    default, sales = await list_calendars(database, ms_settings.outlook(), connection.name)
+    set_calendar(database, connection.name, sales)
+    emulator.add_event(WORK, DAY.replace(hour=9), DAY.replace(hour=10), calendar_id=sales.id)
+    emulator.add_event(WORK, DAY.replace(hour=11), DAY.replace(hour=12), subject="Dentist")
+    emulator.add_event(WORK, DAY.replace(hour=14), DAY.replace(hour=15), show_as="free")
+    calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
+    assert calendar is not None
+    busy = await calendar.busy_times(DAY, DAY + timedelta(days=1))
+    assert [b.start.hour for b in busy] == [9, 11]
+    # Booking on the default calendar reads it once, not twice.
+    set_calendar(database, connection.name, default)
+    emulator.clear_log()
+    calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
+    assert calendar is not None
+    assert [b.start.hour for b in await calendar.busy_times(DAY, DAY + timedelta(days=1))] \
+        == [11]
+    assert len(emulator.requests(path_contains="calendarView")) == 1
+
+
+async def test_a_calendar_the_operator_marks_as_blocking_keeps_its_busy_time_off_offers(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    emulator.add_account("kim@contoso.com", extra_calendars=("Sales demos", "Family"))
+    connection = await connect(database, ms_settings, emulator, "kim@contoso.com")
+    _, sales, family = await list_calendars(database, ms_settings.outlook(), connection.name)
+    set_calendar(database, connection.name, sales)
+    emulator.add_event("kim@contoso.com", DAY.replace(hour=16), DAY.replace(hour=17),
+                       subject="School run", calendar_id=family.id)
+
+    async def busy_hours() -> list[int]:
+        calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
+        assert calendar is not None
+        return [b.start.hour for b in await calendar.busy_times(DAY, DAY + timedelta(days=1))]
+
+    assert await busy_hours() == []
+    marked = connections.set_blocking(database, connection.name, family, blocking=True)
+    assert [c.name for c in marked.blocking_calendars] == ["Family"]
+    assert await busy_hours() == [16]
+    # Reconnecting keeps the mark; unmarking drops it.
+    await connect(database, ms_settings, emulator, "kim@contoso.com")
+    assert await busy_hours() == [16]
+    connections.set_blocking(database, connection.name, family, blocking=False)
+    assert await busy_hours() == []
+
+
+async def test_a_blocking_calendar_that_cannot_be_read_makes_the_calendar_unavailable(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    connection = await connect(database, ms_settings, emulator, WORK)
+    _, sales = await list_calendars(database, ms_settings.outlook(), connection.name)
+    set_calendar(database, connection.name, sales)
+    emulator.queue_fault(404, "ErrorItemNotFound", path_contains="/me/calendar/")
+    calendar = open_calendar(database, ms_settings.outlook(), connection.ref)
+    assert calendar is not None
+    with pytest.raises(CalendarUnavailable, match="blocks booking cannot be read"):
+        await calendar.busy_times(DAY, DAY + timedelta(days=1))
 
 
 async def test_unknown_connection_names_are_a_clear_error(
@@ -242,5 +317,6 @@ async def test_refresh_picks_up_the_owners_new_time_zone(
     connection = await connect(database, ms_settings, emulator, WORK)
     emulator.world.account(WORK).time_zone = "Tokyo Standard Time"
     [refreshed] = await connections.refresh_all(database, ms_settings.outlook())
-    assert refreshed.owner_zone == "Asia/Tokyo"
-    assert refreshed.refreshed_at > connection.refreshed_at
+    assert refreshed.problem is None
+    assert refreshed.connection.owner_zone == "Asia/Tokyo"
+    assert refreshed.connection.refreshed_at > connection.refreshed_at

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from importlib import resources
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tzlocal.windows_tz import win_tz
 
 from app.settings import Settings
 from calendar_backend.outlook import auth
@@ -237,6 +240,68 @@ async def test_emulator_answers_mailbox_concurrency_429_above_four_in_flight(
     assert throttled[0].headers["Retry-After"]
 
 
+def calendars_on_one_mailbox(settings: Settings, emu: MicrosoftEmulator, username: str,
+                             count: int, *, budget: float = 10.0) -> list[OutlookCalendar]:
+    """``count`` adapters, each with its own Graph client, as concurrent calls have them.
+
+    The mailbox key is fresh, so a hold left by this test never delays another.
+    """
+    tokens = MemoryTokens(settings, sign_in(settings, emu, username))
+    cal = emu.world.account(username).calendar(None)
+    assert cal is not None
+    mailbox = f"{username}-{uuid.uuid4()}"
+    return [OutlookCalendar(GraphClient(settings.graph_base_url, tokens, mailbox=mailbox,
+                                        budget_seconds=budget), cal.id,
+                            owner_zone="America/Los_Angeles", teams_allowed=True)
+            for _ in range(count)]
+
+
+async def test_a_retry_after_holds_every_booking_on_the_mailbox_not_just_the_throttled_one(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    calendars = calendars_on_one_mailbox(ms_settings, emulator, WORK, 16)
+    emulator.set_latency(0.02)  # requests overlap: some are queued when the 429 comes back
+    emulator.queue_fault(429, "TooManyRequests", retry_after="0.4",
+                         path_contains="calendarView", skip=2)
+    emulator.queue_fault(503, "ServiceNotAvailable", retry_after="0.3", method="POST", skip=3)
+
+    async def call(n: int, calendar: OutlookCalendar) -> None:
+        await calendar.busy_times(DAY, DAY + timedelta(days=1))
+        await calendar.create_event(new_event(f"held-{n}", DAY + timedelta(hours=n)))
+
+    await asyncio.gather(*(call(n, c) for n, c in enumerate(calendars)))
+    assert {429, 503} <= {r.status for r in emulator.requests()}
+    assert emulator.early_retries(WORK) == []
+    assert len(emulator.events(WORK)) == 16
+
+
+async def test_a_hold_longer_than_the_budget_fails_other_calls_without_sending(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    throttled, other = calendars_on_one_mailbox(ms_settings, emulator, WORK, 2, budget=1.0)
+    emulator.queue_fault(429, "TooManyRequests", retry_after="30", path_contains="calendarView")
+    with pytest.raises(CalendarUnavailable):
+        await throttled.busy_times(DAY, DAY + timedelta(days=1))
+    with pytest.raises(CalendarUnavailable):
+        await other.create_event(new_event("held-past-budget", DAY.replace(hour=9)))
+    assert [r.status for r in emulator.requests()] == [429]
+    assert emulator.events(WORK) == []
+
+
+async def test_emulator_records_a_request_sent_inside_a_retry_after_window(
+        emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    # The check behind the two tests above: a client that ignores the window is caught.
+    signed = sign_in(ms_settings, emulator, WORK)
+    emulator.queue_fault(429, "TooManyRequests", retry_after="30", path_contains="/me")
+    bearer = {"Authorization": f"Bearer {signed.access_token}"}
+    async with httpx.AsyncClient() as http:
+        first = await http.get(f"{emulator.graph_base_url}/me", headers=bearer)
+        assert first.status_code == 429
+        assert emulator.early_retries(WORK) == []
+        await http.get(f"{emulator.graph_base_url}/me", headers=bearer)
+    [early] = emulator.early_retries(WORK)
+    assert (early.method, early.path) == ("GET", "/me")
+    assert emulator.early_retries(PERSONAL) == []
+
+
 async def test_emulator_refuses_bodies_real_graph_would_refuse(
         emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     signed = sign_in(ms_settings, emulator, WORK)
@@ -308,11 +373,23 @@ def test_retry_after_never_raises_on_junk(value: str) -> None:
 
 def test_windows_zone_names_map_to_iana_and_unknowns_fall_back() -> None:
     assert iana_zone("Pacific Standard Time") == "America/Los_Angeles"
+    assert iana_zone("India Standard Time") == "Asia/Kolkata"
+    assert iana_zone("Asia/Calcutta") == "Asia/Kolkata"
     assert iana_zone("UTC") == "UTC"
     assert iana_zone("Europe/Paris") == "Europe/Paris"
     assert iana_zone("Customized Time Zone") is None
     assert iana_zone("") is None
     assert iana_zone(None) is None
+
+
+def test_every_windows_zone_name_maps_to_a_canonical_iana_name() -> None:
+    # zone.tab lists the canonical name of every zone a country uses; Etc/ zones are the rest.
+    tab = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text()
+    canonical = {line.split("\t")[2] for line in tab.splitlines()
+                 if line and not line.startswith("#")}
+    mapped = {iana_zone(name) for name in win_tz}
+    assert {zone for zone in mapped if zone and zone not in canonical
+            and not zone.startswith("Etc/") and zone != "UTC"} == set()
 
 
 async def test_create_that_landed_unheard_before_the_budget_ran_out_counts_as_booked(

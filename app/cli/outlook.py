@@ -9,7 +9,7 @@ import sys
 from app.cli.redirect_listener import wait_for_redirect
 from app.settings import get_settings
 from calendar_backend.outlook import connections
-from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured
+from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured, SignInUnavailable
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, ConnectionNotFound
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-listen, sign in anywhere, and paste the URL the browser landed on with "
         "--redirect-url.")
     connect.add_argument("--name", help="connection name campaigns use (outlook:<name>); "
-                         "default: the account's address")
+                         "default: the account's address. An account already connected "
+                         "keeps its name (reconnect it without --name)")
     connect.add_argument("--account-type", choices=("work", "personal"),
                          help="hint the sign-in page to a work/school or a personal account")
     connect.add_argument("--login-hint", help="the account's e-mail address, pre-filled")
@@ -49,7 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     calendars = commands.add_parser("calendars", help="list a connection's calendars or pick one")
     calendars.add_argument("connection", help="connection name (or outlook:<name>)")
-    calendars.add_argument("--use", metavar="CALENDAR", help="book on this calendar (name or id)")
+    choice = calendars.add_mutually_exclusive_group()
+    choice.add_argument("--use", metavar="CALENDAR", help="book on this calendar (name or id)")
+    choice.add_argument("--block", metavar="CALENDAR",
+                        help="the owner's busy time on this calendar blocks booking too (the "
+                        "default calendar's always does)")
+    choice.add_argument("--unblock", metavar="CALENDAR",
+                        help="stop counting this calendar's busy time")
     calendars.set_defaults(func=_calendars)
 
     refresh = commands.add_parser("refresh", help="refresh every connection's tokens now")
@@ -81,10 +88,14 @@ _ERRORS = (SignInFailed, SignInNotConfigured, TimeoutError, TokenKeyMissing, Tok
 
 
 def _connect(args: argparse.Namespace) -> int:
+    # What to tell the operator if the sign-in service is down at this point.
+    retry = "run the same command again in a minute"
     try:
         config, database = _open()
         if args.redirect_url:
-            connection = asyncio.run(complete_sign_in(database, config, args.redirect_url))
+            retry = f"the sign-in is kept: {retry}"
+            connection = asyncio.run(complete_sign_in(database, config, args.redirect_url,
+                                                      name=args.name))
         else:
             url = begin_sign_in(database, config, name=args.name, login_hint=args.login_hint,
                                 account_type=args.account_type)
@@ -95,7 +106,11 @@ def _connect(args: argparse.Namespace) -> int:
                       "'<the URL the browser landed on>'")
                 return 0
             params = wait_for_redirect(config.redirect_uri, args.timeout)
+            retry += " and sign in again"
             connection = asyncio.run(complete_sign_in(database, config, params))
+    except SignInUnavailable as exc:
+        # Never echo the redirect URL: it carries the authorization code.
+        return _fail(f"{exc}; {retry}")
     except _ERRORS as exc:
         return _fail(exc)
     print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "
@@ -131,6 +146,10 @@ def _status(args: argparse.Namespace) -> int:
         print(f"{c.ref}")
         print(f"  account:   {c.username} ({_kind(c)})")
         print(f"  calendar:  {c.calendar_name}" + (" (Teams)" if c.teams_allowed else ""))
+        also = ([] if c.calendar_is_default else ["the default calendar"]) + \
+            [b.name for b in c.blocking_calendars]
+        if also:
+            print(f"  busy from: {', '.join(also)} too")
         print(f"  zone:      {zone}")
         print(f"  connected: {c.connected_at:%Y-%m-%d %H:%M} UTC")
         print(f"  health:    {_health(c)}")
@@ -142,20 +161,30 @@ def _calendars(args: argparse.Namespace) -> int:
         config, database = _open()
         connection = connections.find_connection(database, args.connection)
         calendars = asyncio.run(connections.list_calendars(database, config, connection.name))
-        if args.use:
-            wanted = args.use.strip()
+        wanted = (args.use or args.block or args.unblock or "").strip()
+        if wanted:
             match = [c for c in calendars if c.id == wanted] or \
                 [c for c in calendars if c.name.casefold() == wanted.casefold()]
             if len(match) != 1:
                 return _fail(f"{len(match)} calendars match {wanted!r}; use the id")
-            connection = connections.set_calendar(database, connection.name, match[0])
-            print(f"{connection.ref} now books on {connection.calendar_name!r}.")
+            if args.use:
+                connection = connections.set_calendar(database, connection.name, match[0])
+                print(f"{connection.ref} now books on {connection.calendar_name!r}.")
+                return 0
+            connection = connections.set_blocking(database, connection.name, match[0],
+                                                  blocking=bool(args.block))
+            print(f"{connection.ref}: busy time on {match[0].name!r} "
+                  f"{'now blocks' if args.block else 'no longer blocks'} booking.")
             return 0
     except _ERRORS as exc:
         return _fail(exc)
+    marked = {c.id for c in connection.blocking_calendars}
     for cal in calendars:
-        marks = [m for m, on in (("booking", cal.id == connection.calendar_id),
-                                 ("default", cal.is_default), ("Teams", cal.teams_allowed),
+        booking = cal.id == connection.calendar_id
+        blocks = not booking and (cal.is_default or cal.id in marked)
+        marks = [m for m, on in (("booking", booking), ("default", cal.is_default),
+                                 ("busy time blocks booking", blocks),
+                                 ("Teams", cal.teams_allowed),
                                  ("read-only", not cal.can_edit)) if on]
         print(f"{'*' if cal.id == connection.calendar_id else ' '} {cal.name}"
               f"{' [' + ', '.join(marks) + ']' if marks else ''}  id={cal.id}")
@@ -168,9 +197,15 @@ def _refresh(args: argparse.Namespace) -> int:
         refreshed = asyncio.run(connections.refresh_all(database, config))
     except _ERRORS as exc:
         return _fail(exc)
-    for c in refreshed:
-        print(f"{c.ref}: {_health(c)}")
-    return 0 if all(c.usable for c in refreshed) else EXIT_FAILED
+    for r in refreshed:
+        c = r.connection
+        if r.problem is not None and c.usable:
+            # Still connected: the next refresh (or call) tries again by itself.
+            print(f"{c.ref}: refresh failed, temporarily: {r.problem} (still connected; "
+                  "run refresh again later)")
+        else:
+            print(f"{c.ref}: {_health(c)}")
+    return 0 if all(r.problem is None for r in refreshed) else EXIT_FAILED
 
 
 def _disconnect(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ the identity platform without MSAL knowing. MSAL is synchronous: call these from
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import warnings
 from dataclasses import dataclass
@@ -24,6 +26,39 @@ PERSONAL_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 _RECONNECT_ERRORS = frozenset(
     {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 )
+# OAuth errors meaning "not now" (what a 429 from the token endpoint carries).
+_TEMPORARY_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
+# How the identity platform failing to answer reaches us: MSAL raises MsalServiceError for a
+# 5xx from the token endpoint (and for a failed metadata fetch), and passes on the
+# JSONDecodeError of an error page that is not JSON (a 429 from a gateway); the network fails
+# as httpx's.
+_UNREACHABLE = (msal.exceptions.MsalServiceError, json.JSONDecodeError, httpx.HTTPError,
+                OSError)
+
+
+class _WithoutTraceback(logging.Filter):
+    """Keeps MSAL's line about an unreadable token response but drops its traceback: the
+    outage is reported as one (see ``_UNREACHABLE``), never as a stack in the operator's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("msal.oauth2cli.oauth2").addFilter(_WithoutTraceback())
+
+
+def _temporarily_unavailable(detail: str) -> str:
+    return f"the Microsoft sign-in service is temporarily unavailable ({detail})"
+
+
+def _unreachable(exc: BaseException) -> str:
+    """Why the identity platform did not answer, for the operator (no secrets)."""
+    if isinstance(exc, msal.exceptions.MsalServiceError):
+        return _temporarily_unavailable(str(exc.args[0]) if exc.args else "service error")
+    if isinstance(exc, json.JSONDecodeError):
+        return _temporarily_unavailable("an answer that is not a token response")
+    return f"the Microsoft sign-in service is unreachable ({type(exc).__name__})"
 
 
 class SignInNotConfigured(RuntimeError):
@@ -32,6 +67,10 @@ class SignInNotConfigured(RuntimeError):
 
 class SignInFailed(RuntimeError):
     """The sign-in did not produce tokens; ``str()`` says why, without secrets."""
+
+
+class SignInUnavailable(SignInFailed):
+    """The identity platform is down or throttling (5xx, 429): the same sign-in may be retried."""
 
 
 class TokenRefreshFailed(RuntimeError):
@@ -111,16 +150,22 @@ def build_app(config: OutlookConfig, cache: msal.SerializableTokenCache | None =
 
 def start_flow(config: OutlookConfig, *, login_hint: str | None = None,
                domain_hint: str | None = None) -> dict[str, Any]:
-    """A new authorization-code flow; keep it server-side, send the browser to its URL."""
-    app = build_app(config)
-    with warnings.catch_warnings():
-        # The query response mode is deliberate: a headless operator pastes the redirect URL
-        # back. PKCE, state and the server-side flow protect the code.
-        warnings.filterwarnings("ignore", message="response_mode='form_post'")
-        return app.initiate_auth_code_flow(
-            SCOPES, redirect_uri=config.redirect_uri, prompt="select_account",
-            login_hint=login_hint, domain_hint=domain_hint,
-        )
+    """A new authorization-code flow; keep it server-side, send the browser to its URL.
+
+    Raises :class:`SignInUnavailable` when the identity platform does not answer.
+    """
+    try:
+        app = build_app(config)
+        with warnings.catch_warnings():
+            # The query response mode is deliberate: a headless operator pastes the redirect
+            # URL back. PKCE, state and the server-side flow protect the code.
+            warnings.filterwarnings("ignore", message="response_mode='form_post'")
+            return app.initiate_auth_code_flow(
+                SCOPES, redirect_uri=config.redirect_uri, prompt="select_account",
+                login_hint=login_hint, domain_hint=domain_hint,
+            )
+    except _UNREACHABLE as exc:
+        raise SignInUnavailable(_unreachable(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -142,14 +187,22 @@ class SignedIn:
 
 def finish_flow(config: OutlookConfig, flow: dict[str, Any], auth_response: dict[str, str]
                 ) -> SignedIn:
-    """Redeem the code the redirect carried; raises :class:`SignInFailed`."""
+    """Redeem the code the redirect carried; raises :class:`SignInFailed`.
+
+    :class:`SignInUnavailable` when the identity platform did not answer (the code was not
+    redeemed: the same redirect may be tried again).
+    """
     cache = msal.SerializableTokenCache()
-    app = build_app(config, cache)
     try:
+        app = build_app(config, cache)
         result = app.acquire_token_by_auth_code_flow(flow, auth_response)
+    except _UNREACHABLE as exc:
+        raise SignInUnavailable(_unreachable(exc)) from None
     except ValueError:
         raise SignInFailed("the sign-in response does not belong to this sign-in "
                            "(state mismatch); start again") from None
+    if result.get("error") in _TEMPORARY_ERRORS:
+        raise SignInUnavailable(_temporarily_unavailable(describe_error(result)))
     if "error" in result:
         raise SignInFailed(describe_error(result))
     claims = result.get("id_token_claims") or {}
@@ -193,19 +246,21 @@ def acquire_silently(config: OutlookConfig, cache_text: str, home_account_id: st
     """
     cache = msal.SerializableTokenCache()
     cache.deserialize(cache_text or None)
-    app = build_app(config, cache)
-    account = next((a for a in app.get_accounts()
-                    if a.get("home_account_id") == home_account_id), None)
-    if account is None:
-        raise TokenRefreshFailed("no stored sign-in for this account", needs_reconnect=True)
     try:
+        app = build_app(config, cache)
+        account = next((a for a in app.get_accounts()
+                        if a.get("home_account_id") == home_account_id), None)
+        if account is None:
+            raise TokenRefreshFailed("no stored sign-in for this account", needs_reconnect=True)
         result = app.acquire_token_silent_with_error(SCOPES, account,
                                                      force_refresh=force_refresh)
-    except (httpx.HTTPError, OSError) as exc:
-        raise TokenRefreshFailed(f"identity platform unreachable ({type(exc).__name__})",
-                                 needs_reconnect=False) from None
+    except _UNREACHABLE as exc:
+        raise TokenRefreshFailed(_unreachable(exc), needs_reconnect=False) from None
     if result is None:
         raise TokenRefreshFailed("no usable token in the cache", needs_reconnect=True)
+    if result.get("error") in _TEMPORARY_ERRORS:
+        raise TokenRefreshFailed(_temporarily_unavailable(describe_error(result)),
+                                 needs_reconnect=False)
     if "error" in result:
         needs = result.get("error") in _RECONNECT_ERRORS
         raise TokenRefreshFailed(describe_error(result), needs_reconnect=needs)

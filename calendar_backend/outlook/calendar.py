@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -28,6 +30,8 @@ from calendar_backend.provider import (
 )
 
 UTC_PREFERENCE = {"Prefer": 'outlook.timezone="UTC"'}
+# The mailbox's default calendar, where the owner's own meetings land.
+DEFAULT_CALENDAR_PATH = "/me/calendar"
 VIEW_FIELDS = "id,subject,start,end,showAs,isAllDay,isCancelled,type,seriesMasterId,transactionId"
 # A call's availability is one calendarView; a page this large keeps it one round trip for
 # all but the busiest calendars (Graph allows $top up to 1000).
@@ -44,6 +48,10 @@ def transaction_id(idempotency_key: str) -> str:
     return str(uuid.uuid5(_TRANSACTION_NS, idempotency_key))
 
 
+def _calendar_path(calendar_id: str) -> str:
+    return f"/me/calendars/{quote(calendar_id, safe='')}"
+
+
 def _utc_param(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("naive datetime refused")
@@ -54,37 +62,59 @@ class OutlookCalendar:
     """One Outlook calendar reached through Graph.
 
     ``owner_zone`` is the owner's IANA zone (``None`` when the mailbox does not name a
-    real zone); ``teams_allowed`` whether the calendar allows Teams meetings.
+    real zone); ``teams_allowed`` whether the calendar allows Teams meetings. The owner's
+    busy time elsewhere blocks booking too: on the default calendar unless
+    ``books_on_default`` (their own meetings live there), and on ``blocking_calendar_ids``.
     """
 
     def __init__(self, graph: GraphClient, calendar_id: str, *, owner_zone: str | None,
-                 teams_allowed: bool, page_size: int = 250) -> None:
+                 teams_allowed: bool, page_size: int = 250, books_on_default: bool = True,
+                 blocking_calendar_ids: Sequence[str] = ()) -> None:
         self._graph = graph
-        self._calendar_path = f"/me/calendars/{quote(calendar_id, safe='')}"
+        self._calendar_path = _calendar_path(calendar_id)
         self._owner_zone = owner_zone
         self._teams_allowed = teams_allowed
         self._page_size = page_size
+        others = [] if books_on_default else [DEFAULT_CALENDAR_PATH]
+        others += [_calendar_path(c) for c in blocking_calendar_ids if c != calendar_id]
+        self._blocking_paths = list(dict.fromkeys(others))
 
-    async def _view(self, start: datetime, end: datetime,
-                    budget_seconds: float | None = None) -> list[GraphEvent]:
+    async def _view(self, start: datetime, end: datetime, budget_seconds: float | None = None,
+                    *, calendar_path: str | None = None) -> list[GraphEvent]:
         items = await self._graph.get_all(
-            f"{self._calendar_path}/calendarView",
+            f"{calendar_path or self._calendar_path}/calendarView",
             params={"startDateTime": _utc_param(start), "endDateTime": _utc_param(end),
                     "$select": VIEW_FIELDS, "$top": str(self._page_size)},
             headers=UTC_PREFERENCE, budget_seconds=budget_seconds,
         )
         return [GraphEvent.model_validate(item) for item in items]
 
+    async def _blocking_view(self, start: datetime, end: datetime,
+                             calendar_path: str) -> list[GraphEvent]:
+        try:
+            return await self._view(start, end, calendar_path=calendar_path)
+        except GraphError as exc:
+            # Booking over time we could not read could double-book the owner.
+            raise CalendarUnavailable(f"a calendar whose busy time blocks booking cannot be "
+                                      f"read ({exc.code}); see: booking-agent outlook "
+                                      "calendars") from None
+
     async def busy_times(self, start: datetime, end: datetime) -> list[BusyTime]:
-        """Blocking events overlapping ``[start, end)`` (recurring series come expanded)."""
+        """Blocking events overlapping ``[start, end)`` on the booking calendar and on the
+        calendars whose busy time also counts (recurring series come expanded)."""
+        views = await asyncio.gather(
+            self._view(start, end),
+            *(self._blocking_view(start, end, path) for path in self._blocking_paths))
+        seen: set[str] = set()
         busy = []
-        for event in await self._view(start, end):
+        for event in (e for view in views for e in view):
             show_as = event.show_as.lower()
-            if event.is_cancelled or show_as not in BLOCKING:
+            if event.is_cancelled or show_as not in BLOCKING or event.id in seen:
                 continue
+            seen.add(event.id)  # the default calendar may be reached by two paths
             busy.append(BusyTime(start=event.start.instant(), end=event.end.instant(),
                                  show_as=show_as))  # type: ignore[arg-type]
-        return busy
+        return sorted(busy, key=lambda b: (b.start, b.end))
 
     async def create_event(self, event: NewEvent) -> CreatedEvent:
         """Create the event with the caller invited; a retry finds the first one again."""

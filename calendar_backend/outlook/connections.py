@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -47,6 +48,20 @@ class ConnectionNameTaken(ValueError):
     """Another Microsoft account is already connected under that name."""
 
 
+class AlreadyConnectedAs(ValueError):
+    """The account is already connected under another name; renaming it would strand the
+    campaigns that book on the old name."""
+
+
+class CalendarRef(BaseModel):
+    """A calendar of the account, as recorded on the connection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+
+
 @dataclass(frozen=True)
 class Connection:
     """One connected Microsoft account and the calendar booked on."""
@@ -60,6 +75,8 @@ class Connection:
     account_type: str  # "work" or "personal"
     calendar_id: str
     calendar_name: str
+    calendar_is_default: bool | None  # None: not recorded (connected before it was)
+    blocking_calendars: tuple[CalendarRef, ...]  # other calendars whose busy time counts
     teams_allowed: bool
     mailbox_time_zone: str | None
     status: str  # "connected", "needs_reconnect", "disconnected"
@@ -88,7 +105,10 @@ def _connection(row: OutlookConnectionRow) -> Connection:
         id=row.id, name=row.name, username=row.username, tenant_id=row.tenant_id,
         object_id=row.object_id, home_account_id=row.home_account_id,
         account_type=row.account_type, calendar_id=row.calendar_id,
-        calendar_name=row.calendar_name, teams_allowed=row.teams_allowed,
+        calendar_name=row.calendar_name, calendar_is_default=row.calendar_is_default,
+        blocking_calendars=tuple(CalendarRef.model_validate(c)
+                                 for c in row.blocking_calendars or ()),
+        teams_allowed=row.teams_allowed,
         mailbox_time_zone=row.mailbox_time_zone, status=row.status,
         status_reason=row.status_reason, connected_at=row.connected_at,
         refreshed_at=row.refreshed_at,
@@ -151,9 +171,11 @@ def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, 
         return None
     cipher(config)
     graph = GraphClient(config.graph_base_url, ConnectionTokens(database, config, connection),
-                        mailbox=connection.id, budget_seconds=budget_seconds)
+                        mailbox=connection.home_account_id, budget_seconds=budget_seconds)
     return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
-                           teams_allowed=connection.teams_allowed)
+                           teams_allowed=connection.teams_allowed,
+                           books_on_default=connection.calendar_is_default is True,
+                           blocking_calendar_ids=[c.id for c in connection.blocking_calendars])
 
 
 def require_token_key(database: Database, config: OutlookConfig) -> None:
@@ -181,6 +203,11 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
                                      .where(OutlookConnectionRow.name == wanted)).first()
             if holder is not None and holder is not row:
                 raise ConnectionNameTaken(f"{wanted!r} already names {holder.username}")
+            if row is not None and row.name != wanted:
+                raise AlreadyConnectedAs(
+                    f"{row.username} is already connected as {OUTLOOK_PREFIX}{row.name}, and "
+                    "campaigns book on it by that name; nothing was changed. To reconnect it, "
+                    f"run connect again without --name (or with --name {row.name}).")
         previous = row.calendar_id if row is not None else None
         calendar = _pick_calendar(calendars, previous)
         if row is None:
@@ -189,12 +216,11 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
                                        tenant_id=signed.tenant_id, object_id=signed.object_id,
                                        connected_at=datetime.now(UTC))
             session.add(row)
-        elif wanted:
-            row.name = wanted
         row.home_account_id = signed.home_account_id
         row.username = user.email or signed.username
         row.account_type = "personal" if signed.personal else "work"
         row.calendar_id, row.calendar_name = calendar.id, calendar.name
+        row.calendar_is_default = calendar.is_default
         row.teams_allowed = calendar.teams_allowed
         row.mailbox_time_zone = mailbox.time_zone or None
         row.status, row.status_reason = "connected", None
@@ -221,7 +247,22 @@ def set_calendar(database: Database, name: str, calendar: GraphCalendar) -> Conn
     with database.session() as session:
         row = _row(session, name)
         row.calendar_id, row.calendar_name = calendar.id, calendar.name
+        row.calendar_is_default = calendar.is_default
         row.teams_allowed = calendar.teams_allowed
+        session.flush()
+        return _connection(row)
+
+
+def set_blocking(database: Database, name: str, calendar: GraphCalendar,
+                 blocking: bool) -> Connection:
+    """Whether the owner's busy time on ``calendar`` blocks booking (besides the booking
+    calendar's own, and the default calendar's, which always does)."""
+    with database.session() as session:
+        row = _row(session, name)
+        kept = [c for c in row.blocking_calendars or () if c.get("id") != calendar.id]
+        if blocking:
+            kept.append(CalendarRef(id=calendar.id, name=calendar.name).model_dump())
+        row.blocking_calendars = kept  # a new list: the JSON column sees the change
         session.flush()
         return _connection(row)
 
@@ -324,7 +365,7 @@ class ConnectionTokens(TokenSource):
 def _operator_graph(tokens: ConnectionTokens, config: OutlookConfig,
                     connection: Connection) -> GraphClient:
     """A Graph client for operator commands and upkeep (no live caller: a longer budget)."""
-    return GraphClient(config.graph_base_url, tokens, mailbox=connection.id,
+    return GraphClient(config.graph_base_url, tokens, mailbox=connection.home_account_id,
                        budget_seconds=10.0)
 
 
@@ -338,29 +379,40 @@ async def list_calendars(database: Database, config: OutlookConfig,
     return [GraphCalendar.model_validate(item) for item in items]
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """A connection after a refresh, and why the refresh failed (``None``: it worked)."""
+
+    connection: Connection
+    problem: str | None = None
+
+
 async def refresh_connection(database: Database, config: OutlookConfig,
-                             connection: Connection) -> Connection:
+                             connection: Connection) -> Refreshed:
     """Refresh the connection's tokens and the owner's zone now.
 
-    A refused refresh marks the connection as needing a reconnect.
+    A refused refresh marks the connection as needing a reconnect; an identity platform or
+    Graph that does not answer leaves it connected, with the failure in ``problem``.
     """
     tokens = ConnectionTokens(database, config, connection)
+    problem = None
     try:
         await tokens.access_token(force_refresh=True)
         graph = _operator_graph(tokens, config, connection)
         mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
     except CalendarUnavailable as exc:
         log.warning("refreshing Outlook connection %s failed: %s", connection.name, exc.reason)
+        problem = exc.reason
     else:
         # The owner may have changed their zone in Outlook since connecting.
         with database.session() as session:
             session.execute(update(OutlookConnectionRow)
                             .where(OutlookConnectionRow.id == connection.id)
                             .values(mailbox_time_zone=mailbox.time_zone or None))
-    return find_connection(database, connection.name)
+    return Refreshed(find_connection(database, connection.name), problem)
 
 
-async def refresh_all(database: Database, config: OutlookConfig) -> list[Connection]:
+async def refresh_all(database: Database, config: OutlookConfig) -> list[Refreshed]:
     """Refresh every connected account (keeps idle refresh tokens from expiring)."""
     return [await refresh_connection(database, config, c)
             for c in list_connections(database) if c.usable]

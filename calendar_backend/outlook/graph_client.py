@@ -2,6 +2,8 @@
 
 * 429/503/504: wait ``Retry-After`` (seconds, possibly fractional, or an HTTP date; a short
   backoff when absent) and retry, within a live-call budget; past it, :class:`CalendarUnavailable`.
+  A ``Retry-After`` holds the whole mailbox: Graph counts any request sent to it inside the
+  window against the app, so every booking and availability lookup in the process waits it out.
 * 401 ``InvalidAuthenticationToken``: refresh the token once and retry once.
 * 403 ``ErrorAccessDenied``: consent is gone; the connection needs the owner to reconnect.
 * At most four requests in flight per mailbox (Outlook's MailboxConcurrency limit).
@@ -65,6 +67,8 @@ def error_code(response: httpx.Response) -> tuple[str, str]:
 # Per event loop, per mailbox: asyncio primitives belong to one loop.
 _semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] \
     = weakref.WeakKeyDictionary()
+# Per mailbox, for the whole process: the monotonic time until which Graph asked us to wait.
+_held_until: dict[str, float] = {}
 
 
 def _mailbox_semaphore(mailbox: str) -> asyncio.Semaphore:
@@ -72,6 +76,22 @@ def _mailbox_semaphore(mailbox: str) -> asyncio.Semaphore:
     if mailbox not in per_loop:
         per_loop[mailbox] = asyncio.Semaphore(MAX_IN_FLIGHT)
     return per_loop[mailbox]
+
+
+def _hold_mailbox(mailbox: str, seconds: float) -> None:
+    """Graph said ``Retry-After: seconds``: nothing goes to ``mailbox`` before then."""
+    until = time.monotonic() + seconds
+    if until > _held_until.get(mailbox, 0.0):
+        _held_until[mailbox] = until
+
+
+async def _wait_for_mailbox(mailbox: str, deadline: float) -> bool:
+    """Wait out the mailbox's hold; False (without waiting) when it outlasts ``deadline``."""
+    while (until := _held_until.get(mailbox, 0.0)) > (now := time.monotonic()):
+        if until > deadline:
+            return False
+        await asyncio.sleep(until - now)
+    return True
 
 
 class GraphClient:
@@ -140,13 +160,13 @@ class GraphClient:
             send_headers["Prefer"] = ", ".join(
                 p for p in (IMMUTABLE_IDS, send_headers.get("Prefer")) if p)
             send_headers["Authorization"] = f"Bearer {token}"
-            remaining = max(0.1, deadline - time.monotonic())
             try:
                 async with _mailbox_semaphore(self._mailbox):
-                    response = await (self._http or _loop_client()).request(
-                        method, url, params=params, json=json, headers=send_headers,
-                        timeout=min(self._timeout, remaining),
-                    )
+                    remaining = max(0.1, deadline - time.monotonic())
+                    response = await self._send(method, url, params=params, json=json,
+                                                headers=send_headers,
+                                                timeout=min(self._timeout, remaining),
+                                                deadline=deadline, maybe_applied=maybe_applied)
             except httpx.TransportError as exc:
                 maybe_applied = maybe_applied or method != "GET"
                 if not retry_safe:
@@ -164,9 +184,9 @@ class GraphClient:
                     await self._tokens.access_token(force_refresh=True)
                     continue
                 maybe_applied = maybe_applied or (status == 504 and method != "GET")
+                announced = retry_after_seconds(response.headers.get("Retry-After"))
                 if status in RETRYABLE_STATUS and retry_safe:
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
-                    wait = _backoff(attempt) if wait is None else wait
+                    wait = _backoff(attempt) if announced is None else announced
                     why = f"HTTP {status} {code}"
                     log.info("Graph %s %s: %s (request-id %s), retrying in %.2fs",
                              method, urlsplit(url).path, why, request_id, wait)
@@ -177,6 +197,39 @@ class GraphClient:
                 raise GraphUnavailable(f"the calendar is not answering ({why})",
                                        maybe_applied=maybe_applied)
             await asyncio.sleep(wait)
+
+    async def _send(self, method: str, url: str, *, params: dict[str, str] | None,
+                    json: Any, headers: dict[str, str], timeout: float, deadline: float,
+                    maybe_applied: bool) -> httpx.Response:
+        """One HTTP exchange, honouring the mailbox's hold.
+
+        The hold is checked on the connection, just before the request's first byte goes
+        out: a hold announced while this request waited for a connection applies to it too.
+        A ``Retry-After`` holds the mailbox as soon as its headers arrive, before the
+        connection is free for anyone else's request.
+        """
+        async def wait_out_hold() -> None:
+            if not await _wait_for_mailbox(self._mailbox, deadline):
+                raise GraphUnavailable("the calendar asked us to wait past the budget",
+                                       maybe_applied=maybe_applied)
+
+        async def before_sending(event: str, info: dict[str, Any]) -> None:
+            if event.endswith("send_request_headers.started"):
+                await wait_out_hold()
+
+        await wait_out_hold()  # before taking a connection (and for transports without trace)
+        http = self._http or _loop_client()
+        request = http.build_request(method, url, params=params, json=json, headers=headers,
+                                     timeout=timeout, extensions={"trace": before_sending})
+        response = await http.send(request, stream=True)
+        try:
+            announced = retry_after_seconds(response.headers.get("Retry-After"))
+            if announced is not None:
+                _hold_mailbox(self._mailbox, announced)
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     async def _refuse(self, status: int, code: str, message: str,
                       request_id: str | None) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from calendar_backend.api_http import StaticToken
 from calendar_backend.outlook.auth import (
     SignInFailed,
+    SignInUnavailable,
     finish_flow,
     public_sign_in_url,
     start_flow,
@@ -54,10 +55,15 @@ def begin_sign_in(database: Database, config: OutlookConfig, *, name: str | None
 
 
 async def complete_sign_in(database: Database, config: OutlookConfig,
-                           redirect: str | Mapping[str, str]) -> Connection:
+                           redirect: str | Mapping[str, str], *,
+                           name: str | None = None) -> Connection:
     """Finish the sign-in the redirect answers and save the connection.
 
+    ``name`` (given when completing) wins over the name given when the sign-in began.
+
     Raises :class:`SignInFailed` (unknown or expired sign-in, refused consent, bad code).
+    When the identity platform is temporarily unavailable (:class:`SignInUnavailable`) the
+    sign-in is kept, so the same redirect can be completed again.
     """
     params = redirect_parameters(redirect)
     state = params.get("state")
@@ -67,18 +73,25 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
     with database.session() as session:
         row = session.get(OutlookSignInRow, state)
         if row is not None:
-            pending = (box.decrypt(row.flow), row.name, row.created_at)
+            pending = (box.decrypt(row.flow), row.flow, row.name, row.created_at)
             session.delete(row)  # single use
     if row is None:
         raise SignInFailed("this sign-in is unknown or was already used: start again")
-    flow_text, name, created = pending
+    flow_text, flow_blob, begun_name, created = pending
     if datetime.now(UTC) - created > SIGN_IN_LIFETIME:
         raise SignInFailed("this sign-in expired: start again")
     if "error" in params:
         code = _AADSTS.search(params.get("error_description", ""))
         raise SignInFailed(f"sign-in refused: {params['error']}"
                            + (f" {code.group(0)}" if code else ""))
-    signed = await asyncio.to_thread(finish_flow, config, json.loads(flow_text), params)
+    try:
+        signed = await asyncio.to_thread(finish_flow, config, json.loads(flow_text), params)
+    except SignInUnavailable:
+        # The code was not redeemed: put the sign-in back for the operator's retry.
+        with database.session() as session:
+            session.add(OutlookSignInRow(state=state, flow=flow_blob, name=begun_name,
+                                         created_at=created))
+        raise
     graph = GraphClient(config.graph_base_url, StaticToken(signed.access_token),
                         mailbox=signed.home_account_id, budget_seconds=10.0)
     user = GraphUser.model_validate(await graph.get(
@@ -86,5 +99,6 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
     mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
     calendars = [GraphCalendar.model_validate(item) for item in
                  await graph.get_all("/me/calendars", params={"$top": "100"})]
-    return save_connection(database, config, signed, user, mailbox, calendars, name=name)
+    return save_connection(database, config, signed, user, mailbox, calendars,
+                           name=name or begun_name)
 

@@ -1,6 +1,8 @@
 """Graph's zone names (Windows names, ``UTC``, a few IANA names) mapped to IANA zones.
 
-The Windows→IANA table is CLDR's ``windowsZones.xml`` as shipped in ``tzlocal.windows_tz``.
+The Windows→IANA table is CLDR's ``windowsZones.xml`` as shipped in ``tzlocal.windows_tz``;
+CLDR keeps some legacy names (``India Standard Time`` -> ``Asia/Calcutta``), so every answer
+is the canonical name (``Asia/Kolkata``).
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from tzlocal.windows_tz import win_tz
+
+from storage.zones import canonical_zone
 
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "tzone://Microsoft/Utc", "Coordinated Universal Time"})
 
@@ -24,11 +28,11 @@ def iana_zone(name: str | None) -> str | None:
     if name in _UTC_NAMES:
         return "UTC"
     if name in win_tz:
-        return win_tz[name]
+        return canonical_zone(win_tz[name])
     if name in available_timezones():
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             return None
-        return name
+        return canonical_zone(name)
     return None

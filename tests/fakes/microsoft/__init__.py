@@ -14,7 +14,8 @@ enum values answer 400 ``RequestBodyRead``); ``transactionId`` de-duplicates (an
 gets the existing event, a different body ``ErrorDuplicateTransactionId``); a Teams request on a
 personal account is silently dropped. Errors use Graph's envelope with ``innerError``; injected
 faults (429/503/504 with ``Retry-After``, lost responses, latency) and a ``MailboxConcurrency``
-429 above 4 requests in flight per mailbox.
+429 above 4 requests in flight per mailbox. A request a client sends to a mailbox
+inside a ``Retry-After`` window it has read is recorded (``early_retries()``).
 
 Identity platform: ``/{tenant}/v2.0/.well-known/openid-configuration``, the authorize redirect
 (code + state, or ``form_post``), the token endpoint (single-use codes, PKCE S256, refresh grants,

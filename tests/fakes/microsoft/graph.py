@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -447,6 +448,8 @@ def router(world: World) -> APIRouter:
 
 
 async def _answer(world: World, request: Request, path: str) -> Response:
+    arrived = time.monotonic()
+    connection = (request.client.host, request.client.port) if request.client else None
     request_id = str(uuid.uuid4())
     client_request_id = request.headers.get("client-request-id")
     raw = await request.body()
@@ -455,6 +458,7 @@ async def _answer(world: World, request: Request, path: str) -> Response:
     status, payload, headers = 500, None, {}
     code: str | None = None
     counted = False
+    early = False
     try:
         if raw:
             try:
@@ -471,6 +475,7 @@ async def _answer(world: World, request: Request, path: str) -> Response:
                     "Access token has expired or is not yet valid."
                 raise GraphFailure(401, "InvalidAuthenticationToken", message)
             account = world.account(token.username)
+            early = world.inside_hold(account, arrived, connection)
             if not account.mailbox_enabled:
                 raise GraphFailure(404, "MailboxNotEnabledForRESTAPI",
                                    "The mailbox is either inactive, soft-deleted, or is hosted "
@@ -506,9 +511,14 @@ async def _answer(world: World, request: Request, path: str) -> Response:
         with world.lock:
             if counted and account is not None:
                 account.in_flight -= 1
-            world.log.append(RequestRecord("graph", request.method, path,
-                                           dict(request.query_params), status,
-                                           account.username if account else None, body, code))
+            record = RequestRecord("graph", request.method, path, dict(request.query_params),
+                                   status, account.username if account else None, body, code)
+            world.log.append(record)
+            if early:
+                world.early.append(record)
+            if account is not None and "Retry-After" in headers:
+                world.announce_hold(account, headers["Retry-After"], time.monotonic(),
+                                    connection)
     headers["request-id"] = request_id
     if client_request_id:
         headers["client-request-id"] = client_request_id

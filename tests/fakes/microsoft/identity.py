@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 
 from tests.fakes.microsoft.state import PERSONAL_TENANT, Account, RequestRecord, World
 
@@ -186,9 +186,11 @@ def router(world: World) -> APIRouter:
                 if k not in ("client_secret", "code", "refresh_token", "code_verifier")}
         with world.lock:
             if world.token_faults:
-                status, retry_after = world.token_faults.pop(0)
+                status, retry_after, as_json = world.token_faults.pop(0)
                 log(request, status, safe)
                 headers = {"Retry-After": retry_after} if retry_after else {}
+                if not as_json:
+                    return PlainTextResponse("Service Unavailable", status, headers=headers)
                 return JSONResponse(error_body("temporarily_unavailable", 50196), status,
                                     headers=headers)
             status, body = _token(world, form)

@@ -106,10 +106,13 @@ class MicrosoftEmulator:
                     token.revoked = True
 
     def fail_token_requests(self, status: int, retry_after: str | None = None,
-                            times: int = 1) -> None:
-        """The next ``times`` token requests answer ``status`` (e.g. 503)."""
+                            times: int = 1, *, as_json: bool = True) -> None:
+        """The next ``times`` token requests answer ``status`` (e.g. 503).
+
+        ``as_json=False`` answers plain text, as a gateway in front of the service might.
+        """
         with self.world.lock:
-            self.world.token_faults.extend([(status, retry_after)] * times)
+            self.world.token_faults.extend([(status, retry_after, as_json)] * times)
 
     # --- Graph faults -------------------------------------------------------------------
     def set_faults(self, plan: FaultPlan) -> None:
@@ -188,10 +191,21 @@ class MicrosoftEmulator:
                 and (method is None or r.method == method)
                 and (path_contains is None or path_contains.lower() in r.path.lower())]
 
+    def early_retries(self, username: str | None = None) -> list[RequestRecord]:
+        """Requests a client sent to a mailbox inside a ``Retry-After`` window it had read.
+
+        Counted on the connection that carried the announcement (see ``World.inside_hold``).
+        """
+        with self.world.lock:
+            early = list(self.world.early)
+        return [r for r in early
+                if username is None or (r.mailbox or "").lower() == username.lower()]
+
     def clear_log(self) -> None:
-        """Forget the requests seen so far."""
+        """Forget the requests seen so far (and the early retries among them)."""
         with self.world.lock:
             self.world.log.clear()
+            self.world.early.clear()
 
 
 __all__ = ["FaultPlan", "MicrosoftEmulator"]

@@ -13,7 +13,11 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
+
+# A client connection as the server sees it: (host, port), or None when unknown.
+Connection = tuple[str, int] | None
 
 PERSONAL_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
 CLIENT_ID = "00000000-0000-0000-0000-00000000b00c"
@@ -82,6 +86,9 @@ class Account:
     refresh_failure: RefreshFailure | None = None
     mailbox_enabled: bool = True
     in_flight: int = 0
+    # Retry-After windows announced to this mailbox: (announced at, until) in monotonic
+    # seconds, and the connection (client address) the announcement went out on.
+    holds: list[tuple[float, float, Connection]] = field(default_factory=list)
 
     def calendar(self, calendar_id: str | None) -> Calendar | None:
         """A calendar by id, or the default calendar for ``None``."""
@@ -173,7 +180,8 @@ class World:
         self.access_tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
         self.access_token_lifetime = 3599
-        self.token_faults: list[tuple[int, str | None]] = []  # (status, Retry-After)
+        # (status, Retry-After, JSON error body or plain text as a proxy might answer)
+        self.token_faults: list[tuple[int, str | None, bool]] = []
         self.faults = FaultPlan()
         self.random = random.Random(0)
         self.scripted: list[ScriptedFault] = []
@@ -181,6 +189,8 @@ class World:
         self.mailbox_concurrency = 4
         self.concurrency_retry_after = "0.1"
         self.log: list[RequestRecord] = []
+        # Requests that reached a mailbox inside a Retry-After window announced to it.
+        self.early: list[RequestRecord] = []
 
     def add_account(
         self,
@@ -222,6 +232,28 @@ class World:
         with self.lock:
             self.accounts[username.lower()] = account
         return account
+
+    def announce_hold(self, account: Account, retry_after: str, now: float,
+                      connection: Connection) -> None:
+        """Record that ``account``'s mailbox was told ``Retry-After: retry_after`` at ``now``."""
+        try:
+            seconds = float(retry_after)
+        except ValueError:
+            when = parsedate_to_datetime(retry_after)
+            seconds = (when - datetime.now(UTC)).total_seconds()
+        account.holds.append((now, now + max(0.0, seconds), connection))
+
+    def inside_hold(self, account: Account, arrived: float, connection: Connection) -> bool:
+        """Whether a request sent after the client read a ``Retry-After`` ignores its window.
+
+        HTTP/1.1 carries one exchange at a time per connection, so a request arriving on the
+        connection that carried the announcement was sent after the client had read it: no
+        clock has to guess what the client knew. (A request on another connection may have
+        left before the announcement arrived; it is not counted.)
+        """
+        return connection is not None and any(
+            announced <= arrived < until and on == connection
+            for announced, until, on in account.holds)
 
     def account(self, username: str) -> Account:
         """The account registered under ``username``."""

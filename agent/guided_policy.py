@@ -170,19 +170,25 @@ class GuidedPolicy:
             return reply
         wants = self._time_wanted(turn, step)
         if turn.intent is Intent.QUESTION:
-            if not wants or turn.question not in (None, Question.OTHER, Question.WHAT_NEXT):
+            # "what times do you have" asks for times even with no day or hour in it.
+            asks_times = turn.question is Question.TIMES
+            if asks_times and not s.email_confirmed:
+                return await self._answer(turn)  # interest: the meeting comes first
+            if not (wants or asks_times) or turn.question not in (
+                    None, Question.OTHER, Question.WHAT_NEXT, Question.TIMES):
                 return await self._answer(turn)
-            if self._offer_fits(wants):
+            if wants and self._offer_fits(wants):
                 # "so thats the earliest one is it": yes, it is; the question stays open.
                 return Reply(f"{self._stock_answer(Question.TIME_AGAIN)} {self.question}")
             if s.email_confirmed:
                 # "what times are free on friday" is a request, not a question to answer: the
                 # caller asked for times, so they hear a few to choose from (one when they
                 # asked for the latest, the earliest or an exact time).
-                request = self.tools.read_preference(wants)
-                one = request is None or request.latest or request.earliest or request.exact
+                request = self.tools.read_preference(wants) if wants else None
+                one = wants is not None and (
+                    request is None or request.latest or request.earliest or request.exact)
                 return await self._offer(preference=wants, step=self._offer_step(step),
-                                         several=not one, explain=True)
+                                         several=not one, explain=bool(wants))
         if turn.cancel and s.active_booking() is not None:
             result = await self.tools.run("cancel_booking", {})
             return self._ask(Expecting.ANYTHING_ELSE, line("anything_else"),
@@ -247,7 +253,7 @@ class GuidedPolicy:
         """Answer a question, then ask again what was open (or offer the meeting)."""
         s = self.session
         campaign = s.campaign
-        if turn.question is Question.WHAT_NEXT and s.booking_available and (
+        if turn.question in (Question.WHAT_NEXT, Question.TIMES) and s.booking_available and (
                 self.expecting in (Expecting.OPENER, Expecting.MEETING)):
             return self._pitch()
         answer = self._faq(turn.text) or self._stock_answer(turn.question)

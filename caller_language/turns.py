@@ -66,6 +66,7 @@ class Question(StrEnum):
     COST = "cost"  # what does it cost / is it free
     ROBOT = "robot"  # am i talking to a robot
     WHAT_NEXT = "what_next"  # what happens next / tell me more: interest
+    TIMES = "times"  # what times do you have / when are you free: asks for the free times
     OTHER = "other"  # a question-shaped turn not in this list
 
 

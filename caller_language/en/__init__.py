@@ -306,6 +306,14 @@ ENGLISH = Vocabulary(
             "is this (a |an )?(robot|bot|recording|automated|ai|machine|real person|computer)",
             "is this (an )?ai", "(you|is this) a (robot|bot)", "is this a real person",
         ),
+        Question.TIMES: (
+            "what (other )?times? (do you have|have you got|(is|are) (there|available|open|free)"
+            "|(can|could) you do|(works|suits|is good) for you)",
+            "when (are you|is (he|she|they|someone|it)) (free|available|open)",
+            "what (do you have|have you got|is) (available|open|free)",
+            "what (are|is) (your|the) (availability|openings?|options)",
+            "what (options|openings|availability|slots) do you have",
+        ),
         Question.WHAT_NEXT: (
             "what happens (next|after that|then|now)", "(whats|what is|what are) the next steps?",
             "tell me more", "(how|hows) (does|would|will) (it|this|that) work",

@@ -17,6 +17,8 @@ from pydantic import (
     field_validator,
 )
 
+from storage.zones import canonical_zone
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MeetingType = Literal["video", "phone", "in_person"]
@@ -88,7 +90,9 @@ def _valid_zone(name: str) -> str:
         known = name in available_timezones() or name == "UTC"
     if not known:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as America/New_York)")
-    return name
+    # Stored and shown by its current name (Asia/Calcutta is Asia/Kolkata); "UTC" stays as is.
+    canonical = canonical_zone(name)
+    return name if canonical == "Etc/UTC" else canonical
 
 
 def _wall_time(value: object) -> object:

@@ -301,3 +301,12 @@ def test_any_bytes_as_a_campaign_file_are_valid_or_refused_with_exit_2(tmp_path,
     code, err = _check(capsys, path)
     assert code in (0, 2)
     assert code == 0 or err.startswith(f"{path}: invalid campaign\n")
+
+
+def test_a_legacy_zone_name_is_kept_by_its_current_name() -> None:
+    campaign = parse_campaign({"name": "x", "booking": {
+        "availability": {"timezone": "Asia/Calcutta"}}})
+
+    assert campaign.booking.availability.timezone == "Asia/Kolkata"
+    assert parse_campaign({"name": "x", "booking": {"availability": {"timezone": "UTC"}}}
+                          ).booking.availability.timezone == "UTC"

@@ -187,27 +187,10 @@ class WebhookList(BaseModel):
     webhooks: list[WebhookOut]
 
 
-class DeliveryOut(BaseModel):
-    """One delivery of one event: pending (with when it is tried next), delivered or failed."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    event_id: str
-    event_type: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    last_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
-    delivered_at: datetime | None
-
-
 class DeliveryLog(BaseModel):
     """An endpoint's deliveries, newest event first."""
 
-    deliveries: list[DeliveryOut]
+    deliveries: list[webhooks.Delivery]
 
 
 class ApiError(Exception):
@@ -511,7 +494,7 @@ def create_operator_api(
         found_log = webhooks.deliveries(database, org, webhook_id)
         if found_log is None:
             raise ApiError(404, "no such webhook")
-        return DeliveryLog(deliveries=[DeliveryOut.model_validate(d) for d in found_log])
+        return DeliveryLog(deliveries=found_log)
 
     return api
 

@@ -69,19 +69,21 @@ def _create_operator(args: argparse.Namespace) -> int:
 
 
 def _organisation(database, name: str):  # noqa: ANN001, ANN202
-    from app.operators.accounts import find_organisation
+    """The organisation called ``name``; AccountError if there is none."""
+    from app.operators.accounts import AccountError, find_organisation
 
-    return find_organisation(database, name)
+    found = find_organisation(database, name)
+    if found is None:
+        raise AccountError(f"no organisation named {name!r}")
+    return found
 
 
 def _create_key(args: argparse.Namespace) -> int:
     from app.operators.accounts import AccountError, create_api_key
 
     database = _database()
-    org = _organisation(database, args.org)
-    if org is None:
-        return _refused(f"no organisation named {args.org!r}")
     try:
+        org = _organisation(database, args.org)
         key, secret = create_api_key(database, org, args.name)
     except AccountError as exc:
         return _refused(str(exc))
@@ -91,12 +93,13 @@ def _create_key(args: argparse.Namespace) -> int:
 
 
 def _list_keys(args: argparse.Namespace) -> int:
-    from app.operators.accounts import api_keys
+    from app.operators.accounts import AccountError, api_keys
 
     database = _database()
-    org = _organisation(database, args.org)
-    if org is None:
-        return _refused(f"no organisation named {args.org!r}")
+    try:
+        org = _organisation(database, args.org)
+    except AccountError as exc:
+        return _refused(str(exc))
     for key in api_keys(database, org):
         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
         print(f"{key.id}  bka_{key.prefix}_…  {key.created_at:%Y-%m-%d}  {state:18}  {key.name}")
@@ -107,11 +110,8 @@ def _revoke_key(args: argparse.Namespace) -> int:
     from app.operators.accounts import AccountError, revoke_api_key
 
     database = _database()
-    org = _organisation(database, args.org)
-    if org is None:
-        return _refused(f"no organisation named {args.org!r}")
     try:
-        key = revoke_api_key(database, org, args.id)
+        key = revoke_api_key(database, _organisation(database, args.org), args.id)
     except AccountError as exc:
         return _refused(str(exc))
     print(f"API key {key.id} ({key.name}) revoked")

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 
 from app.operators.accounts import Organisation
@@ -61,9 +62,11 @@ class Endpoint:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One delivery of one event to one endpoint, as the delivery log shows it."""
+class Delivery(BaseModel):
+    """One delivery of one event to one endpoint, as the delivery log shows it: pending
+    (with when it is tried next), delivered or failed."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: str
     event_id: str
@@ -156,8 +159,10 @@ def deliveries(
             .join(WebhookEventRow, WebhookEventRow.id == WebhookDeliveryRow.event_id)
             .where(WebhookDeliveryRow.endpoint_id == endpoint_id)
             .order_by(WebhookEventRow.created_at.desc()).limit(limit))
-        return [Delivery(d.id, d.event_id, kind, d.state, d.attempts, d.next_attempt_at,
-                         d.last_attempt_at, d.last_status_code, d.last_error, d.delivered_at)
+        return [Delivery(id=d.id, event_id=d.event_id, event_type=kind, state=d.state,
+                         attempts=d.attempts, next_attempt_at=d.next_attempt_at,
+                         last_attempt_at=d.last_attempt_at, last_status_code=d.last_status_code,
+                         last_error=d.last_error, delivered_at=d.delivered_at)
                 for d, kind in rows]
 
 

@@ -260,13 +260,15 @@ async def test_outlook_claims_wait_while_the_calendar_cannot_answer(
     ref = await connect(database, ms_settings, emulator, WORK)
     crash_booking(database, "after-write", calendar=ref, env=outlook_env(ms_settings))
     crashed_a_write_time_out_ago(database)
-    # Throttled for longer than the look-up's budget.
-    emulator.queue_fault(503, "ServiceNotAvailable", retry_after="60",
+    # Throttled for longer than the look-up's budget (4 s): the mailbox is held that long.
+    emulator.queue_fault(503, "ServiceNotAvailable", retry_after="5",
                          path_contains="calendarView")
 
     assert await settle_claims(database, ms_settings) == Settled(postponed=1)
     assert [row.status for row in bookings(database)] == ["pending"]
-    # Once Graph answers again, the next round confirms it.
+    assert await settle_claims(database, ms_settings) == Settled(postponed=1)  # still held
+    # Once the hold is over and Graph answers again, the next round confirms it.
+    await asyncio.sleep(5.1)
     assert await settle_claims(database, ms_settings) == Settled(confirmed=1)
 
 

@@ -550,7 +550,8 @@ class CallTools:
             except TypeError as exc:
                 result = ToolResult(False, line("one_moment"), next=f"bad arguments: {exc}")
             finally:
-                self.session.bookings_changed()
+                if name in _CHANGE_BOOKINGS:
+                    self.session.bookings_changed()
         self.session.tool_calls.append(
             {"name": name, "arguments": dict(arguments), "result": result.as_dict(),
              "at": self.session.now().isoformat(),
@@ -571,6 +572,9 @@ _HANDLERS: dict[str, Callable[..., Awaitable[ToolResult]]] = {
     "cancel_booking": CallTools.cancel_booking,
     "end_call": CallTools.end_call,
 }
+
+# The tools that may book, move or cancel: after one, the call's bookings are read again.
+_CHANGE_BOOKINGS = frozenset({"book_slot", "reschedule_booking", "cancel_booking"})
 
 _STR = {"type": "string"}
 _DESCRIPTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {

@@ -7,12 +7,11 @@ carry no join link (there is no meeting service behind it).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -23,6 +22,23 @@ from storage.booking_tables import BLOCKING_SHOW_AS, SHOW_AS, LocalEventRow
 from storage.database import Database
 
 EVENTS: Table = LocalEventRow.__table__  # type: ignore[assignment]
+# The statements a booking runs, built once (values come as parameters): building one with
+# its values inlined costs more than running it.
+_BUSY = select(EVENTS.c.start, EVENTS.c.end, EVENTS.c.show_as).where(
+    EVENTS.c.calendar_id == bindparam("calendar"), EVENTS.c.cancelled.is_(False),
+    EVENTS.c.show_as.in_(BLOCKING_SHOW_AS), EVENTS.c.start < bindparam("span_end"),
+    EVENTS.c.end > bindparam("span_start"),
+).order_by(EVENTS.c.start)
+# The unique (calendar_id, idempotency_key) constraint decides: a repeated key inserts
+# nothing, and the event stored the first time is returned.
+_CREATE = {
+    dialect: insert(EVENTS).on_conflict_do_nothing(
+        index_elements=["calendar_id", "idempotency_key"])
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_KEYED = select(EVENTS.c.id).where(
+    EVENTS.c.calendar_id == bindparam("calendar"), EVENTS.c.idempotency_key == bindparam("key")
+)
 
 
 @dataclass(frozen=True)
@@ -78,26 +94,26 @@ class LocalCalendar:
     async def busy_times(self, start: datetime, end: datetime) -> list[BusyTime]:
         """Busy, tentative and out-of-office events overlapping ``[start, end)``."""
         span = Interval(start, end)
-        return await asyncio.to_thread(self._busy_times, span)
+        return await self.database.run(self._busy_times, span)
 
     async def create_event(self, event: NewEvent) -> CreatedEvent:
         """Create the event; the same ``idempotency_key`` returns the event made the first time."""
-        return await asyncio.to_thread(self._create, event)
+        return await self.database.run(self._create, event)
 
     async def find_event(
         self, idempotency_key: str, start: datetime, end: datetime
     ) -> CreatedEvent | None:
         """The live event created with ``idempotency_key`` (the key alone finds it here)."""
-        return await asyncio.to_thread(self._find, idempotency_key)
+        return await self.database.run(self._find, idempotency_key)
 
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move one of this calendar's live events to ``[start, end)``."""
         span = Interval(start, end)
-        return await asyncio.to_thread(self._move, event_id, span)
+        return await self.database.run(self._move, event_id, span)
 
     async def cancel_event(self, event_id: str, message: str) -> None:
         """Mark the event cancelled, keeping ``message`` (cancelling twice is harmless)."""
-        await asyncio.to_thread(self._cancel, event_id, message)
+        await self.database.run(self._cancel, event_id, message)
 
     async def time_zone(self) -> str | None:
         """The owner's zone as configured, or ``None``."""
@@ -141,7 +157,7 @@ class LocalCalendar:
             rows = session.execute(query.order_by(EVENTS.c.start, EVENTS.c.id)).all()
         return [_event(row) for row in rows]
 
-    # -- database work (runs in a worker thread) ------------------------------------------
+    # -- database work (through Database.run: a worker thread on PostgreSQL) --------------
 
     def _new_row(
         self, event_id: str, key: str | None, subject: str, body: str, span: Interval,
@@ -157,19 +173,10 @@ class LocalCalendar:
         }
 
     def _busy_times(self, span: Interval) -> list[BusyTime]:
-        query = (
-            select(EVENTS.c.start, EVENTS.c.end, EVENTS.c.show_as)
-            .where(
-                EVENTS.c.calendar_id == self.calendar_id,
-                EVENTS.c.cancelled.is_(False),
-                EVENTS.c.show_as.in_(BLOCKING_SHOW_AS),
-                EVENTS.c.start < span.end,
-                EVENTS.c.end > span.start,
-            )
-            .order_by(EVENTS.c.start)
-        )
         with self.database.session() as session:
-            rows = session.execute(query).all()
+            rows = session.execute(_BUSY, {
+                "calendar": self.calendar_id, "span_start": span.start, "span_end": span.end,
+            }).all()
         return [BusyTime(start=r.start, end=r.end, show_as=r.show_as) for r in rows]
 
     def _create(self, event: NewEvent) -> CreatedEvent:
@@ -177,19 +184,10 @@ class LocalCalendar:
             str(uuid.uuid4()), event.idempotency_key, event.subject, event.body,
             Interval(event.start, event.end), event.attendees, event.location, "busy",
         )
-        insert = pg_insert if self.database.dialect == "postgresql" else sqlite_insert
-        # The unique (calendar_id, idempotency_key) constraint decides: a repeated key
-        # inserts nothing, and the event stored the first time is returned.
-        statement = insert(EVENTS).values(values).on_conflict_do_nothing(
-            index_elements=["calendar_id", "idempotency_key"]
-        )
         with self.database.session() as session:
-            session.execute(statement)
+            session.execute(_CREATE[self.database.dialect], values)
             event_id = session.execute(
-                select(EVENTS.c.id).where(
-                    EVENTS.c.calendar_id == self.calendar_id,
-                    EVENTS.c.idempotency_key == event.idempotency_key,
-                )
+                _KEYED, {"calendar": self.calendar_id, "key": event.idempotency_key}
             ).scalar_one()
         return CreatedEvent(event_id=event_id, online_meeting_url=None)
 

@@ -19,12 +19,12 @@ the event: every booking re-checks its slot on the calendar first, where that ev
 as busy. Reconciliation (:mod:`calendar_backend.reconcile`) settles such claims for good
 (:meth:`SqlBookingStore.stale_claims`, :meth:`SqlBookingStore.settle`).
 
-Each asynchronous method runs its transaction on a worker thread.
+Each asynchronous method runs its transaction through :meth:`Database.run` (a worker
+thread on PostgreSQL).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -119,6 +119,11 @@ _LIVE_RANGES = select(
     BOOKINGS.c.id, BOOKINGS.c.hold_of, BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end,
     BOOKINGS.c.status, BOOKINGS.c.updated_at,
 ).where(BOOKINGS.c.calendar_id == bindparam("calendar"), _LIVE_OVERLAPPING)
+_INSERT_ONE = insert(BOOKINGS)
+_RECORDS = select(BOOKINGS).where(
+    BOOKINGS.c.calendar_id == bindparam("calendar"), BOOKINGS.c.hold_of.is_(None)
+).order_by(BOOKINGS.c.start, BOOKINGS.c.created_at)
+_CALLS_RECORDS = _RECORDS.where(BOOKINGS.c.call_id == bindparam("call"))
 _SLOT_OF = select(BOOKINGS.c.start, BOOKINGS.c.end).where(BOOKINGS.c.id == bindparam("booking"))
 _RELEASE_STALE = update(BOOKINGS).where(
     BOOKINGS.c.calendar_id == bindparam("calendar"), _LIVE_OVERLAPPING,
@@ -220,7 +225,7 @@ class SqlBookingStore:
 
     async def ask_all(self, questions: Sequence[Question]) -> list[Standing]:
         """Answer the questions with one query, in order."""
-        return await asyncio.to_thread(self._ask_all, questions)
+        return await self.database.run(self._ask_all, questions)
 
     async def claim(self, claim: Claim) -> Standing | None:
         """Hold ``claim.blocked`` as ``pending`` if no live booking overlaps it (``None``);
@@ -231,26 +236,26 @@ class SqlBookingStore:
     async def claim_all(self, claims: Sequence[Claim]) -> list[Standing | None]:
         """Settle the claims in order in one transaction: ``None`` for each that won, the
         standing of each that lost, read in that transaction."""
-        return await asyncio.to_thread(self._serially, lambda s: self._settle(s, claims))
+        return await self.database.run(self._serially, lambda s: self._settle(s, claims))
 
     async def confirm(self, booking_id: str, event_id: str, url: str | None) -> bool:
         """The calendar has the event: the booking is confirmed. False if it is no longer
         pending (reconciliation released it meanwhile)."""
-        return await asyncio.to_thread(
+        return await self.database.run(
             self._update, _CONFIRM, {"booking": booking_id, "event": event_id, "url": url}
         )
 
     async def fail(self, booking_id: str, reason: str) -> None:
         """The calendar write failed: the pending booking is failed and its slot released."""
-        await asyncio.to_thread(self._update, _FAIL, {"booking": booking_id, "reason": reason})
+        await self.database.run(self._update, _FAIL, {"booking": booking_id, "reason": reason})
 
     async def cancel(self, booking_id: str) -> None:
         """The event is cancelled: so is the booking, and its slot is released."""
-        await asyncio.to_thread(self._update, _CANCEL, {"booking": booking_id})
+        await self.database.run(self._update, _CANCEL, {"booking": booking_id})
 
     async def booking(self, booking_id: str) -> BookingRecord | None:
         """A booking of this calendar (not a hold) by id, or ``None``."""
-        return await asyncio.to_thread(self._booking, booking_id)
+        return await self.database.run(self._booking, booking_id)
 
     async def claim_move(self, booking: BookingRecord, slot: Interval, blocked: Interval) -> bool:
         """Move the booking's claim to ``blocked``, holding its old range; False if taken.
@@ -259,48 +264,45 @@ class SqlBookingStore:
         old range the new one does not cover stay claimed by ``held`` rows until the
         calendar has moved the event (:meth:`finish_move` / :meth:`undo_move`).
         """
-        return await asyncio.to_thread(
+        return await self.database.run(
             self._serially, lambda session: self._move(session, booking, slot, blocked)
         )
 
     async def finish_move(self, booking_id: str, event_id: str, url: str | None) -> None:
         """The calendar moved the event: release the old time."""
-        await asyncio.to_thread(self._finish_move, booking_id, event_id, url)
+        await self.database.run(self._finish_move, booking_id, event_id, url)
 
     async def undo_move(self, booking: BookingRecord) -> None:
         """The calendar refused the move: back to the old time, which the holds kept."""
-        await asyncio.to_thread(self._undo_move, booking)
+        await self.database.run(self._undo_move, booking)
 
     async def live_ranges(
         self, span: Interval, excluding: str | None = None
     ) -> tuple[Interval | None, list[Interval]]:
         """The excluded booking's own slot, and the blocked ranges of the other live
         bookings (not its holds) overlapping ``span``."""
-        return await asyncio.to_thread(self._live_ranges, span, excluding)
+        return await self.database.run(self._live_ranges, span, excluding)
 
     # -- reconciliation -----------------------------------------------------------------------
 
     async def stale_claims(self, now: datetime) -> list[BookingRecord]:
         """Pending bookings whose write time-out had passed at ``now``, oldest first."""
-        return await asyncio.to_thread(self._stale_claims, now - WRITE_TIMEOUT)
+        return await self.database.run(self._stale_claims, now - WRITE_TIMEOUT)
 
     async def settle(self, booking_id: str, event: CreatedEvent | None, now: datetime) -> bool:
         """Settle a stale pending booking: confirmed with ``event`` if the calendar has it,
         else failed (its slot released). False if it was no longer a stale pending claim
         (its own process finished it, or another reconciler got there first)."""
-        return await asyncio.to_thread(self._settle_stale, booking_id, event, now)
+        return await self.database.run(self._settle_stale, booking_id, event, now)
 
-    # -- reading (directly from the CLI, or on a worker thread) ------------------------------
+    # -- reading (directly from the CLI, or through Database.run) -----------------------
 
     def records(self, call_id: str | None = None) -> list[BookingRecord]:
         """Bookings on this calendar (of one call, if given), by start time."""
-        query = select(BOOKINGS).where(
-            BOOKINGS.c.calendar_id == self.calendar_id, BOOKINGS.c.hold_of.is_(None)
-        ).order_by(BOOKINGS.c.start, BOOKINGS.c.created_at)
-        if call_id is not None:
-            query = query.where(BOOKINGS.c.call_id == call_id)
+        query, parameters = (_RECORDS, {"calendar": self.calendar_id}) if call_id is None else (
+            _CALLS_RECORDS, {"calendar": self.calendar_id, "call": call_id})
         with self.database.session() as session:
-            return [_record(row) for row in session.execute(query)]
+            return [_record(row) for row in session.execute(query, parameters)]
 
     def _ask_all(self, questions: Sequence[Question]) -> list[Standing]:
         with self.database.session() as session:
@@ -362,7 +364,7 @@ class SqlBookingStore:
                                                    "cutoff": cutoff}).all()
         return [_record(row) for row in rows]
 
-    # -- writing (worker threads) -------------------------------------------------------------
+    # -- writing (through Database.run) ------------------------------------------------------
 
     def _serially(self, work: Callable[[Session], _T]) -> _T:
         """``work`` in one serialising transaction, run again if PostgreSQL aborted it as a
@@ -439,7 +441,7 @@ class SqlBookingStore:
         """SQLite: write one claim that its check found free."""
         if claim.revive:
             return self._revive(session, claim)
-        session.execute(insert(BOOKINGS).values(_row(claim, self.calendar_id)))
+        session.execute(_INSERT_ONE, _row(claim, self.calendar_id))
         return True
 
     def _insert_all(self, session: Session, claims: Sequence[Claim]) -> set[str]:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from caller_language.time_phrases import (
@@ -196,6 +197,13 @@ def _pieces(sentence: str) -> list[_Piece]:
 
 def time_mentions(sentence: str) -> list[TimeMention]:
     """Every clock time ``sentence`` mentions, in order, with the day and zone said with it."""
+    return list(_mentions_in(sentence))
+
+
+# The same agent line is read for every slot it may have said (consent), and every line of
+# the call again for each new sentence (the time guard): read once, looked up after.
+@lru_cache(maxsize=512)
+def _mentions_in(sentence: str) -> tuple[TimeMention, ...]:
     pieces = _pieces(sentence)
     for i, piece in enumerate(pieces):
         if piece.mentions or not piece.refs:
@@ -215,7 +223,7 @@ def time_mentions(sentence: str) -> list[TimeMention]:
             nearest = min(range(len(fields)), key=lambda k: abs(piece.mentions[k][0] - position))
             _apply(fields[nearest], kind, value)
         mentions.extend(TimeMention(**values) for values in fields)  # type: ignore[arg-type]
-    return mentions
+    return tuple(mentions)
 
 
 def _apply(fields: dict[str, object], kind: str, value: object) -> None:

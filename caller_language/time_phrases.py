@@ -63,6 +63,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from caller_language.en import ENGLISH
@@ -898,6 +899,19 @@ def parse_time_request(
         _require_aware(**{f"on_offer[{i}]": o for i, o in enumerate(context.on_offer)})
         if context.current is not None:
             _require_aware(current=context.current)
+    # Equal aware datetimes are the same instant, possibly said in different zones; the
+    # offers' own offsets count (their dates are read as given), so they join the key.
+    offsets = tuple(o.utcoffset() for o in context.on_offer) if context is not None else ()
+    return _parsed(text, now, caller_zone, context, offsets)
+
+
+# A turn's time words are read where the dialogue decides, again where the tool finds slots,
+# and again by the consent check: the reading is pure and a TimeRequest immutable.
+@lru_cache(maxsize=512)
+def _parsed(
+    text: str, now: datetime, caller_zone: str, context: OfferContext | None,
+    _offsets: tuple[timedelta | None, ...],
+) -> TimeRequest | None:
     now = now.astimezone(ZoneInfo(caller_zone))
     request = _understood(_normalise(text), now, context)
     if request is None:

@@ -278,6 +278,9 @@ def _when(text: str, patterns: _Patterns) -> str | None:
     return text[start:end]
 
 
+# One turn is read by the dialogue, then again by the consent check under the tools: the
+# reading is pure and a Turn immutable, so the second read is a look-up.
+@lru_cache(maxsize=512)
 def read_turn(text: str, expecting: Expecting, words: Vocabulary = ENGLISH) -> Turn:
     """What the caller did with this turn, given what the agent asked (see the module doc)."""
     patterns = _compiled(words)

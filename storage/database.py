@@ -6,11 +6,12 @@ SQLite is the embedded default; PostgreSQL is the production store. Plain URLs
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_T = TypeVar("_T")
 
 
 def normalize_url(url: str) -> URL:
@@ -112,6 +114,17 @@ class Database:
         factory = self._serial_sessions if serial else self._sessions
         with factory.begin() as session:
             yield session
+
+    async def run(self, work: Callable[..., _T], *args: Any) -> _T:
+        """``work(*args)`` (blocking database work) from async code without stalling the loop.
+
+        PostgreSQL work waits on the network, so it runs on a worker thread. SQLite work is a
+        local file in WAL mode, well under a millisecond: handing it to a thread and back
+        costs more than the work, so it runs right here.
+        """
+        if self.dialect == "sqlite":
+            return work(*args)
+        return await asyncio.to_thread(work, *args)
 
     def drop_schema(self) -> None:
         """Remove this database's schema and everything in it (PostgreSQL test runs)."""

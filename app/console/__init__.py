@@ -103,9 +103,9 @@ def create_console(
         return RedirectResponse(request.url_for("console_login_page"), status_code=303)
 
     @console.exception_handler(_Forbidden)
-    async def forbidden(_request: Request, _exc: _Forbidden) -> Response:
-        return HTMLResponse("The form was stale or forged: go back, reload and try again.",
-                            status_code=403)
+    async def forbidden(request: Request, _exc: _Forbidden) -> Response:
+        return _TEMPLATES.TemplateResponse(request, "forbidden.html", {"organisation": None},
+                                           status_code=403)
 
     def csrf(request: Request) -> str:
         token = request.session.get("csrf")
@@ -149,14 +149,12 @@ def create_console(
         client = request.client.host if request.client else "unknown"
         keys = (f"email:{email}", f"client:{client}")
         if failures.blocked(*keys):
-            return page(request, "login.html", status=429, email=email,
-                        error="Too many failed sign-ins. Wait a few minutes and try again.")
+            return page(request, "login.html", status=429, email=email, error="locked")
         operator = await asyncio.to_thread(sign_in, database, email,
                                            str(data.get("password", "")))
         if operator is None:
             failures.add(*keys)
-            return page(request, "login.html", status=401, email=email,
-                        error="That e-mail and password do not match.")
+            return page(request, "login.html", status=401, email=email, error="mismatch")
         request.session.clear()  # a fresh session (and CSRF token) at sign-in
         request.session.update(email=operator.email, organisation={
             "id": operator.organisation.id, "name": operator.organisation.name})

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -38,6 +38,24 @@ class ConnectionNotFound(LookupError):
 
 class ConnectionNameTaken(ValueError):
     """Another account of the provider is already connected under that name."""
+
+
+class ConnectionBase:
+    """What a provider's ``Connection`` dataclass (with ``name`` and ``status``) derives."""
+
+    PREFIX: ClassVar[str]
+    name: str
+    status: str  # "connected", "needs_reconnect", "disconnected"
+
+    @property
+    def ref(self) -> str:
+        """The value of ``booking.calendar`` that books on this connection."""
+        return self.PREFIX + self.name
+
+    @property
+    def usable(self) -> bool:
+        """Whether booking can use this connection now."""
+        return self.status == "connected"
 
 
 class HasIdentity(Protocol):

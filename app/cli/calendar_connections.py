@@ -10,11 +10,18 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from app.settings import Settings, get_settings
-from calendar_backend.token_store import HasTokenKey
+from calendar_backend.connections_common import ConnectionNameTaken, ConnectionNotFound
+from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import HasTokenKey, TokenKeyMissing, TokenKeyWrong
 from storage.database import Database, open_database
 
 EXIT_FAILED = 1
 LISTEN_SECONDS = 300
+
+# What any connection command reports as ``error: ...`` (a provider adds its sign-in errors).
+ERRORS: tuple[type[Exception], ...] = (
+    TimeoutError, TokenKeyMissing, TokenKeyWrong, ConnectionNotFound, ConnectionNameTaken,
+    CalendarUnavailable, ValueError)
 
 ConfigT = TypeVar("ConfigT", bound=HasTokenKey)
 
@@ -55,6 +62,17 @@ class ListedCalendar(Protocol):
 
 
 CalendarT = TypeVar("CalendarT", bound=ListedCalendar)
+
+
+def add_connect_command(commands: argparse._SubParsersAction,
+                        account: str) -> argparse.ArgumentParser:
+    """The ``connect`` command for ``account`` ("Microsoft", "Google") sign-ins."""
+    return commands.add_parser(
+        "connect", help=f"connect a {account} account (prints the sign-in URL)",
+        description=f"Prints the {account} sign-in URL, then completes the connection when the "
+        "browser comes back to the redirect URI (a local listener). On a headless server use "
+        "--no-listen, sign in anywhere, and paste the URL the browser landed on with "
+        "--redirect-url.")
 
 
 def add_connect_arguments(connect: argparse.ArgumentParser) -> None:

@@ -5,27 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from app.cli.calendar_connections import (
-    EXIT_FAILED,
-    add_connect_arguments,
-    fail,
-    health,
-    one_calendar,
-    open_connections,
-    print_calendar,
-    print_status,
-    show_sign_in_url,
-)
+from app.cli import calendar_connections as shared
 from app.cli.redirect_listener import wait_for_redirect
 from app.settings import Settings
 from calendar_backend.google import connections
 from calendar_backend.google.api_client import GoogleApiError
 from calendar_backend.google.auth import SignInFailed, SignInNotConfigured
 from calendar_backend.google.config import GoogleConfig
-from calendar_backend.google.connections import Connection, ConnectionNotFound
+from calendar_backend.google.connections import Connection
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.provider import CalendarUnavailable
-from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
 
 
@@ -34,15 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     google = subparsers.add_parser("google", help="Google Calendar connections")
     commands = google.add_subparsers(dest="google_command", metavar="COMMAND", required=True)
 
-    connect = commands.add_parser(
-        "connect", help="connect a Google account (prints the sign-in URL)",
-        description="Prints the Google sign-in URL, then completes the connection when the "
-        "browser comes back to the redirect URI (a local listener). On a headless server use "
-        "--no-listen, sign in anywhere, and paste the URL the browser landed on with "
-        "--redirect-url.")
+    connect = shared.add_connect_command(commands, "Google")
     connect.add_argument("--name", help="connection name campaigns use (google:<name>); "
                          "default: the account's address")
-    add_connect_arguments(connect)
+    shared.add_connect_arguments(connect)
     connect.set_defaults(func=_connect)
 
     status = commands.add_parser("status", aliases=["list"],
@@ -64,12 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open() -> tuple[GoogleConfig, Database]:
-    return open_connections(Settings.google, connections.require_token_key)
+    return shared.open_connections(Settings.google, connections.require_token_key)
 
 
-_ERRORS = (SignInFailed, SignInNotConfigured, TimeoutError, TokenKeyMissing, TokenKeyWrong,
-           ConnectionNotFound, connections.ConnectionNameTaken, CalendarUnavailable,
-           GoogleApiError, ValueError)
+_ERRORS = (SignInFailed, SignInNotConfigured, GoogleApiError) + shared.ERRORS
 
 
 def _connect(args: argparse.Namespace) -> int:
@@ -80,13 +61,13 @@ def _connect(args: argparse.Namespace) -> int:
         else:
             url = asyncio.run(begin_sign_in(database, config, name=args.name,
                                             login_hint=args.login_hint))
-            if show_sign_in_url(url, whose="Google account", command="google",
+            if shared.show_sign_in_url(url, whose="Google account", command="google",
                                 no_listen=args.no_listen):
                 return 0
             params = wait_for_redirect(config.redirect_uri, args.timeout)
             connection = asyncio.run(complete_sign_in(database, config, params))
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     print(f"Connected {connection.username} as {connection.ref}; booking on calendar "
           f"{connection.calendar_name!r}.")
     return 0
@@ -96,8 +77,8 @@ def _status(args: argparse.Namespace) -> int:
     try:
         _config, database = _open()
     except _ERRORS as exc:
-        return fail(exc)
-    print_status(connections.list_connections(database), provider="Google",
+        return shared.fail(exc)
+    shared.print_status(connections.list_connections(database), provider="Google",
                  command="google", details=_details)
     return 0
 
@@ -113,15 +94,15 @@ def _calendars(args: argparse.Namespace) -> int:
         connection = connections.find_connection(database, args.connection)
         calendars = asyncio.run(connections.list_calendars(database, config, connection.name))
         if args.use:
-            chosen = one_calendar(calendars, args.use.strip())
+            chosen = shared.one_calendar(calendars, args.use.strip())
             connection = connections.set_calendar(database, connection.name, chosen)
             print(f"{connection.ref} now books on {connection.calendar_name!r}.")
             return 0
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     for cal in calendars:
         booking = cal.id == connection.calendar_id
-        print_calendar(cal, booking=booking, marks=(
+        shared.print_calendar(cal, booking=booking, marks=(
             ("booking", booking), ("primary", cal.primary), ("Meet", cal.meet_allowed),
             ("read-only", not cal.can_edit)), tail=f"  zone={cal.time_zone or '?'}")
     return 0
@@ -132,10 +113,10 @@ def _refresh(args: argparse.Namespace) -> int:
         config, database = _open()
         refreshed = asyncio.run(connections.refresh_all(database, config))
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     for c in refreshed:
-        print(f"{c.ref}: {health(c, 'google')}")
-    return 0 if all(c.usable for c in refreshed) else EXIT_FAILED
+        print(f"{c.ref}: {shared.health(c, 'google')}")
+    return 0 if all(c.usable for c in refreshed) else shared.EXIT_FAILED
 
 
 def _disconnect(args: argparse.Namespace) -> int:
@@ -144,7 +125,7 @@ def _disconnect(args: argparse.Namespace) -> int:
         connection, revoked = asyncio.run(connections.disconnect(database, config,
                                                                  args.connection))
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     print(f"Disconnected {connection.ref}: its tokens are deleted; campaigns booking on it "
           "now run without a calendar.")
     if not revoked:

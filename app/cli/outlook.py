@@ -5,26 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from app.cli.calendar_connections import (
-    EXIT_FAILED,
-    add_connect_arguments,
-    fail,
-    health,
-    one_calendar,
-    open_connections,
-    print_calendar,
-    print_status,
-    show_sign_in_url,
-)
+from app.cli import calendar_connections as shared
 from app.cli.redirect_listener import wait_for_redirect
 from app.settings import Settings
 from calendar_backend.outlook import connections
 from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured, SignInUnavailable
 from calendar_backend.outlook.config import OutlookConfig
-from calendar_backend.outlook.connections import Connection, ConnectionNotFound
+from calendar_backend.outlook.connections import Connection
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.provider import CalendarUnavailable
-from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, new_key
+from calendar_backend.token_store import new_key
 from storage.database import Database
 
 
@@ -33,18 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outlook = subparsers.add_parser("outlook", help="Outlook calendar connections")
     commands = outlook.add_subparsers(dest="outlook_command", metavar="COMMAND", required=True)
 
-    connect = commands.add_parser(
-        "connect", help="connect a Microsoft account (prints the sign-in URL)",
-        description="Prints the Microsoft sign-in URL, then completes the connection when the "
-        "browser comes back to the redirect URI (a local listener). On a headless server use "
-        "--no-listen, sign in anywhere, and paste the URL the browser landed on with "
-        "--redirect-url.")
+    connect = shared.add_connect_command(commands, "Microsoft")
     connect.add_argument("--name", help="connection name campaigns use (outlook:<name>); "
                          "default: the account's address. An account already connected "
                          "keeps its name (reconnect it without --name)")
     connect.add_argument("--account-type", choices=("work", "personal"),
                          help="hint the sign-in page to a work/school or a personal account")
-    add_connect_arguments(connect)
+    shared.add_connect_arguments(connect)
     connect.set_defaults(func=_connect)
 
     status = commands.add_parser("status", help="each connection's account, calendar and health")
@@ -73,11 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open() -> tuple[OutlookConfig, Database]:
-    return open_connections(Settings.outlook, connections.require_token_key)
+    return shared.open_connections(Settings.outlook, connections.require_token_key)
 
 
-_ERRORS = (SignInFailed, SignInNotConfigured, TimeoutError, TokenKeyMissing, TokenKeyWrong,
-           ConnectionNotFound, connections.ConnectionNameTaken, CalendarUnavailable, ValueError)
+_ERRORS = (SignInFailed, SignInNotConfigured) + shared.ERRORS
 
 
 def _connect(args: argparse.Namespace) -> int:
@@ -92,7 +75,7 @@ def _connect(args: argparse.Namespace) -> int:
         else:
             url = begin_sign_in(database, config, name=args.name, login_hint=args.login_hint,
                                 account_type=args.account_type)
-            if show_sign_in_url(url, whose="account", command="outlook",
+            if shared.show_sign_in_url(url, whose="account", command="outlook",
                                 no_listen=args.no_listen):
                 return 0
             params = wait_for_redirect(config.redirect_uri, args.timeout)
@@ -100,9 +83,9 @@ def _connect(args: argparse.Namespace) -> int:
             connection = asyncio.run(complete_sign_in(database, config, params))
     except SignInUnavailable as exc:
         # Never echo the redirect URL: it carries the authorization code.
-        return fail(f"{exc}; {retry}")
+        return shared.fail(f"{exc}; {retry}")
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "
           f"booking on calendar {connection.calendar_name!r}.")
     return 0
@@ -117,8 +100,8 @@ def _status(args: argparse.Namespace) -> int:
     try:
         _config, database = _open()
     except _ERRORS as exc:
-        return fail(exc)
-    print_status(connections.list_connections(database), provider="Outlook",
+        return shared.fail(exc)
+    shared.print_status(connections.list_connections(database), provider="Outlook",
                  command="outlook", details=_details)
     return 0
 
@@ -139,7 +122,7 @@ def _calendars(args: argparse.Namespace) -> int:
         calendars = asyncio.run(connections.list_calendars(database, config, connection.name))
         wanted = (args.use or args.block or args.unblock or "").strip()
         if wanted:
-            chosen = one_calendar(calendars, wanted)
+            chosen = shared.one_calendar(calendars, wanted)
             if args.use:
                 connection = connections.set_calendar(database, connection.name, chosen)
                 print(f"{connection.ref} now books on {connection.calendar_name!r}.")
@@ -150,12 +133,12 @@ def _calendars(args: argparse.Namespace) -> int:
                   f"{'now blocks' if args.block else 'no longer blocks'} booking.")
             return 0
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     marked = {c.id for c in connection.blocking_calendars}
     for cal in calendars:
         booking = cal.id == connection.calendar_id
         blocks = not booking and (cal.is_default or cal.id in marked)
-        print_calendar(cal, booking=booking, marks=(
+        shared.print_calendar(cal, booking=booking, marks=(
             ("booking", booking), ("default", cal.is_default),
             ("busy time blocks booking", blocks), ("Teams", cal.teams_allowed),
             ("read-only", not cal.can_edit)))
@@ -167,7 +150,7 @@ def _refresh(args: argparse.Namespace) -> int:
         config, database = _open()
         refreshed = asyncio.run(connections.refresh_all(database, config))
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     for r in refreshed:
         c = r.connection
         if r.problem is not None and c.usable:
@@ -175,8 +158,8 @@ def _refresh(args: argparse.Namespace) -> int:
             print(f"{c.ref}: refresh failed, temporarily: {r.problem} (still connected; "
                   "run refresh again later)")
         else:
-            print(f"{c.ref}: {health(c, 'outlook')}")
-    return 0 if all(r.problem is None for r in refreshed) else EXIT_FAILED
+            print(f"{c.ref}: {shared.health(c, 'outlook')}")
+    return 0 if all(r.problem is None for r in refreshed) else shared.EXIT_FAILED
 
 
 def _disconnect(args: argparse.Namespace) -> int:
@@ -184,7 +167,7 @@ def _disconnect(args: argparse.Namespace) -> int:
         _config, database = _open()
         connection = connections.disconnect(database, args.connection)
     except _ERRORS as exc:
-        return fail(exc)
+        return shared.fail(exc)
     print(f"Disconnected {connection.ref}: its tokens are deleted; campaigns booking on it "
           "now run without a calendar. Remove the app's access in the account's settings "
           "(My Apps, or account.live.com/consent for personal accounts) if wanted.")

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from calendar_backend.connections_common import (
     EXPIRY_MARGIN_SECONDS,
     CachedTokens,
+    ConnectionBase,
     ConnectionTable,
 )
 from calendar_backend.connections_common import ConnectionNameTaken as ConnectionNameTaken
@@ -62,7 +63,7 @@ class StoredToken(BaseModel):
 
 
 @dataclass(frozen=True)
-class Connection:
+class Connection(ConnectionBase):
     """One connected Google account and the calendar booked on."""
 
     id: str
@@ -78,15 +79,7 @@ class Connection:
     connected_at: datetime
     refreshed_at: datetime | None
 
-    @property
-    def ref(self) -> str:
-        """The value of ``booking.calendar`` that books on this connection."""
-        return GOOGLE_PREFIX + self.name
-
-    @property
-    def usable(self) -> bool:
-        """Whether booking can use this connection now."""
-        return self.status == "connected"
+    PREFIX = GOOGLE_PREFIX
 
     @property
     def owner_zone(self) -> str | None:
@@ -118,20 +111,12 @@ def _connection(row: GoogleConnectionRow) -> Connection:
 _table = ConnectionTable(GoogleConnectionRow, _connection, token_column="token",
                          prefix=GOOGLE_PREFIX, provider="Google", command="google", log=log)
 
-
-def is_google_ref(calendar_ref: str) -> bool:
-    """Whether ``booking.calendar`` names a Google connection."""
-    return _table.is_ref(calendar_ref)
-
-
-def list_connections(database: Database) -> list[Connection]:
-    """Every connection, by name."""
-    return _table.list(database)
-
-
-def find_connection(database: Database, name_or_ref: str) -> Connection:
-    """The connection called ``name`` (or ``google:name``); raises :class:`ConnectionNotFound`."""
-    return _table.find(database, name_or_ref)
+# The shared lookups, under the names callers use.
+is_google_ref = _table.is_ref
+list_connections = _table.list
+find_connection = _table.find
+require_token_key = _table.require_token_key
+mark_needs_reconnect = _table.mark_needs_reconnect
 
 
 def connection_usable(database: Database, calendar_ref: str) -> bool:
@@ -158,11 +143,6 @@ def open_calendar(database: Database, config: GoogleConfig, calendar_ref: str, *
                             budget_seconds=budget_seconds)
     return GoogleCalendar(api, connection.calendar_id, owner_zone=connection.owner_zone,
                           meet_allowed=connection.meet_allowed)
-
-
-def require_token_key(database: Database, config: GoogleConfig) -> None:
-    """Refuse to start when stored tokens exist but no valid token key is configured."""
-    _table.require_token_key(database, config)
 
 
 def pick_calendar(calendars: Iterable[CalendarListEntry],
@@ -214,11 +194,6 @@ def set_calendar(database: Database, name: str, calendar: CalendarListEntry) -> 
         _use_calendar(row, calendar)
         session.flush()
         return _connection(row)
-
-
-def mark_needs_reconnect(database: Database, connection_id: str, reason: str) -> None:
-    """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
-    _table.mark_needs_reconnect(database, connection_id, reason)
 
 
 async def disconnect(database: Database, config: GoogleConfig, name: str) -> tuple[Connection,

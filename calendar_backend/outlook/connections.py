@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from calendar_backend.connections_common import (
     CachedTokens,
+    ConnectionBase,
     ConnectionTable,
     pick_calendar,
 )
@@ -57,7 +58,7 @@ class CalendarRef(BaseModel):
 
 
 @dataclass(frozen=True)
-class Connection:
+class Connection(ConnectionBase):
     """One connected Microsoft account and the calendar booked on."""
 
     id: str
@@ -78,15 +79,7 @@ class Connection:
     connected_at: datetime
     refreshed_at: datetime | None
 
-    @property
-    def ref(self) -> str:
-        """The value of ``booking.calendar`` that books on this connection."""
-        return OUTLOOK_PREFIX + self.name
-
-    @property
-    def usable(self) -> bool:
-        """Whether booking can use this connection now."""
-        return self.status == "connected"
+    PREFIX = OUTLOOK_PREFIX
 
     @property
     def owner_zone(self) -> str | None:
@@ -112,20 +105,12 @@ def _connection(row: OutlookConnectionRow) -> Connection:
 _table = ConnectionTable(OutlookConnectionRow, _connection, token_column="token_cache",
                          prefix=OUTLOOK_PREFIX, provider="Outlook", command="outlook", log=log)
 
-
-def is_outlook_ref(calendar_ref: str) -> bool:
-    """Whether ``booking.calendar`` names an Outlook connection."""
-    return _table.is_ref(calendar_ref)
-
-
-def list_connections(database: Database) -> list[Connection]:
-    """Every connection, by name."""
-    return _table.list(database)
-
-
-def find_connection(database: Database, name_or_ref: str) -> Connection:
-    """The connection called ``name`` (or ``outlook:name``); raises :class:`ConnectionNotFound`."""
-    return _table.find(database, name_or_ref)
+# The shared lookups, under the names callers use.
+is_outlook_ref = _table.is_ref
+list_connections = _table.list
+find_connection = _table.find
+require_token_key = _table.require_token_key
+mark_needs_reconnect = _table.mark_needs_reconnect
 
 
 def connection_usable(database: Database, calendar_ref: str) -> bool:
@@ -157,11 +142,6 @@ def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, 
                            teams_allowed=connection.teams_allowed,
                            books_on_default=connection.calendar_is_default is True,
                            blocking_calendar_ids=[c.id for c in connection.blocking_calendars])
-
-
-def require_token_key(database: Database, config: OutlookConfig) -> None:
-    """Refuse to start when stored tokens exist but no valid token key is configured."""
-    _table.require_token_key(database, config)
 
 
 def save_connection(database: Database, config: OutlookConfig, signed: SignedIn, user: GraphUser,
@@ -230,11 +210,6 @@ def set_blocking(database: Database, name: str, calendar: GraphCalendar,
         row.blocking_calendars = kept  # a new list: the JSON column sees the change
         session.flush()
         return _connection(row)
-
-
-def mark_needs_reconnect(database: Database, connection_id: str, reason: str) -> None:
-    """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
-    _table.mark_needs_reconnect(database, connection_id, reason)
 
 
 def disconnect(database: Database, name: str) -> Connection:

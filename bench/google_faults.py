@@ -34,14 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench._faults_common import (  # noqa: E402
-    bench_booking,
-    bench_database,
-    booking_rows,
-    call_all,
-    one_call,
-    options,
-)
+from bench import _faults_common as common  # noqa: E402
 from calendar_backend.booking import idempotency_key  # noqa: E402
 from calendar_backend.booking_settings import BookingSettings  # noqa: E402
 from calendar_backend.google.calendar import event_id  # noqa: E402
@@ -59,17 +52,17 @@ OWNER = "owner@gmail.com"
 async def run(args: argparse.Namespace) -> int:
     emulator = GoogleEmulator().start()
     emulator.add_account(OWNER, time_zone="America/Los_Angeles")
-    with bench_database(args, "google-bench-") as (database, workdir):
+    with common.bench_database(args, "google-bench-") as (database, workdir):
         config = settings_for(emulator, workdir).google()
         try:
             emulator.sign_in_as(OWNER)
             landed = httpx.get(await begin_sign_in(database, config)).headers["location"]
             ref = (await complete_sign_in(database, config, landed)).ref
-            booking = bench_booking(ref)
+            booking = common.bench_booking(ref)
             emulator.clear_log()
             emulator.set_faults(FaultPlan(rate=args.fault_rate, kinds=("429", "403", "403user"),
                                           lost_rate=args.lost_rate, seed=args.seed))
-            outcomes, elapsed = await call_all(args, lambda n, rng: one_call(
+            outcomes, elapsed = await common.call_all(args, lambda n, rng: common.one_call(
                 database, open_calendar(database, config, ref), ref, booking, n, rng))
             stray = len(emulator.events(OWNER))
             # After the calls, under the same faults: withdraw what failed inserts left behind.
@@ -85,7 +78,7 @@ async def run(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace, database: Database, emulator: GoogleEmulator,
            ref: str, booking: BookingSettings, outcomes: Counter[str], elapsed: float) -> int:
     """Compare the calendar with the bookings table and print the figures."""
-    records = booking_rows(database, booking, ref)
+    records = common.booking_rows(database, booking, ref)
     confirmed = [r for r in records if r.status == "confirmed"]
     failed = [r for r in records if r.status == "failed"]
     live = emulator.events(OWNER)
@@ -125,7 +118,7 @@ def report(args: argparse.Namespace, database: Database, emulator: GoogleEmulato
 
 def main() -> None:
     """Parse the options and run the bench."""
-    sys.exit(asyncio.run(run(options(__doc__.split("\n")[0], concurrency=8))))
+    sys.exit(asyncio.run(run(common.options(__doc__.split("\n")[0], concurrency=8))))
 
 
 if __name__ == "__main__":

@@ -39,14 +39,7 @@ import httpx  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from app.settings import Settings  # noqa: E402
-from bench._faults_common import (  # noqa: E402
-    bench_booking,
-    bench_database,
-    booking_rows,
-    call_all,
-    one_call,
-    options,
-)
+from bench import _faults_common as common  # noqa: E402
 from calendar_backend.booking import idempotency_key  # noqa: E402
 from calendar_backend.booking_settings import BookingSettings  # noqa: E402
 from calendar_backend.outlook.calendar import transaction_id  # noqa: E402
@@ -63,7 +56,7 @@ OWNER = "owner@contoso.com"
 async def run(args: argparse.Namespace) -> int:
     emulator = MicrosoftEmulator().start()
     emulator.add_account(OWNER, time_zone="Pacific Standard Time")
-    with bench_database(args, "outlook-bench-") as (database, workdir):
+    with common.bench_database(args, "outlook-bench-") as (database, workdir):
         settings = Settings(
             _env_file=None, data_dir=workdir, token_key=Fernet.generate_key().decode(),
             graph_base_url=emulator.graph_base_url, microsoft_login_url=emulator.login_url,
@@ -74,12 +67,12 @@ async def run(args: argparse.Namespace) -> int:
             emulator.sign_in_as(OWNER)
             landed = httpx.get(begin_sign_in(database, settings.outlook())).headers["location"]
             ref = (await complete_sign_in(database, settings.outlook(), landed)).ref
-            booking = bench_booking(ref)
+            booking = common.bench_booking(ref)
             emulator.clear_log()
             emulator.set_faults(FaultPlan(rate=args.fault_rate, statuses=(429, 503),
                                           retry_after=(0.05, 0.3), lost_rate=args.lost_rate,
                                           seed=args.seed))
-            outcomes, elapsed = await call_all(args, lambda n, rng: one_call(
+            outcomes, elapsed = await common.call_all(args, lambda n, rng: common.one_call(
                 database, open_calendar(database, settings.outlook(), ref), ref, booking, n,
                 rng))
             stray = len(emulator.events(OWNER))
@@ -97,7 +90,7 @@ async def run(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace, database: Database, emulator: MicrosoftEmulator,
            ref: str, booking: BookingSettings, outcomes: Counter[str], elapsed: float) -> int:
     """Compare the calendar with the bookings table and print the figures."""
-    records = booking_rows(database, booking, ref)
+    records = common.booking_rows(database, booking, ref)
     confirmed = [r for r in records if r.status == "confirmed"]
     failed = [r for r in records if r.status == "failed"]
     events = emulator.events(OWNER)
@@ -134,7 +127,7 @@ def report(args: argparse.Namespace, database: Database, emulator: MicrosoftEmul
 
 def main() -> None:
     """Parse the options and run the bench."""
-    sys.exit(asyncio.run(run(options(__doc__.split("\n")[0], concurrency=16))))
+    sys.exit(asyncio.run(run(common.options(__doc__.split("\n")[0], concurrency=16))))
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def _status(args: argparse.Namespace) -> int:
     except _ERRORS as exc:
         return shared.fail(exc)
     shared.print_status(connections.list_connections(database), provider="Google",
-                 command="google", details=_details)
+                        command="google", details=_details)
     return 0
 
 

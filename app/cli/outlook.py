@@ -102,7 +102,7 @@ def _status(args: argparse.Namespace) -> int:
     except _ERRORS as exc:
         return shared.fail(exc)
     shared.print_status(connections.list_connections(database), provider="Outlook",
-                 command="outlook", details=_details)
+                        command="outlook", details=_details)
     return 0
 
 

@@ -25,130 +25,60 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import sys
-import tempfile
-import time
-import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from calendar_backend.booking import (  # noqa: E402
-    Booked,
-    BookingFailed,
-    BookingService,
-    SlotTaken,
-    idempotency_key,
-)
-from calendar_backend.booking_settings import BookingSettings, Recipient  # noqa: E402
+from bench import _faults_common as common  # noqa: E402
+from calendar_backend.booking import idempotency_key  # noqa: E402
+from calendar_backend.booking_settings import BookingSettings  # noqa: E402
 from calendar_backend.google.calendar import event_id  # noqa: E402
-from calendar_backend.google.config import GoogleConfig  # noqa: E402
 from calendar_backend.google.connections import open_calendar  # noqa: E402
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in  # noqa: E402
 from calendar_backend.google.upkeep import sweep_failed_creates  # noqa: E402
-from calendar_backend.interval import Interval  # noqa: E402
-from calendar_backend.provider import Attendee  # noqa: E402
-from storage.database import Database, open_database  # noqa: E402
+from storage.database import Database  # noqa: E402
 from tests.fakes.google import FaultPlan, GoogleEmulator  # noqa: E402
 from tests.fakes.google.fixtures import settings_for  # noqa: E402
 
 OWNER = "owner@gmail.com"
-NOW = datetime(2030, 3, 4, 16, 0, tzinfo=UTC)  # Monday 08:00 in Los Angeles
-ATTEMPTS = 10
 
-
-async def one_call(database: Database, config: GoogleConfig, ref: str, booking: BookingSettings,
-                   n: int, rng: random.Random) -> str:
-    """One caller: read availability once, pick a slot, book (alternatives if taken)."""
-    provider = open_calendar(database, config, ref)
-    assert provider is not None
-    service = BookingService.on_database(database, provider, booking, calendar_id=ref,
-                                         campaign_name="bench",
-                                         calendar_zone=await provider.time_zone())
-    try:
-        await service.load_availability(NOW)
-    except Exception:  # noqa: BLE001 (a call whose calendar is down books nothing)
-        return "failed"
-    # Each caller prefers a day ("how about the 12th?"); a few collide on the same day.
-    day = NOW + timedelta(days=rng.randrange(21))
-    wish = Interval(day, day + timedelta(days=1))
-    slots = await service.free_slots(NOW, limit=3, within=wish) or \
-        await service.free_slots(NOW, limit=3)
-    if not slots:
-        return "no_slot"
-    start = rng.choice(slots).start  # callers pick among the first offers: they collide
-    email = f"caller{n}@example.org"
-    for _ in range(ATTEMPTS):
-        result = await service.book(start=start, attendee=Attendee(email=email),
-                                    recipient=Recipient(first_name=f"Caller {n}", email=email),
-                                    call_id=f"call-{n}", now=NOW)
-        if isinstance(result, Booked):
-            return "confirmed"
-        if isinstance(result, BookingFailed):
-            return "failed"
-        if isinstance(result, SlotTaken):
-            offers = await service.free_slots(NOW, limit=3, within=wish) or \
-                result.alternatives
-            if offers:
-                start = rng.choice(offers).start
-                continue
-        return f"not_booked: {type(result).__name__} {getattr(result, 'reason', '')}".strip()
-    return "not_booked: taken every time"
 
 
 async def run(args: argparse.Namespace) -> int:
     emulator = GoogleEmulator().start()
     emulator.add_account(OWNER, time_zone="America/Los_Angeles")
-    workdir = Path(tempfile.mkdtemp(prefix="google-bench-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    # PostgreSQL: a throwaway schema, so the bench never touches anyone's tables.
-    schema = f"bench_{uuid.uuid4().hex[:10]}" if url.startswith("postgres") else None
-    database = open_database(url, schema=schema)
-    config = settings_for(emulator, workdir).google()
-    try:
-        emulator.sign_in_as(OWNER)
-        landed = httpx.get(await begin_sign_in(database, config)).headers["location"]
-        ref = (await complete_sign_in(database, config, landed)).ref
-        booking = BookingSettings(enabled=True, calendar=ref, meeting_length_minutes=30,
-                                  look_ahead_days=30, meeting_type="video")
-        emulator.clear_log()
-        emulator.set_faults(FaultPlan(rate=args.fault_rate, kinds=("429", "403", "403user"),
-                                      lost_rate=args.lost_rate, seed=args.seed))
-        rng = random.Random(args.seed)
-        gate = asyncio.Semaphore(args.concurrency)
-
-        async def gated(n: int) -> str:
-            async with gate:
-                return await one_call(database, config, ref, booking, n, rng)
-
-        started = time.monotonic()
-        outcomes = Counter(await asyncio.gather(*(gated(n) for n in range(args.bookings))))
-        elapsed = time.monotonic() - started
-        stray = len(emulator.events(OWNER))
-        # After the calls, under the same faults: withdraw what failed inserts left behind.
-        withdrawn = await sweep_failed_creates(database, config, settled_after=timedelta(0))
-        print(f"upkeep sweep withdrew {withdrawn} event(s) of failed bookings "
-              f"({stray} events before the sweep)")
-        emulator.set_faults(FaultPlan())
-        return report(args, database, emulator, ref, booking, outcomes, elapsed)
-    finally:
-        emulator.stop()
-        if schema:
-            database.drop_schema()
-        database.dispose()
+    with common.bench_database(args, "google-bench-") as (database, workdir):
+        config = settings_for(emulator, workdir).google()
+        try:
+            emulator.sign_in_as(OWNER)
+            landed = httpx.get(await begin_sign_in(database, config)).headers["location"]
+            ref = (await complete_sign_in(database, config, landed)).ref
+            booking = common.bench_booking(ref)
+            emulator.clear_log()
+            emulator.set_faults(FaultPlan(rate=args.fault_rate, kinds=("429", "403", "403user"),
+                                          lost_rate=args.lost_rate, seed=args.seed))
+            outcomes, elapsed = await common.call_all(args, lambda n, rng: common.one_call(
+                database, open_calendar(database, config, ref), ref, booking, n, rng))
+            stray = len(emulator.events(OWNER))
+            # After the calls, under the same faults: withdraw what failed inserts left behind.
+            withdrawn = await sweep_failed_creates(database, config, settled_after=timedelta(0))
+            print(f"upkeep sweep withdrew {withdrawn} event(s) of failed bookings "
+                  f"({stray} events before the sweep)")
+            emulator.set_faults(FaultPlan())
+            return report(args, database, emulator, ref, booking, outcomes, elapsed)
+        finally:
+            emulator.stop()
 
 
 def report(args: argparse.Namespace, database: Database, emulator: GoogleEmulator,
            ref: str, booking: BookingSettings, outcomes: Counter[str], elapsed: float) -> int:
     """Compare the calendar with the bookings table and print the figures."""
-    service_view = BookingService.on_database(database, _NoCalendar(), booking, calendar_id=ref,
-                                              campaign_name="bench", calendar_zone="UTC")
-    records = service_view.bookings()
+    records = common.booking_rows(database, booking, ref)
     confirmed = [r for r in records if r.status == "confirmed"]
     failed = [r for r in records if r.status == "failed"]
     live = emulator.events(OWNER)
@@ -186,23 +116,9 @@ def report(args: argparse.Namespace, database: Database, emulator: GoogleEmulato
     return 0 if ok else 1
 
 
-class _NoCalendar:
-    """Reading the bookings table needs no calendar."""
-
-    def __getattr__(self, name: str) -> object:
-        raise AssertionError(f"the report does not touch the calendar ({name})")
-
-
 def main() -> None:
     """Parse the options and run the bench."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bookings", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--fault-rate", type=float, default=0.2)
-    parser.add_argument("--lost-rate", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
-    sys.exit(asyncio.run(run(parser.parse_args())))
+    sys.exit(asyncio.run(run(common.options(__doc__.split("\n")[0], concurrency=8))))
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ import asyncio
 import weakref
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
+
+from calendar_backend.provider import CalendarUnavailable
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -29,6 +31,25 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
         return None
     return max(0.0, seconds)
+
+
+class ApiUnavailable(CalendarUnavailable):
+    """The calendar API did not answer within the budget.
+
+    ``maybe_applied`` when a write may have taken effect without our hearing back.
+    """
+
+    def __init__(self, reason: str, *, maybe_applied: bool = False) -> None:
+        super().__init__(reason)
+        self.maybe_applied = maybe_applied
+
+
+def error_member(response: httpx.Response) -> Any:
+    """The ``error`` member of an error answer (``{}`` when absent), ``None`` when not JSON."""
+    try:
+        return response.json().get("error") or {}
+    except ValueError:
+        return None
 
 
 class TokenSource(Protocol):

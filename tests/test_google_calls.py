@@ -12,20 +12,25 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from agent.call_session import CallSession
 from agent.campaign import Campaign
-from app.campaign_files import parse_campaign
 from app.cli import main
-from app.harness import CalendarSpec, CallerSpec, CallResult, run_call, scripted_input
-from app.settings import Settings, get_settings
+from app.harness import CallerSpec, CallResult
+from app.settings import Settings
 from calendar_backend.google.connections import Connection, find_connection
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.google.upkeep import keep_connections_alive
 from calendar_backend.interval import Interval
 from storage.database import Database
+from tests.calendar_helpers import (
+    agent_lines,
+    browser,
+    guided_call,
+    operator_environment,
+    video_campaign,
+)
 from tests.fakes.google import GoogleEmulator, fixtures
 
 google, google_settings = fixtures.google, fixtures.google_settings
@@ -48,30 +53,8 @@ BOOKS_THE_FIRST_TIME = [
 
 def google_campaign(connection: Connection) -> Campaign:
     """30-minute video calls on the connection, in the calendar's zone."""
-    return parse_campaign({
-        "name": "spring-outreach",
-        "business_name": "Northwind Consulting",
-        "purpose": "a free 30-minute consultation",
-        "booking": {
-            "enabled": True,
-            "calendar": connection.ref,
-            "meeting_length_minutes": 30,
-            "availability": {"days": ["mon", "tue", "wed", "thu", "fri"],
-                             "start": "09:00", "end": "17:00"},
-            "buffer_after_minutes": 10,
-            "minimum_notice_minutes": 120,
-            "look_ahead_days": 14,
-            "meeting_type": "video",
-            "title_template": "Intro call with {recipient.fullName}",
-        },
-    })
+    return video_campaign(connection.ref)
 
-
-def browser(url: str) -> str:
-    """The owner's browser: open the sign-in URL, sign in, land on the redirect URL."""
-    answer = httpx.get(url)
-    assert answer.status_code == 302, answer.text
-    return answer.headers["location"]
 
 
 async def connect(database: Database, settings: Settings, emu: GoogleEmulator) -> Connection:
@@ -84,15 +67,8 @@ async def connect(database: Database, settings: Settings, emu: GoogleEmulator) -
 async def call(database: Database, settings: Settings, campaign: Campaign,
                lines: list[str]) -> tuple[CallResult, CallSession]:
     """One guided call booking on the campaign's own (Google) calendar."""
-    return await run_call(
-        campaign, database=database, settings=settings, caller=CALLER,
-        next_line=scripted_input(lines), now=NOW, calendar=CalendarSpec(use="campaign"),
-        policy="guided",
-    )
+    return await guided_call(database, settings, campaign, lines, caller=CALLER, now=NOW)
 
-
-def agent_lines(result: CallResult) -> str:
-    return " ".join(t["text"] for t in result.transcript if t["role"] == "agent")
 
 
 async def test_guided_call_books_on_google_with_the_caller_invited_and_a_meet_link(
@@ -194,13 +170,7 @@ async def test_a_call_that_finds_the_grant_revoked_goes_on_without_booking(
 def operator_env(database: Database, google_settings: Settings,
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The environment ``booking-agent`` runs with: the emulator's settings and this database."""
-    url = database.url
-    if database.schema is not None:
-        url = url.update_query_dict({"options": f"-csearch_path={database.schema},public"})
-    for name, value in {
-        "DATABASE_URL": url.render_as_string(hide_password=False),
-        "DATA_DIR": str(google_settings.data_dir),
-        "TOKEN_KEY": google_settings.token_key.get_secret_value(),
+    yield from operator_environment(database, google_settings, {
         "GOOGLE_CALENDAR_BASE_URL": google_settings.google_calendar_base_url,
         "GOOGLE_AUTH_URL": google_settings.google_auth_url,
         "GOOGLE_TOKEN_URL": google_settings.google_token_url,
@@ -208,11 +178,7 @@ def operator_env(database: Database, google_settings: Settings,
         "GOOGLE_CLIENT_ID": google_settings.google_client_id,
         "GOOGLE_CLIENT_SECRET": google_settings.google_client_secret.get_secret_value(),
         "GOOGLE_REDIRECT_URI": google_settings.google_redirect_uri,
-    }.items():
-        monkeypatch.setenv(f"BOOKING_AGENT_{name}", value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    }, monkeypatch)
 
 
 async def google_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

@@ -7,7 +7,6 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from hypothesis import given
@@ -31,6 +30,7 @@ from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.provider import CalendarUnavailable
 from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
+from tests.calendar_helpers import browser
 from tests.fakes.google import GoogleEmulator, fixtures
 
 google, google_settings = fixtures.google, fixtures.google_settings
@@ -39,12 +39,6 @@ OWNER = fixtures.OWNER
 DAY = datetime(2030, 3, 5, 13, tzinfo=UTC)
 EVENTS_SCOPE = "https://www.googleapis.com/auth/calendar.events"
 
-
-def browser(url: str) -> str:
-    """What the owner's browser does: sign in at Google and land on the redirect URL."""
-    answer = httpx.get(url)
-    assert answer.status_code == 302, answer.text
-    return answer.headers["location"]
 
 
 async def connect(database: Database, settings: Settings, emu: GoogleEmulator,

@@ -11,20 +11,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from agent.call_session import CallSession
 from agent.campaign import Campaign
-from app.campaign_files import parse_campaign
 from app.cli import main
 from app.harness import (
-    CalendarSpec,
     CallerSpec,
     CallResult,
     EventSpec,
-    run_call,
-    scripted_input,
 )
 from app.settings import Settings
 from calendar_backend.interval import Interval
@@ -37,6 +32,7 @@ from calendar_backend.outlook.connections import (
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.upkeep import keep_connections_alive
 from storage.database import Database
+from tests.calendar_helpers import agent_lines, browser, guided_call, video_campaign
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 
 emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, fixtures.operator_env
@@ -64,30 +60,8 @@ COULD_NOT_BOOK = "I'm sorry, I couldn't reach the calendar to book that just now
 
 def outlook_campaign(connection: Connection) -> Campaign:
     """30-minute video calls on the connection, in the owner's mailbox zone (none set here)."""
-    return parse_campaign({
-        "name": "spring-outreach",
-        "business_name": "Northwind Consulting",
-        "purpose": "a free 30-minute consultation",
-        "booking": {
-            "enabled": True,
-            "calendar": connection.ref,
-            "meeting_length_minutes": 30,
-            "availability": {"days": ["mon", "tue", "wed", "thu", "fri"],
-                             "start": "09:00", "end": "17:00"},
-            "buffer_after_minutes": 10,
-            "minimum_notice_minutes": 120,
-            "look_ahead_days": 14,
-            "meeting_type": "video",
-            "title_template": "Intro call with {recipient.fullName}",
-        },
-    })
+    return video_campaign(connection.ref)
 
-
-def browser(url: str) -> str:
-    """The owner's browser: open the sign-in URL, sign in, land on the redirect URL."""
-    answer = httpx.get(url)
-    assert answer.status_code == 302, answer.text
-    return answer.headers["location"]
 
 
 async def connect(database: Database, settings: Settings, emu: MicrosoftEmulator,
@@ -102,15 +76,9 @@ async def call(database: Database, settings: Settings, campaign: Campaign, lines
                *, caller: CallerSpec = CALLER,
                events: list[EventSpec] | None = None) -> tuple[CallResult, CallSession]:
     """One guided call booking on the campaign's own (Outlook) calendar."""
-    return await run_call(
-        campaign, database=database, settings=settings, caller=caller,
-        next_line=scripted_input(lines), now=NOW, calendar=CalendarSpec(use="campaign"),
-        policy="guided", events=events,
-    )
+    return await guided_call(database, settings, campaign, lines, caller=caller, now=NOW,
+                             events=events)
 
-
-def agent_lines(result: CallResult) -> str:
-    return " ".join(t["text"] for t in result.transcript if t["role"] == "agent")
 
 
 def offered(session: CallSession) -> list[Interval]:

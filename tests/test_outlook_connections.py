@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
@@ -29,6 +28,7 @@ from calendar_backend.outlook.upkeep import keep_connections_alive
 from calendar_backend.provider import Attendee, CalendarUnavailable, NewEvent
 from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
+from tests.calendar_helpers import browser
 from tests.fakes.microsoft import PERSONAL_TENANT, MicrosoftEmulator, fixtures
 
 emulator, ms_settings = fixtures.emulator, fixtures.ms_settings
@@ -36,12 +36,6 @@ emulator, ms_settings = fixtures.emulator, fixtures.ms_settings
 WORK, PERSONAL = "adele@contoso.com", "julie@outlook.com"
 DAY = datetime(2030, 3, 5, tzinfo=UTC)
 
-
-def browser(url: str) -> str:
-    """What the owner's browser does: sign in and land on the redirect URL."""
-    answer = httpx.get(url)
-    assert answer.status_code == 302, answer.text
-    return answer.headers["location"]
 
 
 async def connect(database: Database, settings: Settings, emu: MicrosoftEmulator,

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
+from app.cli import calendar_connections as shared
 from app.cli.redirect_listener import wait_for_redirect
-from app.settings import get_settings
+from app.settings import Settings
 from calendar_backend.outlook import connections
 from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured, SignInUnavailable
 from calendar_backend.outlook.config import OutlookConfig
-from calendar_backend.outlook.connections import Connection, ConnectionNotFound
+from calendar_backend.outlook.connections import Connection
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.provider import CalendarUnavailable
-from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, new_key
-from storage.database import Database, open_database
-
-EXIT_FAILED = 1
-LISTEN_SECONDS = 300
+from calendar_backend.token_store import new_key
+from storage.database import Database
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,23 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outlook = subparsers.add_parser("outlook", help="Outlook calendar connections")
     commands = outlook.add_subparsers(dest="outlook_command", metavar="COMMAND", required=True)
 
-    connect = commands.add_parser(
-        "connect", help="connect a Microsoft account (prints the sign-in URL)",
-        description="Prints the Microsoft sign-in URL, then completes the connection when the "
-        "browser comes back to the redirect URI (a local listener). On a headless server use "
-        "--no-listen, sign in anywhere, and paste the URL the browser landed on with "
-        "--redirect-url.")
+    connect = shared.add_connect_command(commands, "Microsoft")
     connect.add_argument("--name", help="connection name campaigns use (outlook:<name>); "
                          "default: the account's address. An account already connected "
                          "keeps its name (reconnect it without --name)")
     connect.add_argument("--account-type", choices=("work", "personal"),
                          help="hint the sign-in page to a work/school or a personal account")
-    connect.add_argument("--login-hint", help="the account's e-mail address, pre-filled")
-    connect.add_argument("--no-listen", action="store_true",
-                         help="only print the URL; finish later with --redirect-url")
-    connect.add_argument("--redirect-url", help="the URL the browser landed on after sign-in")
-    connect.add_argument("--timeout", type=float, default=LISTEN_SECONDS,
-                         help="seconds to wait for the browser (default %(default)s)")
+    shared.add_connect_arguments(connect)
     connect.set_defaults(func=_connect)
 
     status = commands.add_parser("status", help="each connection's account, calendar and health")
@@ -71,20 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open() -> tuple[OutlookConfig, Database]:
-    settings = get_settings()
-    config = settings.outlook()
-    database = open_database(settings.sqlalchemy_url())
-    connections.require_token_key(database, config)
-    return config, database
+    return shared.open_connections(Settings.outlook, connections.require_token_key)
 
 
-def _fail(message: object) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_FAILED
-
-
-_ERRORS = (SignInFailed, SignInNotConfigured, TimeoutError, TokenKeyMissing, TokenKeyWrong,
-           ConnectionNotFound, connections.ConnectionNameTaken, CalendarUnavailable, ValueError)
+_ERRORS = (SignInFailed, SignInNotConfigured) + shared.ERRORS
 
 
 def _connect(args: argparse.Namespace) -> int:
@@ -99,20 +75,17 @@ def _connect(args: argparse.Namespace) -> int:
         else:
             url = begin_sign_in(database, config, name=args.name, login_hint=args.login_hint,
                                 account_type=args.account_type)
-            print("Open this URL in a browser and sign in with the calendar owner's account:")
-            print(url, flush=True)
-            if args.no_listen:
-                print("Then run: booking-agent outlook connect --redirect-url "
-                      "'<the URL the browser landed on>'")
+            if shared.show_sign_in_url(url, whose="account", command="outlook",
+                                no_listen=args.no_listen):
                 return 0
             params = wait_for_redirect(config.redirect_uri, args.timeout)
             retry += " and sign in again"
             connection = asyncio.run(complete_sign_in(database, config, params))
     except SignInUnavailable as exc:
         # Never echo the redirect URL: it carries the authorization code.
-        return _fail(f"{exc}; {retry}")
+        return shared.fail(f"{exc}; {retry}")
     except _ERRORS as exc:
-        return _fail(exc)
+        return shared.fail(exc)
     print(f"Connected {connection.username} ({_kind(connection)}) as {connection.ref}; "
           f"booking on calendar {connection.calendar_name!r}.")
     return 0
@@ -123,37 +96,23 @@ def _kind(connection: Connection) -> str:
         else "work or school account"
 
 
-def _health(connection: Connection) -> str:
-    if connection.status == "needs_reconnect":
-        return f"needs reconnect: {connection.status_reason} (run: booking-agent outlook connect)"
-    if connection.status == "disconnected":
-        return "disconnected (campaigns using it have no calendar)"
-    return "ok"
-
-
 def _status(args: argparse.Namespace) -> int:
     try:
         _config, database = _open()
     except _ERRORS as exc:
-        return _fail(exc)
-    found = connections.list_connections(database)
-    if not found:
-        print("No Outlook connections. Connect one with: booking-agent outlook connect")
-        return 0
-    for c in found:
-        said = c.mailbox_time_zone or "nothing"
-        zone = c.owner_zone or f"the campaign's zone (the mailbox says {said!r})"
-        print(f"{c.ref}")
-        print(f"  account:   {c.username} ({_kind(c)})")
-        print(f"  calendar:  {c.calendar_name}" + (" (Teams)" if c.teams_allowed else ""))
-        also = ([] if c.calendar_is_default else ["the default calendar"]) + \
-            [b.name for b in c.blocking_calendars]
-        if also:
-            print(f"  busy from: {', '.join(also)} too")
-        print(f"  zone:      {zone}")
-        print(f"  connected: {c.connected_at:%Y-%m-%d %H:%M} UTC")
-        print(f"  health:    {_health(c)}")
+        return shared.fail(exc)
+    shared.print_status(connections.list_connections(database), provider="Outlook",
+                        command="outlook", details=_details)
     return 0
+
+
+def _details(c: Connection) -> tuple[str, str, list[str], str]:
+    also = ([] if c.calendar_is_default else ["the default calendar"]) + \
+        [b.name for b in c.blocking_calendars]
+    return (f"{c.username} ({_kind(c)})",
+            c.calendar_name + (" (Teams)" if c.teams_allowed else ""),
+            [f"busy from: {', '.join(also)} too"] if also else [],
+            f"the mailbox says {c.mailbox_time_zone or 'nothing'!r}")
 
 
 def _calendars(args: argparse.Namespace) -> int:
@@ -163,31 +122,26 @@ def _calendars(args: argparse.Namespace) -> int:
         calendars = asyncio.run(connections.list_calendars(database, config, connection.name))
         wanted = (args.use or args.block or args.unblock or "").strip()
         if wanted:
-            match = [c for c in calendars if c.id == wanted] or \
-                [c for c in calendars if c.name.casefold() == wanted.casefold()]
-            if len(match) != 1:
-                return _fail(f"{len(match)} calendars match {wanted!r}; use the id")
+            chosen = shared.one_calendar(calendars, wanted)
             if args.use:
-                connection = connections.set_calendar(database, connection.name, match[0])
+                connection = connections.set_calendar(database, connection.name, chosen)
                 print(f"{connection.ref} now books on {connection.calendar_name!r}.")
                 return 0
-            connection = connections.set_blocking(database, connection.name, match[0],
+            connection = connections.set_blocking(database, connection.name, chosen,
                                                   blocking=bool(args.block))
-            print(f"{connection.ref}: busy time on {match[0].name!r} "
+            print(f"{connection.ref}: busy time on {chosen.name!r} "
                   f"{'now blocks' if args.block else 'no longer blocks'} booking.")
             return 0
     except _ERRORS as exc:
-        return _fail(exc)
+        return shared.fail(exc)
     marked = {c.id for c in connection.blocking_calendars}
     for cal in calendars:
         booking = cal.id == connection.calendar_id
         blocks = not booking and (cal.is_default or cal.id in marked)
-        marks = [m for m, on in (("booking", booking), ("default", cal.is_default),
-                                 ("busy time blocks booking", blocks),
-                                 ("Teams", cal.teams_allowed),
-                                 ("read-only", not cal.can_edit)) if on]
-        print(f"{'*' if cal.id == connection.calendar_id else ' '} {cal.name}"
-              f"{' [' + ', '.join(marks) + ']' if marks else ''}  id={cal.id}")
+        shared.print_calendar(cal, booking=booking, marks=(
+            ("booking", booking), ("default", cal.is_default),
+            ("busy time blocks booking", blocks), ("Teams", cal.teams_allowed),
+            ("read-only", not cal.can_edit)))
     return 0
 
 
@@ -196,7 +150,7 @@ def _refresh(args: argparse.Namespace) -> int:
         config, database = _open()
         refreshed = asyncio.run(connections.refresh_all(database, config))
     except _ERRORS as exc:
-        return _fail(exc)
+        return shared.fail(exc)
     for r in refreshed:
         c = r.connection
         if r.problem is not None and c.usable:
@@ -204,8 +158,8 @@ def _refresh(args: argparse.Namespace) -> int:
             print(f"{c.ref}: refresh failed, temporarily: {r.problem} (still connected; "
                   "run refresh again later)")
         else:
-            print(f"{c.ref}: {_health(c)}")
-    return 0 if all(r.problem is None for r in refreshed) else EXIT_FAILED
+            print(f"{c.ref}: {shared.health(c, 'outlook')}")
+    return 0 if all(r.problem is None for r in refreshed) else shared.EXIT_FAILED
 
 
 def _disconnect(args: argparse.Namespace) -> int:
@@ -213,7 +167,7 @@ def _disconnect(args: argparse.Namespace) -> int:
         _config, database = _open()
         connection = connections.disconnect(database, args.connection)
     except _ERRORS as exc:
-        return _fail(exc)
+        return shared.fail(exc)
     print(f"Disconnected {connection.ref}: its tokens are deleted; campaigns booking on it "
           "now run without a calendar. Remove the app's access in the account's settings "
           "(My Apps, or account.live.com/consent for personal accounts) if wanted.")

@@ -23,7 +23,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calendar_backend.api_http import TokenSource, loop_client, retry_after_seconds
+from calendar_backend.api_http import (
+    ApiUnavailable,
+    TokenSource,
+    error_member,
+    loop_client,
+    retry_after_seconds,
+)
 from calendar_backend.provider import CalendarUnavailable
 
 log = logging.getLogger(__name__)
@@ -42,23 +48,15 @@ class GoogleApiError(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
-class GoogleUnavailable(CalendarUnavailable):
-    """Google did not answer within the budget.
-
-    ``maybe_applied`` when a write may have taken effect without our hearing back (a lost
-    answer or a server error on a non-GET attempt).
-    """
-
-    def __init__(self, reason: str, *, maybe_applied: bool = False) -> None:
-        super().__init__(reason)
-        self.maybe_applied = maybe_applied
+class GoogleUnavailable(ApiUnavailable):
+    """Google did not answer within the budget (``maybe_applied``: a lost answer or a server
+    error on a non-GET attempt)."""
 
 
 def error_reason(response: httpx.Response) -> tuple[str, str]:
     """``(reason, message)`` of a Google error envelope (the first ``errors[]`` item)."""
-    try:
-        error = response.json().get("error") or {}
-    except ValueError:
+    error = error_member(response)
+    if error is None:
         return f"HTTP{response.status_code}", ""
     if not isinstance(error, dict):  # the OAuth endpoints answer {"error": "invalid_grant"}
         return str(error), ""

@@ -21,9 +21,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
-from calendar_backend.api_http import TokenSource
+from calendar_backend.connections_common import (
+    EXPIRY_MARGIN_SECONDS,
+    CachedTokens,
+    ConnectionBase,
+    ConnectionTable,
+)
+from calendar_backend.connections_common import ConnectionNameTaken as ConnectionNameTaken
+from calendar_backend.connections_common import ConnectionNotFound as ConnectionNotFound
+from calendar_backend.connections_common import pick_calendar as pick_any_calendar
 from calendar_backend.google.api_client import CalendarApiClient, GoogleApiError
 from calendar_backend.google.auth import TokenRefreshFailed, refresh, revoke
 from calendar_backend.google.calendar import GoogleCalendar
@@ -37,16 +44,6 @@ from storage.google_tables import GoogleConnectionRow
 log = logging.getLogger(__name__)
 
 GOOGLE_PREFIX = "google:"
-# Reuse an access token until this close to its expiry.
-_EXPIRY_MARGIN_SECONDS = 300
-
-
-class ConnectionNotFound(LookupError):
-    """No Google connection has that name."""
-
-
-class ConnectionNameTaken(ValueError):
-    """Another Google account is already connected under that name."""
 
 
 class StoredToken(BaseModel):
@@ -66,7 +63,7 @@ class StoredToken(BaseModel):
 
 
 @dataclass(frozen=True)
-class Connection:
+class Connection(ConnectionBase):
     """One connected Google account and the calendar booked on."""
 
     id: str
@@ -82,15 +79,7 @@ class Connection:
     connected_at: datetime
     refreshed_at: datetime | None
 
-    @property
-    def ref(self) -> str:
-        """The value of ``booking.calendar`` that books on this connection."""
-        return GOOGLE_PREFIX + self.name
-
-    @property
-    def usable(self) -> bool:
-        """Whether booking can use this connection now."""
-        return self.status == "connected"
+    PREFIX = GOOGLE_PREFIX
 
     @property
     def owner_zone(self) -> str | None:
@@ -119,43 +108,20 @@ def _connection(row: GoogleConnectionRow) -> Connection:
     )
 
 
-def is_google_ref(calendar_ref: str) -> bool:
-    """Whether ``booking.calendar`` names a Google connection."""
-    return calendar_ref.startswith(GOOGLE_PREFIX)
+_table = ConnectionTable(GoogleConnectionRow, _connection, token_column="token",
+                         prefix=GOOGLE_PREFIX, provider="Google", command="google", log=log)
 
-
-def _name(name_or_ref: str) -> str:
-    return name_or_ref.removeprefix(GOOGLE_PREFIX).strip().lower()
-
-
-def list_connections(database: Database) -> list[Connection]:
-    """Every connection, by name."""
-    with database.session() as session:
-        rows = session.scalars(select(GoogleConnectionRow).order_by(GoogleConnectionRow.name))
-        return [_connection(row) for row in rows]
-
-
-def _row(session: Session, name: str) -> GoogleConnectionRow:
-    row = session.scalars(select(GoogleConnectionRow)
-                          .where(GoogleConnectionRow.name == _name(name))).first()
-    if row is None:
-        raise ConnectionNotFound(f"no Google connection named {_name(name)!r} "
-                                 "(see: booking-agent google status)")
-    return row
-
-
-def find_connection(database: Database, name_or_ref: str) -> Connection:
-    """The connection called ``name`` (or ``google:name``); raises :class:`ConnectionNotFound`."""
-    with database.session() as session:
-        return _connection(_row(session, name_or_ref))
+# The shared lookups, under the names callers use.
+is_google_ref = _table.is_ref
+list_connections = _table.list
+find_connection = _table.find
+require_token_key = _table.require_token_key
+mark_needs_reconnect = _table.mark_needs_reconnect
 
 
 def connection_usable(database: Database, calendar_ref: str) -> bool:
     """Whether booking on the Google connection ``calendar_ref`` can be offered now."""
-    try:
-        return is_google_ref(calendar_ref) and find_connection(database, calendar_ref).usable
-    except ConnectionNotFound:
-        return False
+    return is_google_ref(calendar_ref) and _table.usable(database, calendar_ref)
 
 
 def open_calendar(database: Database, config: GoogleConfig, calendar_ref: str, *,
@@ -179,24 +145,10 @@ def open_calendar(database: Database, config: GoogleConfig, calendar_ref: str, *
                           meet_allowed=connection.meet_allowed)
 
 
-def require_token_key(database: Database, config: GoogleConfig) -> None:
-    """Refuse to start when stored tokens exist but no valid token key is configured."""
-    with database.session() as session:
-        stored = session.scalars(select(GoogleConnectionRow.id)
-                                 .where(GoogleConnectionRow.token.is_not(None))).first()
-    if stored is not None:
-        cipher(config)
-
-
 def pick_calendar(calendars: Iterable[CalendarListEntry],
                   previous: str | None = None) -> CalendarListEntry:
     """The calendar to book on: the one used before, else the primary, else any editable."""
-    editable = [c for c in calendars if c.can_edit]
-    for wanted in (lambda c: c.id == previous, lambda c: c.primary, lambda c: True):
-        found = next((c for c in editable if wanted(c)), None)
-        if found is not None:
-            return found
-    raise CalendarUnavailable("this account has no calendar it can add events to")
+    return pick_any_calendar(calendars, previous, lambda c: c.primary)
 
 
 def save_connection(database: Database, config: GoogleConfig, subject: str, email: str,
@@ -209,15 +161,11 @@ def save_connection(database: Database, config: GoogleConfig, subject: str, emai
     with database.session(serial=True) as session:
         row = session.scalars(select(GoogleConnectionRow)
                               .where(GoogleConnectionRow.subject == subject)).first()
-        wanted = _name(name) if name else None
-        if wanted:
-            holder = session.scalars(select(GoogleConnectionRow)
-                                     .where(GoogleConnectionRow.name == wanted)).first()
-            if holder is not None and holder is not row:
-                raise ConnectionNameTaken(f"{wanted!r} already names {holder.username}")
+        wanted = _table.name(name) if name else None
+        _table.check_name_free(session, wanted, row)
         calendar = pick_calendar(calendars, row.calendar_id if row is not None else None)
         if row is None:
-            row = GoogleConnectionRow(id=str(uuid.uuid4()), name=wanted or _name(email),
+            row = GoogleConnectionRow(id=str(uuid.uuid4()), name=wanted or _table.name(email),
                                       subject=subject)
             session.add(row)
         elif wanted:
@@ -242,21 +190,10 @@ def set_calendar(database: Database, name: str, calendar: CalendarListEntry) -> 
     if not calendar.can_edit:
         raise ValueError(f"calendar {calendar.name!r} is read-only for this account")
     with database.session() as session:
-        row = _row(session, name)
+        row = _table.row(session, name)
         _use_calendar(row, calendar)
         session.flush()
         return _connection(row)
-
-
-def mark_needs_reconnect(database: Database, connection_id: str, reason: str) -> None:
-    """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
-    log.warning("Google connection %s needs reconnecting: %s", connection_id, reason)
-    with database.session() as session:
-        session.execute(update(GoogleConnectionRow)
-                        .where(GoogleConnectionRow.id == connection_id,
-                               GoogleConnectionRow.status == "connected")
-                        .values(status="needs_reconnect", status_reason=reason,
-                                updated_at=datetime.now(UTC)))
 
 
 async def disconnect(database: Database, config: GoogleConfig, name: str) -> tuple[Connection,
@@ -264,7 +201,7 @@ async def disconnect(database: Database, config: GoogleConfig, name: str) -> tup
     """Revoke the grant at Google and delete the tokens; campaigns booking on it are left
     without a calendar. Returns the connection and whether Google confirmed the revocation."""
     with database.session() as session:
-        row = _row(session, name)
+        row = _table.row(session, name)
         blob = row.token
     revoked = False
     if blob is not None:
@@ -274,28 +211,20 @@ async def disconnect(database: Database, config: GoogleConfig, name: str) -> tup
             stored = None  # the tokens go all the same; Google's grant outlives them
         if stored is not None:
             revoked = await revoke(config, stored.refresh_token)
-    with database.session() as session:
-        row = _row(session, name)
-        row.token = None
-        row.status, row.status_reason = "disconnected", "disconnected by the operator"
-        session.flush()
-        return _connection(row), revoked
+    return _table.forget_tokens(database, name), revoked
 
 
-class ConnectionTokens(TokenSource):
+class ConnectionTokens(CachedTokens):
     """Access tokens for one connection, from its encrypted token in the database."""
 
     def __init__(self, database: Database, config: GoogleConfig, connection: Connection) -> None:
-        self._database, self._config, self._connection = database, config, connection
-        self._token: str | None = None
-        self._good_until = 0.0
+        super().__init__(_table, database, connection.id)
+        self._config, self._connection = config, connection
 
-    async def access_token(self, *, force_refresh: bool = False) -> str:
-        """A valid token: the stored one while fresh, else refreshed at Google."""
-        if self._token and not force_refresh and time.monotonic() < self._good_until:
-            return self._token
+    async def _fetch(self, force_refresh: bool) -> tuple[str, float]:
+        # The stored token while fresh, else refreshed at Google.
         stored, box = await asyncio.to_thread(self._load)
-        if force_refresh or stored.expires_at - _EXPIRY_MARGIN_SECONDS <= time.time():
+        if force_refresh or stored.expires_at - EXPIRY_MARGIN_SECONDS <= time.time():
             try:
                 fresh = await refresh(self._config, stored.refresh_token)
             except TokenRefreshFailed as exc:
@@ -305,38 +234,13 @@ class ConnectionTokens(TokenSource):
                 raise CalendarUnavailable(exc.reason, needs_reconnect=exc.needs_reconnect) \
                     from None
             stored = StoredToken.of(fresh)
-            await asyncio.to_thread(self._save, box.encrypt(stored.model_dump_json()))
-        self._token = stored.access_token
-        self._good_until = time.monotonic() + max(
-            0.0, stored.expires_at - time.time() - _EXPIRY_MARGIN_SECONDS)
-        return self._token
+            await asyncio.to_thread(_table.save_tokens, self._database, self._connection.id,
+                                    box.encrypt(stored.model_dump_json()))
+        return stored.access_token, stored.expires_at - time.time()
 
     def _load(self) -> tuple[StoredToken, TokenCipher]:
-        with self._database.session() as session:
-            row = session.get(GoogleConnectionRow, self._connection.id)
-            status = row.status if row is not None else "disconnected"
-            blob = row.token if row is not None else None
-        if status != "connected" or blob is None:
-            raise CalendarUnavailable(f"the Google connection is {status}",
-                                      needs_reconnect=True)
-        try:
-            box = cipher(self._config)
-            return StoredToken.model_validate_json(box.decrypt(blob)), box
-        except (TokenKeyMissing, TokenKeyWrong) as exc:
-            # A key problem is this process's configuration, not the account's: report it
-            # without marking the connection.
-            raise CalendarUnavailable(str(exc)) from None
-
-    def _save(self, blob: bytes) -> None:
-        with self._database.session() as session:
-            session.execute(update(GoogleConnectionRow)
-                            .where(GoogleConnectionRow.id == self._connection.id)
-                            .values(token=blob, refreshed_at=datetime.now(UTC)))
-
-    async def consent_lost(self, reason: str) -> None:
-        """Google refused the calendar access: mark the connection for reconnection."""
-        await asyncio.to_thread(mark_needs_reconnect, self._database, self._connection.id,
-                                reason)
+        text, box = _table.stored_tokens(self._database, self._config, self._connection.id)
+        return StoredToken.model_validate_json(text), box
 
 
 def _operator_api(database: Database, config: GoogleConfig,

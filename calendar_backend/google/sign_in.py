@@ -8,17 +8,20 @@ redirect URL into ``booking-agent google connect --redirect-url``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import delete
 
 from calendar_backend.api_http import StaticToken
 from calendar_backend.google.api_client import CalendarApiClient
 from calendar_backend.google.auth import SignInFailed, finish_flow, start_flow, token_account
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.google.connections import Connection, fetch_calendars, save_connection
-from calendar_backend.sign_in_redirect import redirect_parameters
+from calendar_backend.sign_in_redirect import (
+    keep_pending_sign_in,
+    redirect_parameters,
+    take_pending_sign_in,
+)
 from calendar_backend.token_store import cipher
 from storage.database import Database
 from storage.google_tables import GoogleSignInRow
@@ -38,14 +41,9 @@ async def begin_sign_in(database: Database, config: GoogleConfig, *, name: str |
     """Start connecting an account; returns the URL the owner opens to sign in."""
     box = cipher(config)
     started = await start_flow(config, login_hint=login_hint)
-    now = datetime.now(UTC)
     flow = PendingFlow(code_verifier=started.code_verifier)
-    with database.session() as session:
-        session.execute(delete(GoogleSignInRow)
-                        .where(GoogleSignInRow.created_at < now - SIGN_IN_LIFETIME))
-        session.add(GoogleSignInRow(state=started.state,
-                                    flow=box.encrypt(flow.model_dump_json()),
-                                    name=name, created_at=now))
+    keep_pending_sign_in(database, GoogleSignInRow, started.state,
+                         box.encrypt(flow.model_dump_json()), name, SIGN_IN_LIFETIME)
     return started.url
 
 
@@ -56,29 +54,17 @@ async def complete_sign_in(database: Database, config: GoogleConfig,
     Raises :class:`SignInFailed` (unknown or expired sign-in, refused consent, bad code).
     """
     params = redirect_parameters(redirect)
-    state = params.get("state")
-    if not state:
-        raise SignInFailed("the redirect URL carries no state: paste the whole URL")
-    box = cipher(config)
-    with database.session() as session:
-        row = session.get(GoogleSignInRow, state)
-        if row is not None:
-            pending = (box.decrypt(row.flow), row.name, row.created_at)
-            session.delete(row)  # single use
-    if row is None:
-        raise SignInFailed("this sign-in is unknown or was already used: start again")
-    flow_text, name, created = pending
-    if datetime.now(UTC) - created > SIGN_IN_LIFETIME:
-        raise SignInFailed("this sign-in expired: start again")
+    pending = take_pending_sign_in(database, GoogleSignInRow, params, config,
+                                   SIGN_IN_LIFETIME, SignInFailed)
     if "error" in params:
         raise SignInFailed(f"sign-in refused: {params['error']}")
     if not params.get("code"):
         raise SignInFailed("the redirect URL carries no code: paste the whole URL")
-    flow = PendingFlow.model_validate_json(flow_text)
+    flow = PendingFlow.model_validate_json(pending.flow)
     token = await finish_flow(config, params["code"], flow.code_verifier)
     account = token_account(token)
     api = CalendarApiClient(config.calendar_base_url, StaticToken(token["access_token"]),
                             budget_seconds=10.0)
     calendars = await fetch_calendars(api)
     return save_connection(database, config, account.subject, account.email, token, calendars,
-                           name=name)
+                           name=pending.name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,9 +18,15 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
-from calendar_backend.api_http import TokenSource
+from calendar_backend.connections_common import (
+    CachedTokens,
+    ConnectionBase,
+    ConnectionTable,
+    pick_calendar,
+)
+from calendar_backend.connections_common import ConnectionNameTaken as ConnectionNameTaken
+from calendar_backend.connections_common import ConnectionNotFound as ConnectionNotFound
 from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_silently
 from calendar_backend.outlook.calendar import OutlookCalendar
 from calendar_backend.outlook.config import OutlookConfig
@@ -29,23 +34,13 @@ from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
 from calendar_backend.outlook.windows_zones import iana_zone
 from calendar_backend.provider import CalendarUnavailable
-from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, cipher
+from calendar_backend.token_store import cipher
 from storage.database import Database
 from storage.outlook_tables import OutlookConnectionRow
 
 log = logging.getLogger(__name__)
 
 OUTLOOK_PREFIX = "outlook:"
-# Reuse an access token until this close to its expiry (MSAL refreshes at 5 minutes).
-_EXPIRY_MARGIN_SECONDS = 300
-
-
-class ConnectionNotFound(LookupError):
-    """No Outlook connection has that name."""
-
-
-class ConnectionNameTaken(ValueError):
-    """Another Microsoft account is already connected under that name."""
 
 
 class AlreadyConnectedAs(ValueError):
@@ -63,7 +58,7 @@ class CalendarRef(BaseModel):
 
 
 @dataclass(frozen=True)
-class Connection:
+class Connection(ConnectionBase):
     """One connected Microsoft account and the calendar booked on."""
 
     id: str
@@ -84,15 +79,7 @@ class Connection:
     connected_at: datetime
     refreshed_at: datetime | None
 
-    @property
-    def ref(self) -> str:
-        """The value of ``booking.calendar`` that books on this connection."""
-        return OUTLOOK_PREFIX + self.name
-
-    @property
-    def usable(self) -> bool:
-        """Whether booking can use this connection now."""
-        return self.status == "connected"
+    PREFIX = OUTLOOK_PREFIX
 
     @property
     def owner_zone(self) -> str | None:
@@ -115,31 +102,15 @@ def _connection(row: OutlookConnectionRow) -> Connection:
     )
 
 
-def is_outlook_ref(calendar_ref: str) -> bool:
-    """Whether ``booking.calendar`` names an Outlook connection."""
-    return calendar_ref.startswith(OUTLOOK_PREFIX)
+_table = ConnectionTable(OutlookConnectionRow, _connection, token_column="token_cache",
+                         prefix=OUTLOOK_PREFIX, provider="Outlook", command="outlook", log=log)
 
-
-def _name(name_or_ref: str) -> str:
-    return name_or_ref.removeprefix(OUTLOOK_PREFIX).strip().lower()
-
-
-def list_connections(database: Database) -> list[Connection]:
-    """Every connection, by name."""
-    with database.session() as session:
-        rows = session.scalars(select(OutlookConnectionRow).order_by(OutlookConnectionRow.name))
-        return [_connection(row) for row in rows]
-
-
-def find_connection(database: Database, name_or_ref: str) -> Connection:
-    """The connection called ``name`` (or ``outlook:name``); raises :class:`ConnectionNotFound`."""
-    with database.session() as session:
-        row = session.scalars(select(OutlookConnectionRow)
-                              .where(OutlookConnectionRow.name == _name(name_or_ref))).first()
-        if row is None:
-            raise ConnectionNotFound(f"no Outlook connection named {_name(name_or_ref)!r} "
-                                     "(see: booking-agent outlook status)")
-        return _connection(row)
+# The shared lookups, under the names callers use.
+is_outlook_ref = _table.is_ref
+list_connections = _table.list
+find_connection = _table.find
+require_token_key = _table.require_token_key
+mark_needs_reconnect = _table.mark_needs_reconnect
 
 
 def connection_usable(database: Database, calendar_ref: str) -> bool:
@@ -148,12 +119,7 @@ def connection_usable(database: Database, calendar_ref: str) -> bool:
     ``"local"`` always can; an Outlook connection only while connected (not after a refresh
     failure or a disconnect, and not when the name is unknown).
     """
-    if not is_outlook_ref(calendar_ref):
-        return True
-    try:
-        return find_connection(database, calendar_ref).usable
-    except ConnectionNotFound:
-        return False
+    return not is_outlook_ref(calendar_ref) or _table.usable(database, calendar_ref)
 
 
 def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, *,
@@ -178,15 +144,6 @@ def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, 
                            blocking_calendar_ids=[c.id for c in connection.blocking_calendars])
 
 
-def require_token_key(database: Database, config: OutlookConfig) -> None:
-    """Refuse to start when stored tokens exist but no valid token key is configured."""
-    with database.session() as session:
-        stored = session.scalars(select(OutlookConnectionRow.id)
-                                 .where(OutlookConnectionRow.token_cache.is_not(None))).first()
-    if stored is not None:
-        cipher(config)
-
-
 def save_connection(database: Database, config: OutlookConfig, signed: SignedIn, user: GraphUser,
                     mailbox: MailboxSettings, calendars: Iterable[GraphCalendar], *,
                     name: str | None = None) -> Connection:
@@ -197,22 +154,19 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
         row = session.scalars(select(OutlookConnectionRow).where(
             OutlookConnectionRow.tenant_id == signed.tenant_id,
             OutlookConnectionRow.object_id == signed.object_id)).first()
-        wanted = _name(name) if name else None
+        wanted = _table.name(name) if name else None
+        _table.check_name_free(session, wanted, row)
         if wanted:
-            holder = session.scalars(select(OutlookConnectionRow)
-                                     .where(OutlookConnectionRow.name == wanted)).first()
-            if holder is not None and holder is not row:
-                raise ConnectionNameTaken(f"{wanted!r} already names {holder.username}")
             if row is not None and row.name != wanted:
                 raise AlreadyConnectedAs(
                     f"{row.username} is already connected as {OUTLOOK_PREFIX}{row.name}, and "
                     "campaigns book on it by that name; nothing was changed. To reconnect it, "
                     f"run connect again without --name (or with --name {row.name}).")
         previous = row.calendar_id if row is not None else None
-        calendar = _pick_calendar(calendars, previous)
+        calendar = pick_calendar(calendars, previous, lambda c: c.is_default)
         if row is None:
             row = OutlookConnectionRow(id=str(uuid.uuid4()),
-                                       name=wanted or _name(user.email or signed.username),
+                                       name=wanted or _table.name(user.email or signed.username),
                                        tenant_id=signed.tenant_id, object_id=signed.object_id,
                                        connected_at=datetime.now(UTC))
             session.add(row)
@@ -231,21 +185,12 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
         return _connection(row)
 
 
-def _pick_calendar(calendars: list[GraphCalendar], previous: str | None) -> GraphCalendar:
-    editable = [c for c in calendars if c.can_edit]
-    for wanted in (lambda c: c.id == previous, lambda c: c.is_default, lambda c: True):
-        found = next((c for c in editable if wanted(c)), None)
-        if found is not None:
-            return found
-    raise CalendarUnavailable("this account has no calendar it can add events to")
-
-
 def set_calendar(database: Database, name: str, calendar: GraphCalendar) -> Connection:
     """Book on ``calendar`` from now on."""
     if not calendar.can_edit:
         raise ValueError(f"calendar {calendar.name!r} is read-only for this account")
     with database.session() as session:
-        row = _row(session, name)
+        row = _table.row(session, name, hint=False)
         row.calendar_id, row.calendar_name = calendar.id, calendar.name
         row.calendar_is_default = calendar.is_default
         row.teams_allowed = calendar.teams_allowed
@@ -258,7 +203,7 @@ def set_blocking(database: Database, name: str, calendar: GraphCalendar,
     """Whether the owner's busy time on ``calendar`` blocks booking (besides the booking
     calendar's own, and the default calendar's, which always does)."""
     with database.session() as session:
-        row = _row(session, name)
+        row = _table.row(session, name, hint=False)
         kept = [c for c in row.blocking_calendars or () if c.get("id") != calendar.id]
         if blocking:
             kept.append(CalendarRef(id=calendar.id, name=calendar.name).model_dump())
@@ -267,33 +212,9 @@ def set_blocking(database: Database, name: str, calendar: GraphCalendar,
         return _connection(row)
 
 
-def _row(session: Session, name: str) -> OutlookConnectionRow:
-    row = session.scalars(select(OutlookConnectionRow)
-                          .where(OutlookConnectionRow.name == _name(name))).first()
-    if row is None:
-        raise ConnectionNotFound(f"no Outlook connection named {_name(name)!r}")
-    return row
-
-
-def mark_needs_reconnect(database: Database, connection_id: str, reason: str) -> None:
-    """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
-    log.warning("Outlook connection %s needs reconnecting: %s", connection_id, reason)
-    with database.session() as session:
-        session.execute(update(OutlookConnectionRow)
-                        .where(OutlookConnectionRow.id == connection_id,
-                               OutlookConnectionRow.status == "connected")
-                        .values(status="needs_reconnect", status_reason=reason,
-                                updated_at=datetime.now(UTC)))
-
-
 def disconnect(database: Database, name: str) -> Connection:
     """Remove the connection's tokens; campaigns booking on it are left without a calendar."""
-    with database.session() as session:
-        row = _row(session, name)
-        row.token_cache = None
-        row.status, row.status_reason = "disconnected", "disconnected by the operator"
-        session.flush()
-        return _connection(row)
+    return _table.forget_tokens(database, name, hint=False)
 
 
 # MSAL is not safe to run twice at once on one cache: serialise per connection in-process.
@@ -306,40 +227,21 @@ def _lock(connection_id: str) -> threading.Lock:
         return _locks.setdefault(connection_id, threading.Lock())
 
 
-class ConnectionTokens(TokenSource):
+class ConnectionTokens(CachedTokens):
     """Access tokens for one connection, from its encrypted MSAL cache in the database."""
 
     def __init__(self, database: Database, config: OutlookConfig, connection: Connection) -> None:
-        self._database, self._config, self._connection = database, config, connection
-        self._token: str | None = None
-        self._good_until = 0.0
+        super().__init__(_table, database, connection.id)
+        self._config, self._connection = config, connection
 
-    async def access_token(self, *, force_refresh: bool = False) -> str:
-        """A valid token (MSAL silent acquisition, in a thread; refreshed when due)."""
-        if self._token and not force_refresh and time.monotonic() < self._good_until:
-            return self._token
-        token, expires_in = await asyncio.to_thread(self._acquire, force_refresh)
-        self._token = token
-        self._good_until = time.monotonic() + max(0, expires_in - _EXPIRY_MARGIN_SECONDS)
-        return token
+    async def _fetch(self, force_refresh: bool) -> tuple[str, float]:
+        # MSAL silent acquisition, in a thread.
+        return await asyncio.to_thread(self._acquire, force_refresh)
 
     def _acquire(self, force_refresh: bool) -> tuple[str, int]:
         connection = self._connection
         with _lock(connection.id):
-            with self._database.session() as session:
-                row = session.get(OutlookConnectionRow, connection.id)
-                status = row.status if row is not None else "disconnected"
-                blob = row.token_cache if row is not None else None
-            if status != "connected" or blob is None:
-                raise CalendarUnavailable(f"the Outlook connection is {status}",
-                                          needs_reconnect=True)
-            try:
-                box = cipher(self._config)
-                cache = box.decrypt(blob)
-            except (TokenKeyMissing, TokenKeyWrong) as exc:
-                # A key problem is this process's configuration, not the account's: report
-                # it without marking the connection.
-                raise CalendarUnavailable(str(exc)) from None
+            cache, box = _table.stored_tokens(self._database, self._config, connection.id)
             try:
                 token = acquire_silently(self._config, cache, connection.home_account_id,
                                          force_refresh=force_refresh)
@@ -349,17 +251,8 @@ class ConnectionTokens(TokenSource):
                 raise CalendarUnavailable(exc.reason, needs_reconnect=exc.needs_reconnect) \
                     from None
             if token.cache is not None:
-                with self._database.session() as session:
-                    session.execute(update(OutlookConnectionRow)
-                                    .where(OutlookConnectionRow.id == connection.id)
-                                    .values(token_cache=box.encrypt(token.cache),
-                                            refreshed_at=datetime.now(UTC)))
+                _table.save_tokens(self._database, connection.id, box.encrypt(token.cache))
             return token.access_token, token.expires_in
-
-    async def consent_lost(self, reason: str) -> None:
-        """Graph refused the consent: mark the connection for reconnection."""
-        await asyncio.to_thread(mark_needs_reconnect, self._database, self._connection.id,
-                                reason)
 
 
 def _operator_graph(tokens: ConnectionTokens, config: OutlookConfig,

@@ -22,7 +22,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calendar_backend.api_http import TokenSource, retry_after_seconds
+from calendar_backend.api_http import (
+    ApiUnavailable,
+    TokenSource,
+    error_member,
+    retry_after_seconds,
+)
 from calendar_backend.api_http import loop_client as _loop_client
 from calendar_backend.provider import CalendarUnavailable
 
@@ -43,23 +48,15 @@ class GraphError(Exception):
         self.status, self.code, self.message, self.request_id = status, code, message, request_id
 
 
-class GraphUnavailable(CalendarUnavailable):
-    """Graph did not answer within the budget.
-
-    ``maybe_applied`` when a write may have taken effect without our hearing back
-    (a 504 or a lost connection on a non-GET attempt).
-    """
-
-    def __init__(self, reason: str, *, maybe_applied: bool = False) -> None:
-        super().__init__(reason)
-        self.maybe_applied = maybe_applied
+class GraphUnavailable(ApiUnavailable):
+    """Graph did not answer within the budget (``maybe_applied``: a 504 or a lost connection
+    on a non-GET attempt)."""
 
 
 def error_code(response: httpx.Response) -> tuple[str, str]:
     """``(error.code, error.message)`` of a Graph error response."""
-    try:
-        error = response.json().get("error") or {}
-    except ValueError:
+    error = error_member(response)
+    if error is None:
         return f"HTTP{response.status_code}", ""
     return str(error.get("code") or f"HTTP{response.status_code}"), str(error.get("message", ""))
 

@@ -11,10 +11,8 @@ import asyncio
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
-
-from sqlalchemy import delete
 
 from calendar_backend.api_http import StaticToken
 from calendar_backend.outlook.auth import (
@@ -28,7 +26,11 @@ from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection, save_connection
 from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
-from calendar_backend.sign_in_redirect import redirect_parameters
+from calendar_backend.sign_in_redirect import (
+    keep_pending_sign_in,
+    redirect_parameters,
+    take_pending_sign_in,
+)
 from calendar_backend.token_store import cipher
 from storage.database import Database
 from storage.outlook_tables import OutlookSignInRow
@@ -45,12 +47,8 @@ def begin_sign_in(database: Database, config: OutlookConfig, *, name: str | None
     box = cipher(config)
     domain_hint = {"work": "organizations", "personal": "consumers"}.get(account_type or "")
     flow = start_flow(config, login_hint=login_hint, domain_hint=domain_hint)
-    now = datetime.now(UTC)
-    with database.session() as session:
-        session.execute(delete(OutlookSignInRow)
-                        .where(OutlookSignInRow.created_at < now - SIGN_IN_LIFETIME))
-        session.add(OutlookSignInRow(state=flow["state"], flow=box.encrypt(json.dumps(flow)),
-                                     name=name, created_at=now))
+    keep_pending_sign_in(database, OutlookSignInRow, flow["state"],
+                         box.encrypt(json.dumps(flow)), name, SIGN_IN_LIFETIME)
     return public_sign_in_url(config, flow["auth_uri"])
 
 
@@ -66,31 +64,19 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
     sign-in is kept, so the same redirect can be completed again.
     """
     params = redirect_parameters(redirect)
-    state = params.get("state")
-    if not state:
-        raise SignInFailed("the redirect URL carries no state: paste the whole URL")
-    box = cipher(config)
-    with database.session() as session:
-        row = session.get(OutlookSignInRow, state)
-        if row is not None:
-            pending = (box.decrypt(row.flow), row.flow, row.name, row.created_at)
-            session.delete(row)  # single use
-    if row is None:
-        raise SignInFailed("this sign-in is unknown or was already used: start again")
-    flow_text, flow_blob, begun_name, created = pending
-    if datetime.now(UTC) - created > SIGN_IN_LIFETIME:
-        raise SignInFailed("this sign-in expired: start again")
+    pending = take_pending_sign_in(database, OutlookSignInRow, params, config,
+                                   SIGN_IN_LIFETIME, SignInFailed)
     if "error" in params:
         code = _AADSTS.search(params.get("error_description", ""))
         raise SignInFailed(f"sign-in refused: {params['error']}"
                            + (f" {code.group(0)}" if code else ""))
     try:
-        signed = await asyncio.to_thread(finish_flow, config, json.loads(flow_text), params)
+        signed = await asyncio.to_thread(finish_flow, config, json.loads(pending.flow), params)
     except SignInUnavailable:
         # The code was not redeemed: put the sign-in back for the operator's retry.
         with database.session() as session:
-            session.add(OutlookSignInRow(state=state, flow=flow_blob, name=begun_name,
-                                         created_at=created))
+            session.add(OutlookSignInRow(state=pending.state, flow=pending.blob,
+                                         name=pending.name, created_at=pending.created_at))
         raise
     graph = GraphClient(config.graph_base_url, StaticToken(signed.access_token),
                         mailbox=signed.home_account_id, budget_seconds=10.0)
@@ -100,5 +86,5 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
     calendars = [GraphCalendar.model_validate(item) for item in
                  await graph.get_all("/me/calendars", params={"$top": "100"})]
     return save_connection(database, config, signed, user, mailbox, calendars,
-                           name=name or begun_name)
+                           name=name or pending.name)
 

@@ -1,13 +1,17 @@
-"""Serving a fake on loopback: a free port, and an ASGI app in a background thread."""
+"""Serving a fake on loopback: a free port, an ASGI app in a background thread, and what the
+calendar provider emulators share."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import uvicorn
+from fastapi import APIRouter, FastAPI
 
 
 def free_port() -> int:
@@ -55,3 +59,60 @@ class BackgroundServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+class SignInWorld(Protocol):
+    """An emulator's world, as the shared emulator code reads it."""
+
+    lock: AbstractContextManager[Any]
+    client_id: str
+    client_secret: str
+    next_sign_in: str | None
+
+
+WorldT = TypeVar("WorldT", bound=SignInWorld)
+
+
+class LoopbackEmulator(Generic[WorldT]):
+    """A provider emulator (its routers over one world) served on ``127.0.0.1:<port>``:
+    the lifecycle and the OAuth client both emulators share."""
+
+    def __init__(self, world: WorldT, routers: Iterable[APIRouter], port: int,
+                 name: str) -> None:
+        self.world = world
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+        for router in routers:
+            app.include_router(router)
+        self.app = app
+        self._background = BackgroundServer(app, port, name)
+        self.port = self._background.port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        """Serve in a background thread; returns once the port accepts connections."""
+        self._background.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self._background.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (``python -m tests.fakes.<provider>``)."""
+        uvicorn.run(self.app, host="127.0.0.1", port=self.port, log_level="info")
+
+    @property
+    def client_id(self) -> str:
+        return self.world.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.world.client_secret
+
+    def sign_in_as(self, email: str) -> None:
+        """The account the next browser sign-in picks (unless login_hint names another)."""
+        with self.world.lock:
+            self.world.next_sign_in = email.lower()

@@ -7,9 +7,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-import uvicorn
-from fastapi import FastAPI
-
 from tests.fakes.google import calendar_api, oauth
 from tests.fakes.google.state import (
     Account,
@@ -19,10 +16,10 @@ from tests.fakes.google.state import (
     StoredEvent,
     World,
 )
-from tests.fakes.loopback import BackgroundServer
+from tests.fakes.loopback import LoopbackEmulator
 
 
-class GoogleEmulator:
+class GoogleEmulator(LoopbackEmulator[World]):
     """Calendar API v3 and Google's OAuth endpoints, served on ``127.0.0.1:<port>``.
 
     ``calendar_base_url``, ``auth_url``, ``token_url`` and ``revoke_url`` are what the
@@ -30,19 +27,11 @@ class GoogleEmulator:
     """
 
     def __init__(self, port: int = 0) -> None:
-        self.world = World()
-        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-        app.include_router(calendar_api.router(self.world))
-        app.include_router(oauth.router(self.world))
-        self.app = app
-        self._background = BackgroundServer(app, port, "google-emulator")
-        self.port = self._background.port
+        world = World()
+        super().__init__(world, (calendar_api.router(world), oauth.router(world)), port,
+                         "google-emulator")
 
     # --- lifecycle ----------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     @property
     def calendar_base_url(self) -> str:
         return f"{self.base_url}/calendar/v3"
@@ -59,36 +48,10 @@ class GoogleEmulator:
     def revoke_url(self) -> str:
         return f"{self.base_url}/revoke"
 
-    def start(self) -> GoogleEmulator:
-        """Serve in a background thread; returns once the port accepts connections."""
-        self._background.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        self._background.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (``python -m tests.fakes.google``)."""
-        uvicorn.run(self.app, host="127.0.0.1", port=self.port, log_level="info")
-
     # --- accounts and consent -----------------------------------------------------------
-    @property
-    def client_id(self) -> str:
-        return self.world.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.world.client_secret
-
     def add_account(self, email: str, **kwargs: Any) -> Account:
         """Register an account; see ``World.add_account``."""
         return self.world.add_account(email, **kwargs)
-
-    def sign_in_as(self, email: str) -> None:
-        """The account the next browser sign-in picks (unless login_hint names another)."""
-        with self.world.lock:
-            self.world.next_sign_in = email.lower()
 
     def withhold_scopes(self, *scopes: str) -> None:
         """The owner unticks these scopes on the consent screen of later sign-ins."""

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from cryptography.fernet import Fernet
 
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from storage.database import Database
+from tests.calendar_helpers import operator_environment
 from tests.fakes.microsoft.server import MicrosoftEmulator
 
 
@@ -45,20 +46,10 @@ def ms_settings(emulator: MicrosoftEmulator, tmp_path: object) -> Settings:
 def operator_env(database: Database, ms_settings: Settings,
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The environment ``booking-agent`` runs with: the emulator's settings and this database."""
-    url = database.url
-    if database.schema is not None:
-        url = url.update_query_dict({"options": f"-csearch_path={database.schema},public"})
-    for name, value in {
-        "DATABASE_URL": url.render_as_string(hide_password=False),
-        "DATA_DIR": str(ms_settings.data_dir),
-        "TOKEN_KEY": ms_settings.token_key.get_secret_value(),
+    yield from operator_environment(database, ms_settings, {
         "GRAPH_BASE_URL": ms_settings.graph_base_url,
         "MICROSOFT_LOGIN_URL": ms_settings.microsoft_login_url,
         "MICROSOFT_CLIENT_ID": ms_settings.microsoft_client_id,
         "MICROSOFT_CLIENT_SECRET": ms_settings.microsoft_client_secret.get_secret_value(),
         "MICROSOFT_REDIRECT_URI": ms_settings.microsoft_redirect_uri,
-    }.items():
-        monkeypatch.setenv(f"BOOKING_AGENT_{name}", value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    }, monkeypatch)

@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import uvicorn
-from fastapi import FastAPI
-
-from tests.fakes.loopback import BackgroundServer
+from tests.fakes.loopback import LoopbackEmulator
 from tests.fakes.microsoft import graph, identity
 from tests.fakes.microsoft.state import (
     Account,
@@ -22,7 +19,7 @@ from tests.fakes.microsoft.state import (
 )
 
 
-class MicrosoftEmulator:
+class MicrosoftEmulator(LoopbackEmulator[World]):
     """Graph v1.0 and the Microsoft identity platform, served on ``127.0.0.1:<port>``.
 
     ``graph_base_url`` and ``login_url`` are what the product's two settings point at.
@@ -30,19 +27,10 @@ class MicrosoftEmulator:
     """
 
     def __init__(self, port: int = 0) -> None:
-        self.world = World()
-        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-        app.include_router(graph.router(self.world))
-        app.include_router(identity.router(self.world))
-        self.app = app
-        self._background = BackgroundServer(app, port, "ms-emulator")
-        self.port = self._background.port
+        world = World()
+        super().__init__(world, (graph.router(world), identity.router(world)), port, "ms-emulator")
 
     # --- lifecycle ----------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     @property
     def graph_base_url(self) -> str:
         return f"{self.base_url}/v1.0"
@@ -51,36 +39,10 @@ class MicrosoftEmulator:
     def login_url(self) -> str:
         return self.base_url
 
-    def start(self) -> MicrosoftEmulator:
-        """Serve in a background thread; returns once the port accepts connections."""
-        self._background.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        self._background.stop()
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (``python -m tests.fakes.microsoft``)."""
-        uvicorn.run(self.app, host="127.0.0.1", port=self.port, log_level="info")
-
     # --- accounts -----------------------------------------------------------------------
-    @property
-    def client_id(self) -> str:
-        return self.world.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.world.client_secret
-
     def add_account(self, username: str, **kwargs: Any) -> Account:
         """Register a work (default) or ``personal=True`` account; see ``World.add_account``."""
         return self.world.add_account(username, **kwargs)
-
-    def sign_in_as(self, username: str) -> None:
-        """The account the next browser sign-in picks (unless login_hint names another)."""
-        with self.world.lock:
-            self.world.next_sign_in = username.lower()
 
     def fail_refresh(self, username: str, error: str = "invalid_grant", code: int = 700082,
                      suberror: str | None = None) -> None:

@@ -94,8 +94,8 @@ async def run(url: str, calls: int, requests: int) -> str:
             if len(first["calls"]) != 50 or first["calls"][0]["started_at"] < first["calls"][1][
                     "started_at"]:
                 raise RuntimeError("the first page is not the 50 newest calls")
-            for path in ("/campaigns", "/calls", "/calls?outcome=booked&limit=50"):
-                await timed(client, path, key, 10)  # warm the pool and statement caches
+            for warm in ("/campaigns", "/calls", "/calls?outcome=booked&limit=50"):
+                await timed(client, warm, key, 10)  # warm the pool and statement caches
             baseline = await timed(client, "/campaigns", key, requests)
             listing = await timed(client, "/calls", key, requests)
             filtered = await timed(client, "/calls?outcome=booked&limit=50", key, requests)

@@ -116,11 +116,13 @@ class Database:
             yield session
 
     async def run(self, work: Callable[..., _T], *args: Any) -> _T:
-        """``work(*args)`` (blocking database work) from async code without stalling the loop.
+        """``work(*args)`` (blocking database work) from async code.
 
         PostgreSQL work waits on the network, so it runs on a worker thread. SQLite work is a
         local file in WAL mode, well under a millisecond: handing it to a thread and back
-        costs more than the work, so it runs right here.
+        costs more than the work, so it runs right here. The price: while another connection
+        holds SQLite's write lock (this project's writers hold it for milliseconds), a write
+        here stalls the loop that long rather than a worker thread.
         """
         if self.dialect == "sqlite":
             return work(*args)

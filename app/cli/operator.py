@@ -6,8 +6,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from app.operators.accounts import Organisation
+    from storage.database import Database
 
 EXIT_REFUSED = 2
 
@@ -40,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke.set_defaults(func=_revoke_key)
 
 
-def _database():  # noqa: ANN202
+def _database() -> Database:
     from storage.database import open_database
 
     return open_database(get_settings().sqlalchemy_url())
@@ -68,7 +73,7 @@ def _create_operator(args: argparse.Namespace) -> int:
     return 0
 
 
-def _organisation(database, name: str):  # noqa: ANN001, ANN202
+def _organisation(database: Database, name: str) -> Organisation:
     """The organisation called ``name``; AccountError if there is none."""
     from app.operators.accounts import AccountError, find_organisation
 

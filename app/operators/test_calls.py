@@ -122,7 +122,7 @@ class TestCalls:
         if len(running) >= MAX_RUNNING_PER_ORGANISATION:
             raise TestCallRefused(
                 f"{len(running)} test calls are running; hang one up before starting another")
-        self._calls = {k: c for k, c in self._calls.items() if not c.ended or c in running}
+        self._calls = {k: c for k, c in self._calls.items() if not c.ended}  # ended: recorded
         call = TestCall(new_test_call_id(), organisation_id, campaign)
         self._calls[call.id] = call
         await asyncio.to_thread(

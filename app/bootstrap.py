@@ -25,6 +25,7 @@ from calendar_backend.reconcile import (
 )
 from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
+from telephony.call_records import EndedCall
 from telephony.config import PhoneSetup
 
 
@@ -95,14 +96,17 @@ def for_organisation(campaign: Campaign, organisation_id: str) -> Campaign:
     return campaign.model_copy(update={"booking": booking})
 
 
-def phone_setup(settings: Settings, database: Database) -> PhoneSetup:
-    """What every phone call of this process is wired with."""
+def phone_setup(settings: Settings, database: Database,
+                call_ended: Callable[[EndedCall], None] | None = None) -> PhoneSetup:
+    """What every phone call of this process is wired with; ``call_ended`` hears of each
+    call once it is recorded."""
     return PhoneSetup(
         twilio=settings.twilio(),
         speech=settings.speech(),
         llm=settings.llm(),
         connect_calendar=partial(connect_calendar, database=database, settings=settings),
         silence_timeout_seconds=settings.silence_timeout_seconds,
+        call_ended=call_ended,
     )
 
 

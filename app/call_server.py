@@ -19,7 +19,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import Response
@@ -63,29 +64,73 @@ class ServerNotConfigured(ValueError):
 CallHandler = Callable[[WebSocket, AdmittedCall], Awaitable[None]]
 
 
-class CampaignDirectory:
-    """The campaigns this server answers for, chosen by dialled number or by name."""
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """A campaign taking a call: ``key`` names it in the voice URL and the stream's
+    parameters; ``organisation_id`` is set for an organisation's stored campaign."""
 
-    def __init__(self, campaigns: Sequence[Campaign]) -> None:
-        if not campaigns:
+    key: str
+    campaign: Campaign
+    organisation_id: str | None = None
+
+
+# Stored campaigns are named in URLs and stream parameters by id, never by name: two
+# organisations may both have a "sales".
+STORED_PREFIX = "stored:"
+
+
+class CampaignDirectory:
+    """The campaigns this server answers for: its campaign files and, with a database, the
+    campaigns operators keep in it; chosen by dialled number or by key."""
+
+    def __init__(self, campaigns: Sequence[Campaign],
+                 stored: StoredCampaigns | None = None) -> None:
+        if not campaigns and stored is None:
             raise ServerNotConfigured("the call server needs at least one campaign")
         names = [c.name for c in campaigns]
         if len(set(names)) != len(names):
             raise ServerNotConfigured(f"campaign names must be unique: {names}")
         self.campaigns = list(campaigns)
+        self._stored = stored
 
-    def for_number(self, dialled: str) -> Campaign | None:
-        """The campaign answering ``dialled``; a lone campaign answers every number."""
+    def for_number(self, dialled: str) -> Answering | None:
+        """The campaign answering ``dialled``: a campaign file listing it, else an
+        operator's campaign listing it, else a lone campaign file answers every number."""
         for campaign in self.campaigns:
             if dialled in campaign.phone_numbers:
-                return campaign
+                return Answering(campaign.name, campaign)
+        if self._stored is not None:
+            found = self._stored.answering(dialled)
+            if found is not None:
+                return self._of_stored(*found)
         if len(self.campaigns) == 1:
-            return self.campaigns[0]
+            return Answering(self.campaigns[0].name, self.campaigns[0])
         return None
 
-    def by_name(self, name: str) -> Campaign | None:
-        """The campaign called ``name``, or None."""
-        return next((c for c in self.campaigns if c.name == name), None)
+    def by_key(self, key: str) -> Answering | None:
+        """The campaign ``key`` names (a file campaign's name, or ``stored:<id>``)."""
+        if key.startswith(STORED_PREFIX):
+            if self._stored is None:
+                return None
+            found = self._stored.by_id(key.removeprefix(STORED_PREFIX))
+            return self._of_stored(*found) if found is not None else None
+        campaign = next((c for c in self.campaigns if c.name == key), None)
+        return Answering(key, campaign) if campaign is not None else None
+
+    @staticmethod
+    def _of_stored(campaign_id: str, campaign: Campaign, organisation_id: str) -> Answering:
+        return Answering(STORED_PREFIX + campaign_id, campaign, organisation_id)
+
+
+class StoredCampaigns(Protocol):
+    """Operators' campaigns as the call server looks them up (each as its id, the campaign
+    as its organisation runs it, and the organisation's id)."""
+
+    def answering(self, dialled: str) -> tuple[str, Campaign, str] | None:
+        """The stored campaign listing ``dialled`` among its phone numbers."""
+
+    def by_id(self, campaign_id: str) -> tuple[str, Campaign, str] | None:
+        """The stored campaign with this id."""
 
 
 BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
@@ -160,18 +205,20 @@ def create_app(
             return Response(status_code=400)
         call_sid = params.call_sid
         if params.outbound:
-            campaign = campaigns.by_name(request.query_params.get("campaign", ""))
+            answering = await asyncio.to_thread(
+                campaigns.by_key, request.query_params.get("campaign", ""))
             caller, ours = params.to_number, params.from_number
         else:
             caller, ours = params.from_number, params.to_number
-            campaign = campaigns.for_number(ours)
-        if campaign is None:
+            answering = await asyncio.to_thread(campaigns.for_number, ours)
+        if answering is None:
             metrics.rejected.labels("no_campaign").inc()
             return Response(decline(line("not_in_service")), media_type=xml)
         direction = "outbound" if params.outbound else "inbound"
         answered = await asyncio.to_thread(
-            answer_call, database, call_sid, campaign=campaign.name,
-            direction=direction, caller_number=caller, our_number=ours)
+            answer_call, database, call_sid, campaign=answering.campaign.name,
+            direction=direction, caller_number=caller, our_number=ours,
+            organisation_id=answering.organisation_id)
         if not answered:
             # Its stream has started or it has ended: a replay, never a second stream.
             metrics.rejected.labels("replay").inc()
@@ -179,7 +226,7 @@ def create_app(
                         call_sid)
             return Response(hang_up(), media_type=xml)
         metrics.calls.labels(direction).inc()
-        parameters = {"campaign": campaign.name, "caller": caller, "direction": direction}
+        parameters = {"campaign": answering.key, "caller": caller, "direction": direction}
         caller_name = request.query_params.get("name") if params.outbound else None
         if caller_name:
             parameters["caller_name"] = caller_name
@@ -225,10 +272,13 @@ def create_app(
 
     async def _admit(start: StreamStart) -> AdmittedCall:
         params = start.custom_parameters
-        campaign = campaigns.by_name(params.campaign)
         signed = params.model_dump(exclude={"token"}, exclude_none=True)
-        if campaign is None or not tokens.check(params.token, start.call_sid, signed):
+        if not tokens.check(params.token, start.call_sid, signed):
             raise StreamRefused("stream_token", f"no valid token for call {start.call_sid}")
+        # The token proves this server named the campaign; it may since have been deleted.
+        answering = await asyncio.to_thread(campaigns.by_key, params.campaign)
+        if answering is None:
+            raise StreamRefused("stream_campaign", f"call {start.call_sid}'s campaign is gone")
         # The token is good; the database lets it start a stream once, and only while
         # the call has not ended.
         if not await asyncio.to_thread(start_stream, database, start.call_sid):
@@ -236,8 +286,9 @@ def create_app(
                 "stream_replay", f"call {start.call_sid} already streamed or ended")
         return AdmittedCall(
             call_sid=start.call_sid, stream_sid=start.stream_sid,
-            account_sid=start.account_sid, campaign=campaign, caller_number=params.caller,
-            caller_name=params.caller_name, direction=params.direction)
+            account_sid=start.account_sid, campaign=answering.campaign,
+            caller_number=params.caller, caller_name=params.caller_name,
+            direction=params.direction, organisation_id=answering.organisation_id)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

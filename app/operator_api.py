@@ -28,8 +28,8 @@ from app.operators.accounts import Organisation, organisation_of_key
 from app.operators.bookings import CancelRefused, cancel_booking
 from app.operators.calls import BookingView
 from app.operators.campaigns import (
+    CampaignConflict,
     CampaignInvalid,
-    CampaignNameTaken,
     StoredCampaign,
     create_campaign,
     delete_campaign,
@@ -286,7 +286,7 @@ def create_operator_api(
             return found(create_campaign(database, org, body))
         except CampaignInvalid as exc:
             raise _invalid(exc) from None
-        except CampaignNameTaken as exc:
+        except CampaignConflict as exc:
             raise ApiError(409, str(exc)) from None
 
     @api.post("/campaigns/import", status_code=201, response_model=CampaignOut,
@@ -303,7 +303,7 @@ def create_operator_api(
                            [Problem(path="", message="the file is not UTF-8 text")]) from None
         except CampaignInvalid as exc:
             raise _invalid(exc) from None
-        except CampaignNameTaken as exc:
+        except CampaignConflict as exc:
             raise ApiError(409, str(exc)) from None
 
     @api.get("/campaigns/{campaign_id}", response_model=CampaignOut, tags=["campaigns"],
@@ -340,7 +340,7 @@ def create_operator_api(
             return found(change())
         except CampaignInvalid as exc:
             raise _invalid(exc) from None
-        except CampaignNameTaken as exc:
+        except CampaignConflict as exc:
             raise ApiError(409, str(exc)) from None
 
     @api.delete("/campaigns/{campaign_id}", status_code=204, tags=["campaigns"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from calendar_backend.booking_store import BookingRecord
 from storage.call_tables import CallRow
 from storage.database import Database
 
@@ -33,6 +35,20 @@ class FollowUps(BaseModel):
     call_back_when: str | None = None
     do_not_call: bool = False
     human_follow_up: bool = False
+
+
+@dataclass(frozen=True)
+class EndedCall:
+    """A call once recorded, as the shell hears of it (to tell an organisation's webhooks)."""
+
+    call_id: str
+    campaign: str
+    organisation_id: str | None
+    outcome: str | None
+    transcript: list[dict[str, Any]]
+    bookings: list[dict[str, Any]]
+    # Each booking the call made, moved or cancelled, and whether the call moved it.
+    booked: list[tuple[BookingRecord, bool]]
 
 
 class CallRecord(BaseModel):
@@ -79,7 +95,7 @@ def record_call_started(
 
 def answer_call(
     database: Database, call_id: str, *, campaign: str, direction: str,
-    caller_number: str | None, our_number: str | None,
+    caller_number: str | None, our_number: str | None, organisation_id: str | None = None,
 ) -> bool:
     """Note that the voice webhook answers ``call_id`` with a stream; False: it may not.
 
@@ -88,7 +104,8 @@ def answer_call(
     webhook is refused by whichever server it reaches.
     """
     record_call_started(database, call_id, campaign=campaign, direction=direction,
-                        caller_number=caller_number, our_number=our_number)
+                        caller_number=caller_number, our_number=our_number,
+                        organisation_id=organisation_id)
     with database.session() as session:
         answered = session.execute(
             update(CallRow)

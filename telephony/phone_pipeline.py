@@ -55,7 +55,7 @@ from agent.campaign import Campaign
 from agent.pipeline import Dialogue, build_dialogue, open_call
 from prompts import line
 from storage.database import Database
-from telephony.call_records import FollowUps, TurnLatency, record_call_finished
+from telephony.call_records import EndedCall, FollowUps, TurnLatency, record_call_finished
 from telephony.config import PhoneSetup
 from telephony.metrics import ServerMetrics
 from telephony.services import choose_speech, make_stt, make_tts
@@ -84,6 +84,8 @@ class AdmittedCall:
     caller_number: str
     caller_name: str | None
     direction: str
+    # Set when the campaign is an organisation's (stored by an operator), not a file's.
+    organisation_id: str | None = None
 
 
 
@@ -229,7 +231,8 @@ async def run_call(
     session = await open_call(
         campaign, caller_number=call.caller_number, caller_name=call.caller_name,
         call_id=call.call_sid, now=now, database=database,
-        calendar=calendar or setup.connect_calendar(campaign))
+        calendar=calendar or setup.connect_calendar(
+            campaign, organisation_id=call.organisation_id))
     twilio = setup.twilio
     auth_token = twilio.auth_token
     serializer = TwilioFrameSerializer(
@@ -313,14 +316,26 @@ async def run_call(
         await runner.run()
     finally:
         def record() -> None:  # database reads and writes, off the event loop
+            bookings = _booking_dicts(dialogue)
             record_call_finished(
                 database, call.call_sid, outcome=session.outcome,
                 transcript=session.transcript, tool_calls=session.tool_calls,
-                bookings=_booking_dicts(dialogue), turn_latencies=latencies.turns,
+                bookings=bookings, turn_latencies=latencies.turns,
                 follow_ups=FollowUps(
                     call_back_requested=session.call_back_requested,
                     call_back_when=session.call_back_when, do_not_call=session.do_not_call,
                     human_follow_up=session.human_follow_up))
+            if setup.call_ended is None:
+                return
+            try:
+                setup.call_ended(EndedCall(
+                    call_id=call.call_sid, campaign=campaign.name,
+                    organisation_id=call.organisation_id, outcome=session.outcome,
+                    transcript=session.transcript, bookings=bookings,
+                    booked=[(b, b.id in session.moved_booking_ids)
+                            for b in session.bookings()]))
+            except Exception:  # the call is recorded; a failed announcement must not undo it
+                log.exception("call %s: telling the shell it ended failed", call.call_sid)
 
         await asyncio.to_thread(record)
         log.info("call %s ended after %.1f s: %s", call.call_sid,

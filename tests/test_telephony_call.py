@@ -53,6 +53,7 @@ class PhoneLine:
     """The call server (real pipeline), the Twilio emulator, and a way to place calls."""
 
     def __init__(self, database, *, policy: str | None = None, calendar=None,
+                 directory: CampaignDirectory | None = None, call_ended=None,
                  **overrides) -> None:
         self.twilio = TwilioEmulator().start()
         self.port = free_port()
@@ -66,12 +67,14 @@ class PhoneLine:
         self.calls: list[asyncio.Task] = []
 
         async def handler(websocket: WebSocket, call: AdmittedCall) -> None:
-            await run_call(websocket, call, setup=phone_setup(self.settings, database),
+            await run_call(websocket, call,
+                           setup=phone_setup(self.settings, database, call_ended=call_ended),
                            database=database,
                            metrics=self.metrics, now=NOW, policy=policy,
                            calendar=calendar)
 
-        app = create_app(campaigns=CampaignDirectory([CAMPAIGN]), twilio=self.settings.twilio(),
+        app = create_app(campaigns=directory or CampaignDirectory([CAMPAIGN]),
+                         twilio=self.settings.twilio(),
                          database=database, handler=handler, metrics=self.metrics)
         self.server = BackgroundServer(app, self.port, "call-server").start()
 

@@ -36,8 +36,9 @@ def _serve(args: argparse.Namespace) -> int:
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
     from app.console import create_console
     from app.operator_api import create_operator_api
+    from app.operators.campaigns import StoredCampaigns
     from app.operators.test_calls import TestCalls
-    from app.operators.webhooks import keep_delivering
+    from app.operators.webhooks import announce_call_ended, keep_delivering
     from calendar_backend.google import connections as google_connections
     from calendar_backend.google import upkeep as google_upkeep
     from calendar_backend.outlook import connections as outlook_connections
@@ -50,11 +51,16 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     try:
         campaigns = [load_campaign(path) for path in args.campaign or [DEFAULT_CAMPAIGN]]
-        directory = CampaignDirectory(campaigns)
-    except (CampaignInvalid, ServerNotConfigured) as exc:
+    except CampaignInvalid as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     database = open_database(settings.sqlalchemy_url())
+    try:
+        # Operators' campaigns answer too: by the numbers they list, and outbound by id.
+        directory = CampaignDirectory(campaigns, StoredCampaigns(database))
+    except ServerNotConfigured as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
     try:
         # Stored calendar tokens are useless (and calls would skip booking) without the key.
         outlook_connections.require_token_key(database, settings.outlook())
@@ -63,8 +69,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
     metrics = ServerMetrics()
-    handler = partial(run_call, setup=phone_setup(settings, database), database=database,
-                      metrics=metrics)
+    handler = partial(run_call, database=database, metrics=metrics,
+                      setup=phone_setup(settings, database,
+                                        call_ended=partial(announce_call_ended, database)))
     background = [
         partial(outlook_upkeep.keep_connections_alive, database, settings.outlook()),
         partial(google_upkeep.keep_connections_alive, database, settings.google()),

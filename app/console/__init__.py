@@ -40,8 +40,8 @@ from app.operators.accounts import (
 )
 from app.operators.bookings import CancelRefused, cancel_booking
 from app.operators.campaigns import (
+    CampaignConflict,
     CampaignInvalid,
-    CampaignNameTaken,
     create_campaign,
     get_campaign,
     list_campaigns,
@@ -244,10 +244,10 @@ def create_console(
             return campaign_form(request, campaign_id=campaign_id, status=422,
                                  values=form_values(document) | _typed(data),
                                  problems=problems)
-        except CampaignNameTaken as exc:
+        except CampaignConflict as exc:
             return campaign_form(request, campaign_id=campaign_id, status=409,
                                  values=form_values(document) | _typed(data),
-                                 problems={"name": str(exc)})
+                                 problems={exc.path: str(exc)})
         assert saved is not None
         return go(request, "console_campaigns_page")
 

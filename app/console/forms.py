@@ -64,7 +64,8 @@ def form_values(document: dict[str, Any]) -> dict[str, Any]:
         value = _get(document, path)
         values[field] = "" if value is None else str(value)[:5] if field in ("start", "end") \
             else str(value)
-    values["talking_points"] = "\n".join(_get(document, "talking_points") or [])
+    for lines in ("talking_points", "phone_numbers"):
+        values[lines] = "\n".join(_get(document, lines) or [])
     values["enabled"] = bool(_get(document, "booking.enabled"))
     values["days"] = _get(document, "booking.availability.days") or list(WEEKDAYS[:5])
     values["meeting_type"] = _get(document, "booking.meeting_type") or "video"
@@ -83,8 +84,9 @@ def document_from_form(form: FormData, current: dict[str, Any] | None) -> dict[s
         else:
             value = raw
         _put(changes, path, value)
-    points = [p.strip() for p in str(form.get("talking_points", "")).splitlines() if p.strip()]
-    changes["talking_points"] = points or None
+    for lines in ("talking_points", "phone_numbers"):
+        given = [p.strip() for p in str(form.get(lines, "")).splitlines() if p.strip()]
+        changes[lines] = given or None
     _put(changes, "booking.enabled", form.get("enabled") == "on")
     _put(changes, "booking.availability.days", [d for d in form.getlist("days")
                                                 if isinstance(d, str)])

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agent.campaign import Campaign
+from app.bootstrap import for_organisation
 from app.campaign_files import CampaignInvalid, parse_campaign
 from app.operators.accounts import Organisation
 from storage.base import utc_now
@@ -25,14 +26,28 @@ from storage.database import Database
 from storage.operator_tables import CampaignRow
 
 __all__ = [
-    "CampaignInvalid", "CampaignNameTaken", "StoredCampaign", "campaign_named", "create_campaign",
+    "CampaignConflict", "CampaignInvalid", "CampaignNameTaken", "PhoneNumberTaken",
+    "StoredCampaign", "StoredCampaigns", "campaign_named", "create_campaign",
     "delete_campaign", "export_yaml", "get_campaign", "list_campaigns", "merge_patch",
     "parse_yaml", "patch_campaign", "replace_campaign",
 ]
 
 
-class CampaignNameTaken(ValueError):
+class CampaignConflict(ValueError):
+    """The campaign is valid but clashes with one already stored (at field ``path``)."""
+
+    path = "name"
+
+
+class CampaignNameTaken(CampaignConflict):
     """The organisation already has a campaign of that name."""
+
+
+class PhoneNumberTaken(CampaignConflict):
+    """Another stored campaign already answers one of the campaign's phone numbers: a call
+    to it could not say which campaign (or which organisation) it is for."""
+
+    path = "phone_numbers"
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,53 @@ def _validated(document: Any) -> tuple[str, dict[str, Any]]:
     return campaign.name, campaign.model_dump(mode="json", exclude_unset=True)
 
 
+def _check_numbers_free(session: Any, document: dict[str, Any], campaign_id: str) -> None:
+    """Refuse phone numbers another stored campaign (of any organisation) answers."""
+    wanted = set(document.get("phone_numbers", []))
+    if not wanted:
+        return
+    # Campaigns are few and their documents small: a scan keeps the document the one truth.
+    for (other,) in session.execute(
+            select(CampaignRow.document).where(CampaignRow.id != campaign_id)):
+        taken = sorted(wanted & set(other.get("phone_numbers", [])))
+        if taken:
+            raise PhoneNumberTaken(
+                f"{', '.join(taken)} already answers calls for another campaign")
+
+
+class StoredCampaigns:
+    """The call server's view of every organisation's campaigns: by the number a caller
+    dialled and by id, each as its organisation runs it."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def answering(self, dialled: str) -> tuple[str, Campaign, str] | None:
+        """The stored campaign listing ``dialled`` (numbers are unique across them)."""
+        with self._database.session() as session:
+            rows = session.execute(select(
+                CampaignRow.id, CampaignRow.name, CampaignRow.document,
+                CampaignRow.organisation_id).order_by(CampaignRow.created_at))
+            for campaign_id, name, document, organisation_id in rows:
+                if dialled in document.get("phone_numbers", []):
+                    return campaign_id, _as_run(name, document, organisation_id), \
+                        organisation_id
+        return None
+
+    def by_id(self, campaign_id: str) -> tuple[str, Campaign, str] | None:
+        """The stored campaign with this id, of whichever organisation."""
+        with self._database.session() as session:
+            row = session.get(CampaignRow, campaign_id)
+            if row is None:
+                return None
+            return row.id, _as_run(row.name, row.document, row.organisation_id), \
+                row.organisation_id
+
+
+def _as_run(name: str, document: dict[str, Any], organisation_id: str) -> Campaign:
+    return for_organisation(parse_campaign(document, name), organisation_id)
+
+
 def list_campaigns(database: Database, organisation: Organisation) -> list[StoredCampaign]:
     """The organisation's campaigns by name."""
     with database.session() as session:
@@ -117,13 +179,15 @@ def _name_taken(name: str) -> CampaignNameTaken:
 def create_campaign(
     database: Database, organisation: Organisation, document: Any
 ) -> StoredCampaign:
-    """Store a new campaign; raises :class:`CampaignInvalid` (every problem by path) or
-    :class:`CampaignNameTaken`."""
+    """Store a new campaign; raises :class:`CampaignInvalid` (every problem by path) or a
+    :class:`CampaignConflict` (its name or a phone number taken)."""
     name, stored = _validated(document)
     now = utc_now()
     try:
         with database.session() as session:
-            row = CampaignRow(id=str(uuid.uuid4()), organisation_id=organisation.id, name=name,
+            campaign_id = str(uuid.uuid4())
+            _check_numbers_free(session, stored, campaign_id)
+            row = CampaignRow(id=campaign_id, organisation_id=organisation.id, name=name,
                               document=stored, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
@@ -142,6 +206,7 @@ def replace_campaign(
             row = _row(session, organisation, campaign_id)
             if row is None:
                 return None
+            _check_numbers_free(session, stored, campaign_id)
             row.name, row.document, row.updated_at = name, stored, utc_now()
             session.flush()
             return _stored(row)

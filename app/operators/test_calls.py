@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 from agent.campaign import Campaign
 from app.harness import CalendarSpec, CallerSpec, CallResult, new_test_call_id, run_call
-from app.operators.calls import BookingView
-from app.operators.webhooks import booking_event, booking_payload, emit
+from app.operators.webhooks import announce_call_ended
 from app.settings import Settings
 from calendar_backend.booking_store import BookingRecord
 from storage.database import Database
 from telephony.call_records import (
+    EndedCall,
     FollowUps,
     record_call_finished,
     record_call_started,
@@ -160,14 +160,10 @@ class TestCalls:
                 call_back_when=result.call_back_when, do_not_call=result.do_not_call,
                 human_follow_up=result.human_follow_up))
         record_status(self._database, call_id, "completed")
-        for booking, moved in booked:
-            kind = booking_event(booking.status, moved)
-            if kind is not None:
-                emit(self._database, call.organisation_id, kind,
-                     booking_payload(BookingView.of(booking)))
-        emit(self._database, call.organisation_id, "call.ended", {
-            "call_id": call_id, "campaign": call.campaign.name, "outcome": result.outcome,
-            "bookings": result.bookings, "transcript": result.transcript})
+        announce_call_ended(self._database, EndedCall(
+            call_id=call_id, campaign=call.campaign.name, organisation_id=call.organisation_id,
+            outcome=result.outcome, transcript=result.transcript, bookings=result.bookings,
+            booked=booked))
 
     async def close(self) -> None:
         """Hang up every running call (the server is stopping)."""

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 from sqlalchemy import select, update
 
 from app.operators.accounts import Organisation
@@ -36,6 +37,7 @@ from calendar_backend.token_store import TokenCipher
 from storage.base import utc_now
 from storage.database import Database
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
+from telephony.call_records import EndedCall
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,23 @@ def emit(
                     id=str(uuid.uuid4()), event_id=event_id, endpoint_id=endpoint.id,
                     state="pending", attempts=0, next_attempt_at=now))
     return event_id
+
+
+def announce_call_ended(database: Database, ended: EndedCall) -> None:
+    """Tell an organisation's webhooks about a call once it is recorded: each booking it
+    made, moved or cancelled, then ``call.ended``. A campaign file's call (no organisation)
+    has no webhooks."""
+    if ended.organisation_id is None:
+        return
+    for booking, moved in ended.booked:
+        kind = booking_event(booking.status, moved)
+        if kind is not None:
+            emit(database, ended.organisation_id, kind,
+                 booking_payload(BookingView.of(booking)))
+    # A phone call's transcript carries datetimes: the payload is stored as JSON.
+    emit(database, ended.organisation_id, "call.ended", to_jsonable_python({
+        "call_id": ended.call_id, "campaign": ended.campaign, "outcome": ended.outcome,
+        "bookings": ended.bookings, "transcript": ended.transcript}))
 
 
 @dataclass(frozen=True)

@@ -348,9 +348,9 @@ async def run_call(
     (as call ``call_id``, a fresh ``test-...`` id if not given; for ``organisation_id``'s
     campaign, on that organisation's calendars).
 
-    Bookings a killed earlier run left pending are settled first.
+    Entry points settle bookings a killed earlier run left pending before they call this
+    (:func:`app.bootstrap.settle_claims`); a server's upkeep does it for its test calls.
     """
-    await settle_claims(database, settings)
     calendar = calendar or CalendarSpec()
     if organisation_id is not None:
         campaign = for_organisation(campaign, organisation_id)
@@ -541,6 +541,7 @@ async def run_scenario(
         )
         database = open_database(url)
         try:
+            await settle_claims(database, settings)
             result, _ = await run_call(
                 campaign, database=database, settings=settings, caller=scenario.caller,
                 next_line=scripted_input(scenario.caller_says), now=scenario.now,

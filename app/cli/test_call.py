@@ -98,6 +98,7 @@ def _scripted(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
 
 
 def _interactive(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
+    from app.bootstrap import settle_claims
     from app.harness import CallerSpec, run_call
     from storage.database import open_database
 
@@ -127,6 +128,7 @@ def _interactive(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
         with tempfile.TemporaryDirectory(prefix="booking-agent-test-call-") as tmp:
             database = open_database(args.db or f"sqlite:///{Path(tmp) / 'test-call.db'}")
             try:
+                await settle_claims(database, settings)
                 result, _ = await run_call(
                     campaign, database=database, settings=settings,
                     caller=CallerSpec(number=args.caller, first_name=args.name),

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.bootstrap import outlook_notifications
+from app.cli import main
 from app.settings import Settings
 from calendar_backend import owner_changes
 from calendar_backend.booking import Booked, BookingService
@@ -29,7 +30,8 @@ from storage.database import Database
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 
-emulator, ms_settings = fixtures.emulator, fixtures.ms_settings
+emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, \
+    fixtures.operator_env
 
 WORK = "adele@contoso.com"
 CALLERS = [Attendee(email=f"caller{i}@example.org", name=f"Caller {i}") for i in range(3)]
@@ -71,7 +73,8 @@ async def service(database: Database, settings: Settings, ref: str) -> BookingSe
     provider = open_calendar(database, settings.outlook(), ref)
     assert provider is not None
     booking = BookingSettings(enabled=True, calendar=ref, meeting_length_minutes=30,
-                              meeting_type="video", title_template="Intro with {recipient.fullName}")
+                              meeting_type="video",
+                              title_template="Intro with {recipient.fullName}")
     svc = BookingService.on_database(database, provider, booking, calendar_id=ref,
                                      campaign_name="Spring outreach",
                                      calendar_zone=await provider.time_zone())
@@ -326,3 +329,41 @@ async def test_scheduled_pass_subscribes_and_syncs_every_connection(
     assert len(emulator.subscriptions(WORK)) == 1
     [event] = synced_events(database, ref)
     assert (event.subject, event.start, event.show_as) == ("Standup", NOW, "busy")
+
+
+async def test_operator_syncs_and_lists_events_with_their_meeting_links(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        operator_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    ref = await connect(database, ms_settings, emulator)
+    name = ref.removeprefix("outlook:")
+    booked = await book(database, ms_settings, ref, 0)
+    zoom = emulator.add_event(WORK, NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1),
+                              subject="Vendor call")
+    emulator.owner_edits(WORK, zoom, location={
+        "displayName": "Zoom https://us02web.zoom.us/j/85012345678?pwd=abc"})
+    emulator.add_event(WORK, NOW + timedelta(days=2), NOW + timedelta(days=2, hours=1),
+                       subject="Lunch", show_as="free")
+
+    assert await asyncio.to_thread(main, ["outlook", "events", name]) == 1
+    assert "never been synced: run booking-agent outlook sync" in capsys.readouterr().err
+
+    assert await asyncio.to_thread(main, ["outlook", "sync", name]) == 0
+    out = capsys.readouterr().out
+    assert f"{ref}: full sync: 3 event(s) new or changed, 0 removed; 3 event(s) synced" in out
+
+    emulator.owner_deletes(WORK, booked.event_id)
+    assert await asyncio.to_thread(main, ["outlook", "sync", name]) == 0
+    out = capsys.readouterr().out
+    assert "delta sync: 0 event(s) new or changed, 1 removed" in out
+    assert f"booking {booked.booking_id}: cancelled by the owner" in out
+
+    assert await asyncio.to_thread(main, ["outlook", "events", name, "--days", "60"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "times in America/Los_Angeles" in lines[0]
+    assert lines[1].endswith("busy             Vendor call  "
+                             "https://us02web.zoom.us/j/85012345678?pwd=abc")
+    assert lines[2].endswith("free             Lunch  -")
+    assert len(lines) == 3
+
+    assert await asyncio.to_thread(main, ["outlook", "sync", "nobody"]) == 1
+    assert capsys.readouterr().err.startswith("error: ")

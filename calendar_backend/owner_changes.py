@@ -113,7 +113,9 @@ def move_by_owner(database: Database, booking: FollowedBooking, slot: Interval) 
     blocked = Interval(slot.start - (booking.slot.start - booking.blocked.start),
                        slot.end + (booking.blocked.end - booking.slot.end))
     calendar_id = _calendar_of(database, booking.id)
-    if calendar_id is None:
+    if calendar_id is None or _moving(database, booking.id):
+        # A move of our own is under way (its old range held): the calendar may still show
+        # the old time; the next sync sees where the move left the event.
         return "unchanged"
     try:
         with database.session(serial=True) as session:
@@ -150,6 +152,13 @@ def move_by_owner(database: Database, booking: FollowedBooking, slot: Interval) 
 def _calendar_of(database: Database, booking_id: str) -> str | None:
     with database.session() as session:
         return session.scalar(select(BookingRow.calendar_id).where(BookingRow.id == booking_id))
+
+
+def _moving(database: Database, booking_id: str) -> bool:
+    with database.session() as session:
+        return session.scalar(select(BookingRow.id).where(
+            BookingRow.hold_of == booking_id, BookingRow.status == BookingStatus.HELD,
+        ).limit(1)) is not None
 
 
 def _overlapping(session: Session, calendar_id: str, booking_id: str,

@@ -5,12 +5,16 @@ owner's deletes, moves and the attendee's declines do to bookings."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.bootstrap import outlook_notifications
 from app.cli import main
@@ -20,8 +24,9 @@ from calendar_backend.booking import Booked, BookingService
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.outlook.connections import open_calendar
 from calendar_backend.outlook.follow import FollowSettings, follow_once, keep_calendars_synced
+from calendar_backend.outlook.models import NotificationBatch
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.outlook.subscriptions import ensure_subscription
+from calendar_backend.outlook.subscriptions import check_notifications, ensure_subscription
 from calendar_backend.outlook.sync import sync_calendar, synced_events
 from calendar_backend.provider import Attendee, CalendarUnavailable
 from calendar_backend.sql_store import SqlBookingStore
@@ -309,6 +314,12 @@ async def test_subscription_needs_the_handshake_and_follows_lifecycle_notificati
     expiry = sub.expiration
     assert timedelta(days=2) < expiry - datetime.now(UTC) < timedelta(days=7)
 
+    # Renewed once less than a day is left.
+    assert await ensure_subscription(database, config, ref, receiver,
+                                     now=expiry - timedelta(hours=20)) == "renewed"
+    [renewed] = emulator.subscriptions(WORK)
+    assert renewed.id == sub.id and renewed.expiration > expiry
+
     emulator.clear_log()
     assert emulator.lifecycle(sub.id, "reauthorizationRequired").status == 202
     await eventually(lambda: bool(emulator.requests(method="PATCH",
@@ -367,3 +378,30 @@ async def test_operator_syncs_and_lists_events_with_their_meeting_links(
 
     assert await asyncio.to_thread(main, ["outlook", "sync", "nobody"]) == 1
     assert capsys.readouterr().err.startswith("error: ")
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner,
+                                                                max_size=4),
+    max_leaves=20)
+_notification_like = st.fixed_dictionaries({"value": st.lists(st.fixed_dictionaries(
+    {"subscriptionId": st.text(max_size=40), "clientState": st.none() | st.text(max_size=60),
+     "changeType": st.sampled_from(["created", "updated", "deleted"])},
+    optional={"lifecycleEvent": st.sampled_from(["missed", "subscriptionRemoved",
+                                                 "reauthorizationRequired"])}), max_size=5)})
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_json | _notification_like)
+def test_whatever_is_posted_to_the_notification_route_is_answered_and_changes_nothing(
+        database: Database, ms_settings: Settings, body: object) -> None:
+    app = FastAPI()
+    app.include_router(outlook_notifications(database, ms_settings))
+    with TestClient(app) as client:
+        answer = client.post("/outlook/notifications", content=json.dumps(body))
+    assert answer.status_code in (202, 400)
+    if answer.status_code == 202:
+        believed = check_notifications(database, NotificationBatch.model_validate(body))
+        assert believed.sync == frozenset() and believed.forged == len(body["value"])  # type: ignore[index]

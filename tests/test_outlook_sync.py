@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from app.bootstrap import outlook_notifications
+from app.call_server import CampaignDirectory, create_app
+from app.campaign_files import parse_campaign
 from app.cli import main
 from app.settings import Settings
 from calendar_backend import owner_changes
@@ -32,6 +35,7 @@ from calendar_backend.provider import Attendee, CalendarUnavailable
 from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingStatus
 from storage.database import Database
+from telephony.phone_pipeline import AdmittedCall
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 
@@ -54,13 +58,21 @@ NOW = _next_monday()
 
 @pytest.fixture
 def receiver(database: Database, ms_settings: Settings) -> Iterator[str]:
-    """The call server's notification route on loopback; yields its public URL."""
+    """The call server on loopback, with the route Graph notifies; yields that URL (made
+    from the server's public URL, as ``serve`` does)."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}/outlook/notifications"
-    app = FastAPI()
-    app.include_router(outlook_notifications(
-        database, ms_settings.model_copy(update={"outlook_notification_url": url})))
-    server = BackgroundServer(app, port, name="notifications").start()
+    settings = ms_settings.model_copy(update={
+        "public_url": f"http://127.0.0.1:{port}", "twilio_auth_token": SecretStr("twilio")})
+    url = settings.outlook_follow().notification_url
+    assert url == f"http://127.0.0.1:{port}/outlook/notifications"
+
+    async def no_calls(websocket: WebSocket, call: AdmittedCall) -> None:
+        raise AssertionError("no phone call in these tests")
+
+    app = create_app(campaigns=CampaignDirectory([parse_campaign({"name": "sales"})]),
+                     twilio=settings.twilio(), database=database, handler=no_calls,
+                     routers=[outlook_notifications(database, settings)])
+    server = BackgroundServer(app, port, name="call-server").start()
     try:
         yield url
     finally:

@@ -27,7 +27,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
@@ -109,12 +108,12 @@ class Changes:
         """The next page of ``round_``: a nextLink while items remain, else a deltaLink."""
         page, round_.pending = round_.pending[:size], round_.pending[size:]
         body: dict[str, Any] = {"value": page}
-        token = secrets.token_urlsafe(24)
+        token = secrets.token_urlsafe(24)  # URL-safe: Graph's links carry "$" unescaped
         self.rounds[token] = round_
         if round_.pending:
-            body["@odata.nextLink"] = f"{link_base}?{urlencode({'$skiptoken': token})}"
+            body["@odata.nextLink"] = f"{link_base}?$skiptoken={token}"
         else:
-            body["@odata.deltaLink"] = f"{link_base}?{urlencode({'$deltatoken': token})}"
+            body["@odata.deltaLink"] = f"{link_base}?$deltatoken={token}"
         return body
 
     def expire(self, username: str) -> int:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # subscriptions, the schedule alone).
     outlook_sync_interval_seconds: float = Field(300.0, gt=0)
     outlook_notification_url: str | None = None
+    # A call's first availability read comes from the synced copy when the last sync is at
+    # most this many seconds old, saving a Graph request at call start (0: always Graph).
+    outlook_synced_fresh_seconds: float = Field(0.0, ge=0)
 
     # Google OAuth and Calendar API v3 (emulators stand in through these four URLs).
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
@@ -99,6 +102,7 @@ class Settings(BaseSettings):
             tenant=self.microsoft_tenant,
             redirect_uri=self.microsoft_redirect_uri,
             token_key=self.token_key,
+            synced_fresh_seconds=self.outlook_synced_fresh_seconds,
         )
 
     def outlook_follow(self) -> FollowSettings:

@@ -23,7 +23,7 @@ from app.campaign_files import parse_campaign
 from app.cli import main
 from app.settings import Settings
 from calendar_backend import owner_changes
-from calendar_backend.booking import Booked, BookingService
+from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.outlook.connections import open_calendar
 from calendar_backend.outlook.follow import FollowSettings, follow_once, keep_calendars_synced
@@ -417,3 +417,37 @@ def test_whatever_is_posted_to_the_notification_route_is_answered_and_changes_no
     if answer.status_code == 202:
         believed = check_notifications(database, NotificationBatch.model_validate(body))
         assert believed.sync == frozenset() and believed.forged == len(body["value"])  # type: ignore[index]
+
+
+async def test_a_fresh_synced_copy_answers_call_start_and_the_recheck_still_asks_outlook(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    fresh = ms_settings.model_copy(update={"outlook_synced_fresh_seconds": 60.0})
+    ref = await connect(database, fresh, emulator)
+    emulator.add_event(WORK, NOW + timedelta(hours=1), NOW + timedelta(hours=2),
+                       subject="Dentist")
+    await sync_calendar(database, fresh.outlook(), ref)
+    from_graph = await offered(database, ms_settings, ref)
+    # After the sync the owner blocks the first free slot: the copy does not know yet.
+    walk_in = emulator.add_event(WORK, from_graph[0], from_graph[0] + timedelta(minutes=30),
+                                 subject="Walk-in")
+    emulator.clear_log()
+
+    svc = await service(database, fresh, ref)
+    slots = await svc.free_slots(NOW, limit=2)
+    assert [s.start for s in slots] == from_graph[:2]  # the Dentist is busy; read from the copy
+    assert emulator.requests(path_contains="calendarView") == []
+
+    taken = await svc.book(start=slots[0].start, attendee=CALLERS[0], call_id="call-0",
+                           recipient=Recipient(first_name="Caller", last_name="0",
+                                               phone="+14155550100", email=CALLERS[0].email),
+                           now=NOW)
+    assert isinstance(taken, SlotTaken)  # the re-check before booking asked Outlook
+    assert len(emulator.requests(path_contains="calendarView")) == 1
+
+    # A copy older than the setting allows is not used.
+    stale = ms_settings.model_copy(update={"outlook_synced_fresh_seconds": 0.001})
+    emulator.clear_log()
+    assert from_graph[0] not in [s.start for s in await (await service(
+        database, stale, ref)).free_slots(NOW, limit=2)]
+    assert len(emulator.requests(path_contains="calendarView")) == 1
+    assert walk_in in {e.id for e in emulator.events(WORK)}

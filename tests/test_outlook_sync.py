@@ -388,6 +388,10 @@ async def test_operator_syncs_and_lists_events_with_their_meeting_links(
     assert lines[2].endswith("free             Lunch  -")
     assert len(lines) == 3
 
+    assert await asyncio.to_thread(main, ["outlook", "changes", name]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert f"booking {booked.booking_id}  cancelled_by_owner: the event was deleted" in line
+
     assert await asyncio.to_thread(main, ["outlook", "sync", "nobody"]) == 1
     assert capsys.readouterr().err.startswith("error: ")
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from app.cli import calendar_connections as shared
 from app.cli.redirect_listener import wait_for_redirect
 from app.settings import Settings
+from calendar_backend import owner_changes
 from calendar_backend.outlook import connections
 from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured, SignInUnavailable
 from calendar_backend.outlook.config import OutlookConfig
@@ -67,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     events.add_argument("--days", type=int, default=14,
                         help="how many days ahead to list (default 14)")
     events.set_defaults(func=_events)
+
+    changes = commands.add_parser("changes", help="what the owner's changes in Outlook did to "
+                                  "bookings (cancellations, moves, conflicts, declines)")
+    changes.add_argument("connection", help="connection name (or outlook:<name>)")
+    changes.set_defaults(func=_changes)
 
     key = commands.add_parser("new-key", help="print a new BOOKING_AGENT_TOKEN_KEY")
     key.set_defaults(func=lambda _args: print(new_key()) or 0)
@@ -238,4 +244,19 @@ def _events(args: argparse.Namespace) -> int:
         subject = e.subject or "(no subject)"
         print(f"  {start:%a %Y-%m-%d %H:%M}-{end:%H:%M}  {show_as:<16} {subject}  "
               f"{e.join_url or '-'}")
+    return 0
+
+
+def _changes(args: argparse.Namespace) -> int:
+    try:
+        _config, database = _open()
+        connection = connections.find_connection(database, args.connection)
+        notes = owner_changes.notes(database, connection.ref)
+    except _ERRORS as exc:
+        return shared.fail(exc)
+    if not notes:
+        print(f"{connection.ref}: no booking changed by the owner yet")
+    for note in notes:
+        print(f"{note.created_at:%Y-%m-%d %H:%M} UTC  booking {note.booking_id}  "
+              f"{note.kind.upper() if note.kind == 'conflict' else note.kind}: {note.detail}")
     return 0

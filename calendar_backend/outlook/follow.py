@@ -103,7 +103,11 @@ async def keep_calendars_synced(database: Database, config: OutlookConfig,
                                 settings: FollowSettings, stop: asyncio.Event) -> None:
     """The background task: :func:`follow_once` every ``settings.interval_seconds``."""
     while not stop.is_set():
-        await follow_once(database, config, settings.notification_url)
+        try:
+            await follow_once(database, config, settings.notification_url)
+        except Exception:
+            # The fallback must outlive a surprise: log it and try again next time.
+            log.exception("scheduled Outlook sync failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=settings.interval_seconds)
         except TimeoutError:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
+from pydantic import ValidationError
 from sqlalchemy import delete, select
 
 from calendar_backend import owner_changes
@@ -123,7 +124,10 @@ class _Rounds:
             page = await self._get(link, None)
         items: list[DeltaItem] = []
         while True:
-            items += [DeltaItem.model_validate(item) for item in page.get("value", [])]
+            try:
+                items += [DeltaItem.model_validate(item) for item in page.get("value", [])]
+            except ValidationError:
+                raise CalendarUnavailable("Graph sent an event the sync cannot read") from None
             next_link = page.get("@odata.nextLink")
             if next_link:
                 page = await self._get(next_link, None)
@@ -153,7 +157,10 @@ class _Rounds:
             if exc.status == 404 or exc.code in ("ErrorItemNotFound", "ErrorInvalidIdMalformed"):
                 return None
             raise CalendarUnavailable(f"Graph refused the look-up ({exc.code})") from None
-        return DeltaItem.model_validate(item)
+        try:
+            return DeltaItem.model_validate(item)
+        except ValidationError:
+            raise CalendarUnavailable("Graph sent an event the sync cannot read") from None
 
 
 async def sync_calendar(database: Database, config: OutlookConfig, calendar_ref: str, *,
@@ -209,7 +216,8 @@ async def _sync(database: Database, connection: Connection, rounds: _Rounds,
     latest: dict[str, DeltaItem] = {}
     for item in items:
         latest[item.id] = item
-    present = {i: item for i, item in latest.items() if item.removed is None}
+    present = {i: item for i, item in latest.items()
+               if item.removed is None and _readable(item, connection.ref)}
     removed = {i for i, item in latest.items() if item.removed is not None}
     previous, removed = await database.run(_store, database, connection.id, present,
                                            removed, result.full)
@@ -247,6 +255,8 @@ async def _follow(database: Database, connection: Connection, rounds: _Rounds,
                                   why):
                 result.cancelled.append(booking.id)
             continue
+        if not _readable(event, ref):
+            continue  # the next round may read it; the booking stays as it is meanwhile
         slot = Interval(event.start.instant(), event.end.instant())
         outcome = await database.run(owner_changes.move_by_owner, database, booking, slot)
         if outcome == "moved":
@@ -262,6 +272,19 @@ async def _follow(database: Database, connection: Connection, rounds: _Rounds,
                 await database.run(owner_changes.record_decline, database, ref, booking.id,
                                    attendee["email"])
                 result.declined.append(booking.id)
+
+
+def _readable(item: DeltaItem, ref: str) -> bool:
+    """Whether the event's times can be read (an all-day event in a zone no one knows
+    cannot); one that cannot is left out of the round rather than stopping it."""
+    try:
+        if item.start is None or item.end is None:
+            return False
+        item.start.instant(), item.end.instant()
+    except ValueError as exc:
+        log.warning("sync of %s skipped event %s: %s", ref, item.id, exc)
+        return False
+    return True
 
 
 def _attendees(item: DeltaItem) -> list[dict[str, str]]:

@@ -455,3 +455,26 @@ async def test_a_fresh_synced_copy_answers_call_start_and_the_recheck_still_asks
         database, stale, ref)).free_slots(NOW, limit=2)]
     assert len(emulator.requests(path_contains="calendarView")) == 1
     assert walk_in in {e.id for e in emulator.events(WORK)}
+
+
+async def test_synced_copy_has_series_occurrences_all_day_events_and_teams_links(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+    ref = await connect(database, ms_settings, emulator)
+    booked = await book(database, ms_settings, ref, 0)
+    emulator.add_event(WORK, NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1),
+                       subject="Weekly sync", repeat_weekly=3)
+    day = (NOW + timedelta(days=2)).replace(hour=0)
+    emulator.add_event(WORK, day, day + timedelta(days=1), subject="Offsite",
+                       all_day_zone="Pacific Standard Time")
+
+    result = await sync_calendar(database, ms_settings.outlook(), ref)
+
+    assert result.events == 5
+    events = {e.event_id: e for e in synced_events(database, ref)}
+    assert events[booked.event_id].join_url == booked.online_meeting_url
+    assert booked.online_meeting_url and booked.online_meeting_url.startswith(
+        "https://teams.microsoft.com/l/meetup-join/")
+    weekly = sorted(e.start for e in events.values() if e.subject == "Weekly sync")
+    assert weekly == [NOW + timedelta(days=1, weeks=w) for w in range(3)]
+    [offsite] = [e for e in events.values() if e.subject == "Offsite"]
+    assert offsite.is_all_day and offsite.start == day

@@ -10,12 +10,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 
+from fastapi import APIRouter
+
 from agent.call_session import CalendarConnection
 from agent.campaign import Campaign
 from app.settings import Settings
 from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
+from calendar_backend.outlook.follow import NotificationReceiver, keep_calendars_synced
 from calendar_backend.provider import CalendarProvider
 from calendar_backend.reconcile import (
     ProviderFor,
@@ -125,3 +128,21 @@ def claims_upkeep(
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """The call server's background task settling abandoned claims, from start-up on."""
     return partial(keep_claims_settled, database, _provider_for(database, settings))
+
+
+def outlook_sync_upkeep(
+    database: Database, settings: Settings
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The call server's background task keeping Outlook subscriptions alive and syncing
+    every connected calendar each ``outlook_sync_interval_seconds``."""
+    return partial(keep_calendars_synced, database, settings.outlook(),
+                   settings.outlook_follow())
+
+
+def outlook_notifications(database: Database, settings: Settings) -> APIRouter:
+    """The call server's route receiving Graph's change notifications."""
+    from app.outlook_notifications import notifications_router
+
+    receiver = NotificationReceiver(database, settings.outlook(),
+                                    settings.outlook_follow().notification_url)
+    return notifications_router(receiver)

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -159,13 +159,15 @@ def create_app(
     *, campaigns: CampaignDirectory, twilio: TwilioConfig, database: Database,
     handler: CallHandler, metrics: ServerMetrics | None = None,
     background: Sequence[BackgroundTask] = (), api_docs: bool = False,
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The call server's FastAPI app. ``handler`` runs the conversation on an admitted stream.
 
     ``background`` tasks (e.g. calendar-connection upkeep) run for the app's lifetime and are
     asked to stop through the event they are given when the server shuts down. ``api_docs``
     serves /docs, /redoc and /openapi.json: off by default, a public call server has no
-    business describing itself to whoever asks.
+    business describing itself to whoever asks. ``routers`` add routes of their own (e.g.
+    Graph's change notifications).
     """
     if not twilio.public_url:
         raise ServerNotConfigured(
@@ -193,6 +195,8 @@ def create_app(
     app.state.metrics = metrics
     app.state.tokens = tokens
     app.state.twilio = twilio
+    for router in routers:
+        app.include_router(router)
 
     @app.post("/twilio/voice")
     async def voice(request: Request, form: TwilioForm) -> Response:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.config import LLMConfig
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.outlook.config import OutlookConfig
+from calendar_backend.outlook.follow import FollowSettings
 from telephony.config import SpeechConfig, TwilioConfig
 
 
@@ -37,6 +38,15 @@ class Settings(BaseSettings):
     microsoft_client_secret: SecretStr | None = None
     microsoft_tenant: str = "common"
     microsoft_redirect_uri: str = "http://localhost:8765/outlook/callback"
+    # Bookings follow the Outlook calendar: a delta sync every this many seconds (the
+    # fallback when change notifications cannot reach the server), and the public URL Graph
+    # notifies (default: <public_url>/outlook/notifications; unset public_url: no
+    # subscriptions, the schedule alone).
+    outlook_sync_interval_seconds: float = Field(300.0, gt=0)
+    outlook_notification_url: str | None = None
+    # A call's first availability read comes from the synced copy when the last sync is at
+    # most this many seconds old, saving a Graph request at call start (0: always Graph).
+    outlook_synced_fresh_seconds: float = Field(0.0, ge=0)
 
     # Google OAuth and Calendar API v3 (emulators stand in through these four URLs).
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
@@ -92,7 +102,16 @@ class Settings(BaseSettings):
             tenant=self.microsoft_tenant,
             redirect_uri=self.microsoft_redirect_uri,
             token_key=self.token_key,
+            synced_fresh_seconds=self.outlook_synced_fresh_seconds,
         )
+
+    def outlook_follow(self) -> FollowSettings:
+        """How Outlook calendars are followed: sync interval and notification URL."""
+        url = self.outlook_notification_url
+        if url is None and self.public_url:
+            url = self.public_url.rstrip("/") + "/outlook/notifications"
+        return FollowSettings(interval_seconds=self.outlook_sync_interval_seconds,
+                              notification_url=url)
 
     def google(self) -> GoogleConfig:
         """The Google OAuth client, endpoints and token key for the Google adapter."""

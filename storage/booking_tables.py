@@ -23,6 +23,11 @@ class BookingStatus(StrEnum):
     failed; confirmed -> cancelled. ``held`` rows keep a moving booking's old range claimed
     until the calendar has accepted the move (see ``BookingService.move``).
 
+    The owner changing the event in their calendar (``calendar_backend.owner_changes``):
+    deleted or cancelled there -> ``cancelled_by_owner``; moved onto another booking ->
+    ``conflict`` (both events stay on the calendar, whose busy time keeps them from being
+    offered; the operator is told), and back to ``confirmed`` once moved somewhere free.
+
     Members are the stored strings, so ``status == "confirmed"`` holds for either.
     """
 
@@ -31,6 +36,8 @@ class BookingStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     HELD = "held"
+    CANCELLED_BY_OWNER = "cancelled_by_owner"
+    CONFLICT = "conflict"
 
 
 BOOKING_STATUSES = tuple(BookingStatus)
@@ -72,7 +79,7 @@ class BookingRow(Base):
     end: Mapped[datetime] = mapped_column(UTCDateTime)
     blocked_start: Mapped[datetime] = mapped_column(UTCDateTime)
     blocked_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str | None] = mapped_column(String(1024))
     online_meeting_url: Mapped[str | None] = mapped_column(Text)
     # Derived from the booking id, so a retried calendar write never makes a second event.

@@ -32,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.bootstrap import claims_upkeep, phone_setup
+    from app.bootstrap import (
+        claims_upkeep,
+        outlook_notifications,
+        outlook_sync_upkeep,
+        phone_setup,
+    )
     from app.call_server import CampaignDirectory, ServerNotConfigured, create_app
     from app.console import create_console
     from app.operator_api import create_operator_api
@@ -83,7 +88,9 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
                          handler=handler, metrics=metrics, api_docs=settings.api_docs,
-                         background=[*background, claims_upkeep(database, settings)])
+                         background=[*background, claims_upkeep(database, settings),
+                                     outlook_sync_upkeep(database, settings)],
+                         routers=[outlook_notifications(database, settings)])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

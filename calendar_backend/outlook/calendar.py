@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -40,6 +40,8 @@ BLOCKING = frozenset({"busy", "tentative", "oof", "unknown"})
 _GONE = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
 # Extra time to look for an event whose create may have landed unheard, before failing.
 RECONCILE_SECONDS = 2.0
+# Busy time from the synced copy for a range, or None when the copy will not do.
+SyncedBusy = Callable[[datetime, datetime], Awaitable[list[BusyTime] | None]]
 _TRANSACTION_NS = uuid.UUID("6f1d3c52-2a4e-4a8f-9d0e-6a1b7e0f3c11")
 
 
@@ -65,12 +67,17 @@ class OutlookCalendar:
     real zone); ``teams_allowed`` whether the calendar allows Teams meetings. The owner's
     busy time elsewhere blocks booking too: on the default calendar unless
     ``books_on_default`` (their own meetings live there), and on ``blocking_calendar_ids``.
+    ``synced`` (optional) answers the first busy-time read of the booking calendar from the
+    synced copy when fresh (a Graph request saved at call start); later reads, the re-check
+    before booking among them, always ask Graph.
     """
 
     def __init__(self, graph: GraphClient, calendar_id: str, *, owner_zone: str | None,
                  teams_allowed: bool, page_size: int = 250, books_on_default: bool = True,
-                 blocking_calendar_ids: Sequence[str] = ()) -> None:
+                 blocking_calendar_ids: Sequence[str] = (),
+                 synced: SyncedBusy | None = None) -> None:
         self._graph = graph
+        self._synced = synced
         self._calendar_path = _calendar_path(calendar_id)
         self._owner_zone = owner_zone
         self._teams_allowed = teams_allowed
@@ -102,11 +109,15 @@ class OutlookCalendar:
     async def busy_times(self, start: datetime, end: datetime) -> list[BusyTime]:
         """Blocking events overlapping ``[start, end)`` on the booking calendar and on the
         calendars whose busy time also counts (recurring series come expanded)."""
+        copied = None
+        if self._synced is not None:
+            synced, self._synced = self._synced, None  # the first read only
+            copied = await synced(start, end)
+        own = self._view(start, end) if copied is None else _no_events()
         views = await asyncio.gather(
-            self._view(start, end),
-            *(self._blocking_view(start, end, path) for path in self._blocking_paths))
+            own, *(self._blocking_view(start, end, path) for path in self._blocking_paths))
         seen: set[str] = set()
-        busy = []
+        busy = list(copied or [])
         for event in (e for view in views for e in view):
             show_as = event.show_as.lower()
             if event.is_cancelled or show_as not in BLOCKING or event.id in seen:
@@ -221,6 +232,10 @@ class OutlookCalendar:
     async def can_add_online_meeting(self) -> bool:
         """Whether this calendar allows Teams meetings."""
         return self._teams_allowed
+
+
+async def _no_events() -> list[GraphEvent]:
+    return []
 
 
 def _created(event: GraphEvent) -> CreatedEvent:

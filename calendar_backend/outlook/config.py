@@ -26,3 +26,6 @@ class OutlookConfig:
     redirect_uri: str
     # Fernet key encrypting calendar tokens at rest.
     token_key: SecretStr | None
+    # A call's first availability read comes from the synced copy when the last sync is at
+    # most this old (0: always from Graph).
+    synced_fresh_seconds: float = 0.0

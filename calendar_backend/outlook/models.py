@@ -159,3 +159,95 @@ class MailboxSettings(_In):
     """``GET /me/mailboxSettings``: only the zone matters here."""
 
     time_zone: str | None = Field(None, alias="timeZone")
+
+
+class _Address(_In):
+    address: str | None = None
+    name: str | None = None
+
+
+class _ResponseStatus(_In):
+    response: str | None = None
+
+
+class AttendeeIn(_In):
+    """An attendee of an event as Graph returns it, with their answer."""
+
+    email_address: _Address = Field(default_factory=_Address, alias="emailAddress")
+    status: _ResponseStatus = Field(default_factory=_ResponseStatus)
+
+
+class _Location(_In):
+    display_name: str | None = Field(None, alias="displayName")
+
+
+class _Body(_In):
+    content: str | None = None
+
+
+class Removed(_In):
+    reason: str | None = None
+
+
+class DeltaItem(_In):
+    """An item of ``calendarView/delta``: an event, or ``{"id", "@removed"}`` for one that
+    was deleted or left the window."""
+
+    id: str
+    removed: Removed | None = Field(None, alias="@removed")
+    subject: str | None = None
+    start: GraphTime | None = None
+    end: GraphTime | None = None
+    show_as: str = Field("busy", alias="showAs")
+    is_all_day: bool = Field(False, alias="isAllDay")
+    is_cancelled: bool = Field(False, alias="isCancelled")
+    transaction_id: str | None = Field(None, alias="transactionId")
+    change_key: str | None = Field(None, alias="changeKey")
+    online_meeting: OnlineMeeting | None = Field(None, alias="onlineMeeting")
+    location: _Location | None = None
+    body: _Body | None = None
+    attendees: list[AttendeeIn] = Field(default_factory=list)
+
+
+class SubscriptionOut(_Out):
+    """``POST /subscriptions`` for a calendar's events."""
+
+    change_type: str = Field(alias="changeType")
+    notification_url: str = Field(alias="notificationUrl")
+    lifecycle_notification_url: str | None = Field(None, alias="lifecycleNotificationUrl")
+    resource: str
+    expiration_date_time: str = Field(alias="expirationDateTime")
+    client_state: str = Field(alias="clientState")
+
+
+class SubscriptionRenewal(_Out):
+    """``PATCH /subscriptions/{id}``."""
+
+    expiration_date_time: str = Field(alias="expirationDateTime")
+
+
+class SubscriptionIn(_In):
+    """A subscription as Graph returns it."""
+
+    id: str
+    expiration_date_time: str = Field(alias="expirationDateTime")
+
+    def expires(self) -> datetime:
+        """The expiry as an aware instant."""
+        value = datetime.fromisoformat(self.expiration_date_time.replace("Z", "+00:00"))
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ChangeNotification(_In):
+    """One item of a change or lifecycle notification POSTed by Graph."""
+
+    subscription_id: str = Field(alias="subscriptionId", max_length=255)
+    client_state: str | None = Field(None, alias="clientState", max_length=1024)
+    change_type: str | None = Field(None, alias="changeType")
+    lifecycle_event: str | None = Field(None, alias="lifecycleEvent")
+
+
+class NotificationBatch(_In):
+    """The body of a notification POST: ``{"value": [...]}``."""
+
+    value: list[ChangeNotification] = Field(max_length=1000)

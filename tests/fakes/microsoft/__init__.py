@@ -17,6 +17,14 @@ faults (429/503/504 with ``Retry-After``, lost responses, latency) and a ``Mailb
 429 above 4 requests in flight per mailbox. A request a client sends to a mailbox
 inside a ``Retry-After`` window it has read is recorded (``early_retries()``).
 
+Following changes (``tests.fakes.microsoft.changes``): ``calendarView/delta`` with
+``$skiptoken``/``$deltatoken`` links, ``Prefer: odata.maxpagesize`` and 410
+``syncStateNotFound`` once a test expires the tokens; ``/subscriptions`` (POST with the
+``validationToken`` handshake, GET, PATCH, DELETE) and change notifications POSTed to the
+app when events change. Tests change events "as the owner" (``owner_deletes``,
+``owner_moves``, ``owner_cancels``, ``owner_edits``, ``attendee_responds``), block
+notifications, send lifecycle or forged notifications and read what was delivered.
+
 Identity platform: ``/{tenant}/v2.0/.well-known/openid-configuration``, the authorize redirect
 (code + state, or ``form_post``), the token endpoint (single-use codes, PKCE S256, refresh grants,
 ``client_info`` and an unsigned ``id_token`` echoing the nonce) and knobs for AADSTS failures

@@ -17,6 +17,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request, Response
 from tzlocal.windows_tz import win_tz
 
+from tests.fakes.microsoft.changes import (
+    MAX_SUBSCRIPTION_MINUTES,
+    Subscription,
+    fingerprint,
+    graph_instant,
+    longest_expiration,
+    parse_expiration,
+    validate_endpoint,
+)
 from tests.fakes.microsoft.schema import BodyInvalid, validate
 from tests.fakes.microsoft.state import (
     Account,
@@ -106,8 +115,10 @@ class Handler:
     """Answers one Graph request for an authenticated mailbox."""
 
     def __init__(self, world: World, account: Account, request: Request, body: Any,
-                 scope: str) -> None:
+                 scope: str, validation_problem: str | None = None) -> None:
         self.world, self.account, self.request, self.body = world, account, request, body
+        # Why the subscription handshake failed (None: it worked, or none was needed).
+        self.validation_problem = validation_problem
         self.scopes = {s.lower() for s in scope.split()}
         prefer = request.headers.get("prefer", "")
         match = _PREFER_TZ.search(prefer)
@@ -248,6 +259,7 @@ class Handler:
                                    "been used to create a different event.")
         ev = self._new_event(calendar, body, start, end, start_zone, end_zone)
         self.account.events[ev.id] = ev
+        self._notify(ev, "created")
         if txid:
             self.account.transactions[txid] = (ev.id, fingerprint)
         return 201, self.render(ev)
@@ -353,11 +365,142 @@ class Handler:
         ev.data.update({"changeKey": change_key, "@odata.etag": f'W/"{change_key}"',
                         "lastModifiedDateTime":
                             datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"})
+        self._notify(ev, "updated")
         return 200, self.render(ev)
 
     def delete_event(self, event_id: str) -> tuple[int, Any]:
         self.need("Calendars.ReadWrite")
-        self._event(event_id).deleted = True
+        ev = self._event(event_id)
+        ev.deleted = True
+        self._notify(ev, "deleted")
+        return 204, None
+
+    def _notify(self, ev: StoredEvent, change: str) -> None:
+        for url, notifications in pending_notifications(self.world, self.account, ev, change):
+            self.world.changes.deliver_later(url, notifications)
+
+    # --- delta --------------------------------------------------------------------------
+    def delta(self, cal: str | None = None) -> tuple[int, Any]:
+        self.need("Calendars.Read", "Calendars.ReadWrite")
+        changes = self.world.changes
+        q = {k.lower(): v for k, v in self.query.items()}
+        size = changes.page_size(self.request.headers.get("prefer", ""))
+        link_base = str(self.request.base_url).rstrip("/") + self.request.url.path
+        skip, delta = q.get("$skiptoken"), q.get("$deltatoken")
+        if skip or delta:
+            round_ = changes.rounds.get(skip or delta or "")
+            if round_ is None or round_.expired or round_.username != self.account.username:
+                raise GraphFailure(410, "syncStateNotFound",
+                                   "The sync state generation is not found. Please resync.")
+            if delta:
+                round_ = self._next_round(round_.calendar_id, round_.start, round_.end,
+                                          round_.seen)
+        else:
+            calendar = self._calendar(cal)
+            start = _parse_query_time(q.get("startdatetime"), "startDateTime")
+            end = _parse_query_time(q.get("enddatetime"), "endDateTime")
+            round_ = self._next_round(calendar.id, start, end, {})
+        return 200, changes.page(round_, size, link_base)
+
+    def _next_round(self, calendar_id: str, start: datetime, end: datetime,
+                    seen: dict[str, str]) -> Any:
+        """A round reporting what changed in the window since ``seen``."""
+        now = {e.id: e for e in self.account.events.values()
+               if e.calendar_id == calendar_id and not e.deleted
+               and e.start < end and e.end > start}
+        now_seen = {event_id: fingerprint(e) for event_id, e in now.items()}
+        items: list[dict[str, Any]] = [
+            self.render(e) for e in sorted(now.values(), key=lambda e: (e.start, e.id))
+            if seen.get(e.id) != now_seen[e.id]]
+        items += [{"@odata.type": "#microsoft.graph.event", "id": gone,
+                   "@removed": {"reason": "deleted"}} for gone in seen if gone not in now]
+        return self.world.changes.begin(self.account.username, calendar_id, start, end,
+                                        items, now_seen)
+
+    # --- subscriptions ------------------------------------------------------------------
+    def create_subscription(self) -> tuple[int, Any]:
+        self.need("Calendars.Read", "Calendars.ReadWrite")
+        body = self.body if isinstance(self.body, dict) else {}
+        for name in ("changeType", "notificationUrl", "resource", "expirationDateTime"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise GraphFailure(400, "InvalidRequest", f"'{name}' is required.")
+        kinds = {k.strip() for k in body["changeType"].split(",")}
+        if not kinds or not kinds <= {"created", "updated", "deleted"}:
+            raise GraphFailure(400, "InvalidRequest", "Invalid changeType.")
+        calendar_id = self._subscribed_calendar(body["resource"])
+        expiration = self._expiration(body["expirationDateTime"])
+        client_state = body.get("clientState")
+        if client_state is not None and (not isinstance(client_state, str)
+                                         or len(client_state) > 128):
+            raise GraphFailure(400, "InvalidRequest",
+                               "clientState must be a string of at most 128 characters.")
+        if self.validation_problem is not None:
+            raise GraphFailure(400, "InvalidRequest", "Subscription validation request "
+                               "failed. Notification endpoint must respond with 200 OK to "
+                               f"validation request. ({self.validation_problem})")
+        sub = Subscription(str(uuid.uuid4()), self.account.username, body["resource"], kinds,
+                           body["notificationUrl"], body.get("lifecycleNotificationUrl"),
+                           client_state, expiration, calendar_id)
+        self.world.changes.subscriptions[sub.id] = sub
+        return 201, self._subscription_json(sub)
+
+    def _subscribed_calendar(self, resource: str) -> str | None:
+        text = resource.strip("/")
+        if text.lower() in ("me/events", "me/calendar/events"):
+            return None if text.lower() == "me/events" else self._calendar(None).id
+        match = re.fullmatch(r"me/calendars/([^/]+)/events", text, re.IGNORECASE)
+        if match is None:
+            raise GraphFailure(400, "InvalidRequest", f"Unsupported resource '{resource}'.")
+        from urllib.parse import unquote
+
+        return self._calendar(unquote(match.group(1))).id
+
+    @staticmethod
+    def _expiration(text: str) -> datetime:
+        expiration = parse_expiration(text)
+        if expiration is None:
+            raise GraphFailure(400, "InvalidRequest", "Invalid expirationDateTime.")
+        if expiration <= datetime.now(UTC):
+            raise GraphFailure(400, "InvalidRequest",
+                               "Subscription expiration must be in the future.")
+        if expiration > longest_expiration():
+            raise GraphFailure(400, "InvalidRequest", "Subscription expiration can only be "
+                               f"{MAX_SUBSCRIPTION_MINUTES} minutes in the future.")
+        return expiration
+
+    def _subscription(self, sub_id: str) -> Subscription:
+        sub = self.world.changes.subscriptions.get(sub_id)
+        if sub is None or sub.username != self.account.username:
+            raise GraphFailure(404, "ResourceNotFound",
+                               f"The object was not found: subscription '{sub_id}'.")
+        return sub
+
+    def _subscription_json(self, sub: Subscription) -> dict[str, Any]:
+        return {"@odata.context": f"{PUBLIC_BASE}/$metadata#subscriptions/$entity",
+                "id": sub.id, "resource": sub.resource,
+                "applicationId": self.world.client_id,
+                "changeType": ",".join(sorted(sub.change_type)),
+                "clientState": sub.client_state, "notificationUrl": sub.notification_url,
+                "lifecycleNotificationUrl": sub.lifecycle_url,
+                "expirationDateTime": graph_instant(sub.expiration),
+                "creatorId": self.account.object_id, "latestSupportedTlsVersion": "v1_2",
+                "notificationContentType": "application/json"}
+
+    def get_subscription(self, sub_id: str) -> tuple[int, Any]:
+        return 200, self._subscription_json(self._subscription(sub_id))
+
+    def renew_subscription(self, sub_id: str) -> tuple[int, Any]:
+        sub = self._subscription(sub_id)
+        body = self.body if isinstance(self.body, dict) else {}
+        unknown = set(body) - {"expirationDateTime"}
+        if unknown or not isinstance(body.get("expirationDateTime"), str):
+            raise GraphFailure(400, "InvalidRequest",
+                               "Only expirationDateTime can be updated.")
+        sub.expiration = self._expiration(body["expirationDateTime"])
+        return 200, self._subscription_json(sub)
+
+    def delete_subscription(self, sub_id: str) -> tuple[int, Any]:
+        del self.world.changes.subscriptions[self._subscription(sub_id).id]
         return 204, None
 
     def cancel_event(self, event_id: str) -> tuple[int, Any]:
@@ -374,7 +517,21 @@ class Handler:
                                "You need to be an organizer to cancel a meeting.")
         ev.cancel_comment = next((v for k, v in body.items() if k.lower() == "comment"), "")
         ev.deleted = True
+        self._notify(ev, "deleted")
         return 202, None
+
+
+def pending_notifications(world: World, account: Account, ev: StoredEvent,
+                          change: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The notifications a change to ``ev`` sends: (notificationUrl, notifications) pairs
+    (none while the test blocks notifications). Call with the world's lock held."""
+    changes = world.changes
+    if changes.blocked:
+        return []
+    return [(sub.notification_url,
+             [changes.notification(sub, change, ev.id, account.tenant_id)])
+            for sub in changes.matching(account.username, ev.calendar_id)
+            if change in sub.change_type]
 
 
 def _body(value: Any) -> dict[str, Any]:
@@ -408,6 +565,12 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
         ("GET", _CAL, Handler.get_calendar),
         ("GET", r"/me/(?:calendar/)?calendarView", Handler.calendar_view),
         ("GET", _CAL + r"/calendarView", Handler.calendar_view),
+        ("GET", r"/me/(?:calendar/)?calendarView/delta", Handler.delta),
+        ("GET", _CAL + r"/calendarView/delta", Handler.delta),
+        ("POST", r"/subscriptions", Handler.create_subscription),
+        ("GET", r"/subscriptions/(?P<sub_id>[^/]+)", Handler.get_subscription),
+        ("PATCH", r"/subscriptions/(?P<sub_id>[^/]+)", Handler.renew_subscription),
+        ("DELETE", r"/subscriptions/(?P<sub_id>[^/]+)", Handler.delete_subscription),
         ("POST", r"/me/(?:calendar/)?events", Handler.create_event),
         ("POST", _CAL + r"/events", Handler.create_event),
         ("GET", _EVENT, Handler.get_event),
@@ -489,11 +652,18 @@ async def _answer(world: World, request: Request, path: str) -> Response:
             latency = world.latency
         if latency:
             await asyncio.sleep(latency)
+        problem = None
+        if request.method == "POST" and path.strip("/").lower() == "subscriptions" \
+                and isinstance(body, dict):
+            # The handshake happens before the subscription exists, outside the lock.
+            for name in ("notificationUrl", "lifecycleNotificationUrl"):
+                if isinstance(body.get(name), str) and problem is None:
+                    problem = await validate_endpoint(body[name])
         with world.lock:
             fault, after = world.draw_fault(request.method, path)
             if fault is not None and not after:
                 raise _fault_failure(fault)
-            handler = Handler(world, account, request, body, token.scope)
+            handler = Handler(world, account, request, body, token.scope, problem)
             for method, pattern, func in ROUTES:
                 match = pattern.fullmatch(path)
                 if match and method == request.method:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes.loopback import LoopbackEmulator
 from tests.fakes.microsoft import graph, identity
+from tests.fakes.microsoft.changes import Delivery, Subscription, graph_instant
 from tests.fakes.microsoft.state import (
     Account,
     FaultPlan,
@@ -134,7 +135,114 @@ class MicrosoftEmulator(LoopbackEmulator[World]):
                 account.events[event_id] = StoredEvent(event_id, cal.id, start + shift,
                                                        end + shift, zone, zone, data)
                 ids.append(event_id)
-            return ids[0]
+            outgoing = [n for i in ids for n in graph.pending_notifications(
+                self.world, account, account.events[i], "created")]
+        self._send(outgoing)
+        return ids[0]
+
+    # --- the owner changing events in Outlook (each sends its notifications) ------------
+    def owner_deletes(self, username: str, event_id: str) -> list[Delivery]:
+        """The owner deletes the event in Outlook; returns the notifications delivered."""
+        return self._owner_change(username, event_id, "deleted", deleted=True)
+
+    def owner_moves(self, username: str, event_id: str, start: datetime,
+                    end: datetime) -> list[Delivery]:
+        """The owner drags the event to ``[start, end)`` in Outlook."""
+        return self._owner_change(username, event_id, "updated", start=start, end=end)
+
+    def owner_cancels(self, username: str, event_id: str) -> list[Delivery]:
+        """The event is marked cancelled (``isCancelled``) but stays on the calendar, as an
+        organizer's cancellation shows in an attendee's copy."""
+        return self._owner_change(username, event_id, "updated", data={"isCancelled": True})
+
+    def owner_edits(self, username: str, event_id: str, **fields: Any) -> list[Delivery]:
+        """The owner changes Graph fields of the event (``subject=``, ``location=``...)."""
+        return self._owner_change(username, event_id, "updated", data=fields)
+
+    def attendee_responds(self, username: str, event_id: str, email: str,
+                          response: str = "declined") -> list[Delivery]:
+        """An invited attendee answers (``declined``, ``accepted``, ``tentativelyAccepted``)."""
+        with self.world.lock:
+            ev = self.world.account(username).events[event_id]
+            attendees = [dict(a) for a in ev.data.get("attendees") or []]
+            for attendee in attendees:
+                if (attendee.get("emailAddress") or {}).get("address", "").lower() \
+                        == email.lower():
+                    attendee["status"] = {"response": response,
+                                          "time": graph_instant(datetime.now(UTC))}
+        return self._owner_change(username, event_id, "updated",
+                                  data={"attendees": attendees})
+
+    def _owner_change(self, username: str, event_id: str, change: str, *,
+                      deleted: bool = False, start: datetime | None = None,
+                      end: datetime | None = None,
+                      data: dict[str, Any] | None = None) -> list[Delivery]:
+        with self.world.lock:
+            account = self.world.account(username)
+            ev = account.events[event_id]
+            if deleted:
+                ev.deleted = True
+            if start is not None and end is not None:
+                ev.start, ev.end = start, end
+            ev.data.update(data or {})
+            change_key = new_item_id()[4:20]
+            ev.data.update({"changeKey": change_key, "@odata.etag": f'W/"{change_key}"'})
+            outgoing = graph.pending_notifications(self.world, account, ev, change)
+        return self._send(outgoing)
+
+    def _send(self, outgoing: list[tuple[str, list[dict[str, Any]]]]) -> list[Delivery]:
+        # Delivered outside the lock: the app's answer may lead it to call Graph at once.
+        return [self.world.changes.deliver(url, notifications)
+                for url, notifications in outgoing]
+
+    # --- notifications, subscriptions and delta knobs -----------------------------------
+    def block_notifications(self, blocked: bool = True) -> None:
+        """Stop (or resume) delivering change notifications, as if the app were unreachable."""
+        with self.world.lock:
+            self.world.changes.blocked = blocked
+
+    def subscriptions(self, username: str | None = None) -> list[Subscription]:
+        """The subscriptions (of ``username``, if given)."""
+        with self.world.lock:
+            subs = list(self.world.changes.subscriptions.values())
+        return [s for s in subs if username is None or s.username == username.lower()]
+
+    def deliveries(self) -> list[Delivery]:
+        """Every notification POSTed so far (after the background ones finished)."""
+        for thread in list(self.world.changes.background):
+            thread.join(timeout=10)
+        with self.world.lock:
+            return list(self.world.changes.deliveries)
+
+    def send_notification(self, url: str, notifications: list[dict[str, Any]]) -> Delivery:
+        """POST arbitrary notifications to ``url`` (a forger's, or a replayed one)."""
+        return self.world.changes.deliver(url, notifications)
+
+    def lifecycle(self, subscription_id: str, event: str) -> Delivery:
+        """Send a lifecycle notification (``reauthorizationRequired``, ``subscriptionRemoved``,
+        ``missed``); ``subscriptionRemoved`` also removes the subscription."""
+        with self.world.lock:
+            sub = self.world.changes.subscriptions[subscription_id]
+            account = self.world.account(sub.username)
+            if event == "subscriptionRemoved":
+                del self.world.changes.subscriptions[subscription_id]
+            note = {"subscriptionId": sub.id, "lifecycleEvent": event,
+                    "subscriptionExpirationDateTime": graph_instant(sub.expiration),
+                    "clientState": sub.client_state, "tenantId": account.tenant_id,
+                    "resource": sub.resource}
+            url = sub.lifecycle_url or sub.notification_url
+        return self.world.changes.deliver(url, [note])
+
+    def expire_delta_tokens(self, username: str) -> int:
+        """Make every delta link handed out to ``username`` answer 410 ``syncStateNotFound``."""
+        with self.world.lock:
+            return self.world.changes.expire(username.lower())
+
+    def expire_subscription(self, subscription_id: str) -> None:
+        """Let the subscription run out now (it stops notifying)."""
+        with self.world.lock:
+            self.world.changes.subscriptions[subscription_id].expiration = \
+                datetime.now(UTC) - timedelta(seconds=1)
 
     def events(self, username: str, *, include_deleted: bool = False) -> list[StoredEvent]:
         """The mailbox's events, ordered by start."""

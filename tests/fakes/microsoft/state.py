@@ -191,6 +191,10 @@ class World:
         self.log: list[RequestRecord] = []
         # Requests that reached a mailbox inside a Retry-After window announced to it.
         self.early: list[RequestRecord] = []
+        # Delta rounds, subscriptions and the notifications delivered.
+        from tests.fakes.microsoft.changes import Changes
+
+        self.changes = Changes()
 
     def add_account(
         self,

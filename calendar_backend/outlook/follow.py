@@ -1,0 +1,114 @@
+"""Keeping bookings in line with Outlook: syncs on notification (coalesced, in the background)
+and on a schedule (the fallback when notifications cannot reach the server), with the
+subscriptions kept alive along the way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from calendar_backend.outlook.config import OutlookConfig
+from calendar_backend.outlook.connections import ConnectionNotFound, list_connections
+from calendar_backend.outlook.models import NotificationBatch
+from calendar_backend.outlook.subscriptions import (
+    Believed,
+    check_notifications,
+    ensure_subscription,
+    resubscribe,
+)
+from calendar_backend.outlook.sync import sync_calendar
+from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+_EXPECTED = (CalendarUnavailable, ConnectionNotFound, TokenKeyMissing, TokenKeyWrong, OSError)
+
+
+@dataclass(frozen=True)
+class FollowSettings:
+    """How calendars are followed: the scheduled sync's interval, and the public URL Graph
+    notifies (``None``: no subscriptions, the schedule alone)."""
+
+    interval_seconds: float
+    notification_url: str | None
+
+
+class NotificationReceiver:
+    """Turns checked notifications into background syncs: one per connection at a time, and
+    one more after it if notifications came in meanwhile (bursts coalesce)."""
+
+    def __init__(self, database: Database, config: OutlookConfig,
+                 notification_url: str | None) -> None:
+        self.database, self.config, self.notification_url = database, config, notification_url
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+
+    def receive(self, batch: NotificationBatch) -> Believed:
+        """Check the batch and start what it asks for; returns at once."""
+        believed = check_notifications(self.database, batch)
+        for ref in believed.sync:
+            self._start(ref, resubscribe=ref in believed.resubscribe)
+        return believed
+
+    def _start(self, ref: str, *, resubscribe: bool = False) -> None:
+        if ref in self._running and not self._running[ref].done():
+            self._again.add(ref)
+            return
+        self._running[ref] = asyncio.create_task(self._follow(ref, resubscribe))
+
+    async def _follow(self, ref: str, renew: bool) -> None:
+        while True:
+            self._again.discard(ref)
+            try:
+                if renew and self.notification_url:
+                    await resubscribe(self.database, self.config, ref, self.notification_url)
+                    renew = False
+                await sync_calendar(self.database, self.config, ref)
+            except _EXPECTED as exc:
+                log.warning("sync of %s after a notification failed: %s", ref, exc)
+            except Exception:
+                # A background task: nobody else would ever see what went wrong.
+                log.exception("sync of %s after a notification failed", ref)
+            if ref not in self._again:
+                return
+
+    async def idle(self) -> None:
+        """Wait for the syncs under way (tests and shutdown)."""
+        while running := [t for t in self._running.values() if not t.done()]:
+            await asyncio.gather(*running, return_exceptions=True)
+
+
+async def follow_once(database: Database, config: OutlookConfig,
+                      notification_url: str | None) -> None:
+    """One scheduled pass: keep each usable connection's subscription alive, then sync it."""
+    for connection in list_connections(database):
+        if not connection.usable:
+            continue
+        if notification_url:
+            try:
+                await ensure_subscription(database, config, connection.ref, notification_url)
+            except _EXPECTED as exc:
+                log.warning("subscription for %s: %s (the scheduled sync covers it)",
+                            connection.ref, exc)
+        try:
+            await sync_calendar(database, config, connection.ref)
+        except _EXPECTED as exc:
+            log.warning("scheduled sync of %s failed: %s", connection.ref, exc)
+
+
+async def keep_calendars_synced(database: Database, config: OutlookConfig,
+                                settings: FollowSettings, stop: asyncio.Event) -> None:
+    """The background task: :func:`follow_once` every ``settings.interval_seconds``."""
+    while not stop.is_set():
+        try:
+            await follow_once(database, config, settings.notification_url)
+        except Exception:
+            # The fallback must outlive a surprise: log it and try again next time.
+            log.exception("scheduled Outlook sync failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=settings.interval_seconds)
+        except TimeoutError:
+            continue

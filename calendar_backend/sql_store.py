@@ -38,6 +38,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -77,7 +78,7 @@ _CALLS_LIVE = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 # Rows that only claim a range while a write is under way: released once abandoned.
 _CLAIMS = (BookingStatus.PENDING, BookingStatus.HELD)
 _TEXT = ("id", "calendar_id", "call_id", "campaign", "attendee_email", "attendee_name",
-         "subject", "status", "idempotency_key")
+         "subject", "status", "idempotency_key", "member")
 _TIMES = ("start", "end", "blocked_start", "blocked_end", "created_at", "updated_at")
 _INSERT_COLUMNS = _TEXT + _TIMES
 # PostgreSQL claims: one array per column, so the statement text is the same for any
@@ -161,7 +162,7 @@ def _record(row: Row) -> BookingRecord:
         slot=Interval(row.start, row.end), blocked=Interval(row.blocked_start, row.blocked_end),
         status=BookingStatus(row.status), attendee_email=row.attendee_email,
         attendee_name=row.attendee_name, subject=row.subject, event_id=row.event_id,
-        online_meeting_url=row.online_meeting_url,
+        online_meeting_url=row.online_meeting_url, member=row.member,
     )
 
 
@@ -174,7 +175,7 @@ def _row(claim: Claim, calendar_id: str) -> dict[str, str | datetime | None]:
         "status": BookingStatus.PENDING.value, "idempotency_key": idempotency_key(claim.id),
         "start": claim.slot.start, "end": claim.slot.end,
         "blocked_start": claim.blocked.start, "blocked_end": claim.blocked.end,
-        "created_at": now, "updated_at": now,
+        "member": claim.member, "created_at": now, "updated_at": now,
     }
 
 
@@ -487,6 +488,7 @@ class SqlBookingStore:
                 attendee_name=booking.attendee_name, subject=booking.subject,
                 start=piece.start, end=piece.end, blocked_start=piece.start,
                 blocked_end=piece.end, status=BookingStatus.HELD, hold_of=booking.id,
+                member=booking.member,
                 created_at=now, updated_at=now,
             ))
         return True
@@ -579,3 +581,33 @@ def calendars_with_stale_claims(database: Database, now: datetime) -> list[str]:
             BOOKINGS.c.status == BookingStatus.PENDING,
             BOOKINGS.c.updated_at < now - WRITE_TIMEOUT,
         ).distinct().order_by(BOOKINGS.c.calendar_id)))
+
+
+# Statuses counting as "booked" for a pool's rotation: a member whose meeting was later
+# cancelled was still booked then; a failed claim never was.
+_BOOKED = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CANCELLED)
+
+
+def pool_standing(
+    database: Database, campaign: str, members: dict[str, str], call_id: str
+) -> tuple[BookingRecord | None, dict[str, datetime]]:
+    """For a campaign booking on a pool (``members``: member name -> its calendar id):
+    the call's live booking on any member's calendar, and when each member was last booked
+    in the campaign (members never booked are absent). One session, two reads."""
+    calendars = sorted(set(members.values()))
+    with database.session() as session:
+        live = session.execute(select(BOOKINGS).where(
+            BOOKINGS.c.calendar_id.in_(calendars), BOOKINGS.c.call_id == call_id,
+            BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.status.in_(_CALLS_LIVE),
+        ).order_by(BOOKINGS.c.created_at).limit(1)).first()
+        # Scoped to the members' calendars too: another organisation's campaign of the same
+        # name never counts.
+        latest = session.execute(select(
+            BOOKINGS.c.member, func.max(BOOKINGS.c.created_at),
+        ).where(
+            BOOKINGS.c.campaign == campaign, BOOKINGS.c.member.in_(sorted(members)),
+            BOOKINGS.c.calendar_id.in_(calendars), BOOKINGS.c.hold_of.is_(None),
+            BOOKINGS.c.status.in_(_BOOKED),
+        ).group_by(BOOKINGS.c.member)).all()
+    last = {member: at for member, at in latest}
+    return (_record(live) if live is not None else None), last

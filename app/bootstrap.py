@@ -13,8 +13,8 @@ from functools import partial
 from agent.call_session import CalendarConnection
 from agent.campaign import Campaign
 from app.settings import Settings
-from calendar_backend.google import connections as google
 from calendar_backend.booking_settings import PoolMember
+from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
 from calendar_backend.pool import NoCalendar, PoolMemberCalendar, is_no_calendar, no_calendar_id

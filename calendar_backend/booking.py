@@ -235,6 +235,11 @@ class BookingService:
         after = self._slots_from(busy, now, start + _TICK, limit=ALTERNATIVES)
         return after or free_slots(self._rules, busy, now, limit=ALTERNATIVES)
 
+    async def calendar_allows(self, start: datetime, now: datetime) -> bool:
+        """Whether ``start`` is offerable as far as the calendar's busy time read for this
+        call goes (bookings in the store not counted: the claim decides those)."""
+        return is_offerable(self._rules, start, await self._calendar_busy(now), now)
+
     async def _recheck(self, blocked: Interval) -> list[Interval] | BookingFailed:
         """What the calendar itself has inside ``blocked``, read after this request (or why
         it could not be read)."""

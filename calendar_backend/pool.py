@@ -53,8 +53,8 @@ from calendar_backend.sql_store import pool_standing
 from storage.database import Database
 
 __all__ = [
-    "NO_CALENDAR_PREFIX", "AnyBookingService", "NoCalendar", "PoolBookingService", "PoolMemberCalendar",
-    "assignment_order", "is_no_calendar", "no_calendar_id",
+    "NO_CALENDAR_PREFIX", "AnyBookingService", "MemberService", "NoCalendar", "PoolBookingService",
+    "PoolMemberCalendar", "assignment_order", "is_no_calendar", "no_calendar_id",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 # calendar id of their own: first confirm wins per member).
 NO_CALENDAR_PREFIX = "pool:"
 _TICK = timedelta(microseconds=1)
+# Far enough to hold any look-ahead: "after this start" is bounded by the rules themselves.
+_FAR = timedelta(days=366)
 _OUTSIDE_RULES = "that time is not one the campaign offers (window, notice or range)"
 _NO_SUCH_BOOKING = "there is no such booking on this calendar"
 
@@ -151,7 +153,10 @@ def assignment_order(
 
 
 @dataclass(frozen=True)
-class _Member:
+class MemberService:
+    """One member of a pool on a call: its name, the calendar id its claims are kept
+    under, and the booking service on its calendar (recording ``name`` on its bookings)."""
+
     name: str
     calendar_id: str
     service: BookingService
@@ -159,10 +164,14 @@ class _Member:
 
 class PoolBookingService:
     """Booking round-robin on a pool of members for one campaign; one instance per call,
-    answering the booking tools as :class:`~calendar_backend.booking.BookingService` does."""
+    answering the booking tools as :class:`~calendar_backend.booking.BookingService` does.
+
+    Calls open it with :meth:`on_database`; ``members`` may also be given directly (the
+    race benchmark shares stores and calendars between its callers that way).
+    """
 
     def __init__(
-        self, database: Database, members: Sequence[_Member], booking: BookingSettings, *,
+        self, database: Database, members: Sequence[MemberService], booking: BookingSettings, *,
         campaign_name: str,
     ) -> None:
         self._database = database
@@ -177,7 +186,7 @@ class PoolBookingService:
     ) -> PoolBookingService:
         """The pool of ``members`` whose calendars can be used, keeping their bookings in
         ``database``; raises :class:`CalendarUnavailable` (with every reason) if none can."""
-        usable: list[_Member] = []
+        usable: list[MemberService] = []
         reasons: list[str] = []
         for member in members:
             if not member.usable:
@@ -186,7 +195,7 @@ class PoolBookingService:
                 reasons.append(f"{member.name}: {reason}")
                 continue
             provider: CalendarProvider = member.provider or NoCalendar()
-            usable.append(_Member(member.name, member.calendar_id, BookingService.on_database(
+            usable.append(MemberService(member.name, member.calendar_id, BookingService.on_database(
                 database, provider, booking, calendar_id=member.calendar_id,
                 campaign_name=campaign_name, member=member.name,
             )))
@@ -241,20 +250,23 @@ class PoolBookingService:
                         key=lambda slot: (slot.start, slot.end))
         return merged if limit is None else merged[:limit]
 
-    async def _free_members(self, start: datetime, now: datetime) -> set[str]:
-        """The members free at ``start`` as far as this call knows (cached busy time, live
-        bookings read fresh)."""
-        moment = Interval(start, start + _TICK)
+    async def _alternatives(
+        self, start: datetime, now: datetime, heard: Mapping[str, list[Interval]]
+    ) -> list[Interval]:
+        """Up to three slots after ``start`` at which some member is free, else the earliest
+        ones: ``heard`` holds what the members tried answered (read with their refusals),
+        the others are asked now."""
+        asked = [m for m in self._members if m.name not in heard]
         found = await asyncio.gather(*(
-            m.service.free_slots(now, limit=1, within=moment) for m in self._members))
-        return {m.name for m, slots in zip(self._members, found, strict=True)
-                if any(slot.start == start for slot in slots)}
-
-    async def _alternatives(self, start: datetime, now: datetime) -> list[Interval]:
-        """Up to three free slots after ``start``, else the earliest ones overall."""
-        everything = await self.free_slots(now)
-        after = [slot for slot in everything if slot.start > start]
-        return (after or everything)[:ALTERNATIVES]
+            m.service.free_slots(now, limit=ALTERNATIVES,
+                                 within=Interval(start + _TICK, start + _FAR))
+            for m in asked))
+        union = sorted({slot for slots in [*heard.values(), *found] for slot in slots},
+                       key=lambda slot: (slot.start, slot.end))
+        after = [slot for slot in union if slot.start > start]
+        if after:
+            return after[:ALTERNATIVES]
+        return (await self.free_slots(now, limit=ALTERNATIVES))
 
     # -- booking ----------------------------------------------------------------------
 
@@ -273,16 +285,24 @@ class PoolBookingService:
             return NotAllowed(_OUTSIDE_RULES)
         slot = self._rules.slot(start)
         calendars = {m.name: m.calendar_id for m in self._members}
-        existing, last_booked = await self._database.run(
-            pool_standing, self._database, self._campaign, calendars, call_id)
-        if existing is not None:
-            return already_booked(existing, slot)
-        free = await self._free_members(start, now)
+        standing = await self._database.run(
+            pool_standing, self._database, self._campaign, calendars, call_id,
+            self._rules.blocked(start))
+        if standing.existing is not None:
+            return already_booked(standing.existing, slot)
+        # Free: the member's calendar (as read for this call) allows it and no live booking
+        # on it is in the way; the try itself re-checks the calendar and claims.
+        allows = await asyncio.gather(
+            *(m.service.calendar_allows(start, now) for m in self._members))
+        free = {m.name for m, ok in zip(self._members, allows, strict=True)
+                if ok and m.calendar_id not in standing.taken}
         by_name = {m.name: m for m in self._members}
-        for name in assignment_order(self.members, free, last_booked):
+        heard: dict[str, list[Interval]] = {}
+        for name in assignment_order(self.members, free, standing.last_booked):
             result = await by_name[name].service.book(
                 start=start, attendee=attendee, recipient=recipient, call_id=call_id, now=now)
             if isinstance(result, SlotTaken):
+                heard[name] = result.alternatives
                 log.info("pool member %r is no longer free at %s; trying the next", name,
                          start.isoformat())
                 continue
@@ -292,7 +312,7 @@ class PoolBookingService:
                             name, result.reason)
                 continue
             return result
-        return SlotTaken(slot, await self._alternatives(start, now))
+        return SlotTaken(slot, await self._alternatives(start, now, heard))
 
     async def move(
         self, booking_id: str, *, start: datetime, call_id: str, now: datetime
@@ -312,7 +332,7 @@ class PoolBookingService:
             return NotAllowed(_NO_SUCH_BOOKING)
         return await owner.service.cancel(booking_id, call_id=call_id, message=message)
 
-    async def _owner(self, booking_id: str) -> _Member | None:
+    async def _owner(self, booking_id: str) -> MemberService | None:
         found = await asyncio.gather(*(m.service.booking(booking_id) for m in self._members))
         return next((m for m, record in zip(self._members, found, strict=True)
                      if record is not None), None)

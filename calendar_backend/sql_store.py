@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -588,14 +589,34 @@ def calendars_with_stale_claims(database: Database, now: datetime) -> list[str]:
 _BOOKED = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CANCELLED)
 
 
+@dataclass(frozen=True)
+class PoolStanding:
+    """Where a call stands on a pool, read before choosing a member (nothing is held).
+
+    ``existing``: the call's live booking on any member's calendar; ``last_booked``: when
+    each member was last booked in the campaign (members never booked are absent);
+    ``taken``: the member calendars on which a live booking blocks the asked-about range.
+    """
+
+    existing: BookingRecord | None
+    last_booked: dict[str, datetime]
+    taken: set[str]
+
+
 def pool_standing(
-    database: Database, campaign: str, members: dict[str, str], call_id: str
-) -> tuple[BookingRecord | None, dict[str, datetime]]:
-    """For a campaign booking on a pool (``members``: member name -> its calendar id):
-    the call's live booking on any member's calendar, and when each member was last booked
-    in the campaign (members never booked are absent). One session, two reads."""
+    database: Database, campaign: str, members: dict[str, str], call_id: str,
+    blocked: Interval,
+) -> PoolStanding:
+    """For a call on a campaign booking on a pool (``members``: member name -> its
+    calendar id) asking about ``blocked``: see :class:`PoolStanding`. One session, three
+    reads."""
     calendars = sorted(set(members.values()))
+    fresh_since = _fresh_since()
     with database.session() as session:
+        in_the_way = session.execute(
+            select(BOOKINGS.c.calendar_id, BOOKINGS.c.status, BOOKINGS.c.updated_at).where(
+                BOOKINGS.c.calendar_id.in_(calendars), _LIVE_OVERLAPPING),
+            {"span_start": blocked.start, "span_end": blocked.end}).all()
         live = session.execute(select(BOOKINGS).where(
             BOOKINGS.c.calendar_id.in_(calendars), BOOKINGS.c.call_id == call_id,
             BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.status.in_(_CALLS_LIVE),
@@ -609,5 +630,8 @@ def pool_standing(
             BOOKINGS.c.calendar_id.in_(calendars), BOOKINGS.c.hold_of.is_(None),
             BOOKINGS.c.status.in_(_BOOKED),
         ).group_by(BOOKINGS.c.member)).all()
-    last = {member: at for member, at in latest}
-    return (_record(live) if live is not None else None), last
+    return PoolStanding(
+        existing=_record(live) if live is not None else None,
+        last_booked={member: at for member, at in latest},
+        taken={row.calendar_id for row in in_the_way if _blocks_offers(row, fresh_since)},
+    )

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -25,6 +27,8 @@ from agent.campaign import Campaign
 from app.bootstrap import connect_calendar, for_organisation
 from app.campaign_files import parse_campaign
 from app.harness import CallerSpec
+from app.operator_api import create_operator_api
+from app.operators.accounts import create_api_key, create_operator
 from app.settings import Settings
 from app.validation import validation_problems
 from calendar_backend.booking import Booked, Cancelled, SlotTaken
@@ -412,3 +416,25 @@ async def test_the_confirmation_names_the_member_only_when_the_campaign_says_so(
     assert booking.member == "Adele"
     [event] = our_events(emulator, ADELE)
     assert event.start == TEN
+
+
+def test_the_operator_api_refuses_a_broken_pool_by_path(database: Database) -> None:
+    made = create_operator(database, "owner@workestra.example", "long enough password",
+                           "Workestra")
+    _, key = create_api_key(database, made.organisation, "tests")
+    app = FastAPI()
+    app.mount("/api/v1", create_operator_api(database, Settings(_env_file=None,
+                                                                 openai_api_key=None)))
+    campaign = {"name": "demos", "business_name": "Workestra", "booking": {
+        "enabled": True, "availability": {"timezone": "America/New_York"},
+        "pool": [{"name": "Ann"}, {"name": "Ann"}], "say_member_name": "sometimes"}}
+    with TestClient(app) as client:
+        answer = client.post("/api/v1/campaigns", json=campaign,
+                             headers={"Authorization": f"Bearer {key}"})
+        listed = client.get("/api/v1/campaigns", headers={"Authorization": f"Bearer {key}"})
+
+    assert answer.status_code == 422
+    assert {(p["path"], p["message"]) for p in answer.json()["problems"]} >= {
+        ("booking.pool", "two pool members have the same name")}
+    assert "booking.say_member_name" in {p["path"] for p in answer.json()["problems"]}
+    assert listed.json()["campaigns"] == []

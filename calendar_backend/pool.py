@@ -26,7 +26,9 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from weakref import WeakKeyDictionary
 
+from calendar_backend.batching import Batches
 from calendar_backend.booking import (
     ALTERNATIVES,
     BookingFailed,
@@ -49,7 +51,7 @@ from calendar_backend.provider import (
     NewEvent,
 )
 from calendar_backend.slots import SlotRules, is_offerable
-from calendar_backend.sql_store import pool_standing
+from calendar_backend.sql_store import PoolQuestion, PoolStanding, pool_standings
 from storage.database import Database
 
 __all__ = [
@@ -176,6 +178,7 @@ class PoolBookingService:
     ) -> None:
         self._database = database
         self._members = list(members)
+        self._calendars = {m.name: m.calendar_id for m in self._members}
         self._rules = SlotRules.from_settings(booking, None)
         self._campaign = campaign_name
 
@@ -284,10 +287,8 @@ class PoolBookingService:
         if not is_offerable(self._rules, start, (), now):
             return NotAllowed(_OUTSIDE_RULES)
         slot = self._rules.slot(start)
-        calendars = {m.name: m.calendar_id for m in self._members}
-        standing = await self._database.run(
-            pool_standing, self._database, self._campaign, calendars, call_id,
-            self._rules.blocked(start))
+        reads = _shared_reads(self._database, self._campaign, self._calendars)
+        standing = await reads.submit(PoolQuestion(call_id, self._rules.blocked(start)))
         if standing.existing is not None:
             return already_booked(standing.existing, slot)
         # Free: the member's calendar (as read for this call) allows it and no live booking
@@ -353,6 +354,27 @@ class PoolBookingService:
     def bookings(self) -> list[BookingRecord]:
         """Every booking on the members' calendars, by start time (any status)."""
         return _by_start(r for m in self._members for r in m.service.bookings())
+
+
+_PoolKey = tuple[Database, str, frozenset[tuple[str, str]]]
+_READS: WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[_PoolKey, Batches[PoolQuestion, PoolStanding]]
+] = WeakKeyDictionary()
+
+
+def _shared_reads(
+    database: Database, campaign: str, members: dict[str, str]
+) -> Batches[PoolQuestion, PoolStanding]:
+    """The running loop's reader of where calls stand on this pool, shared by every call
+    on it, so that callers confirming together are answered by one read."""
+    reads = _READS.setdefault(asyncio.get_running_loop(), {})
+    key = (database, campaign, frozenset(members.items()))
+    found = reads.get(key)
+    if found is None:
+        async def read(questions: list[PoolQuestion]) -> list[PoolStanding]:
+            return await database.run(pool_standings, database, campaign, members, questions)
+        found = reads[key] = Batches(read)
+    return found
 
 
 def _by_start(records: Iterable[BookingRecord]) -> list[BookingRecord]:

@@ -603,24 +603,37 @@ class PoolStanding:
     taken: set[str]
 
 
-def pool_standing(
-    database: Database, campaign: str, members: dict[str, str], call_id: str,
-    blocked: Interval,
-) -> PoolStanding:
-    """For a call on a campaign booking on a pool (``members``: member name -> its
-    calendar id) asking about ``blocked``: see :class:`PoolStanding`. One session, three
-    reads."""
+@dataclass(frozen=True)
+class PoolQuestion:
+    """One call asking a pool about the blocked range of one slot."""
+
+    call_id: str
+    blocked: Interval
+
+
+def pool_standings(
+    database: Database, campaign: str, members: dict[str, str],
+    questions: Sequence[PoolQuestion],
+) -> list[PoolStanding]:
+    """For calls on a campaign booking on a pool (``members``: member name -> its calendar
+    id), each asking about a range: see :class:`PoolStanding`. One session, three reads
+    however many questions (calls racing on one pool ask together)."""
+    if not questions:
+        return []
     calendars = sorted(set(members.values()))
     fresh_since = _fresh_since()
     with database.session() as session:
         in_the_way = session.execute(
-            select(BOOKINGS.c.calendar_id, BOOKINGS.c.status, BOOKINGS.c.updated_at).where(
+            select(BOOKINGS.c.calendar_id, BOOKINGS.c.status, BOOKINGS.c.updated_at,
+                   BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end).where(
                 BOOKINGS.c.calendar_id.in_(calendars), _LIVE_OVERLAPPING),
-            {"span_start": blocked.start, "span_end": blocked.end}).all()
+            {"span_start": min(q.blocked.start for q in questions),
+             "span_end": max(q.blocked.end for q in questions)}).all()
         live = session.execute(select(BOOKINGS).where(
-            BOOKINGS.c.calendar_id.in_(calendars), BOOKINGS.c.call_id == call_id,
+            BOOKINGS.c.calendar_id.in_(calendars),
+            BOOKINGS.c.call_id.in_(sorted({q.call_id for q in questions})),
             BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.status.in_(_CALLS_LIVE),
-        ).order_by(BOOKINGS.c.created_at).limit(1)).first()
+        ).order_by(BOOKINGS.c.created_at)).all()
         # Scoped to the members' calendars too: another organisation's campaign of the same
         # name never counts.
         latest = session.execute(select(
@@ -630,8 +643,13 @@ def pool_standing(
             BOOKINGS.c.calendar_id.in_(calendars), BOOKINGS.c.hold_of.is_(None),
             BOOKINGS.c.status.in_(_BOOKED),
         ).group_by(BOOKINGS.c.member)).all()
-    return PoolStanding(
-        existing=_record(live) if live is not None else None,
-        last_booked={member: at for member, at in latest},
-        taken={row.calendar_id for row in in_the_way if _blocks_offers(row, fresh_since)},
-    )
+    last_booked = {member: at for member, at in latest}
+    existing: dict[str, BookingRecord] = {}
+    for row in live:
+        existing.setdefault(row.call_id, _record(row))
+    blocking = [(row.calendar_id, Interval(row.blocked_start, row.blocked_end))
+                for row in in_the_way if _blocks_offers(row, fresh_since)]
+    return [PoolStanding(
+        existing=existing.get(q.call_id), last_booked=last_booked,
+        taken={calendar for calendar, blocked in blocking if blocked.overlaps(q.blocked)},
+    ) for q in questions]

@@ -26,12 +26,12 @@ from agent.call_session import open_call
 from agent.campaign import Campaign
 from app.bootstrap import connect_calendar, for_organisation
 from app.campaign_files import parse_campaign
-from app.harness import CallerSpec
+from app.harness import CallerSpec, EventSpec
 from app.operator_api import create_operator_api
 from app.operators.accounts import create_api_key, create_operator
 from app.settings import Settings
 from app.validation import validation_problems
-from calendar_backend.booking import Booked, Cancelled, SlotTaken
+from calendar_backend.booking import Booked, Cancelled, NotAllowed, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.google.sign_in import begin_sign_in as google_begin
 from calendar_backend.google.sign_in import complete_sign_in as google_complete
@@ -352,7 +352,7 @@ async def test_a_call_cannot_book_a_second_meeting_on_another_member(
 
     second = await book(pool, TEN + 2 * HOUR, 1)
 
-    assert not isinstance(second, Booked), second
+    assert isinstance(second, NotAllowed), second
     assert len(pool.bookings_for_call("call-1")) == 1
 
 
@@ -416,6 +416,26 @@ async def test_the_confirmation_names_the_member_only_when_the_campaign_says_so(
     assert booking.member == "Adele"
     [event] = our_events(emulator, ADELE)
     assert event.start == TEN
+
+
+async def test_another_caller_taking_the_offered_time_leaves_it_to_the_next_member(
+        database: Database, settings: Settings, refs: dict[str, str],
+        emulator: MicrosoftEmulator, google: GoogleEmulator) -> None:
+    campaign = pool_campaign(refs, say_member_name=True)
+
+    # While Sam hears the first offer, another caller confirms that same time (on Adele).
+    result, session = await guided_call(
+        database, settings, campaign, BOOKS_THE_FIRST_TIME, caller=CALLER, now=NOW,
+        events=[EventSpec(after_turn=3, concurrent_booking="current")])
+
+    said = agent_lines(result)
+    assert "just taken" not in said
+    assert "Booked for today at 10 AM Eastern with Grace." in said, said
+    [other] = our_events(emulator, ADELE)
+    assert other.data["attendees"][0]["emailAddress"]["address"] == "someone.else@example.com"
+    [sams] = our_events(google, GRACE)
+    assert sams.start == other.start == TEN
+    assert sams.data["attendees"][0]["email"] == "sam.caller@example.org"
 
 
 def test_the_operator_api_refuses_a_broken_pool_by_path(database: Database) -> None:

@@ -198,10 +198,10 @@ class PoolBookingService:
                 reasons.append(f"{member.name}: {reason}")
                 continue
             provider: CalendarProvider = member.provider or NoCalendar()
-            usable.append(MemberService(member.name, member.calendar_id, BookingService.on_database(
+            service = BookingService.on_database(
                 database, provider, booking, calendar_id=member.calendar_id,
-                campaign_name=campaign_name, member=member.name,
-            )))
+                campaign_name=campaign_name, member=member.name)
+            usable.append(MemberService(member.name, member.calendar_id, service))
         if not usable:
             raise CalendarUnavailable(_nobody(reasons))
         return cls(database, usable, booking, campaign_name=campaign_name)

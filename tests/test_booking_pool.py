@@ -21,10 +21,11 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlalchemy import update
 
 from agent.call_session import open_call
 from agent.campaign import Campaign
-from app.bootstrap import connect_calendar, for_organisation
+from app.bootstrap import connect_calendar, for_organisation, settle_claims
 from app.campaign_files import parse_campaign
 from app.harness import CallerSpec, EventSpec
 from app.operator_api import create_operator_api
@@ -33,12 +34,16 @@ from app.settings import Settings
 from app.validation import validation_problems
 from calendar_backend.booking import Booked, Cancelled, NotAllowed, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
+from calendar_backend.booking_store import WRITE_TIMEOUT, Claim
 from calendar_backend.google.sign_in import begin_sign_in as google_begin
 from calendar_backend.google.sign_in import complete_sign_in as google_complete
+from calendar_backend.interval import Interval
 from calendar_backend.outlook.sign_in import begin_sign_in as outlook_begin
 from calendar_backend.outlook.sign_in import complete_sign_in as outlook_complete
-from calendar_backend.pool import PoolBookingService, assignment_order
+from calendar_backend.pool import PoolBookingService, assignment_order, no_calendar_id
 from calendar_backend.provider import Attendee
+from calendar_backend.sql_store import SqlBookingStore
+from storage.booking_tables import BookingRow
 from storage.database import Database
 from tests.calendar_helpers import agent_lines, browser, guided_call
 from tests.fakes.google import GoogleEmulator
@@ -385,6 +390,27 @@ async def test_with_every_member_unusable_the_call_goes_on_without_booking(
     reason = session.booking_unavailable_reason or ""
     assert reason.startswith("no member of the booking pool can take bookings (Adele: ")
     assert "Grace: " in reason
+
+
+async def test_a_calendar_less_members_claim_left_by_a_dead_process_is_released(
+        database: Database, settings: Settings) -> None:
+    # A process claimed Pat's 10:00 and died before confirming: its caller never heard
+    # "booked", so reconciliation releases it (there is no calendar to find an event on).
+    store = SqlBookingStore(database, no_calendar_id("team-demos", "Pat"))
+    slot = Interval(TEN, TEN + timedelta(minutes=30))
+    claim = Claim(id="b-1", call_id="call-1", campaign="team-demos",
+                  attendee_email="caller1@example.org", attendee_name=None, subject="Demo",
+                  slot=slot, blocked=slot, span=slot, member="Pat")
+    assert await store.claim(claim) is None
+    with database.session() as session:
+        session.execute(update(BookingRow).values(
+            updated_at=datetime.now(UTC) - 2 * WRITE_TIMEOUT))
+
+    settled = await settle_claims(database, settings)
+
+    assert (settled.released, settled.postponed) == (1, 0)
+    [record] = store.records()
+    assert (record.status, record.member) == ("failed", "Pat")
 
 
 # -- the call says the member's name if the campaign wants ------------------------------------

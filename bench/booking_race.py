@@ -18,6 +18,8 @@ next to the given path, and removes it afterwards. The last line is
 embedded local calendar of its own (:class:`~calendar_backend.pool.PoolBookingService`, one
 per call): the same callers confirm the same times, and each is assigned the least recently
 booked free member, falling to the next when another caller claimed that member first. The
+members keep their calendars across trials (so the rotation carries over), each trial racing
+a two-hour block of its own (at most 40 trials: the look-ahead's weekdays). The
 run then also prints the double bookings per member calendar, and its last line ends with
 ``per_member=a:<n>,b:<n>,...``: the bookings each member got over all trials.
 """
@@ -116,13 +118,13 @@ def fresh_database(url: str) -> Iterator[Database]:
 
 
 async def caller(
-    service: Service, start: datetime, index: int
+    service: Service, start: datetime, index: int, call_prefix: str = "call"
 ) -> tuple[BookingResult, float]:
     """One call confirming ``start``; returns the result and the confirm time in ms."""
     began = time.perf_counter()
     result = await service.book(
         start=start, attendee=Attendee(email=f"caller{index}@example.com"),
-        recipient=RECIPIENT, call_id=f"call-{index}", now=NOW,
+        recipient=RECIPIENT, call_id=f"{call_prefix}-{index}", now=NOW,
     )
     return result, (time.perf_counter() - began) * 1000
 
@@ -131,6 +133,18 @@ def member_names(pool: int) -> list[str]:
     """The pool's members: ``a``, ``b``, ... (``aa``... past 26)."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     return [letters[i % 26] * (1 + i // 26) for i in range(pool)]
+
+
+# A pool's trials race on the same calendars, each in a two-hour block of its own: four
+# a day, on the weekdays of the look-ahead.
+_BLOCKS_A_DAY = 4
+MAX_POOL_TRIALS = _BLOCKS_A_DAY * 10
+
+
+def pool_shift(trial: int) -> timedelta:
+    """How far trial ``trial`` of a pool run is from Monday 09:00 (weekdays only)."""
+    day = trial // _BLOCKS_A_DAY
+    return timedelta(days=day + 2 * (day // 5), hours=2 * (trial % _BLOCKS_A_DAY))
 
 
 def _shared(database: Database, calendar_id: str, batching: bool
@@ -179,16 +193,16 @@ async def baseline(database: Database, runs: int, batching: bool, pool: int = 0)
 
 async def race(
     database: Database, calendar_id: str, starts: list[datetime], batching: bool,
-    pool: int = 0,
+    pool: int = 0, call_prefix: str = "call",
 ) -> tuple[list[tuple[BookingResult, float]], float, float]:
-    """One trial: a call per start, all confirming at once.
+    """One trial: a call per start, all confirming at once (call ids ``<call_prefix>-<n>``).
 
     Returns the outcomes, the wall time and this process's CPU time (all threads), in ms.
     """
     services = await start_calls(database, calendar_id, len(starts), batching, pool)
     began, cpu = time.perf_counter(), time.process_time()
     outcomes = await asyncio.gather(
-        *(caller(service, start, i)
+        *(caller(service, start, i, call_prefix)
           for i, (service, start) in enumerate(zip(services, starts, strict=True)))
     )
     return (list(outcomes), (time.perf_counter() - began) * 1000,
@@ -215,7 +229,15 @@ async def run(url: str, callers: int, trials: int, batching: bool, pool: int = 0
         print(f"baseline: uncontended confirm p50 {alone:.2f} ms")
         everything: list[float] = []
         for trial in range(trials):
-            outcomes, wall, cpu = await race(database, f"race-{trial}", starts, batching, pool)
+            if pool:
+                # The members keep their calendars from trial to trial (so who was booked
+                # least recently carries over); each trial races two hours of its own.
+                shift = pool_shift(trial)
+                outcomes, wall, cpu = await race(
+                    database, "race", [start + shift for start in starts], batching, pool,
+                    call_prefix=f"call-{trial}")
+            else:
+                outcomes, wall, cpu = await race(database, f"race-{trial}", starts, batching)
             times = [elapsed for _, elapsed in outcomes]
             everything += times
             kinds = Counter(type(result).__name__ for result, _ in outcomes)
@@ -258,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--callers and --trials must be at least 1")
     if args.pool < 0:
         parser.error("--pool must be at least 1 (or left out)")
+    if args.pool and args.trials > MAX_POOL_TRIALS:
+        parser.error(f"--pool runs at most {MAX_POOL_TRIALS} trials (the look-ahead's weekdays)")
     try:
         normalize_url(args.db)
     except ValueError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -27,6 +28,7 @@ from agent.call_session import open_call
 from agent.campaign import Campaign
 from app.bootstrap import connect_calendar, for_organisation, settle_claims
 from app.campaign_files import parse_campaign
+from app.cli import main
 from app.harness import CallerSpec, EventSpec
 from app.operator_api import create_operator_api
 from app.operators.accounts import create_api_key, create_operator
@@ -225,6 +227,22 @@ def test_a_valid_pool_round_trips() -> None:
     assert [(m.name, m.calendar) for m in booking.pool or []] == [
         ("Ann Lee", "google:a"), ("Bo", None)]
     assert BookingSettings.model_validate(booking.model_dump(mode="json")) == booking
+
+
+def test_campaign_check_names_the_pool_and_each_members_calendar(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "demos.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "team-demos", "business_name": "Workestra", "purpose": "a product demo",
+        "booking": {"enabled": True, "availability": {"timezone": "America/New_York"},
+                    "pool": [{"name": "Adele", "calendar": "outlook:adele"}, {"name": "Pat"}]},
+    }))
+
+    assert main(["campaign", "check", str(path)]) == 0
+
+    assert capsys.readouterr().out.strip().endswith(
+        "30-minute video meetings round-robin on a pool of 2:"
+        " Adele on 'outlook:adele', Pat (no calendar)")
 
 
 def test_an_organisations_pool_books_on_its_own_embedded_calendar() -> None:

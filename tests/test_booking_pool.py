@@ -220,6 +220,25 @@ def test_a_member_field_error_names_its_place() -> None:
         ("pool.1.x", "unknown field")]
 
 
+MEMBER = st.fixed_dictionaries({"name": st.text(max_size=12)}, optional={
+    "calendar": st.one_of(st.none(), st.sampled_from(["local", "google:a", "outlook:b", ""]))})
+
+
+@given(st.lists(MEMBER, max_size=5))
+def test_any_pool_is_either_accepted_as_written_or_refused_by_path(
+        members: list[dict[str, Any]]) -> None:
+    try:
+        booking = BookingSettings.model_validate({"enabled": True, "pool": members, **ZONE})
+    except ValidationError as exc:
+        assert all(path.startswith("pool") for path, _ in validation_problems(exc))
+        return
+    pool = booking.pool or []
+    names = [m.name.casefold() for m in pool]
+    calendars = [m.calendar for m in pool if m.calendar is not None]
+    assert pool and len(set(names)) == len(names) and len(set(calendars)) == len(calendars)
+    assert [m.name for m in pool] == [" ".join(m["name"].split()) for m in members]
+
+
 def test_a_valid_pool_round_trips() -> None:
     booking = BookingSettings.model_validate({
         "enabled": True, "pool": [{"name": " Ann  Lee ", "calendar": "google:a"},

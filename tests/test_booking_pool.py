@@ -521,3 +521,24 @@ def test_the_operator_api_refuses_a_broken_pool_by_path(database: Database) -> N
         ("booking.pool", "two pool members have the same name")}
     assert "booking.say_member_name" in {p["path"] for p in answer.json()["problems"]}
     assert listed.json()["campaigns"] == []
+
+
+async def test_a_caller_moving_the_meeting_keeps_the_member_and_hears_the_name(
+        database: Database, settings: Settings, refs: dict[str, str],
+        emulator: MicrosoftEmulator) -> None:
+    campaign = pool_campaign(refs, say_member_name=True)
+
+    result, session = await guided_call(database, settings, campaign, [
+        *BOOKS_THE_FIRST_TIME[:4],
+        "Actually, can we make it Wednesday instead?",
+        "Yes, that works.",
+        "No, that's all. Thanks!",
+    ], caller=CALLER, now=NOW)
+
+    said = agent_lines(result)
+    assert "Done, I've moved it to Wednesday, March 6th at 9 AM Eastern, still with Adele." \
+        in said, said
+    [booking] = session.bookings()
+    assert booking.member == "Adele"
+    [event] = our_events(emulator, ADELE)
+    assert event.start == datetime(2030, 3, 6, 14, 0, tzinfo=UTC)

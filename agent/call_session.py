@@ -17,6 +17,7 @@ from typing import Any
 from agent.campaign import Campaign
 from calendar_backend.booking import BookingRecord, BookingService
 from calendar_backend.interval import Interval
+from calendar_backend.pool import AnyBookingService, PoolBookingService, PoolMemberCalendar
 from calendar_backend.provider import CalendarProvider, CalendarUnavailable
 from caller_language.timezones import caller_timezones
 from storage.database import Database
@@ -26,11 +27,16 @@ OUTCOMES = ("booked", "cancelled", "declined", "no_booking_offered", "hung_up", 
 
 @dataclass(frozen=True, slots=True)
 class CalendarConnection:
-    """A campaign's calendar as a call sees it: usable (with its provider) or not, and why."""
+    """A campaign's calendar as a call sees it: usable (with its provider) or not, and why.
+
+    A campaign booking on a pool has ``members`` instead of a provider: each member's
+    calendar as opened (usable or not, and why).
+    """
 
     provider: CalendarProvider | None
     usable: bool
     reason: str | None = None
+    members: tuple[PoolMemberCalendar, ...] = ()
 
     @classmethod
     def unusable(cls, reason: str) -> CalendarConnection:
@@ -56,7 +62,7 @@ class CallSession:
     caller_number: str
     caller_name: str | None
     owner_zone: str
-    booking: BookingService | None
+    booking: AnyBookingService | None
     booking_unavailable_reason: str | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     invite_has_link: bool = True
@@ -189,11 +195,21 @@ async def open_call(
     )
     booking_settings = campaign.booking
     owner_zone = booking_settings.availability.timezone
-    service: BookingService | None = None
+    service: AnyBookingService | None = None
     reason: str | None = None
     invite_has_link = booking_settings.meeting_type == "video"
     if not booking_settings.enabled:
         reason = "booking is off for this campaign"
+    elif calendar.members:
+        try:
+            pool = PoolBookingService.on_database(
+                database, calendar.members, booking_settings, campaign_name=campaign.name)
+            await pool.load_availability(clock())
+            if invite_has_link:
+                invite_has_link = await pool.can_add_online_meeting()
+            service = pool
+        except (CalendarUnavailable, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
     else:
         if not calendar.usable or calendar.provider is None:
             reason = calendar.reason or "the calendar connection is not usable"

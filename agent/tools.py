@@ -461,10 +461,13 @@ class CallTools:
         s = self.session
         if isinstance(result, Booked):
             spoken = self.spoken(result.slot)
+            # A pool's member is named only if the campaign says so.
+            member = result.member if s.campaign.booking.say_member_name else None
             words = line(
                 "moved" if moved else "booked",
                 spoken=spoken,
                 invite_words=self._invite_words(result.online_meeting_url),
+                member_name=member,
             )
             s.last_offer_ids = []
             if result.moved_from is not None:

@@ -15,10 +15,12 @@ from fastapi import APIRouter
 from agent.call_session import CalendarConnection
 from agent.campaign import Campaign
 from app.settings import Settings
+from calendar_backend.booking_settings import PoolMember
 from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
 from calendar_backend.outlook.follow import NotificationReceiver, keep_calendars_synced
+from calendar_backend.pool import NoCalendar, PoolMemberCalendar, is_no_calendar, no_calendar_id
 from calendar_backend.provider import CalendarProvider
 from calendar_backend.reconcile import (
     ProviderFor,
@@ -43,7 +45,14 @@ def connect_calendar(
     (``outlook:<name>``, ``google:<name>``). A connection that needs reconnecting, was
     disconnected, is unknown, or whose tokens cannot be read is unusable: the call goes on and
     booking is skipped (seed 002), with the reason.
+
+    A campaign booking on a pool (``booking.pool``) gets each member's calendar opened the
+    same way (:class:`~calendar_backend.pool.PoolMemberCalendar`, usable or not and why).
     """
+    if campaign.booking.pool is not None:
+        return CalendarConnection(None, True, members=tuple(
+            _pool_member(campaign, member, database, settings, organisation_id)
+            for member in campaign.booking.pool))
     reference = campaign.booking.calendar
     if organisation_id is not None and not _is_local(reference):
         # Calendar connections are the server's, not yet an organisation's own.
@@ -51,6 +60,26 @@ def connect_calendar(
             f"{reference!r} is not a calendar connected for this organisation")
     return calendar_for(reference, database, settings,
                         zone=campaign.booking.availability.timezone)
+
+
+def _pool_member(
+    campaign: Campaign, member: PoolMember, database: Database, settings: Settings,
+    organisation_id: str | None,
+) -> PoolMemberCalendar:
+    """One pool member's calendar, opened as :func:`calendar_for` opens any reference (with
+    the same refusals as a campaign's own calendar); a member without one has none to open."""
+    if member.calendar is None:
+        return PoolMemberCalendar(
+            member.name, None, no_calendar_id(campaign.name, member.name, organisation_id), None)
+    if organisation_id is not None and not _is_local(member.calendar):
+        return PoolMemberCalendar(
+            member.name, member.calendar, member.calendar, None,
+            f"{member.calendar!r} is not a calendar connected for this organisation")
+    connection = calendar_for(member.calendar, database, settings,
+                              zone=campaign.booking.availability.timezone)
+    return PoolMemberCalendar(
+        member.name, member.calendar, member.calendar,
+        connection.provider if connection.usable else None, connection.reason)
 
 
 def _is_local(reference: str) -> bool:
@@ -93,9 +122,16 @@ def open_connection(database: Database, settings: Settings,
 def for_organisation(campaign: Campaign, organisation_id: str) -> Campaign:
     """``campaign`` as an organisation runs it: its embedded calendar is the organisation's
     own, so neither its events nor its bookings meet another organisation's."""
+    own = f"local:{organisation_id}"
+    if campaign.booking.pool is not None:
+        # A pool member on the embedded calendar books on the organisation's own.
+        pool = [m.model_copy(update={"calendar": own}) if m.calendar == "local" else m
+                for m in campaign.booking.pool]
+        booking = campaign.booking.model_copy(update={"pool": pool})
+        return campaign.model_copy(update={"booking": booking})
     if campaign.booking.calendar != "local":
         return campaign
-    booking = campaign.booking.model_copy(update={"calendar": f"local:{organisation_id}"})
+    booking = campaign.booking.model_copy(update={"calendar": own})
     return campaign.model_copy(update={"booking": booking})
 
 
@@ -114,7 +150,12 @@ def phone_setup(settings: Settings, database: Database,
 
 
 def _provider_for(database: Database, settings: Settings) -> ProviderFor:
-    return lambda reference: calendar_for(reference, database, settings).provider
+    def provider(reference: str) -> CalendarProvider | None:
+        # A calendar-less pool member's claims are settled like any other's.
+        if is_no_calendar(reference):
+            return NoCalendar()
+        return calendar_for(reference, database, settings).provider
+    return provider
 
 
 async def settle_claims(database: Database, settings: Settings) -> Settled:

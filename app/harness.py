@@ -44,7 +44,8 @@ from app.validation import validation_problems
 from calendar_backend.booking import BookingService
 from calendar_backend.booking_settings import Recipient
 from calendar_backend.local_calendar import LocalCalendar
-from calendar_backend.provider import Attendee, CalendarProvider
+from calendar_backend.pool import AnyBookingService, PoolBookingService
+from calendar_backend.provider import Attendee
 from storage.database import Database, open_database
 
 # How long one agent turn may take before the harness gives up on it (a hung pipeline).
@@ -409,7 +410,7 @@ async def run_call(
         while not session.ended and not running.done():
             for event in events or []:
                 if event.after_turn == turn:
-                    await _concurrent_booking(session, connection.provider, database, event)
+                    await _concurrent_booking(session, connection, database, event)
             said = await next_line()
             if said is None:
                 session.caller_hung_up = True
@@ -461,11 +462,13 @@ def _embedded_calendar(
 
 
 async def _concurrent_booking(
-    session: CallSession, provider: CalendarProvider | None, database: Database,
+    session: CallSession, connection: CalendarConnection, database: Database,
     event: EventSpec,
 ) -> None:
-    """Another caller confirms a slot offered on this call first (the real booking path)."""
-    if not session.offers or provider is None:
+    """Another caller confirms a slot offered on this call first (the real booking path;
+    on a pool, the pool's: that caller gets a member too)."""
+    provider = connection.provider
+    if not session.offers or (provider is None and not connection.members):
         return
     if event.concurrent_booking == "current":
         ids = session.last_offer_ids or list(session.offers)
@@ -473,11 +476,19 @@ async def _concurrent_booking(
     else:
         offered = list(session.offers.values())
         slot = offered[min(event.concurrent_booking, len(offered)) - 1].slot
-    other = BookingService.on_database(
-        database, provider, session.campaign.booking,
-        calendar_id=session.campaign.booking.calendar, campaign_name=session.campaign.name,
-        calendar_zone=await provider.time_zone(),
-    )
+    other: AnyBookingService
+    if connection.members:
+        other = PoolBookingService.on_database(
+            database, connection.members, session.campaign.booking,
+            campaign_name=session.campaign.name)
+        await other.load_availability(session.now())
+    else:
+        assert provider is not None
+        other = BookingService.on_database(
+            database, provider, session.campaign.booking,
+            calendar_id=session.campaign.booking.calendar, campaign_name=session.campaign.name,
+            calendar_zone=await provider.time_zone(),
+        )
     await other.book(
         start=slot.start, attendee=Attendee(email="someone.else@example.com", name="Sam"),
         recipient=Recipient(first_name="Sam"), call_id=f"other-{session.call_id}",

@@ -26,7 +26,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from calendar_backend.batching import shared_store
@@ -77,6 +77,8 @@ class Booked:
     event_id: str
     online_meeting_url: str | None
     moved_from: Interval | None = None
+    # The pool member whose calendar has the meeting (``None`` off a pool).
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,15 @@ class SlotTaken:
 
 @dataclass(frozen=True)
 class BookingFailed:
-    """The calendar did not answer or refused; nothing is booked and the slot is released."""
+    """The calendar did not answer or refused; nothing is booked and the slot is released.
+
+    ``before_claim``: it failed at the re-check, before anything was claimed or written
+    (a pool may then try another member).
+    """
 
     reason: str
+    # Not part of what happened to the caller's request, so not compared.
+    before_claim: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -123,10 +131,11 @@ def _failure_reason(exc: Exception) -> str:
     return f"the calendar failed ({type(exc).__name__})"
 
 
-def _already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllowed:
+def already_booked(existing: BookingRecord, slot: Interval) -> Booked | NotAllowed:
     """A call asking again for its own booking gets it; for another time it must move."""
     if existing.slot == slot and existing.status == BookingStatus.CONFIRMED and existing.event_id:
-        return Booked(existing.id, slot, existing.event_id, existing.online_meeting_url)
+        return Booked(existing.id, slot, existing.event_id, existing.online_meeting_url,
+                      member=existing.member)
     if existing.status == BookingStatus.PENDING:
         return NotAllowed("this call's booking is still being written to the calendar")
     return NotAllowed(
@@ -141,9 +150,10 @@ class BookingService:
 
     def __init__(
         self, store: BookingStore, provider: CalendarProvider, booking: BookingSettings, *,
-        campaign_name: str, calendar_zone: str | None = None,
+        campaign_name: str, calendar_zone: str | None = None, member: str | None = None,
     ) -> None:
         self._store = store
+        self._member = member
         self._provider = provider
         self._settings = booking
         self._rules = SlotRules.from_settings(booking, calendar_zone)
@@ -154,11 +164,13 @@ class BookingService:
     def on_database(
         cls, database: Database, provider: CalendarProvider, booking: BookingSettings, *,
         calendar_id: str, campaign_name: str, calendar_zone: str | None = None,
+        member: str | None = None,
     ) -> BookingService:
         """A service keeping ``calendar_id``'s bookings in ``database``, as calls do: in the
-        store every call on that calendar shares, batching the claims that race."""
+        store every call on that calendar shares, batching the claims that race.
+        ``member``: the pool member whose calendar this is (recorded on its bookings)."""
         return cls(shared_store(database, calendar_id), provider, booking,
-                   campaign_name=campaign_name, calendar_zone=calendar_zone)
+                   campaign_name=campaign_name, calendar_zone=calendar_zone, member=member)
 
     # -- availability ----------------------------------------------------------------
 
@@ -223,6 +235,11 @@ class BookingService:
         after = self._slots_from(busy, now, start + _TICK, limit=ALTERNATIVES)
         return after or free_slots(self._rules, busy, now, limit=ALTERNATIVES)
 
+    async def calendar_allows(self, start: datetime, now: datetime) -> bool:
+        """Whether ``start`` is offerable as far as the calendar's busy time read for this
+        call goes (bookings in the store not counted: the claim decides those)."""
+        return is_offerable(self._rules, start, await self._calendar_busy(now), now)
+
     async def _recheck(self, blocked: Interval) -> list[Interval] | BookingFailed:
         """What the calendar itself has inside ``blocked``, read after this request (or why
         it could not be read)."""
@@ -230,7 +247,7 @@ class BookingService:
             busy = await self._provider.busy_times(blocked.start, blocked.end)
         except Exception as exc:
             log.warning("calendar re-check failed: %s", _failure_reason(exc))
-            return BookingFailed(_failure_reason(exc))
+            return BookingFailed(_failure_reason(exc), before_claim=True)
         return [b.interval() for b in busy]
 
     # -- booking ----------------------------------------------------------------------
@@ -247,7 +264,7 @@ class BookingService:
         question = Question(call_id, start, attendee.email, self._horizon(now))
         standing = await self._store.ask(question)
         if standing.existing is not None:
-            return _already_booked(standing.existing, slot)
+            return already_booked(standing.existing, slot)
         fresh = await self._recheck(blocked)
         if isinstance(fresh, BookingFailed):
             return fresh
@@ -263,7 +280,7 @@ class BookingService:
             id=standing.failed_id or str(uuid.uuid4()), call_id=call_id,
             campaign=self._campaign, attendee_email=attendee.email,
             attendee_name=attendee.name, subject=subject, slot=slot, blocked=blocked,
-            span=question.span, revive=standing.failed_id is not None,
+            span=question.span, revive=standing.failed_id is not None, member=self._member,
         )
         # Once claimed, a confirmation runs to the end even if the call drops meanwhile:
         # the caller did confirm, and a half-done booking would hold the slot until stale.
@@ -284,7 +301,7 @@ class BookingService:
         if lost is not None:
             # Lost the race: the store said who holds what, to offer what is still free.
             if lost.existing is not None:
-                return _already_booked(lost.existing, slot)
+                return already_booked(lost.existing, slot)
             return SlotTaken(slot, await self._alternatives(slot.start, now, fresh, lost.booked))
         try:
             async with asyncio.timeout_at(deadline):
@@ -296,7 +313,8 @@ class BookingService:
             return BookingFailed(reason)
         if not await self._store.confirm(claim.id, created.event_id, created.online_meeting_url):
             return await self._withdraw(claim.id, created)
-        return Booked(claim.id, slot, created.event_id, created.online_meeting_url)
+        return Booked(claim.id, slot, created.event_id, created.online_meeting_url,
+                      member=self._member)
 
     async def _withdraw(self, booking_id: str, created: CreatedEvent) -> BookingFailed:
         """The claim was released while its event was being written (reconciliation found no
@@ -337,7 +355,8 @@ class BookingService:
         assert record is not None and record.event_id is not None  # confirmed: has its event
         start = start.astimezone(UTC)
         if start == record.slot.start:
-            return Booked(record.id, record.slot, record.event_id, record.online_meeting_url)
+            return Booked(record.id, record.slot, record.event_id, record.online_meeting_url,
+                          member=record.member)
         if not is_offerable(self._rules, start, (), now):
             return NotAllowed(_OUTSIDE_RULES)
         slot, blocked = self._rules.slot(start), self._rules.blocked(start)
@@ -365,7 +384,8 @@ class BookingService:
             return BookingFailed(reason)
         url = moved.online_meeting_url or record.online_meeting_url
         await self._store.finish_move(record.id, moved.event_id, url)
-        return Booked(record.id, slot, moved.event_id, url, moved_from=record.slot)
+        return Booked(record.id, slot, moved.event_id, url, moved_from=record.slot,
+                      member=record.member)
 
     async def _move_taken(
         self, booking_id: str, slot: Interval, now: datetime, fresh: list[Interval]
@@ -395,6 +415,14 @@ class BookingService:
         return Cancelled(record.id)
 
     # -- reading ------------------------------------------------------------------------
+
+    async def booking(self, booking_id: str) -> BookingRecord | None:
+        """A booking on this calendar by id (any status), or ``None``."""
+        return await self._store.booking(booking_id)
+
+    async def can_add_online_meeting(self) -> bool:
+        """Whether events booked here can carry an online-meeting link."""
+        return await self._provider.can_add_online_meeting()
 
     def bookings_for_call(self, call_id: str) -> list[BookingRecord]:
         """This call's bookings on this calendar, by start time (any status)."""

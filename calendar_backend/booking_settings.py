@@ -162,13 +162,42 @@ class Availability(BaseModel):
         return value
 
 
+class PoolMember(BaseModel):
+    """One member of a round-robin pool: a name (said to the caller if the campaign wants)
+    and the calendar reference it books on (any ``booking.calendar`` form), or ``None`` for
+    a member with no calendar, free whenever the campaign's weekly hours say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    calendar: str | None = Field(None, min_length=1, max_length=255)
+
+    @field_validator("name")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("a member needs a name")
+        return value
+
+
+DEFAULT_CALENDAR = "local"
+
+
 class BookingSettings(BaseModel):
-    """How a campaign books: length, window, buffers, notice, look-ahead, type and templates."""
+    """How a campaign books: length, window, buffers, notice, look-ahead, type and templates.
+
+    ``pool`` books round-robin on several members' calendars instead of on ``calendar``
+    (see :mod:`calendar_backend.pool`); the two are not given together.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    calendar: str = "local"
+    calendar: str = DEFAULT_CALENDAR
+    # Declared before ``availability`` so its validator can see the pool.
+    pool: list[PoolMember] | None = None
+    say_member_name: bool = False
     meeting_length_minutes: int = Field(30, gt=0, le=24 * 60)
     availability: Availability = Field(default_factory=Availability, validate_default=True)
     buffer_before_minutes: int = Field(0, ge=0, le=24 * 60)
@@ -181,15 +210,41 @@ class BookingSettings(BaseModel):
     title_template: str = "Meeting with {recipient.fullName}"
     description_template: str = "Booked by phone. Caller: {recipient.phone}"
 
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, value: list[PoolMember] | None,
+              info: ValidationInfo) -> list[PoolMember] | None:
+        if value is None:
+            return None
+        if info.data.get("calendar", DEFAULT_CALENDAR) != DEFAULT_CALENDAR:
+            # Which one books would be a guess: the campaign names one or the other.
+            raise ValueError("give either booking.calendar or booking.pool, not both")
+        if not value:
+            raise ValueError("a pool needs at least one member")
+        names = [m.name.casefold() for m in value]
+        if len(set(names)) != len(names):
+            raise ValueError("two pool members have the same name")
+        calendars = [m.calendar for m in value if m.calendar is not None]
+        if len(set(calendars)) != len(calendars):
+            raise ValueError("two pool members book on the same calendar")
+        return value
+
     @field_validator("availability")
     @classmethod
     def _zone_for_local(cls, value: Availability, info: ValidationInfo) -> Availability:
         # The embedded calendar reports no zone of its own: without one here every slot
         # lookup of a live call fails, which `campaign check` must say, not the first call.
+        # A pool that failed its own checks is absent from ``info.data``: not local then.
+        on_pool = info.data.get("pool", True) is not None
         if info.data.get("enabled") and info.data.get("calendar") == "local" \
-                and value.timezone is None:
+                and not on_pool and value.timezone is None:
             raise ValueError("booking on the local calendar needs "
                              "booking.availability.timezone (e.g. America/New_York)")
+        # A pool's members may sit in different zones (or have no calendar at all): its
+        # weekly hours are the campaign's, in one stated zone.
+        if info.data.get("pool") and info.data.get("enabled") and value.timezone is None:
+            raise ValueError("booking on a pool needs booking.availability.timezone"
+                             " (e.g. America/New_York)")
         return value
 
     @field_validator("address")

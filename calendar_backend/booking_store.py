@@ -50,6 +50,8 @@ class BookingRecord:
     subject: str
     event_id: str | None
     online_meeting_url: str | None
+    # The pool member it was assigned to (``None`` off a pool).
+    member: str | None = None
 
     @property
     def live(self) -> bool:
@@ -87,6 +89,7 @@ class Claim:
     blocked: Interval
     span: Interval
     revive: bool = False
+    member: str | None = None
 
     @property
     def question(self) -> Question:

@@ -57,7 +57,7 @@ class MemoryBookingStore:
             campaign=claim.campaign, slot=claim.slot, blocked=claim.blocked,
             status=BookingStatus.PENDING, attendee_email=claim.attendee_email,
             attendee_name=claim.attendee_name, subject=claim.subject, event_id=None,
-            online_meeting_url=None,
+            online_meeting_url=None, member=claim.member,
         )))
         return None
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -38,6 +39,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -77,7 +79,7 @@ _CALLS_LIVE = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 # Rows that only claim a range while a write is under way: released once abandoned.
 _CLAIMS = (BookingStatus.PENDING, BookingStatus.HELD)
 _TEXT = ("id", "calendar_id", "call_id", "campaign", "attendee_email", "attendee_name",
-         "subject", "status", "idempotency_key")
+         "subject", "status", "idempotency_key", "member")
 _TIMES = ("start", "end", "blocked_start", "blocked_end", "created_at", "updated_at")
 _INSERT_COLUMNS = _TEXT + _TIMES
 # PostgreSQL claims: one array per column, so the statement text is the same for any
@@ -161,7 +163,7 @@ def _record(row: Row) -> BookingRecord:
         slot=Interval(row.start, row.end), blocked=Interval(row.blocked_start, row.blocked_end),
         status=BookingStatus(row.status), attendee_email=row.attendee_email,
         attendee_name=row.attendee_name, subject=row.subject, event_id=row.event_id,
-        online_meeting_url=row.online_meeting_url,
+        online_meeting_url=row.online_meeting_url, member=row.member,
     )
 
 
@@ -174,7 +176,7 @@ def _row(claim: Claim, calendar_id: str) -> dict[str, str | datetime | None]:
         "status": BookingStatus.PENDING.value, "idempotency_key": idempotency_key(claim.id),
         "start": claim.slot.start, "end": claim.slot.end,
         "blocked_start": claim.blocked.start, "blocked_end": claim.blocked.end,
-        "created_at": now, "updated_at": now,
+        "member": claim.member, "created_at": now, "updated_at": now,
     }
 
 
@@ -487,6 +489,7 @@ class SqlBookingStore:
                 attendee_name=booking.attendee_name, subject=booking.subject,
                 start=piece.start, end=piece.end, blocked_start=piece.start,
                 blocked_end=piece.end, status=BookingStatus.HELD, hold_of=booking.id,
+                member=booking.member,
                 created_at=now, updated_at=now,
             ))
         return True
@@ -579,3 +582,74 @@ def calendars_with_stale_claims(database: Database, now: datetime) -> list[str]:
             BOOKINGS.c.status == BookingStatus.PENDING,
             BOOKINGS.c.updated_at < now - WRITE_TIMEOUT,
         ).distinct().order_by(BOOKINGS.c.calendar_id)))
+
+
+# Statuses counting as "booked" for a pool's rotation: a member whose meeting was later
+# cancelled was still booked then; a failed claim never was.
+_BOOKED = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class PoolStanding:
+    """Where a call stands on a pool, read before choosing a member (nothing is held).
+
+    ``existing``: the call's live booking on any member's calendar; ``last_booked``: when
+    each member was last booked in the campaign (members never booked are absent);
+    ``taken``: the member calendars on which a live booking blocks the asked-about range.
+    """
+
+    existing: BookingRecord | None
+    last_booked: dict[str, datetime]
+    taken: set[str]
+
+
+@dataclass(frozen=True)
+class PoolQuestion:
+    """One call asking a pool about the blocked range of one slot."""
+
+    call_id: str
+    blocked: Interval
+
+
+def pool_standings(
+    database: Database, campaign: str, members: dict[str, str],
+    questions: Sequence[PoolQuestion],
+) -> list[PoolStanding]:
+    """For calls on a campaign booking on a pool (``members``: member name -> its calendar
+    id), each asking about a range: see :class:`PoolStanding`. One session, three reads
+    however many questions (calls racing on one pool ask together)."""
+    if not questions:
+        return []
+    calendars = sorted(set(members.values()))
+    fresh_since = _fresh_since()
+    with database.session() as session:
+        in_the_way = session.execute(
+            select(BOOKINGS.c.calendar_id, BOOKINGS.c.status, BOOKINGS.c.updated_at,
+                   BOOKINGS.c.blocked_start, BOOKINGS.c.blocked_end).where(
+                BOOKINGS.c.calendar_id.in_(calendars), _LIVE_OVERLAPPING),
+            {"span_start": min(q.blocked.start for q in questions),
+             "span_end": max(q.blocked.end for q in questions)}).all()
+        live = session.execute(select(BOOKINGS).where(
+            BOOKINGS.c.calendar_id.in_(calendars),
+            BOOKINGS.c.call_id.in_(sorted({q.call_id for q in questions})),
+            BOOKINGS.c.hold_of.is_(None), BOOKINGS.c.status.in_(_CALLS_LIVE),
+        ).order_by(BOOKINGS.c.created_at)).all()
+        # Scoped to the members' calendars too: another organisation's campaign of the same
+        # name never counts.
+        latest = session.execute(select(
+            BOOKINGS.c.member, func.max(BOOKINGS.c.created_at),
+        ).where(
+            BOOKINGS.c.campaign == campaign, BOOKINGS.c.member.in_(sorted(members)),
+            BOOKINGS.c.calendar_id.in_(calendars), BOOKINGS.c.hold_of.is_(None),
+            BOOKINGS.c.status.in_(_BOOKED),
+        ).group_by(BOOKINGS.c.member)).all()
+    last_booked = {member: at for member, at in latest}
+    existing: dict[str, BookingRecord] = {}
+    for row in live:
+        existing.setdefault(row.call_id, _record(row))
+    blocking = [(row.calendar_id, Interval(row.blocked_start, row.blocked_end))
+                for row in in_the_way if _blocks_offers(row, fresh_since)]
+    return [PoolStanding(
+        existing=existing.get(q.call_id), last_booked=last_booked,
+        taken={calendar for calendar, blocked in blocking if blocked.overlaps(q.blocked)},
+    ) for q in questions]

@@ -62,6 +62,7 @@ class BookingRow(Base):
         Index("ix_bookings_calendar_blocked", "calendar_id", "blocked_start"),
         Index("ix_bookings_call_id", "call_id"),
         Index("ix_bookings_hold_of", "hold_of"),
+        Index("ix_bookings_campaign_member", "campaign", "member", "created_at"),
         Index(
             "uq_bookings_one_live_per_call", "calendar_id", "call_id", unique=True,
             postgresql_where=text(ONE_LIVE_PER_CALL), sqlite_where=text(ONE_LIVE_PER_CALL),
@@ -87,6 +88,9 @@ class BookingRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # Set on "held" rows: the booking whose old range this row keeps during a move.
     hold_of: Mapped[str | None] = mapped_column(String(36))
+    # The round-robin pool member the booking was assigned to (NULL off a pool); the
+    # pool's "least recently booked" is read from here.
+    member: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 

@@ -37,9 +37,16 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     booking = campaign.booking
     state = "on" if booking.enabled else "off"
+    if booking.pool is not None:
+        members = ", ".join(
+            f"{m.name} on {m.calendar!r}" if m.calendar is not None else f"{m.name} (no calendar)"
+            for m in booking.pool)
+        where = f"round-robin on a pool of {len(booking.pool)}: {members}"
+    else:
+        where = f"on calendar {booking.calendar!r}"
     print(
         f"{args.file}: campaign {campaign.name!r} is valid; booking {state}, "
         f"{booking.meeting_length_minutes}-minute {booking.meeting_type.replace('_', '-')} "
-        f"meetings on calendar {booking.calendar!r}"
+        f"meetings {where}"
     )
     return 0

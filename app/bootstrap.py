@@ -19,7 +19,11 @@ from calendar_backend.booking_settings import PoolMember
 from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
-from calendar_backend.outlook.follow import NotificationReceiver, keep_calendars_synced
+from calendar_backend.outlook.follow import (
+    NotificationReceiver,
+    OnSynced,
+    keep_calendars_synced,
+)
 from calendar_backend.pool import NoCalendar, PoolMemberCalendar, is_no_calendar, no_calendar_id
 from calendar_backend.provider import CalendarProvider
 from calendar_backend.reconcile import (
@@ -172,18 +176,20 @@ def claims_upkeep(
 
 
 def outlook_sync_upkeep(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, on_synced: OnSynced | None = None,
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """The call server's background task keeping Outlook subscriptions alive and syncing
-    every connected calendar each ``outlook_sync_interval_seconds``."""
+    every connected calendar each ``outlook_sync_interval_seconds``; ``on_synced`` hears
+    what each sync did to bookings."""
     return partial(keep_calendars_synced, database, settings.outlook(),
-                   settings.outlook_follow())
+                   settings.outlook_follow(), on_synced=on_synced)
 
 
-def outlook_notifications(database: Database, settings: Settings) -> APIRouter:
+def outlook_notifications(database: Database, settings: Settings,
+                          on_synced: OnSynced | None = None) -> APIRouter:
     """The call server's route receiving Graph's change notifications."""
     from app.outlook_notifications import notifications_router
 
     receiver = NotificationReceiver(database, settings.outlook(),
-                                    settings.outlook_follow().notification_url)
+                                    settings.outlook_follow().notification_url, on_synced)
     return notifications_router(receiver)

@@ -43,7 +43,11 @@ def _serve(args: argparse.Namespace) -> int:
     from app.operator_api import create_operator_api
     from app.operators.campaigns import StoredCampaigns
     from app.operators.test_calls import TestCalls
-    from app.operators.webhooks import announce_call_ended, keep_delivering
+    from app.operators.webhooks import (
+        announce_call_ended,
+        announce_owner_changes,
+        keep_delivering,
+    )
     from calendar_backend.google import connections as google_connections
     from calendar_backend.google import upkeep as google_upkeep
     from calendar_backend.outlook import connections as outlook_connections
@@ -85,12 +89,14 @@ def _serve(args: argparse.Namespace) -> int:
         background.append(partial(keep_delivering, database, cipher(settings.outlook())))
     except TokenKeyMissing:
         pass  # webhooks cannot be registered without the key either: nothing to deliver
+    # Bookings the owner cancelled or moved in Outlook are told to the operators' webhooks.
+    told = partial(announce_owner_changes, database)
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
                          handler=handler, metrics=metrics, api_docs=settings.api_docs,
                          background=[*background, claims_upkeep(database, settings),
-                                     outlook_sync_upkeep(database, settings)],
-                         routers=[outlook_notifications(database, settings)])
+                                     outlook_sync_upkeep(database, settings, told)],
+                         routers=[outlook_notifications(database, settings, told)])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

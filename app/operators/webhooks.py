@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -33,8 +33,11 @@ from sqlalchemy import select, update
 
 from app.operators.accounts import Organisation
 from app.operators.calls import BookingView
+from calendar_backend.outlook.sync import SyncResult
 from calendar_backend.token_store import TokenCipher
 from storage.base import utc_now
+from storage.booking_tables import BookingRow
+from storage.call_tables import CallRow
 from storage.database import Database
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
 from telephony.call_records import EndedCall
@@ -218,6 +221,24 @@ def announce_call_ended(database: Database, ended: EndedCall) -> None:
     emit(database, ended.organisation_id, "call.ended", to_jsonable_python({
         "call_id": ended.call_id, "campaign": ended.campaign, "outcome": ended.outcome,
         "bookings": ended.bookings, "transcript": ended.transcript}))
+
+
+def announce_owner_changes(database: Database, result: SyncResult) -> None:
+    """Tell organisations' webhooks about bookings a calendar sync found the owner had
+    cancelled (``booking.cancelled``) or moved (``booking.moved``); a booking belongs to the
+    organisation of the call that made it."""
+    changed = [(booking_id, "booking.cancelled") for booking_id in result.cancelled] + \
+        [(booking_id, "booking.moved") for booking_id in result.moved]
+    for booking_id, kind in changed:
+        with database.session() as session:
+            found = session.execute(
+                select(BookingRow, CallRow.organisation_id)
+                .join(CallRow, CallRow.id == BookingRow.call_id)
+                .where(BookingRow.id == booking_id)).first()
+            if found is None or found[1] is None:
+                continue  # a campaign file's booking: no organisation, no webhooks
+            view, organisation_id = BookingView.model_validate(found[0]), found[1]
+        emit(database, organisation_id, cast(EventType, kind), booking_payload(view))
 
 
 @dataclass(frozen=True)

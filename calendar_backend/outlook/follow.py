@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from calendar_backend.outlook.config import OutlookConfig
@@ -17,7 +18,7 @@ from calendar_backend.outlook.subscriptions import (
     ensure_subscription,
     resubscribe,
 )
-from calendar_backend.outlook.sync import sync_calendar
+from calendar_backend.outlook.sync import SyncResult, sync_calendar
 from calendar_backend.provider import CalendarUnavailable
 from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
@@ -25,6 +26,17 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 _EXPECTED = (CalendarUnavailable, ConnectionNotFound, TokenKeyMissing, TokenKeyWrong, OSError)
+# Told what each sync did to bookings (the shell tells the operators' webhooks).
+OnSynced = Callable[[SyncResult], None]
+
+
+def _synced(on_synced: OnSynced | None, result: SyncResult) -> None:
+    if on_synced is None or not (result.cancelled or result.moved):
+        return
+    try:
+        on_synced(result)
+    except Exception:  # the bookings followed; telling about it must not undo the sync
+        log.exception("announcing what the sync of %s changed failed", result.calendar_ref)
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,9 @@ class NotificationReceiver:
     one more after it if notifications came in meanwhile (bursts coalesce)."""
 
     def __init__(self, database: Database, config: OutlookConfig,
-                 notification_url: str | None) -> None:
+                 notification_url: str | None, on_synced: OnSynced | None = None) -> None:
         self.database, self.config, self.notification_url = database, config, notification_url
+        self.on_synced = on_synced
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
 
@@ -66,7 +79,8 @@ class NotificationReceiver:
                 if renew and self.notification_url:
                     await resubscribe(self.database, self.config, ref, self.notification_url)
                     renew = False
-                await sync_calendar(self.database, self.config, ref)
+                result = await sync_calendar(self.database, self.config, ref)
+                await asyncio.to_thread(_synced, self.on_synced, result)
             except _EXPECTED as exc:
                 log.warning("sync of %s after a notification failed: %s", ref, exc)
             except Exception:
@@ -82,7 +96,7 @@ class NotificationReceiver:
 
 
 async def follow_once(database: Database, config: OutlookConfig,
-                      notification_url: str | None) -> None:
+                      notification_url: str | None, on_synced: OnSynced | None = None) -> None:
     """One scheduled pass: keep each usable connection's subscription alive, then sync it."""
     for connection in list_connections(database):
         if not connection.usable:
@@ -94,17 +108,20 @@ async def follow_once(database: Database, config: OutlookConfig,
                 log.warning("subscription for %s: %s (the scheduled sync covers it)",
                             connection.ref, exc)
         try:
-            await sync_calendar(database, config, connection.ref)
+            result = await sync_calendar(database, config, connection.ref)
         except _EXPECTED as exc:
             log.warning("scheduled sync of %s failed: %s", connection.ref, exc)
+            continue
+        await asyncio.to_thread(_synced, on_synced, result)
 
 
 async def keep_calendars_synced(database: Database, config: OutlookConfig,
-                                settings: FollowSettings, stop: asyncio.Event) -> None:
+                                settings: FollowSettings, stop: asyncio.Event, *,
+                                on_synced: OnSynced | None = None) -> None:
     """The background task: :func:`follow_once` every ``settings.interval_seconds``."""
     while not stop.is_set():
         try:
-            await follow_once(database, config, settings.notification_url)
+            await follow_once(database, config, settings.notification_url, on_synced)
         except Exception:
             # The fallback must outlive a surprise: log it and try again next time.
             log.exception("scheduled Outlook sync failed")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 
 from agent.call_session import CalendarConnection
 from agent.campaign import Campaign
 from app.settings import Settings
+from calendar_backend import member_calendars
 from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
@@ -36,17 +38,20 @@ def connect_calendar(
 
     ``"local"`` is the embedded calendar in the project database (``"local:<id>"`` another
     one in it, see :func:`for_organisation`). Any other reference is a connection
-    (``outlook:<name>``, ``google:<name>``). A connection that needs reconnecting, was
-    disconnected, is unknown, or whose tokens cannot be read is unusable: the call goes on and
-    booking is skipped (seed 002), with the reason.
+    (``outlook:<name>``, ``google:<name>``); for an organisation, only its members'
+    (``member:<operator_id>``: that member's active connection). A connection that needs
+    reconnecting, was disconnected, is unknown, or whose tokens cannot be read is unusable:
+    the call goes on and booking is skipped (seed 002), with the reason.
     """
     reference = campaign.booking.calendar
     if organisation_id is not None and not _is_local(reference):
-        # Calendar connections are the server's, not yet an organisation's own.
-        return CalendarConnection.unusable(
-            f"{reference!r} is not a calendar connected for this organisation")
+        if not member_calendars.is_member_ref(reference):
+            # The CLI's server-wide connections are not an organisation's own.
+            return CalendarConnection.unusable(
+                f"{reference!r} is not a calendar connected for this organisation")
     return calendar_for(reference, database, settings,
-                        zone=campaign.booking.availability.timezone)
+                        zone=campaign.booking.availability.timezone,
+                        organisation_id=organisation_id)
 
 
 def _is_local(reference: str) -> bool:
@@ -54,11 +59,22 @@ def _is_local(reference: str) -> bool:
 
 
 def calendar_for(
-    reference: str, database: Database, settings: Settings, *, zone: str | None = None
+    reference: str, database: Database, settings: Settings, *, zone: str | None = None,
+    organisation_id: str | None = None,
 ) -> CalendarConnection:
     """The calendar ``reference`` names (``"local"``, ``"local:<id>"``, ``outlook:<name>``
     or ``google:<name>``), as :func:`connect_calendar` describes; ``zone`` is the local
-    calendar's owner zone."""
+    calendar's owner zone.
+
+    For an organisation, ``member:<operator_id>`` is that member's active connection (the
+    answer's ``reference`` names it: bookings are kept under it); a member of another
+    organisation, or a member with no usable calendar, is unusable with the reason.
+    """
+    if organisation_id is not None and member_calendars.is_member_ref(reference):
+        concrete, reason = member_calendars.resolve(database, organisation_id, reference)
+        if concrete is None:
+            return CalendarConnection.unusable(reason or "no calendar connected")
+        return replace(calendar_for(concrete, database, settings), reference=concrete)
     if _is_local(reference):
         return CalendarConnection(LocalCalendar(database, calendar_id=reference, zone=zone),
                                   True)

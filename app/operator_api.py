@@ -256,6 +256,8 @@ def create_operator_api(
     test_calls = test_calls or TestCalls(database, settings)
     api.state.test_calls = test_calls
 
+    api.include_router(_calendars_router(database, settings))
+
     @api.exception_handler(ApiError)
     async def refused(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body.model_dump(), status_code=exc.status, headers=exc.headers)
@@ -497,6 +499,13 @@ def create_operator_api(
         return DeliveryLog(deliveries=found_log)
 
     return api
+
+
+def _calendars_router(database: Database, settings: Settings) -> Any:
+    # Imported here: the calendars routes use this module's auth and errors.
+    from app.operators.calendars_api import calendars_router
+
+    return calendars_router(database, settings)
 
 
 async def _bounded_body(request: Request) -> bytes:

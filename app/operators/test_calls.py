@@ -108,6 +108,11 @@ class TestCalls:
         self._settings = settings
         self._calls: dict[str, TestCall] = {}
 
+    @property
+    def settings(self) -> Settings:
+        """The settings test calls run with (the console reaches calendars with them too)."""
+        return self._settings
+
     def find(self, organisation_id: str, call_id: str) -> TestCall | None:
         """The organisation's test call ``call_id`` (running or ended in this process)."""
         call = self._calls.get(call_id)

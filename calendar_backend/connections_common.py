@@ -201,7 +201,7 @@ class ConnectionTable(Generic[RowT, ConnectionT]):
         """
         organisation_id = self.member_organisation(session, operator_id)
         owner = getattr(row, "operator_id", None) if row is not None else None
-        if row is not None and owner != operator_id and getattr(row, "status") != "disconnected":
+        if row is not None and owner != operator_id and row.status != "disconnected":
             whose = "another member" if owner is not None else "this server (the CLI)"
             raise AccountConnectedElsewhere(
                 f"{row.username} is already connected for {whose}; nothing was changed")

@@ -2,8 +2,8 @@
 the first operator, make a campaign with booking (an error shown beside its field first),
 book in a test call, read the transcript, cancel the booking; another organisation's
 operator sees none of it. A member connects Outlook and Google through the emulators'
-sign-in pages, picks the calendar and the provider, and campaigns book on them. Each page is screenshotted under build/screenshots/ (not kept
-in git)."""
+sign-in pages, picks the calendar and the provider, and campaigns book on them. Each page
+is screenshotted under build/screenshots/ (not kept in git)."""
 
 from __future__ import annotations
 
@@ -261,6 +261,6 @@ def test_a_member_connects_outlook_and_google_in_the_browser_and_campaigns_book_
     _shot(page, database, "16-settings-all-disconnected")
     page.get_by_role("link", name="Campaigns").click()
     page.get_by_role("link", name="member-outreach").click()
-    expect(page.get_by_label("Calendar owner", exact=True).locator("option:checked")).to_contain_text(
-        "no calendar connected")
+    expect(page.get_by_label("Calendar owner", exact=True).locator("option:checked")
+           ).to_contain_text("no calendar connected")
     expect(page.get_by_role("note")).to_contain_text("connect a calendar first")

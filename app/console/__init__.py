@@ -6,7 +6,8 @@ e-mail and per client. Pages: first-run set-up (when nobody can sign in yet), Se
 (the signed-in member connects Outlook and Google, picks the calendar and the provider
 booked on, disconnects; the providers' sign-ins come back to this app's callback),
 campaigns (with the booking settings and the calendar owner, errors beside their fields),
-a test call, calls with transcripts, bookings with cancel. Plain HTML forms: every page works without JavaScript.
+a test call, calls with transcripts, bookings with cancel. Plain HTML forms: every page
+works without JavaScript.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ from app.operators.accounts import (
     sign_in,
 )
 from app.operators.bookings import CancelRefused, cancel_booking
+from app.operators.calendars import (
+    PROVIDER_NAMES,
+    ConnectRefused,
+    finish_connection,
+    member_view,
+    start_connection,
+)
 from app.operators.campaigns import (
     CampaignInvalid,
     CampaignNameTaken,
@@ -48,13 +56,6 @@ from app.operators.campaigns import (
     get_campaign,
     list_campaigns,
     replace_campaign,
-)
-from app.operators.calendars import (
-    PROVIDER_NAMES,
-    ConnectRefused,
-    finish_connection,
-    member_view,
-    start_connection,
 )
 from app.operators.test_calls import TestCallRefused, TestCalls
 from app.settings import Settings

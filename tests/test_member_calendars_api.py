@@ -6,6 +6,7 @@ other, and with none left campaigns booking on the member say why they cannot bo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,9 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.bootstrap import connect_calendar
@@ -372,3 +376,60 @@ def test_connecting_without_the_providers_app_configured_is_a_clear_refusal(
     refused = acme.request("POST", f"/members/{acme.member}/calendars/outlook/connect")
     assert refused.status_code == 409
     assert "BOOKING_AGENT_MICROSOFT_CLIENT_ID" in refused.json()["detail"]
+
+
+def test_a_declined_consent_lands_on_a_clear_refusal_and_saves_nothing(
+        acme: Org, google: GoogleEmulator) -> None:
+    with google.world.lock:
+        google.world.deny_consent = True
+
+    landed = acme.connect("google", google, GMAIL)
+
+    assert landed.status_code == 400
+    assert "Google Calendar not connected" in landed.text and "access_denied" in landed.text
+    assert acme.calendars()["connections"] == []
+    assert acme.calendars()["active_provider"] is None
+
+
+def test_a_callback_without_a_sign_in_of_ours_is_refused(acme: Org, client: TestClient) -> None:
+    for query in ("", "?state=forged&code=abc", "?code=abc"):
+        answer = client.get(f"/console/calendars/outlook/callback{query}")
+        assert answer.status_code == 400, query
+        assert "Outlook Calendar not connected" in answer.text
+    assert client.get("/console/calendars/icloud/callback?state=x").status_code == 404
+    assert acme.calendars()["connections"] == []
+
+
+def test_connecting_another_outlook_account_replaces_the_members_earlier_one(
+        database: Database, acme: Org, emulator: MicrosoftEmulator) -> None:
+    acme.connect("outlook", emulator, WORK)
+    acme.connect("outlook", emulator, "julie@outlook.com")
+
+    [card] = acme.calendars()["connections"]
+    assert (card["account"], card["account_type"], card["active"]) == (
+        "julie@outlook.com", "personal", True)
+    with database.session() as session:
+        rows = session.execute(text(
+            "SELECT username, status, token_cache IS NULL FROM outlook_connections "
+            "ORDER BY username")).all()
+    assert [tuple(r) for r in rows] == [(WORK, "disconnected", True),
+                                        ("julie@outlook.com", "connected", False)]
+
+
+@hypothesis_settings(max_examples=30, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(owner=st.text(max_size=60))
+def test_any_calendar_owner_is_accepted_or_refused_by_path_never_a_server_error(
+        acme: Org, owner: str) -> None:
+    before = acme.request("GET", "/campaigns").json()["campaigns"]
+
+    answer = acme.request("POST", "/campaigns", json={
+        "name": f"c-{uuid.uuid4().hex[:8]}", "booking": {"calendar": f"member:{owner}"}})
+
+    assert answer.status_code in (201, 422), answer.text
+    after = acme.request("GET", "/campaigns").json()["campaigns"]
+    if owner.strip() == acme.member:
+        assert answer.status_code == 201
+    else:
+        assert answer.status_code == 422 and after == before
+        assert "booking.calendar" in [p["path"] for p in answer.json()["problems"]]

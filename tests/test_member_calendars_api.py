@@ -433,3 +433,26 @@ def test_any_calendar_owner_is_accepted_or_refused_by_path_never_a_server_error(
     else:
         assert answer.status_code == 422 and after == before
         assert "booking.calendar" in [p["path"] for p in answer.json()["problems"]]
+
+
+def test_a_sign_in_started_for_another_member_is_refused_in_a_signed_in_browser(
+        database: Database, acme: Org, client: TestClient, emulator: MicrosoftEmulator) -> None:
+    bob = create_operator(database, "bob@acme.example", "long enough pw", "Acme")
+    started = acme.request("POST", f"/members/{acme.member}/calendars/outlook/connect")
+    emulator.sign_in_as(WORK)
+    back = browser(started.json()["sign_in_url"])
+    signed_in = client.post("/console/login", data={
+        "email": "bob@acme.example", "password": "long enough pw",
+        "csrf": _csrf(client)}, follow_redirects=False)
+    assert signed_in.status_code == 303
+
+    landed = client.get(back, follow_redirects=False)
+
+    assert landed.status_code == 400 and "started for another member" in landed.text
+    assert acme.calendars()["connections"] == []
+    assert bob.id != acme.member
+
+
+def _csrf(client: TestClient) -> str:
+    page = client.get("/console/login").text
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]

@@ -397,9 +397,12 @@ def create_console(
         chosen = provider_of(provider)
         if chosen is None:
             return page(request, "missing.html", status=404, what="calendar provider")
+        signed_in = request.session.get("operator_id") \
+            if request.session.get("organisation") else None
         try:
             finished = await finish_connection(database, settings, chosen,
-                                               dict(request.query_params))
+                                               dict(request.query_params),
+                                               signed_in=signed_in)
         except ConnectRefused as exc:
             return page(request, "calendar_connected.html", status=400, error=str(exc),
                         provider=PROVIDER_NAMES[chosen], account=None)

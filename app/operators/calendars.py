@@ -24,6 +24,8 @@ from calendar_backend.outlook import auth as outlook_auth
 from calendar_backend.outlook import sign_in as outlook_sign_in
 from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
+from storage.google_tables import GoogleSignInRow
+from storage.outlook_tables import OutlookSignInRow
 
 # Where the provider sends the browser back (on the serve app, through the console).
 CALLBACK_PATH = "/console/calendars/{provider}/callback"
@@ -109,13 +111,32 @@ async def start_connection(database: Database, settings: Settings, member: Membe
         raise ConnectRefused(str(exc)) from None
 
 
+def _started_for(database: Database, provider: Provider, state: str) -> str | None:
+    """The member the pending sign-in ``state`` was started for (``None``: none, or the CLI)."""
+    row_type = OutlookSignInRow if provider == "outlook" else GoogleSignInRow
+    with database.session() as session:
+        row = session.get(row_type, state)
+        return row.operator_id if row is not None else None
+
+
 async def finish_connection(database: Database, settings: Settings, provider: Provider,
-                            redirect: Mapping[str, str]) -> MemberConnection:
+                            redirect: Mapping[str, str], *,
+                            signed_in: str | None = None) -> MemberConnection:
     """Finish the sign-in the browser came back with; the member's connection, now active.
+
+    ``signed_in``: the member whose console session the browser carries; a sign-in started
+    for someone else is refused then (nobody is made to connect their account to another
+    member's sign-in by following a link).
 
     Raises :class:`ConnectRefused` (refused consent, unknown or expired sign-in, an account
     connected elsewhere, the identity platform not answering).
     """
+    state = redirect.get("state")
+    if signed_in is not None and state:
+        started_for = await asyncio.to_thread(_started_for, database, provider, state)
+        if started_for is not None and started_for != signed_in:
+            raise ConnectRefused("this sign-in was started for another member: start it "
+                                 "again from your own Settings page")
     try:
         if provider == "outlook":
             connection = await outlook_sign_in.complete_sign_in(

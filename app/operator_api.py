@@ -149,6 +149,8 @@ class TestCallState(BaseModel):
     ended: bool
     outcome: str | None = None
     bookings: list[dict[str, Any]] = Field(default_factory=list)
+    # Booking is on but this call cannot book: why (e.g. the owner has no calendar connected).
+    booking_unavailable: str | None = None
 
     @classmethod
     def of(cls, call: TestCall, lines: list[dict[str, str]]) -> TestCallState:
@@ -156,7 +158,8 @@ class TestCallState(BaseModel):
         result = call.result
         return cls(id=call.id, lines=lines, ended=call.ended,
                    outcome=result.outcome if result else None,
-                   bookings=result.bookings if result else [])
+                   bookings=result.bookings if result else [],
+                   booking_unavailable=call.booking_unavailable)
 
 
 class WebhookIn(BaseModel):

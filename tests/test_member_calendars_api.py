@@ -456,3 +456,24 @@ def test_a_sign_in_started_for_another_member_is_refused_in_a_signed_in_browser(
 def _csrf(client: TestClient) -> str:
     page = client.get("/console/login").text
     return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_test_call_of_a_campaign_whose_owner_has_no_calendar_says_why(
+        acme: Org, emulator: MicrosoftEmulator) -> None:
+    acme.connect("outlook", emulator, WORK)
+    made = acme.request("POST", "/campaigns", json={
+        "name": "owner-calendar", "business_name": "Acme Dental",
+        "booking": {"enabled": True, "calendar": f"member:{acme.member}"}})
+    assert made.status_code == 201, made.text
+    campaign_id = made.json()["id"]
+    started = acme.request("POST", "/test-calls", json={"campaign_id": campaign_id})
+    assert started.status_code == 201 and started.json()["booking_unavailable"] is None
+    acme.request("POST", f"/test-calls/{started.json()['id']}/hang-up")
+
+    acme.request("DELETE", f"/members/{acme.member}/calendars/outlook")
+    started = acme.request("POST", "/test-calls", json={"campaign_id": campaign_id})
+
+    assert started.status_code == 201, started.text
+    assert "no calendar connected" in started.json()["booking_unavailable"]
+    ended = acme.request("POST", f"/test-calls/{started.json()['id']}/hang-up").json()
+    assert ended["ended"] and "no calendar connected" in ended["booking_unavailable"]

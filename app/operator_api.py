@@ -403,7 +403,7 @@ def create_operator_api(
     async def cancel(org: Org, booking_id: str) -> BookingView:
         """Cancel a confirmed booking on its calendar; the attendee is told."""
         try:
-            cancelled = await cancel_booking(database, org, booking_id)
+            cancelled = await cancel_booking(database, org, booking_id, settings)
         except CancelRefused as exc:
             raise ApiError(409, str(exc)) from None
         if cancelled is None:

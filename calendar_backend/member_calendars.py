@@ -239,6 +239,18 @@ async def upcoming_events(database: Database, outlook_config: OutlookConfig,
     return await calendar.upcoming_events(start, start + timedelta(days=days))
 
 
+def organisation_of(database: Database, reference: str) -> str | None:
+    """The organisation owning the connection ``outlook:<name>`` / ``google:<name>``
+    (``None``: a server-wide connection, another kind of reference, or none)."""
+    table = outlook.table if outlook.is_outlook_ref(reference) else \
+        google.table if google.is_google_ref(reference) else None
+    if table is None:
+        return None
+    with database.session() as session:
+        row = table.by_name(session, table.name(reference))
+        return getattr(row, "organisation_id", None) if row is not None else None
+
+
 def members_with_calendar(database: Database, organisation_id: str) -> list[Member]:
     """The organisation's members who have a calendar connected now (the calendar-owner
     dropdown lists them)."""

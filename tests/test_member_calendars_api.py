@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -37,6 +38,8 @@ from tests.fakes.google import GoogleEmulator
 from tests.fakes.google import fixtures as google_fixtures
 from tests.fakes.microsoft import MicrosoftEmulator
 from tests.fakes.microsoft import fixtures as ms_fixtures
+from tests.test_operator_api import DEMO
+from tests.test_operator_test_calls import CALLER as TEST_CALLER
 
 emulator, google = ms_fixtures.emulator, google_fixtures.google
 
@@ -477,3 +480,34 @@ def test_a_test_call_of_a_campaign_whose_owner_has_no_calendar_says_why(
     assert "no calendar connected" in started.json()["booking_unavailable"]
     ended = acme.request("POST", f"/test-calls/{started.json()['id']}/hang-up").json()
     assert ended["ended"] and "no calendar connected" in ended["booking_unavailable"]
+
+
+def test_a_booking_on_a_members_calendar_is_cancelled_there_and_the_attendee_told(
+        acme: Org, globex: Org, emulator: MicrosoftEmulator) -> None:
+    acme.connect("outlook", emulator, WORK)
+    document = yaml.safe_load(DEMO.read_text())
+    document["booking"]["calendar"] = f"member:{acme.member}"
+    made = acme.request("POST", "/campaigns", json=document)
+    assert made.status_code == 201, made.text
+    started = acme.request("POST", "/test-calls", json={
+        "campaign_id": made.json()["id"], "caller_number": "+18885550147",
+        "first_name": "Chris"})
+    state = started.json()
+    for said in TEST_CALLER:
+        if state["ended"]:
+            break
+        state = acme.request("POST", f"/test-calls/{state['id']}/say",
+                             json={"text": said}).json()
+    assert state["outcome"] == "booked", state
+    [booking] = acme.request("GET", "/bookings").json()["bookings"]
+    assert booking["calendar_id"] == "outlook:adele@contoso.com"
+    [event] = emulator.events(WORK)
+    assert globex.request("POST", f"/bookings/{booking['id']}/cancel").status_code == 404
+
+    cancelled = acme.request("POST", f"/bookings/{booking['id']}/cancel")
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert emulator.events(WORK) == []
+    assert [e.id for e in emulator.events(WORK, include_deleted=True)] == [event.id]
+    assert emulator.requests("graph", method="POST", path_contains="/cancel")

@@ -483,7 +483,7 @@ def create_console(
         org = organisation(request)
         await form(request)
         try:
-            cancelled = await cancel_booking(database, org, booking_id)
+            cancelled = await cancel_booking(database, org, booking_id, settings)
         except CancelRefused as exc:
             found = await asyncio.to_thread(org_calls.list_bookings, database, org, limit=200)
             return page(request, "bookings.html", status=409, bookings=found, error=str(exc))

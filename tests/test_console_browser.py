@@ -230,6 +230,20 @@ def test_a_member_connects_outlook_and_google_in_the_browser_and_campaigns_book_
     expect(google_card).to_contain_text("America/New_York")
     expect(page.get_by_role("radio", name="Google (grace@gmail.com)")).to_be_checked()
     _shot(page, database, "14-settings-both-connected-google-active")
+
+    # Google access taken back: the card says so, and reconnecting restores it.
+    google.revoke_grant(OWNER)
+    google.expire_access_tokens(OWNER)
+    page.reload()
+    expect(page.get_by_role("status")).to_have_count(0)  # "connected" was said once
+    google_card = page.get_by_role("region", name="Google Calendar")
+    expect(google_card.get_by_text("Needs reconnect", exact=True)).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("calendar access has expired")
+    _shot(page, database, "14b-settings-google-needs-reconnect")
+    _press(page, "Reconnect Google Calendar")
+    expect(page.get_by_role("status")).to_contain_text("Google Calendar connected")
+    expect(page.get_by_role("region", name="Google Calendar").get_by_text(
+        "Connected", exact=True)).to_be_visible()
     page.get_by_role("radio", name="Outlook (adele@contoso.com)").check()
     _press(page, "Save provider choice")
     expect(page.get_by_role("region", name="Outlook Calendar").get_by_text(

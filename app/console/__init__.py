@@ -351,10 +351,10 @@ def create_console(
                                 error: str | None = None,
                                 notice: str | None = None) -> Response:
         member = signed_in_member(request)
-        view = await asyncio.to_thread(member_view, database, member)
+        before = await asyncio.to_thread(member_view, database, member)
         calendars: dict[str, Any] = {}
         problems: dict[str, str] = {}
-        for connection in view.connections:
+        for connection in before.connections:
             if connection.status != "connected":
                 continue
             try:
@@ -363,6 +363,8 @@ def create_console(
                     connection.provider)
             except (CalendarUnavailable, NotConnected, TokenKeyMissing, TokenKeyWrong) as exc:
                 problems[connection.provider] = getattr(exc, "reason", None) or str(exc)
+        # Read after listing: a refresh refused just now shows as needing a reconnect.
+        view = await asyncio.to_thread(member_view, database, member)
         cards = {c.provider: c for c in view.connections}
         return page(request, "settings.html", status=status, view=view, cards=cards,
                     calendars=calendars, calendar_problems=problems,
@@ -370,8 +372,8 @@ def create_console(
 
     @console.get("/settings", response_class=HTMLResponse, name="console_settings_page")
     async def settings_page(request: Request) -> Response:
-        connected = request.query_params.get("connected")
-        notice = PROVIDER_NAMES.get(connected or "")
+        # Said once, after the sign-in came back (a reload does not repeat it).
+        notice = PROVIDER_NAMES.get(str(request.session.pop("connected", "")))
         return await settings_page_for(request, notice=notice)
 
     def provider_of(name: str) -> member_calendars.Provider | None:
@@ -407,9 +409,8 @@ def create_console(
             return page(request, "calendar_connected.html", status=400, error=str(exc),
                         provider=PROVIDER_NAMES[chosen], account=None)
         if request.session.get("organisation"):
-            return RedirectResponse(
-                str(request.url_for("console_settings_page")) + f"?connected={chosen}",
-                status_code=303)
+            request.session["connected"] = chosen
+            return go(request, "console_settings_page")
         return page(request, "calendar_connected.html", error=None,
                     provider=PROVIDER_NAMES[chosen], account=finished.connection.username)
 

@@ -70,7 +70,11 @@ def calendar_for(
     answer's ``reference`` names it: bookings are kept under it); a member of another
     organisation, or a member with no usable calendar, is unusable with the reason.
     """
-    if organisation_id is not None and member_calendars.is_member_ref(reference):
+    if member_calendars.is_member_ref(reference):
+        if organisation_id is None:
+            return CalendarConnection.unusable(
+                f"{reference!r} is an organisation member's calendar: only that "
+                "organisation's campaigns (API, console) book on it")
         concrete, reason = member_calendars.resolve(database, organisation_id, reference)
         if concrete is None:
             return CalendarConnection.unusable(reason or "no calendar connected")

@@ -511,3 +511,14 @@ def test_a_booking_on_a_members_calendar_is_cancelled_there_and_the_attendee_tol
     assert emulator.events(WORK) == []
     assert [e.id for e in emulator.events(WORK, include_deleted=True)] == [event.id]
     assert emulator.requests("graph", method="POST", path_contains="/cancel")
+
+
+def test_a_campaign_file_naming_a_member_outside_an_organisation_says_why_it_cannot_book(
+        database: Database, settings: Settings, acme: Org, emulator: MicrosoftEmulator) -> None:
+    acme.connect("outlook", emulator, WORK)
+    campaign = video_campaign(f"member:{acme.member}")
+
+    from_the_cli = connect_calendar(campaign, database, settings)
+
+    assert not from_the_cli.usable
+    assert "only that organisation's campaigns" in (from_the_cli.reason or "")

@@ -37,6 +37,9 @@ class CalendarConnection:
     usable: bool
     reason: str | None = None
     members: tuple[PoolMemberCalendar, ...] = ()
+    # The calendar bookings are kept under when it is not the campaign's ``booking.calendar``
+    # itself (a member's calendar, ``member:<id>``, books on their active connection's).
+    reference: str | None = None
 
     @classmethod
     def unusable(cls, reason: str) -> CalendarConnection:
@@ -221,7 +224,7 @@ async def open_call(
                     database,
                     calendar.provider,
                     booking_settings,
-                    calendar_id=booking_settings.calendar,
+                    calendar_id=calendar.reference or booking_settings.calendar,
                     campaign_name=campaign.name,
                     calendar_zone=calendar_zone,
                 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 
 from fastapi import APIRouter
@@ -15,6 +16,7 @@ from fastapi import APIRouter
 from agent.call_session import CalendarConnection
 from agent.campaign import Campaign
 from app.settings import Settings
+from calendar_backend import member_calendars
 from calendar_backend.booking_settings import PoolMember
 from calendar_backend.google import connections as google
 from calendar_backend.local_calendar import LocalCalendar
@@ -46,9 +48,10 @@ def connect_calendar(
 
     ``"local"`` is the embedded calendar in the project database (``"local:<id>"`` another
     one in it, see :func:`for_organisation`). Any other reference is a connection
-    (``outlook:<name>``, ``google:<name>``). A connection that needs reconnecting, was
-    disconnected, is unknown, or whose tokens cannot be read is unusable: the call goes on and
-    booking is skipped (seed 002), with the reason.
+    (``outlook:<name>``, ``google:<name>``); for an organisation, only its members'
+    (``member:<operator_id>``: that member's active connection). A connection that needs
+    reconnecting, was disconnected, is unknown, or whose tokens cannot be read is unusable:
+    the call goes on and booking is skipped (seed 002), with the reason.
 
     A campaign booking on a pool (``booking.pool``) gets each member's calendar opened the
     same way (:class:`~calendar_backend.pool.PoolMemberCalendar`, usable or not and why).
@@ -58,12 +61,13 @@ def connect_calendar(
             _pool_member(campaign, member, database, settings, organisation_id)
             for member in campaign.booking.pool))
     reference = campaign.booking.calendar
-    if organisation_id is not None and not _is_local(reference):
-        # Calendar connections are the server's, not yet an organisation's own.
+    if organisation_id is not None and not _is_organisations(reference):
+        # The CLI's server-wide connections are not an organisation's own.
         return CalendarConnection.unusable(
             f"{reference!r} is not a calendar connected for this organisation")
     return calendar_for(reference, database, settings,
-                        zone=campaign.booking.availability.timezone)
+                        zone=campaign.booking.availability.timezone,
+                        organisation_id=organisation_id)
 
 
 def _pool_member(
@@ -75,14 +79,16 @@ def _pool_member(
     if member.calendar is None:
         return PoolMemberCalendar(
             member.name, None, no_calendar_id(campaign.name, member.name, organisation_id), None)
-    if organisation_id is not None and not _is_local(member.calendar):
+    if organisation_id is not None and not _is_organisations(member.calendar):
         return PoolMemberCalendar(
             member.name, member.calendar, member.calendar, None,
             f"{member.calendar!r} is not a calendar connected for this organisation")
     connection = calendar_for(member.calendar, database, settings,
-                              zone=campaign.booking.availability.timezone)
+                              zone=campaign.booking.availability.timezone,
+                              organisation_id=organisation_id)
+    # A team member's claims are kept under their active connection, as for one calendar.
     return PoolMemberCalendar(
-        member.name, member.calendar, member.calendar,
+        member.name, member.calendar, connection.reference or member.calendar,
         connection.provider if connection.usable else None, connection.reason)
 
 
@@ -90,12 +96,33 @@ def _is_local(reference: str) -> bool:
     return reference == "local" or reference.startswith("local:")
 
 
+def _is_organisations(reference: str) -> bool:
+    """Whether an organisation's campaign may name ``reference``: its embedded calendar or
+    one of its members' (checked when it is opened)."""
+    return _is_local(reference) or member_calendars.is_member_ref(reference)
+
+
 def calendar_for(
-    reference: str, database: Database, settings: Settings, *, zone: str | None = None
+    reference: str, database: Database, settings: Settings, *, zone: str | None = None,
+    organisation_id: str | None = None,
 ) -> CalendarConnection:
     """The calendar ``reference`` names (``"local"``, ``"local:<id>"``, ``outlook:<name>``
     or ``google:<name>``), as :func:`connect_calendar` describes; ``zone`` is the local
-    calendar's owner zone."""
+    calendar's owner zone.
+
+    For an organisation, ``member:<operator_id>`` is that member's active connection (the
+    answer's ``reference`` names it: bookings are kept under it); a member of another
+    organisation, or a member with no usable calendar, is unusable with the reason.
+    """
+    if member_calendars.is_member_ref(reference):
+        if organisation_id is None:
+            return CalendarConnection.unusable(
+                f"{reference!r} is an organisation member's calendar: only that "
+                "organisation's campaigns (API, console) book on it")
+        concrete, reason = member_calendars.resolve(database, organisation_id, reference)
+        if concrete is None:
+            return CalendarConnection.unusable(reason or "no calendar connected")
+        return replace(calendar_for(concrete, database, settings), reference=concrete)
     if _is_local(reference):
         return CalendarConnection(LocalCalendar(database, calendar_id=reference, zone=zone),
                                   True)

@@ -149,6 +149,8 @@ class TestCallState(BaseModel):
     ended: bool
     outcome: str | None = None
     bookings: list[dict[str, Any]] = Field(default_factory=list)
+    # Booking is on but this call cannot book: why (e.g. the owner has no calendar connected).
+    booking_unavailable: str | None = None
 
     @classmethod
     def of(cls, call: TestCall, lines: list[dict[str, str]]) -> TestCallState:
@@ -156,7 +158,8 @@ class TestCallState(BaseModel):
         result = call.result
         return cls(id=call.id, lines=lines, ended=call.ended,
                    outcome=result.outcome if result else None,
-                   bookings=result.bookings if result else [])
+                   bookings=result.bookings if result else [],
+                   booking_unavailable=call.booking_unavailable)
 
 
 class WebhookIn(BaseModel):
@@ -255,6 +258,8 @@ def create_operator_api(
     api.state.database = database
     test_calls = test_calls or TestCalls(database, settings)
     api.state.test_calls = test_calls
+
+    api.include_router(_calendars_router(database, settings))
 
     @api.exception_handler(ApiError)
     async def refused(_request: Request, exc: ApiError) -> JSONResponse:
@@ -398,7 +403,7 @@ def create_operator_api(
     async def cancel(org: Org, booking_id: str) -> BookingView:
         """Cancel a confirmed booking on its calendar; the attendee is told."""
         try:
-            cancelled = await cancel_booking(database, org, booking_id)
+            cancelled = await cancel_booking(database, org, booking_id, settings)
         except CancelRefused as exc:
             raise ApiError(409, str(exc)) from None
         if cancelled is None:
@@ -497,6 +502,13 @@ def create_operator_api(
         return DeliveryLog(deliveries=found_log)
 
     return api
+
+
+def _calendars_router(database: Database, settings: Settings) -> Any:
+    # Imported here: the calendars routes use this module's auth and errors.
+    from app.operators.calendars_api import calendars_router
+
+    return calendars_router(database, settings)
 
 
 async def _bounded_body(request: Request) -> bytes:

@@ -27,6 +27,8 @@ from calendar_backend.token_store import (
     cipher,
 )
 from storage.database import Database
+from storage.member_tables import MemberCalendarRow
+from storage.operator_tables import OperatorRow
 
 # Reuse an access token until this close to its expiry (MSAL refreshes at 5 minutes).
 EXPIRY_MARGIN_SECONDS = 300
@@ -38,6 +40,15 @@ class ConnectionNotFound(LookupError):
 
 class ConnectionNameTaken(ValueError):
     """Another account of the provider is already connected under that name."""
+
+
+class AccountConnectedElsewhere(ValueError):
+    """The account is connected for another member, or server-wide from the CLI: connecting
+    it here would take it away from the campaigns booking on it there."""
+
+
+class MemberUnknown(LookupError):
+    """The member a sign-in was started for no longer exists."""
 
 
 class ConnectionBase:
@@ -173,6 +184,54 @@ class ConnectionTable(Generic[RowT, ConnectionT]):
         if holder is not None and holder is not row:
             raise ConnectionNameTaken(f"{wanted!r} already names {holder.username}")
 
+    def member_organisation(self, session: Session, operator_id: str) -> str:
+        """The organisation of the member ``operator_id`` (:class:`MemberUnknown` if gone)."""
+        member = session.get(OperatorRow, operator_id)
+        if member is None:
+            raise MemberUnknown("the member this sign-in was started for no longer exists")
+        return member.organisation_id
+
+    def claim_for_member(self, session: Session, row: RowT | None, operator_id: str,
+                         email: str) -> tuple[str, str]:
+        """Check ``row`` (the account's existing connection, if any) may become the member's;
+        returns the member's organisation and the name a new row takes.
+
+        An account live for someone else (another member, or the CLI) is refused: its
+        campaigns would silently book elsewhere. A disconnected one is taken over.
+        """
+        organisation_id = self.member_organisation(session, operator_id)
+        owner = getattr(row, "operator_id", None) if row is not None else None
+        if row is not None and owner != operator_id and row.status != "disconnected":
+            whose = "another member" if owner is not None else "this server (the CLI)"
+            raise AccountConnectedElsewhere(
+                f"{row.username} is already connected for {whose}; nothing was changed")
+        name = self.name(email)
+        holder = self.by_name(session, name)
+        if holder is not None and holder is not row:
+            name = f"{name}-{operator_id[:8]}"  # names are server-wide: keep the member's apart
+        return organisation_id, name
+
+    def retire_member_others(self, session: Session, operator_id: str, keep_id: str) -> None:
+        """A member books on one account per provider: the one connected before (another
+        account) is disconnected, its tokens removed."""
+        others = session.scalars(select(self.row_type).where(
+            self._column("operator_id") == operator_id, self._column("id") != keep_id,
+            self._column("status") != "disconnected"))
+        for other in others:
+            setattr(other, self._token_column, None)
+            other.status = "disconnected"  # type: ignore[attr-defined]
+            other.status_reason = "replaced by another account"  # type: ignore[attr-defined]
+
+    def make_active(self, session: Session, operator_id: str) -> None:
+        """This provider becomes the member's active one (the most recently connected is)."""
+        make_active(session, operator_id, self.command)
+
+    def member_rows(self, session: Session, operator_id: str) -> list[RowT]:
+        """The member's connections of this provider that are not disconnected."""
+        return list(session.scalars(select(self.row_type).where(
+            self._column("operator_id") == operator_id,
+            self._column("status") != "disconnected").order_by(self._column("connected_at"))))
+
     def mark_needs_reconnect(self, database: Database, connection_id: str, reason: str) -> None:
         """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
         self._log.warning("%s connection %s needs reconnecting: %s", self.provider,
@@ -222,6 +281,16 @@ class ConnectionTable(Generic[RowT, ConnectionT]):
                             .where(self._column("id") == connection_id)
                             .values({self._token_column: blob,
                                      "refreshed_at": datetime.now(UTC)}))
+
+
+def make_active(session: Session, operator_id: str, provider: str | None) -> None:
+    """Record ``provider`` ("outlook", "google", ``None``) as the member's active one."""
+    row = session.get(MemberCalendarRow, operator_id)
+    if row is None:
+        session.add(MemberCalendarRow(operator_id=operator_id, active_provider=provider,
+                                      updated_at=datetime.now(UTC)))
+    else:
+        row.active_provider, row.updated_at = provider, datetime.now(UTC)
 
 
 def pick_calendar(calendars: Iterable[CalendarT], previous: str | None,

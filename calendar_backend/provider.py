@@ -69,6 +69,18 @@ class BusyTime(BaseModel):
         return Interval(self.start, self.end)
 
 
+class UpcomingEvent(BaseModel):
+    """An event on the calendar, as an operator's listing shows it (not part of the port:
+    booking never reads event contents)."""
+
+    id: str
+    subject: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    show_as: str = "busy"  # busy, free, tentative, oof, ...
+
+
 @runtime_checkable
 class CalendarProvider(Protocol):
     """A calendar the agent can read availability from and book on.

@@ -24,12 +24,15 @@ def redirect_parameters(redirect: str | Mapping[str, str]) -> dict[str, str]:
 
 
 def keep_pending_sign_in(database: Database, row_type: Any, state: str, blob: bytes,
-                         name: str | None, lifetime: timedelta) -> None:
-    """Store a begun sign-in (its encrypted flow), dropping those older than ``lifetime``."""
+                         name: str | None, lifetime: timedelta, *,
+                         operator_id: str | None = None) -> None:
+    """Store a begun sign-in (its encrypted flow), dropping those older than ``lifetime``;
+    ``operator_id``: the organisation member it connects for (``None``: server-wide)."""
     now = datetime.now(UTC)
     with database.session() as session:
         session.execute(delete(row_type).where(row_type.created_at < now - lifetime))
-        session.add(row_type(state=state, flow=blob, name=name, created_at=now))
+        session.add(row_type(state=state, flow=blob, name=name, created_at=now,
+                             operator_id=operator_id))
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class PendingSignIn:
     blob: bytes  # as stored, to put it back
     name: str | None
     created_at: datetime
+    operator_id: str | None = None  # the member it connects for (None: server-wide)
 
 
 def take_pending_sign_in(database: Database, row_type: Any, params: Mapping[str, str],
@@ -59,7 +63,7 @@ def take_pending_sign_in(database: Database, row_type: Any, params: Mapping[str,
         row = session.get(row_type, state)
         if row is not None:
             pending = PendingSignIn(state, box.decrypt(row.flow), row.flow, row.name,
-                                    row.created_at)
+                                    row.created_at, row.operator_id)
             session.delete(row)  # single use
     if row is None:
         raise failed("this sign-in is unknown or was already used: start again")

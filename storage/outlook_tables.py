@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, one_of, utc_now
@@ -47,6 +56,12 @@ class OutlookConnectionRow(Base):
     # Other calendars whose busy time blocks booking: [{"id": ..., "name": ...}].
     blocking_calendars: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     teams_allowed: Mapped[bool] = mapped_column(Boolean)
+    # The organisation member who connected it (API or console); both NULL for a
+    # server-wide connection made from the CLI.
+    organisation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("organisations.id", ondelete="CASCADE"), nullable=True)
+    operator_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("operators.id", ondelete="CASCADE"), nullable=True, index=True)
     mailbox_time_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="connected")
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -64,4 +79,6 @@ class OutlookSignInRow(Base):
     state: Mapped[str] = mapped_column(String(255), primary_key=True)
     flow: Mapped[bytes] = mapped_column(LargeBinary)
     name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The member it connects for (started from the API or the console), else NULL.
+    operator_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -1,8 +1,9 @@
 """The operator console in a real browser (Debian's Chromium, driven by Playwright): set up
 the first operator, make a campaign with booking (an error shown beside its field first),
 book in a test call, read the transcript, cancel the booking; another organisation's
-operator sees none of it. Each page is screenshotted under build/screenshots/ (not kept
-in git)."""
+operator sees none of it. A member connects Outlook and Google through the emulators'
+sign-in pages, picks the calendar and the provider, and campaigns book on them. Each page
+is screenshotted under build/screenshots/ (not kept in git)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -20,9 +22,15 @@ from app.operators.accounts import create_operator
 from app.operators.test_calls import TestCalls
 from app.settings import Settings
 from storage.database import Database
+from tests.fakes.google import GoogleEmulator
+from tests.fakes.google import fixtures as google_fixtures
 from tests.fakes.loopback import BackgroundServer
+from tests.fakes.microsoft import MicrosoftEmulator
+from tests.fakes.microsoft import fixtures as ms_fixtures
 from tests.test_operator_test_calls import CALLER
 
+emulator, google = ms_fixtures.emulator, google_fixtures.google
+OWNER = google_fixtures.OWNER
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
 PASSWORD = "correct horse battery"
@@ -149,3 +157,124 @@ def test_pages_need_a_signed_in_operator(server: str, page: Page, database: Data
     page.get_by_label("Password").fill("wrong password!")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("do not match")
+
+
+@pytest.fixture
+def calendar_server(database: Database, emulator: MicrosoftEmulator,
+                    google: GoogleEmulator, tmp_path: Path) -> Iterator[str]:
+    """The console and the API with both providers' emulators behind them."""
+    settings = Settings(
+        _env_file=None, openai_api_key=None, data_dir=tmp_path,
+        token_key=Fernet.generate_key().decode(),
+        graph_base_url=emulator.graph_base_url, microsoft_login_url=emulator.login_url,
+        microsoft_client_id=emulator.client_id,
+        microsoft_client_secret=emulator.client_secret,
+        google_calendar_base_url=google.calendar_base_url, google_auth_url=google.auth_url,
+        google_token_url=google.token_url, google_revoke_url=google.revoke_url,
+        google_client_id=google.client_id, google_client_secret=google.client_secret)
+    test_calls = TestCalls(database, settings)
+    app = FastAPI()
+    app.mount("/api/v1", create_operator_api(database, settings, test_calls))
+    app.mount("/console", create_console(database, test_calls, settings=settings))
+    running = BackgroundServer(app, name="console").start()
+    yield f"{running.base_url}/console"
+    running.stop()
+
+
+def _press(page: Page, button: str) -> None:
+    # Forms are usable by keyboard: focus the button and press Enter.
+    page.get_by_role("button", name=button).focus()
+    page.keyboard.press("Enter")
+
+
+def test_a_member_connects_outlook_and_google_in_the_browser_and_campaigns_book_on_them(
+    calendar_server: str, page: Page, database: Database, emulator: MicrosoftEmulator,
+    google: GoogleEmulator,
+) -> None:
+    server = calendar_server
+    create_operator(database, "ada@northwind.example", PASSWORD, "Northwind")
+    _sign_in(page, server, "ada@northwind.example")
+
+    # No calendar yet: the Booking step says to connect one first.
+    page.get_by_role("link", name="New campaign").click()
+    owner = page.get_by_label("Calendar owner", exact=True)
+    expect(owner.locator("option")).to_have_count(1)
+    expect(page.get_by_role("note")).to_contain_text("connect a calendar first")
+    _shot(page, database, "11-booking-step-connect-a-calendar-first")
+    page.get_by_role("note").get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    _shot(page, database, "12-settings-nothing-connected")
+
+    # The real sign-in: the emulator's authorize page sends the browser back here.
+    emulator.sign_in_as("adele@contoso.com")
+    _press(page, "Connect Outlook Calendar")
+    expect(page.get_by_role("status")).to_contain_text("Outlook Calendar connected")
+    outlook = page.get_by_role("region", name="Outlook Calendar")
+    expect(outlook.get_by_text("Connected", exact=True)).to_be_visible()
+    expect(outlook).to_contain_text("adele@contoso.com")
+    expect(outlook).to_contain_text("America/Los_Angeles")
+    expect(outlook.get_by_text("Booking on this calendar")).to_be_visible()
+    _shot(page, database, "13-settings-outlook-connected")
+
+    calendar = page.get_by_label("Outlook calendar to book on")
+    expect(calendar.locator("option:checked")).to_have_text("Calendar")
+    calendar.select_option(label="Sales demos")
+    _press(page, "Save Outlook calendar")
+    expect(page.get_by_label("Outlook calendar to book on").locator("option:checked")
+           ).to_have_text("Sales demos")
+
+    google.sign_in_as(OWNER)
+    _press(page, "Connect Google Calendar")
+    google_card = page.get_by_role("region", name="Google Calendar")
+    expect(google_card.get_by_text("Booking on this calendar")).to_be_visible()
+    expect(google_card).to_contain_text("America/New_York")
+    expect(page.get_by_role("radio", name="Google (grace@gmail.com)")).to_be_checked()
+    _shot(page, database, "14-settings-both-connected-google-active")
+
+    # Google access taken back: the card says so, and reconnecting restores it.
+    google.revoke_grant(OWNER)
+    google.expire_access_tokens(OWNER)
+    page.reload()
+    expect(page.get_by_role("status")).to_have_count(0)  # "connected" was said once
+    google_card = page.get_by_role("region", name="Google Calendar")
+    expect(google_card.get_by_text("Needs reconnect", exact=True)).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("calendar access has expired")
+    _shot(page, database, "14b-settings-google-needs-reconnect")
+    _press(page, "Reconnect Google Calendar")
+    expect(page.get_by_role("status")).to_contain_text("Google Calendar connected")
+    expect(page.get_by_role("region", name="Google Calendar").get_by_text(
+        "Connected", exact=True)).to_be_visible()
+    page.get_by_role("radio", name="Outlook (adele@contoso.com)").check()
+    _press(page, "Save provider choice")
+    expect(page.get_by_role("region", name="Outlook Calendar").get_by_text(
+        "Booking on this calendar")).to_be_visible()
+
+    # The Booking step lists the members with a connected calendar.
+    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Campaign name").fill("member-outreach")
+    page.get_by_label("Business name").fill("Northwind Consulting")
+    page.get_by_label("Offer to book a meeting").check()
+    page.get_by_label("Calendar owner", exact=True).select_option(label="ada@northwind.example")
+    expect(page.get_by_role("note")).to_have_count(0)
+    _shot(page, database, "15-booking-step-calendar-owner")
+    page.get_by_role("button", name="Save campaign").click()
+    page.get_by_role("link", name="member-outreach").click()
+    expect(page.get_by_label("Calendar owner", exact=True).locator("option:checked")).to_have_text(
+        "ada@northwind.example")
+
+    # Disconnecting the active one falls back to the other; with none, booking is off.
+    page.get_by_role("link", name="Settings").click()
+    _press(page, "Disconnect Outlook Calendar")
+    expect(page.get_by_role("region", name="Google Calendar").get_by_text(
+        "Booking on this calendar")).to_be_visible()
+    _press(page, "Disconnect Google Calendar")
+    expect(page.get_by_role("note")).to_contain_text("Booking on your calendar is off")
+    expect(page.get_by_role("button", name="Connect Outlook Calendar")).to_be_visible()
+    expect(page.get_by_role("button", name="Connect Google Calendar")).to_be_visible()
+    _shot(page, database, "16-settings-all-disconnected")
+    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name="member-outreach").click()
+    expect(page.get_by_label("Calendar owner", exact=True).locator("option:checked")
+           ).to_contain_text("no calendar connected")
+    expect(page.get_by_role("note")).to_contain_text("connect a calendar first")

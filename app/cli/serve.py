@@ -105,7 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
     secret = settings.console_session_secret
     app.mount("/console", create_console(
         database, test_calls, session_secret=secret.get_secret_value() if secret else None,
-        secure_cookies=(settings.public_url or "").startswith("https://")))
+        secure_cookies=(settings.public_url or "").startswith("https://"), settings=settings))
     names = ", ".join(c.name for c in directory.campaigns)
     print(f"call server for {names}: Twilio voice webhook {settings.public_url}/twilio/voice, "
           f"status callback {settings.public_url}/twilio/status; operator API "

@@ -2,9 +2,12 @@
 
 Operators sign in with e-mail and password (argon2; a signed session cookie, SameSite=Lax,
 HttpOnly); every form carries the session's CSRF token; failed sign-ins are limited per
-e-mail and per client. Pages: first-run set-up (when nobody can sign in yet), campaigns
-(with the booking settings, errors beside their fields), a test call, calls with
-transcripts, bookings with cancel. Plain HTML forms: every page works without JavaScript.
+e-mail and per client. Pages: first-run set-up (when nobody can sign in yet), Settings
+(the signed-in member connects Outlook and Google, picks the calendar and the provider
+booked on, disconnects; the providers' sign-ins come back to this app's callback),
+campaigns (with the booking settings and the calendar owner, errors beside their fields),
+a test call, calls with transcripts, bookings with cancel. Plain HTML forms: every page
+works without JavaScript.
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ from app.operators.accounts import (
     sign_in,
 )
 from app.operators.bookings import CancelRefused, cancel_booking
+from app.operators.calendars import (
+    PROVIDER_NAMES,
+    ConnectRefused,
+    finish_connection,
+    member_view,
+    start_connection,
+)
 from app.operators.campaigns import (
     CampaignConflict,
     CampaignInvalid,
@@ -48,6 +58,11 @@ from app.operators.campaigns import (
     replace_campaign,
 )
 from app.operators.test_calls import TestCallRefused, TestCalls
+from app.settings import Settings
+from calendar_backend import member_calendars
+from calendar_backend.member_calendars import Member, NotConnected
+from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
 
 _TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -86,10 +101,12 @@ class _Forbidden(Exception):
 
 def create_console(
     database: Database, test_calls: TestCalls, *, session_secret: str | None = None,
-    secure_cookies: bool = False,
+    secure_cookies: bool = False, settings: Settings | None = None,
 ) -> FastAPI:
     """The console app (mount it at ``/console``). Without ``session_secret`` a random one is
-    used: sessions then end when the server restarts."""
+    used: sessions then end when the server restarts. ``settings`` reach the calendar
+    providers (Settings page); without them, the test calls' are used."""
+    settings = settings or test_calls.settings
     console = FastAPI(title="booking-agent console", docs_url=None, redoc_url=None,
                       openapi_url=None)
     console.add_middleware(
@@ -125,6 +142,20 @@ def create_console(
             raise _SignedOut()
         return Organisation(org["id"], org["name"])
 
+    def signed_in_member(request: Request) -> Member:
+        org = organisation(request)
+        operator_id = request.session.get("operator_id")
+        found = None
+        if operator_id:
+            found = member_calendars.find_member(database, org.id, str(operator_id))
+        else:  # a session from before members were recorded in it
+            email = request.session.get("email")
+            found = next((m for m in member_calendars.members(database, org.id)
+                          if m.email == email), None)
+        if found is None:
+            raise _SignedOut()
+        return found
+
     def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
         org = request.session.get("organisation")
         return _TEMPLATES.TemplateResponse(request, template, {
@@ -156,7 +187,7 @@ def create_console(
             failures.add(*keys)
             return page(request, "login.html", status=401, email=email, error="mismatch")
         request.session.clear()  # a fresh session (and CSRF token) at sign-in
-        request.session.update(email=operator.email, organisation={
+        request.session.update(email=operator.email, operator_id=operator.id, organisation={
             "id": operator.organisation.id, "name": operator.organisation.name})
         return go(request, "console_campaigns_page")
 
@@ -185,7 +216,7 @@ def create_console(
         except AccountError as exc:
             return page(request, "setup.html", status=422, error=str(exc), values=values)
         request.session.clear()
-        request.session.update(email=operator.email, organisation={
+        request.session.update(email=operator.email, operator_id=operator.id, organisation={
             "id": operator.organisation.id, "name": operator.organisation.name})
         return go(request, "console_campaigns_page")
 
@@ -195,12 +226,16 @@ def create_console(
 
     # -- campaigns ----------------------------------------------------------------------
 
-    def campaign_form(request: Request, *, campaign_id: str | None, values: dict[str, Any],
-                      problems: dict[str, str], status: int = 200) -> Response:
+    async def campaign_form(request: Request, *, campaign_id: str | None,
+                            values: dict[str, Any], problems: dict[str, str],
+                            status: int = 200) -> Response:
+        org = organisation(request)
+        owners = await asyncio.to_thread(member_calendars.members_with_calendar, database,
+                                         org.id)
         return page(request, "campaign.html", status=status, campaign_id=campaign_id,
                     values=values, problems=problems, text_fields=TEXT_FIELDS,
                     booking_fields=BOOKING_FIELDS, weekdays=WEEKDAYS,
-                    meeting_types=MEETING_TYPES)
+                    meeting_types=MEETING_TYPES, owners=owners)
 
     @console.get("/campaigns", response_class=HTMLResponse, name="console_campaigns_page")
     async def campaigns_page(request: Request) -> Response:
@@ -211,7 +246,7 @@ def create_console(
     @console.get("/campaigns/new", response_class=HTMLResponse, name="console_new_campaign_page")
     async def new_campaign_page(request: Request) -> Response:
         organisation(request)
-        return campaign_form(request, campaign_id=None, values=form_values({}), problems={})
+        return await campaign_form(request, campaign_id=None, values=form_values({}), problems={})
 
     @console.get("/campaigns/{campaign_id}", response_class=HTMLResponse,
                  name="console_campaign_page")
@@ -220,7 +255,7 @@ def create_console(
         stored = await asyncio.to_thread(get_campaign, database, org, campaign_id)
         if stored is None:
             return page(request, "missing.html", status=404, what="campaign")
-        return campaign_form(request, campaign_id=campaign_id,
+        return await campaign_form(request, campaign_id=campaign_id,
                              values=form_values(stored.document), problems={})
 
     async def save(request: Request, campaign_id: str | None) -> Response:
@@ -241,11 +276,11 @@ def create_console(
                                                 document)
         except CampaignInvalid as exc:
             problems = {path: message for path, message in exc.problems}
-            return campaign_form(request, campaign_id=campaign_id, status=422,
+            return await campaign_form(request, campaign_id=campaign_id, status=422,
                                  values=form_values(document) | _typed(data),
                                  problems=problems)
         except CampaignConflict as exc:
-            return campaign_form(request, campaign_id=campaign_id, status=409,
+            return await campaign_form(request, campaign_id=campaign_id, status=409,
                                  values=form_values(document) | _typed(data),
                                  problems={exc.path: str(exc)})
         assert saved is not None
@@ -310,6 +345,118 @@ def create_console(
             await call.hang_up()
         return go(request, "console_test_call_page", call_id=call_id)
 
+    # -- settings: the signed-in member's calendars ----------------------------------------
+
+    async def settings_page_for(request: Request, *, status: int = 200,
+                                error: str | None = None,
+                                notice: str | None = None) -> Response:
+        member = signed_in_member(request)
+        before = await asyncio.to_thread(member_view, database, member)
+        calendars: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for connection in before.connections:
+            if connection.status != "connected":
+                continue
+            try:
+                calendars[connection.provider] = await member_calendars.list_calendars(
+                    database, settings.outlook(), settings.google(), member.id,
+                    connection.provider)
+            except (CalendarUnavailable, NotConnected, TokenKeyMissing, TokenKeyWrong) as exc:
+                problems[connection.provider] = getattr(exc, "reason", None) or str(exc)
+        # Read after listing: a refresh refused just now shows as needing a reconnect.
+        view = await asyncio.to_thread(member_view, database, member)
+        cards = {c.provider: c for c in view.connections}
+        return page(request, "settings.html", status=status, view=view, cards=cards,
+                    calendars=calendars, calendar_problems=problems,
+                    providers=PROVIDER_NAMES, error=error, notice=notice)
+
+    @console.get("/settings", response_class=HTMLResponse, name="console_settings_page")
+    async def settings_page(request: Request) -> Response:
+        # Said once, after the sign-in came back (a reload does not repeat it).
+        notice = PROVIDER_NAMES.get(str(request.session.pop("connected", "")))
+        return await settings_page_for(request, notice=notice)
+
+    def provider_of(name: str) -> member_calendars.Provider | None:
+        return name if name in PROVIDER_NAMES else None  # type: ignore[return-value]
+
+    @console.post("/settings/{provider}/connect", name="console_connect_calendar")
+    async def connect_calendar(request: Request, provider: str) -> Response:
+        member = signed_in_member(request)
+        await form(request)
+        chosen = provider_of(provider)
+        if chosen is None:
+            return page(request, "missing.html", status=404, what="calendar provider")
+        root = str(request.url.replace(path="", query="", fragment=""))
+        try:
+            url = await start_connection(database, settings, member, chosen, root)
+        except ConnectRefused as exc:
+            return await settings_page_for(request, status=409, error=str(exc))
+        return RedirectResponse(url, status_code=303)
+
+    @console.get("/calendars/{provider}/callback", name="console_calendar_callback")
+    async def calendar_callback(request: Request, provider: str) -> Response:
+        # Where the provider's sign-in sends the browser back (API- or console-started).
+        chosen = provider_of(provider)
+        if chosen is None:
+            return page(request, "missing.html", status=404, what="calendar provider")
+        signed_in = request.session.get("operator_id") \
+            if request.session.get("organisation") else None
+        try:
+            finished = await finish_connection(database, settings, chosen,
+                                               dict(request.query_params),
+                                               signed_in=signed_in)
+        except ConnectRefused as exc:
+            return page(request, "calendar_connected.html", status=400, error=str(exc),
+                        provider=PROVIDER_NAMES[chosen], account=None)
+        if request.session.get("organisation"):
+            request.session["connected"] = chosen
+            return go(request, "console_settings_page")
+        return page(request, "calendar_connected.html", error=None,
+                    provider=PROVIDER_NAMES[chosen], account=finished.connection.username)
+
+    @console.post("/settings/{provider}/calendar", name="console_choose_calendar")
+    async def choose_calendar(request: Request, provider: str) -> Response:
+        member = signed_in_member(request)
+        data = await form(request)
+        chosen = provider_of(provider)
+        if chosen is None:
+            return page(request, "missing.html", status=404, what="calendar provider")
+        try:
+            await member_calendars.choose_calendar(
+                database, settings.outlook(), settings.google(), member.id, chosen,
+                str(data.get("calendar_id", "")))
+        except (LookupError, ValueError, CalendarUnavailable) as exc:
+            return await settings_page_for(request, status=409,
+                                           error=getattr(exc, "reason", None) or str(exc))
+        return go(request, "console_settings_page")
+
+    @console.post("/settings/active", name="console_active_provider")
+    async def active_provider(request: Request) -> Response:
+        member = signed_in_member(request)
+        data = await form(request)
+        chosen = provider_of(str(data.get("provider", "")))
+        try:
+            if chosen is None:
+                raise NotConnected("choose Outlook or Google")
+            await asyncio.to_thread(member_calendars.set_active, database, member.id, chosen)
+        except NotConnected as exc:
+            return await settings_page_for(request, status=409, error=str(exc))
+        return go(request, "console_settings_page")
+
+    @console.post("/settings/{provider}/disconnect", name="console_disconnect_calendar")
+    async def disconnect_calendar(request: Request, provider: str) -> Response:
+        member = signed_in_member(request)
+        await form(request)
+        chosen = provider_of(provider)
+        if chosen is None:
+            return page(request, "missing.html", status=404, what="calendar provider")
+        try:
+            await member_calendars.disconnect(database, settings.outlook(), settings.google(),
+                                              member.id, chosen)
+        except NotConnected as exc:
+            return await settings_page_for(request, status=409, error=str(exc))
+        return go(request, "console_settings_page")
+
     # -- calls and bookings ---------------------------------------------------------------
 
     @console.get("/calls", response_class=HTMLResponse, name="console_calls_page")
@@ -337,7 +484,7 @@ def create_console(
         org = organisation(request)
         await form(request)
         try:
-            cancelled = await cancel_booking(database, org, booking_id)
+            cancelled = await cancel_booking(database, org, booking_id, settings)
         except CancelRefused as exc:
             found = await asyncio.to_thread(org_calls.list_bookings, database, org, limit=200)
             return page(request, "bookings.html", status=409, bookings=found, error=str(exc))

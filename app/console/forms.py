@@ -69,6 +69,7 @@ def form_values(document: dict[str, Any]) -> dict[str, Any]:
     values["enabled"] = bool(_get(document, "booking.enabled"))
     values["days"] = _get(document, "booking.availability.days") or list(WEEKDAYS[:5])
     values["meeting_type"] = _get(document, "booking.meeting_type") or "video"
+    values["calendar"] = _get(document, "booking.calendar") or "local"
     return values
 
 
@@ -91,4 +92,7 @@ def document_from_form(form: FormData, current: dict[str, Any] | None) -> dict[s
     _put(changes, "booking.availability.days", [d for d in form.getlist("days")
                                                 if isinstance(d, str)])
     _put(changes, "booking.meeting_type", str(form.get("meeting_type", "video")))
+    # The calendar owner: the organisation's own calendar, or a member's (member:<id>).
+    calendar = str(form.get("calendar", "")).strip()
+    _put(changes, "booking.calendar", None if calendar in ("", "local") else calendar)
     return merge_patch(current or {}, changes)

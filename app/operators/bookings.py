@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 
+from app.bootstrap import calendar_for
 from app.operators import webhooks
 from app.operators.accounts import Organisation
 from app.operators.calls import BookingView, get_booking
 from app.operators.campaigns import campaign_named
+from app.settings import Settings
+from calendar_backend import member_calendars
 from calendar_backend.booking import BookingService, Cancelled, NotAllowed
 from calendar_backend.booking_settings import BookingSettings
 from calendar_backend.local_calendar import LocalCalendar
+from calendar_backend.provider import CalendarProvider
 from calendar_backend.sql_store import SqlBookingStore
 from prompts import line
 from storage.database import Database
@@ -21,22 +25,38 @@ class CancelRefused(Exception):
     """The booking cannot be cancelled, with the reason in words."""
 
 
+def _provider(database: Database, organisation: Organisation, calendar_id: str,
+              settings: Settings | None) -> CalendarProvider:
+    """The calendar the booking is on: the organisation's own, or one of its members'
+    connections (``outlook:<name>`` / ``google:<name>`` owned by a member)."""
+    if calendar_id.startswith("local:"):
+        return LocalCalendar(database, calendar_id=calendar_id)
+    if settings is None or member_calendars.organisation_of(database, calendar_id) \
+            != organisation.id:
+        raise CancelRefused(
+            "only bookings on the organisation's own calendars can be cancelled here")
+    found = calendar_for(calendar_id, database, settings)
+    if found.provider is None:
+        raise CancelRefused(f"the calendar cannot be reached now: {found.reason}")
+    return found.provider
+
+
 async def cancel_booking(
-    database: Database, organisation: Organisation, booking_id: str
+    database: Database, organisation: Organisation, booking_id: str,
+    settings: Settings | None = None,
 ) -> BookingView | None:
     """Cancel one of the organisation's confirmed bookings; ``None`` if it has no such
-    booking. Cancelling a cancelled booking again changes nothing and tells nobody twice."""
+    booking. Cancelling a cancelled booking again changes nothing and tells nobody twice.
+    ``settings`` reach the providers of bookings on members' calendars."""
     booking = await asyncio.to_thread(get_booking, database, organisation, booking_id)
     if booking is None:
         return None
-    if not booking.calendar_id.startswith("local:"):
-        raise CancelRefused(
-            "only bookings on the organisation's own calendar can be cancelled here yet")
+    provider = await asyncio.to_thread(_provider, database, organisation, booking.calendar_id,
+                                       settings)
     stored = await asyncio.to_thread(campaign_named, database, organisation, booking.campaign)
     campaign = stored.campaign if stored is not None else None
     service = BookingService(
-        SqlBookingStore(database, booking.calendar_id),
-        LocalCalendar(database, calendar_id=booking.calendar_id),
+        SqlBookingStore(database, booking.calendar_id), provider,
         campaign.booking if campaign is not None else BookingSettings(),
         campaign_name=booking.campaign)
     result = await service.cancel(booking.id, call_id=booking.call_id, message=line(

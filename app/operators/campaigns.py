@@ -21,6 +21,7 @@ from agent.campaign import Campaign
 from app.bootstrap import for_organisation
 from app.campaign_files import CampaignInvalid, parse_campaign
 from app.operators.accounts import Organisation
+from calendar_backend import member_calendars
 from storage.base import utc_now
 from storage.database import Database
 from storage.operator_tables import CampaignRow
@@ -84,12 +85,45 @@ def _nul_characters(value: Any, path: str = "") -> list[tuple[str, str]]:
     return []
 
 
-def _validated(document: Any) -> tuple[str, dict[str, Any]]:
-    """The campaign's name and the document to store: what the operator set, in JSON form."""
-    campaign = parse_campaign(document, "campaign")
+def _calendar_problems(database: Database, organisation: Organisation,
+                       document: Any) -> list[tuple[str, str]]:
+    """A ``member:<operator_id>`` calendar (the campaign's, or a pool member's) must be a
+    member of this organisation."""
+    booking = document.get("booking") if isinstance(document, dict) else None
+    if not isinstance(booking, dict):
+        return []
+    named = [("booking.calendar", booking.get("calendar"))]
+    pool = booking.get("pool")
+    if isinstance(pool, list):
+        named += [(f"booking.pool.{i}.calendar", member.get("calendar"))
+                  for i, member in enumerate(pool) if isinstance(member, dict)]
+    return [(path, f"{reference!r} is not a member of this organisation (the calendar owner "
+                   "must be one of its members: member:<operator id>)")
+            for path, reference in named
+            if isinstance(reference, str) and member_calendars.is_member_ref(reference)
+            and not _is_member(database, organisation, reference)]
+
+
+def _is_member(database: Database, organisation: Organisation, reference: str) -> bool:
+    operator_id = member_calendars.member_id(reference)
+    return bool(operator_id) and "\x00" not in operator_id and member_calendars.find_member(
+        database, organisation.id, operator_id) is not None
+
+
+def _validated(database: Database, organisation: Organisation,
+               document: Any) -> tuple[str, dict[str, Any]]:
+    """The campaign's name and the document to store: what the operator set, in JSON form.
+
+    Refused with every problem: the campaign's own, and a calendar owner who is not a member
+    of the organisation."""
+    calendar = _calendar_problems(database, organisation, document)
+    try:
+        campaign = parse_campaign(document, "campaign")
+    except CampaignInvalid as exc:
+        raise CampaignInvalid("campaign", exc.problems + calendar) from None
     nul = _nul_characters(document)
-    if nul:
-        raise CampaignInvalid("campaign", nul)
+    if nul or calendar:
+        raise CampaignInvalid("campaign", nul + calendar)
     return campaign.name, campaign.model_dump(mode="json", exclude_unset=True)
 
 
@@ -181,7 +215,7 @@ def create_campaign(
 ) -> StoredCampaign:
     """Store a new campaign; raises :class:`CampaignInvalid` (every problem by path) or a
     :class:`CampaignConflict` (its name or a phone number taken)."""
-    name, stored = _validated(document)
+    name, stored = _validated(database, organisation, document)
     now = utc_now()
     try:
         with database.session() as session:
@@ -200,7 +234,7 @@ def replace_campaign(
     database: Database, organisation: Organisation, campaign_id: str, document: Any
 ) -> StoredCampaign | None:
     """Replace a campaign's document whole; ``None`` if the organisation has no such one."""
-    name, stored = _validated(document)
+    name, stored = _validated(database, organisation, document)
     try:
         with database.session() as session:
             row = _row(session, organisation, campaign_id)

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from agent.campaign import Campaign
+from app.bootstrap import connect_calendar, for_organisation
 from app.harness import CalendarSpec, CallerSpec, CallResult, new_test_call_id, run_call
 from app.operators.webhooks import announce_call_ended
 from app.settings import Settings
@@ -48,6 +49,8 @@ class TestCall:
     campaign: Campaign
     lines: list[dict[str, str]] = field(default_factory=list)
     result: CallResult | None = None
+    # Why this call cannot book (booking on, but the calendar owner has no usable calendar).
+    booking_unavailable: str | None = None
     _inbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     _listening: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
@@ -108,6 +111,11 @@ class TestCalls:
         self._settings = settings
         self._calls: dict[str, TestCall] = {}
 
+    @property
+    def settings(self) -> Settings:
+        """The settings test calls run with (the console reaches calendars with them too)."""
+        return self._settings
+
     def find(self, organisation_id: str, call_id: str) -> TestCall | None:
         """The organisation's test call ``call_id`` (running or ended in this process)."""
         call = self._calls.get(call_id)
@@ -124,6 +132,12 @@ class TestCalls:
                 f"{len(running)} test calls are running; hang one up before starting another")
         self._calls = {k: c for k, c in self._calls.items() if not c.ended}  # ended: recorded
         call = TestCall(new_test_call_id(), organisation_id, campaign)
+        if campaign.booking.enabled:
+            # Said up front (the operator should not need to finish the call to learn it).
+            calendar = await asyncio.to_thread(
+                connect_calendar, for_organisation(campaign, organisation_id), self._database,
+                self._settings, organisation_id=organisation_id)
+            call.booking_unavailable = None if calendar.usable else calendar.reason
         self._calls[call.id] = call
         await asyncio.to_thread(
             record_call_started, self._database, call.id, campaign=campaign.name,
@@ -144,6 +158,8 @@ class TestCalls:
             await asyncio.to_thread(record_status, self._database, call.id, "failed")
             return
         call.result = result
+        call.booking_unavailable = result.booking_unavailable if \
+            call.campaign.booking.enabled else None
         booked = [(record, record.id in session.moved_booking_ids)
                   for record in session.bookings()]
         await asyncio.to_thread(self._record, call, result, booked)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from calendar_backend.google.api_client import (
     CalendarApiClient,
@@ -25,6 +26,8 @@ from calendar_backend.google.models import (
     FreeBusyItem,
     FreeBusyQuery,
     FreeBusyResponse,
+    ListedEvent,
+    ListedTime,
     rfc3339,
 )
 from calendar_backend.provider import (
@@ -33,6 +36,7 @@ from calendar_backend.provider import (
     CreatedEvent,
     EventNotFound,
     NewEvent,
+    UpcomingEvent,
 )
 
 # Every write tells the attendees (the invite, the new time, the cancellation).
@@ -219,6 +223,28 @@ class GoogleCalendar:
         except GoogleApiError as exc:
             raise _translate(exc) from None
 
+    async def upcoming_events(self, start: datetime, end: datetime) -> list[UpcomingEvent]:
+        """The calendar's events overlapping ``[start, end)`` by start (events.list with
+        ``singleEvents=true``: recurring series expanded; cancelled ones left out), for the
+        operator's listing."""
+        try:
+            items = await self._api.get_all(self._events_path, params={
+                "timeMin": rfc3339(start), "timeMax": rfc3339(end), "singleEvents": "true",
+                "orderBy": "startTime", "maxResults": "250"})
+        except GoogleApiError as exc:
+            raise _translate(exc) from None
+        zone = ZoneInfo(self._owner_zone or "UTC")
+        events = []
+        for item in items:
+            event = ListedEvent.model_validate(item)
+            if event.status == "cancelled":
+                continue
+            events.append(UpcomingEvent(
+                id=event.id, subject=event.summary, start=_listed_instant(event.start, zone),
+                end=_listed_instant(event.end, zone), all_day=event.start.date is not None,
+                show_as="free" if event.transparency == "transparent" else "busy"))
+        return events
+
     async def time_zone(self) -> str | None:
         """The owner's IANA zone, from the calendar's ``timeZone``."""
         return self._owner_zone
@@ -226,6 +252,14 @@ class GoogleCalendar:
     async def can_add_online_meeting(self) -> bool:
         """Whether this calendar allows Google Meet conferences."""
         return self._meet_allowed
+
+
+def _listed_instant(value: ListedTime, zone: ZoneInfo) -> datetime:
+    """A listed start or end as an aware instant (an all-day date: midnight in ``zone``)."""
+    if value.date_time is not None:
+        return value.date_time if value.date_time.tzinfo else value.date_time.replace(
+            tzinfo=zone)
+    return datetime.combine(date.fromisoformat(value.date or "1970-01-01"), time(), zone)
 
 
 def _translate(exc: GoogleApiError) -> Exception:

@@ -78,6 +78,8 @@ class Connection(ConnectionBase):
     status_reason: str | None
     connected_at: datetime
     refreshed_at: datetime | None
+    organisation_id: str | None = None  # the member's organisation (None: server-wide)
+    operator_id: str | None = None  # the member who connected it (None: from the CLI)
 
     PREFIX = GOOGLE_PREFIX
 
@@ -104,7 +106,8 @@ def _connection(row: GoogleConnectionRow) -> Connection:
         calendar_id=row.calendar_id, calendar_name=row.calendar_name,
         meet_allowed=row.meet_allowed, calendar_time_zone=row.calendar_time_zone,
         status=row.status, status_reason=row.status_reason, connected_at=row.connected_at,
-        refreshed_at=row.refreshed_at,
+        refreshed_at=row.refreshed_at, organisation_id=row.organisation_id,
+        operator_id=row.operator_id,
     )
 
 
@@ -115,6 +118,7 @@ _table = ConnectionTable(GoogleConnectionRow, _connection, token_column="token",
 is_google_ref = _table.is_ref
 list_connections = _table.list
 find_connection = _table.find
+table = _table  # member calendars read the member's rows through it
 require_token_key = _table.require_token_key
 mark_needs_reconnect = _table.mark_needs_reconnect
 
@@ -153,8 +157,12 @@ def pick_calendar(calendars: Iterable[CalendarListEntry],
 
 def save_connection(database: Database, config: GoogleConfig, subject: str, email: str,
                     token: dict[str, Any], calendars: Iterable[CalendarListEntry], *,
-                    name: str | None = None) -> Connection:
-    """Record a completed sign-in: a new connection, or the reconnection of a known account."""
+                    name: str | None = None, operator_id: str | None = None) -> Connection:
+    """Record a completed sign-in: a new connection, or the reconnection of a known account.
+
+    ``operator_id``: the organisation member connecting it (from the API or the console);
+    it becomes that member's Google connection and their active provider.
+    """
     blob = cipher(config).encrypt(StoredToken.of(token).model_dump_json())
     calendars = list(calendars)
     now = datetime.now(UTC)
@@ -163,19 +171,28 @@ def save_connection(database: Database, config: GoogleConfig, subject: str, emai
                               .where(GoogleConnectionRow.subject == subject)).first()
         wanted = _table.name(name) if name else None
         _table.check_name_free(session, wanted, row)
+        default_name = _table.name(email)
+        if operator_id is not None:
+            organisation_id, default_name = _table.claim_for_member(session, row, operator_id,
+                                                                    email)
         calendar = pick_calendar(calendars, row.calendar_id if row is not None else None)
         if row is None:
-            row = GoogleConnectionRow(id=str(uuid.uuid4()), name=wanted or _table.name(email),
+            row = GoogleConnectionRow(id=str(uuid.uuid4()), name=wanted or default_name,
                                       subject=subject)
             session.add(row)
         elif wanted:
             row.name = wanted
+        if operator_id is not None:
+            row.organisation_id, row.operator_id = organisation_id, operator_id
         row.username = email
         _use_calendar(row, calendar)
         row.status, row.status_reason = "connected", None
         row.token = blob
         row.connected_at = row.refreshed_at = now
         session.flush()
+        if operator_id is not None:
+            _table.retire_member_others(session, operator_id, row.id)
+            _table.make_active(session, operator_id)
         return _connection(row)
 
 

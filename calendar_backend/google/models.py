@@ -142,6 +142,30 @@ class ConferenceDataIn(_In):
     create_request: ConferenceRequestIn | None = Field(None, alias="createRequest")
 
 
+class ListedTime(_In):
+    """A listed event's start or end: a ``dateTime`` or, for an all-day event, a ``date``."""
+
+    date_time: datetime | None = Field(None, alias="dateTime")
+    date: str | None = None
+
+
+class ListedEvent(_In):
+    """An item of events.list (``singleEvents=true``: recurring series come expanded)."""
+
+    id: str
+    status: str = "confirmed"
+    summary: str = ""
+    start: ListedTime
+    end: ListedTime
+    transparency: str = "opaque"
+
+
+class EventList(_In):
+    """A page of events.list."""
+
+    items: list[ListedEvent] = Field(default_factory=list)
+
+
 class ApiEvent(_In):
     """An event as insert / get / patch return it."""
 

@@ -8,6 +8,7 @@ redirect URL into ``booking-agent google connect --redirect-url``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -34,16 +35,28 @@ class PendingFlow(BaseModel):
     """What the redirect needs to finish the sign-in (stored encrypted)."""
 
     code_verifier: str
+    # The redirect URI the sign-in began with, when not the configured one (the server's
+    # own callback): the code is redeemed with the same.
+    redirect_uri: str | None = None
 
 
 async def begin_sign_in(database: Database, config: GoogleConfig, *, name: str | None = None,
-                        login_hint: str | None = None) -> str:
-    """Start connecting an account; returns the URL the owner opens to sign in."""
+                        login_hint: str | None = None, operator_id: str | None = None,
+                        redirect_uri: str | None = None) -> str:
+    """Start connecting an account; returns the URL the owner opens to sign in.
+
+    ``operator_id``: the organisation member it connects for (the API and the console);
+    ``redirect_uri``: where the browser comes back (the server's own callback), instead of
+    the configured one.
+    """
     box = cipher(config)
+    if redirect_uri is not None:
+        config = replace(config, redirect_uri=redirect_uri)
     started = await start_flow(config, login_hint=login_hint)
-    flow = PendingFlow(code_verifier=started.code_verifier)
+    flow = PendingFlow(code_verifier=started.code_verifier, redirect_uri=redirect_uri)
     keep_pending_sign_in(database, GoogleSignInRow, started.state,
-                         box.encrypt(flow.model_dump_json()), name, SIGN_IN_LIFETIME)
+                         box.encrypt(flow.model_dump_json()), name, SIGN_IN_LIFETIME,
+                         operator_id=operator_id)
     return started.url
 
 
@@ -61,10 +74,12 @@ async def complete_sign_in(database: Database, config: GoogleConfig,
     if not params.get("code"):
         raise SignInFailed("the redirect URL carries no code: paste the whole URL")
     flow = PendingFlow.model_validate_json(pending.flow)
+    if flow.redirect_uri is not None:
+        config = replace(config, redirect_uri=flow.redirect_uri)
     token = await finish_flow(config, params["code"], flow.code_verifier)
     account = token_account(token)
     api = CalendarApiClient(config.calendar_base_url, StaticToken(token["access_token"]),
                             budget_seconds=10.0)
     calendars = await fetch_calendars(api)
     return save_connection(database, config, account.subject, account.email, token, calendars,
-                           name=pending.name)
+                           name=pending.name, operator_id=pending.operator_id)

@@ -27,6 +27,7 @@ from calendar_backend.provider import (
     CreatedEvent,
     EventNotFound,
     NewEvent,
+    UpcomingEvent,
 )
 
 UTC_PREFERENCE = {"Prefer": 'outlook.timezone="UTC"'}
@@ -126,6 +127,19 @@ class OutlookCalendar:
             busy.append(BusyTime(start=event.start.instant(), end=event.end.instant(),
                                  show_as=show_as))  # type: ignore[arg-type]
         return sorted(busy, key=lambda b: (b.start, b.end))
+
+    async def upcoming_events(self, start: datetime, end: datetime) -> list[UpcomingEvent]:
+        """The booking calendar's events overlapping ``[start, end)`` by start (recurring
+        series expanded, cancelled ones left out), for the operator's listing."""
+        try:
+            view = await self._view(start, end)
+        except GraphError as exc:
+            raise _translate(exc) from None
+        events = [UpcomingEvent(id=e.id, subject=e.subject or "", start=e.start.instant(),
+                                end=e.end.instant(), all_day=e.is_all_day,
+                                show_as=e.show_as.lower())
+                  for e in view if not e.is_cancelled]
+        return sorted(events, key=lambda e: (e.start, e.id))
 
     async def create_event(self, event: NewEvent) -> CreatedEvent:
         """Create the event with the caller invited; a retry finds the first one again."""

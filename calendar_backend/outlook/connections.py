@@ -79,6 +79,8 @@ class Connection(ConnectionBase):
     status_reason: str | None
     connected_at: datetime
     refreshed_at: datetime | None
+    organisation_id: str | None = None  # the member's organisation (None: server-wide)
+    operator_id: str | None = None  # the member who connected it (None: from the CLI)
 
     PREFIX = OUTLOOK_PREFIX
 
@@ -99,7 +101,8 @@ def _connection(row: OutlookConnectionRow) -> Connection:
         teams_allowed=row.teams_allowed,
         mailbox_time_zone=row.mailbox_time_zone, status=row.status,
         status_reason=row.status_reason, connected_at=row.connected_at,
-        refreshed_at=row.refreshed_at,
+        refreshed_at=row.refreshed_at, organisation_id=row.organisation_id,
+        operator_id=row.operator_id,
     )
 
 
@@ -110,6 +113,7 @@ _table = ConnectionTable(OutlookConnectionRow, _connection, token_column="token_
 is_outlook_ref = _table.is_ref
 list_connections = _table.list
 find_connection = _table.find
+table = _table  # member calendars read the member's rows through it
 require_token_key = _table.require_token_key
 mark_needs_reconnect = _table.mark_needs_reconnect
 
@@ -158,8 +162,12 @@ def _synced_copy(database: Database, connection: Connection, max_age: timedelta)
 
 def save_connection(database: Database, config: OutlookConfig, signed: SignedIn, user: GraphUser,
                     mailbox: MailboxSettings, calendars: Iterable[GraphCalendar], *,
-                    name: str | None = None) -> Connection:
-    """Record a completed sign-in: a new connection, or the reconnection of a known account."""
+                    name: str | None = None, operator_id: str | None = None) -> Connection:
+    """Record a completed sign-in: a new connection, or the reconnection of a known account.
+
+    ``operator_id``: the organisation member connecting it (from the API or the console);
+    it becomes that member's Outlook connection and their active provider.
+    """
     blob = cipher(config).encrypt(signed.cache)
     calendars = list(calendars)
     with database.session(serial=True) as session:
@@ -174,14 +182,19 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
                     f"{row.username} is already connected as {OUTLOOK_PREFIX}{row.name}, and "
                     "campaigns book on it by that name; nothing was changed. To reconnect it, "
                     f"run connect again without --name (or with --name {row.name}).")
+        default_name = _table.name(user.email or signed.username)
+        if operator_id is not None:
+            organisation_id, default_name = _table.claim_for_member(
+                session, row, operator_id, user.email or signed.username)
         previous = row.calendar_id if row is not None else None
         calendar = pick_calendar(calendars, previous, lambda c: c.is_default)
         if row is None:
-            row = OutlookConnectionRow(id=str(uuid.uuid4()),
-                                       name=wanted or _table.name(user.email or signed.username),
+            row = OutlookConnectionRow(id=str(uuid.uuid4()), name=wanted or default_name,
                                        tenant_id=signed.tenant_id, object_id=signed.object_id,
                                        connected_at=datetime.now(UTC))
             session.add(row)
+        if operator_id is not None:
+            row.organisation_id, row.operator_id = organisation_id, operator_id
         row.home_account_id = signed.home_account_id
         row.username = user.email or signed.username
         row.account_type = "personal" if signed.personal else "work"
@@ -194,6 +207,9 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
         row.connected_at = datetime.now(UTC)
         row.refreshed_at = datetime.now(UTC)
         session.flush()
+        if operator_id is not None:
+            _table.retire_member_others(session, operator_id, row.id)
+            _table.make_active(session, operator_id)
         return _connection(row)
 
 

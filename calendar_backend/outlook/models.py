@@ -121,6 +121,7 @@ class GraphEvent(_In):
     end: GraphTime
     show_as: str = Field("busy", alias="showAs")
     is_cancelled: bool = Field(False, alias="isCancelled")
+    is_all_day: bool = Field(False, alias="isAllDay")
     transaction_id: str | None = Field(None, alias="transactionId")
     online_meeting: OnlineMeeting | None = Field(None, alias="onlineMeeting")
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Literal
 
@@ -42,13 +43,22 @@ _AADSTS = re.compile(r"AADSTS\d+")
 
 def begin_sign_in(database: Database, config: OutlookConfig, *, name: str | None = None,
                   login_hint: str | None = None,
-                  account_type: Literal["work", "personal"] | None = None) -> str:
-    """Start connecting an account; returns the URL the owner opens to sign in."""
+                  account_type: Literal["work", "personal"] | None = None,
+                  operator_id: str | None = None, redirect_uri: str | None = None) -> str:
+    """Start connecting an account; returns the URL the owner opens to sign in.
+
+    ``operator_id``: the organisation member it connects for (the API and the console);
+    ``redirect_uri``: where the browser comes back (the server's own callback), instead of
+    the configured one. MSAL keeps it in the flow, so completing uses the same.
+    """
     box = cipher(config)
+    if redirect_uri is not None:
+        config = replace(config, redirect_uri=redirect_uri)
     domain_hint = {"work": "organizations", "personal": "consumers"}.get(account_type or "")
     flow = start_flow(config, login_hint=login_hint, domain_hint=domain_hint)
     keep_pending_sign_in(database, OutlookSignInRow, flow["state"],
-                         box.encrypt(json.dumps(flow)), name, SIGN_IN_LIFETIME)
+                         box.encrypt(json.dumps(flow)), name, SIGN_IN_LIFETIME,
+                         operator_id=operator_id)
     return public_sign_in_url(config, flow["auth_uri"])
 
 
@@ -76,7 +86,8 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
         # The code was not redeemed: put the sign-in back for the operator's retry.
         with database.session() as session:
             session.add(OutlookSignInRow(state=pending.state, flow=pending.blob,
-                                         name=pending.name, created_at=pending.created_at))
+                                         name=pending.name, created_at=pending.created_at,
+                                         operator_id=pending.operator_id))
         raise
     graph = GraphClient(config.graph_base_url, StaticToken(signed.access_token),
                         mailbox=signed.home_account_id, budget_seconds=10.0)
@@ -86,5 +97,5 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
     calendars = [GraphCalendar.model_validate(item) for item in
                  await graph.get_all("/me/calendars", params={"$top": "100"})]
     return save_connection(database, config, signed, user, mailbox, calendars,
-                           name=name or pending.name)
+                           name=name or pending.name, operator_id=pending.operator_id)
 

@@ -306,6 +306,51 @@ class Handler:
                 _create_meet(ev)
         return 200, self.render(ev)
 
+    def list_events(self, calendar_id: str) -> tuple[int, Any]:
+        """events.list: ``timeMin`` / ``timeMax`` (RFC 3339 with an offset), ``singleEvents``,
+        ``orderBy`` (``startTime`` only with ``singleEvents=true``), ``maxResults`` (at most
+        2500) and ``pageToken``; cancelled events only with ``showDeleted=true``."""
+        self.need("events.read")
+        cal = self._calendar(calendar_id)
+        bounds: dict[str, datetime] = {}
+        for name in ("timeMin", "timeMax"):
+            if name in self.query:
+                try:
+                    value = datetime.fromisoformat(self.query[name].replace("Z", "+00:00"))
+                except ValueError:
+                    value = None
+                if value is None or value.tzinfo is None:
+                    raise ApiFailure(400, "badRequest", "Bad Request", location=name,
+                                     locationType="parameter")
+                bounds[name] = value.astimezone(UTC)
+        single = self.query.get("singleEvents", "false") == "true"
+        order = self.query.get("orderBy")
+        if order not in (None, "startTime", "updated") or (order == "startTime" and not single):
+            raise ApiFailure(400, "badRequest", "The requested ordering is not available for "
+                             "the particular query.", location="orderBy",
+                             locationType="parameter")
+        try:
+            limit = int(self.query.get("maxResults", "250"))
+            offset = int(self.query.get("pageToken", "0"))
+        except ValueError:
+            raise ApiFailure(400, "invalid", "Invalid value") from None
+        if not 1 <= limit <= 2500 or offset < 0:
+            raise ApiFailure(400, "invalid", "Invalid value", location="maxResults",
+                             locationType="parameter")
+        deleted = self.query.get("showDeleted") == "true"
+        low, high = bounds.get("timeMin"), bounds.get("timeMax")
+        found = [e for e in self.account.events.values()
+                 if e.calendar_id == cal.id and (deleted or not e.cancelled)
+                 and (low is None or e.end > low) and (high is None or e.start < high)]
+        found.sort(key=lambda e: (e.start, e.id))
+        page = found[offset:offset + limit]
+        answer: dict[str, Any] = {"kind": "calendar#events", "summary": cal.summary,
+                                  "timeZone": cal.time_zone, "updated": _stamp(),
+                                  "items": [self.render(e) for e in page]}
+        if offset + limit < len(found):
+            answer["nextPageToken"] = str(offset + limit)
+        return 200, answer
+
     def patch_event(self, calendar_id: str, event_id: str) -> tuple[int, Any]:
         self.need("events.write")
         ev = self._event(calendar_id, event_id)
@@ -393,6 +438,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
         ("GET", r"/users/me/calendarList/(?P<calendar_id>[^/]+)", Handler.get_calendar_entry),
         ("POST", r"/freeBusy", Handler.free_busy),
         ("POST", _CAL + r"/events", Handler.insert_event),
+        ("GET", _CAL + r"/events", Handler.list_events),
         ("GET", _EVENT, Handler.get_event),
         ("PATCH", _EVENT, Handler.patch_event),
         ("DELETE", _EVENT, Handler.delete_event),

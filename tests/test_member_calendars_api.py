@@ -482,24 +482,30 @@ def test_a_test_call_of_a_campaign_whose_owner_has_no_calendar_says_why(
     assert ended["ended"] and "no calendar connected" in ended["booking_unavailable"]
 
 
-def test_a_booking_on_a_members_calendar_is_cancelled_there_and_the_attendee_told(
-        acme: Org, globex: Org, emulator: MicrosoftEmulator) -> None:
-    acme.connect("outlook", emulator, WORK)
+def _book_on_the_members_outlook(org: Org, emulator: MicrosoftEmulator) -> dict[str, Any]:
+    """The member connects Outlook; a test call of a campaign on them books; the booking."""
+    org.connect("outlook", emulator, WORK)
     document = yaml.safe_load(DEMO.read_text())
-    document["booking"]["calendar"] = f"member:{acme.member}"
-    made = acme.request("POST", "/campaigns", json=document)
+    document["booking"]["calendar"] = f"member:{org.member}"
+    made = org.request("POST", "/campaigns", json=document)
     assert made.status_code == 201, made.text
-    started = acme.request("POST", "/test-calls", json={
+    started = org.request("POST", "/test-calls", json={
         "campaign_id": made.json()["id"], "caller_number": "+18885550147",
         "first_name": "Chris"})
     state = started.json()
     for said in TEST_CALLER:
         if state["ended"]:
             break
-        state = acme.request("POST", f"/test-calls/{state['id']}/say",
-                             json={"text": said}).json()
+        state = org.request("POST", f"/test-calls/{state['id']}/say",
+                            json={"text": said}).json()
     assert state["outcome"] == "booked", state
-    [booking] = acme.request("GET", "/bookings").json()["bookings"]
+    [booking] = org.request("GET", "/bookings").json()["bookings"]
+    return booking
+
+
+def test_a_booking_on_a_members_calendar_is_cancelled_there_and_the_attendee_told(
+        acme: Org, globex: Org, emulator: MicrosoftEmulator) -> None:
+    booking = _book_on_the_members_outlook(acme, emulator)
     assert booking["calendar_id"] == "outlook:adele@contoso.com"
     [event] = emulator.events(WORK)
     assert globex.request("POST", f"/bookings/{booking['id']}/cancel").status_code == 404
@@ -522,3 +528,31 @@ def test_a_campaign_file_naming_a_member_outside_an_organisation_says_why_it_can
 
     assert not from_the_cli.usable
     assert "only that organisation's campaigns" in (from_the_cli.reason or "")
+
+
+def test_a_manual_sync_finds_the_owner_deleted_the_booked_meeting_in_outlook(
+        acme: Org, globex: Org, emulator: MicrosoftEmulator) -> None:
+    booking = _book_on_the_members_outlook(acme, emulator)
+    sync = f"/members/{acme.member}/calendars/outlook/sync"
+    first = acme.request("POST", sync)
+    assert first.status_code == 200, first.text
+    listed = acme.request("GET", f"/members/{acme.member}/calendars/outlook/synced-events")
+    assert [e["event_id"] for e in listed.json()["events"]] == [booking["event_id"]]
+    assert listed.json()["synced_at"] is not None
+    assert globex.request("POST", f"/members/{acme.member}/calendars/outlook/sync") \
+        .status_code == 404
+
+    emulator.owner_deletes(WORK, booking["event_id"])
+    second = acme.request("POST", sync)
+
+    assert second.status_code == 200, second.text
+    assert second.json()["cancelled_by_owner"] == [booking["id"]]
+    assert acme.request("GET", f"/bookings/{booking['id']}").json()["status"] \
+        == "cancelled_by_owner"
+    after = acme.request("GET", f"/members/{acme.member}/calendars/outlook/synced-events")
+    assert after.json()["events"] == []
+
+
+def test_syncing_a_member_without_outlook_is_not_found(acme: Org) -> None:
+    answer = acme.request("POST", f"/members/{acme.member}/calendars/outlook/sync")
+    assert answer.status_code == 404 and "Outlook" in answer.json()["detail"]

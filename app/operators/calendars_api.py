@@ -26,9 +26,11 @@ from app.operators.calendars import (
     redirect_uri,
     start_connection,
 )
+from app.operators.webhooks import announce_owner_changes
 from app.settings import Settings
 from calendar_backend import member_calendars
 from calendar_backend.member_calendars import Member, NotConnected, Provider
+from calendar_backend.outlook.sync import sync_calendar, sync_status, synced_events
 from calendar_backend.provider import CalendarUnavailable, UpcomingEvent
 from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
@@ -107,6 +109,44 @@ class EventList(BaseModel):
     start: datetime
     end: datetime
     events: list[UpcomingEvent]
+
+
+class SyncOut(BaseModel):
+    """What a sync of the Outlook calendar did: Graph requests made, events in the synced
+    copy, and the bookings that followed the owner's changes (by id)."""
+
+    full: bool
+    requests: int
+    events: int
+    changed: int
+    removed: int
+    cancelled_by_owner: list[str]
+    moved: list[str]
+    conflicts: list[str]
+    declined: list[str]
+
+
+class SyncedEventOut(BaseModel):
+    """An event of the synced copy, with the meeting link found in it (Teams, Zoom, Meet,
+    Webex), if any."""
+
+    event_id: str
+    subject: str
+    start: datetime
+    end: datetime
+    show_as: str
+    is_all_day: bool
+    is_cancelled: bool
+    join_url: str | None
+
+
+class SyncedEventList(BaseModel):
+    """The synced copy's events from ``start`` to ``end``, by start, and when it was synced."""
+
+    start: datetime
+    end: datetime
+    synced_at: datetime | None
+    events: list[SyncedEventOut]
 
 
 def calendars_router(database: Database, settings: Settings) -> APIRouter:
@@ -244,5 +284,51 @@ def calendars_router(database: Database, settings: Settings) -> APIRouter:
         except (TokenKeyMissing, TokenKeyWrong) as exc:
             raise ApiError(409, str(exc)) from None
         return EventList(start=start, end=start + timedelta(days=days), events=listed)
+
+    def outlook_ref(org: Org, operator_id: str) -> str:
+        found = member(org, operator_id)
+        try:
+            return member_calendars.connection(database, found.id, "outlook").ref
+        except NotConnected as exc:
+            raise ApiError(404, str(exc)) from None
+
+    @router.post("/members/{operator_id}/calendars/outlook/sync", response_model=SyncOut,
+                 responses=_409)
+    async def sync(org: Org, operator_id: str) -> SyncOut:
+        """Sync the member's Outlook calendar now (as notifications and the schedule do):
+        bookings follow what the owner deleted or moved there."""
+        ref = await asyncio.to_thread(outlook_ref, org, operator_id)
+        try:
+            done = await sync_calendar(database, settings.outlook(), ref)
+        except CalendarUnavailable as exc:
+            raise unavailable(exc) from None
+        except (TokenKeyMissing, TokenKeyWrong) as exc:
+            raise ApiError(409, str(exc)) from None
+        await asyncio.to_thread(announce_owner_changes, database, done)
+        return SyncOut(full=done.full, requests=done.requests, events=done.events,
+                       changed=done.changed, removed=done.removed,
+                       cancelled_by_owner=done.cancelled, moved=done.moved,
+                       conflicts=done.conflicts, declined=done.declined)
+
+    @router.get("/members/{operator_id}/calendars/outlook/synced-events",
+                response_model=SyncedEventList, responses=_404)
+    async def synced(org: Org, operator_id: str,
+                     days: Annotated[int, Query(ge=1, le=90)] = 14) -> SyncedEventList:
+        """The synced copy of the member's Outlook calendar (no Graph request), with each
+        event's meeting link."""
+        ref = await asyncio.to_thread(outlook_ref, org, operator_id)
+        start = datetime.now(UTC)
+        end = start + timedelta(days=days)
+
+        def read() -> SyncedEventList:
+            return SyncedEventList(
+                start=start, end=end, synced_at=sync_status(database, ref).synced_at,
+                events=[SyncedEventOut(
+                    event_id=e.event_id, subject=e.subject, start=e.start, end=e.end,
+                    show_as=e.show_as, is_all_day=e.is_all_day, is_cancelled=e.is_cancelled,
+                    join_url=e.join_url) for e in synced_events(database, ref, start=start,
+                                                                end=end)])
+
+        return await asyncio.to_thread(read)
 
     return router

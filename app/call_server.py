@@ -107,8 +107,15 @@ class CampaignDirectory:
             return Answering(self.campaigns[0].name, self.campaigns[0])
         return None
 
-    def by_key(self, key: str) -> Answering | None:
-        """The campaign ``key`` names (a file campaign's name, or ``stored:<id>``)."""
+    def by_key(self, key: str, organisation_id: str | None = None) -> Answering | None:
+        """The campaign ``key`` names: a file campaign's name, ``stored:<id>``, or with
+        ``organisation_id`` the name of that organisation's stored campaign (the dialler's
+        calls name it so)."""
+        if organisation_id is not None:
+            if self._stored is None:
+                return None
+            found = self._stored.named(organisation_id, key)
+            return self._of_stored(*found) if found is not None else None
         if key.startswith(STORED_PREFIX):
             if self._stored is None:
                 return None
@@ -131,6 +138,9 @@ class StoredCampaigns(Protocol):
 
     def by_id(self, campaign_id: str) -> tuple[str, Campaign, str] | None:
         """The stored campaign with this id."""
+
+    def named(self, organisation_id: str, name: str) -> tuple[str, Campaign, str] | None:
+        """The organisation's stored campaign called ``name``."""
 
 
 BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
@@ -209,8 +219,10 @@ def create_app(
             return Response(status_code=400)
         call_sid = params.call_sid
         if params.outbound:
+            # The voice URL is ours, signed over by Twilio: its parameters are not forged.
             answering = await asyncio.to_thread(
-                campaigns.by_key, request.query_params.get("campaign", ""))
+                campaigns.by_key, request.query_params.get("campaign", ""),
+                request.query_params.get("organisation"))
             caller, ours = params.to_number, params.from_number
         else:
             caller, ours = params.from_number, params.to_number

@@ -170,6 +170,17 @@ class StoredCampaigns:
                 row.organisation_id
 
 
+    def named(self, organisation_id: str, name: str) -> tuple[str, Campaign, str] | None:
+        """The organisation's stored campaign called ``name``."""
+        with self._database.session() as session:
+            row = session.scalars(select(CampaignRow).where(
+                CampaignRow.organisation_id == organisation_id,
+                CampaignRow.name == name)).first()
+            if row is None:
+                return None
+            return row.id, _as_run(row.name, row.document, organisation_id), organisation_id
+
+
 def _as_run(name: str, document: dict[str, Any], organisation_id: str) -> Campaign:
     return for_organisation(parse_campaign(document, name), organisation_id)
 

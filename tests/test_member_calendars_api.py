@@ -556,3 +556,53 @@ def test_a_manual_sync_finds_the_owner_deleted_the_booked_meeting_in_outlook(
 def test_syncing_a_member_without_outlook_is_not_found(acme: Org) -> None:
     answer = acme.request("POST", f"/members/{acme.member}/calendars/outlook/sync")
     assert answer.status_code == 404 and "Outlook" in answer.json()["detail"]
+
+
+def test_the_booking_step_books_round_robin_on_the_members_ticked(
+        database: Database, acme: Org, client: TestClient, emulator: MicrosoftEmulator,
+        google: GoogleEmulator) -> None:
+    acme.connect("outlook", emulator, WORK)
+    ben = create_operator(database, "ben.jones@acme.example", "long enough pw", "Acme")
+    acme.member, mine = ben.id, acme.member
+    acme.connect("google", google, GMAIL)
+    signed_in = client.post("/console/login", data={
+        "email": "owner@acme.example", "password": "long enough pw",
+        "csrf": _csrf(client)}, follow_redirects=False)
+    assert signed_in.status_code == 303
+    page = client.get("/console/campaigns/new").text
+    assert "Round-robin" in page and 'value="Ben"' in page
+    token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    form = {"csrf": token, "name": "team", "business_name": "Acme Dental", "enabled": "on",
+            "timezone": "America/New_York", "calendar": "pool", "meeting_type": "video",
+            "days": "mon"}
+
+    nobody = client.post("/console/campaigns", data=form, follow_redirects=False)
+    saved = client.post("/console/campaigns", data=form | {
+        "pool": [f"member:{mine}", f"member:{ben.id}"], f"pool_name:member:{mine}": "Adele",
+        f"pool_name:member:{ben.id}": "Ben", "say_member_name": "on"},
+        follow_redirects=False)
+
+    assert nobody.status_code == 422 and "booking.pool" in nobody.text
+    assert saved.status_code == 303, saved.text
+    [campaign] = acme.request("GET", "/campaigns").json()["campaigns"]
+    booking = campaign["document"]["booking"]
+    assert booking["pool"] == [{"name": "Adele", "calendar": f"member:{mine}"},
+                               {"name": "Ben", "calendar": f"member:{ben.id}"}]
+    assert booking["say_member_name"] is True and "calendar" not in booking
+    shown = client.get(f"/console/campaigns/{campaign['id']}").text
+    assert '<option value="pool" selected>' in shown
+    # A test call of it books on one of the two members' own calendars, under its name.
+    state = acme.request("POST", "/test-calls", json={
+        "campaign_id": campaign["id"], "caller_number": "+18885550147",
+        "first_name": "Chris"}).json()
+    for said in TEST_CALLER:
+        if state["ended"]:
+            break
+        state = acme.request("POST", f"/test-calls/{state['id']}/say",
+                             json={"text": said}).json()
+    assert state["outcome"] == "booked", state
+    [booked] = acme.request("GET", "/bookings").json()["bookings"]
+    assert booked["calendar_id"] in (f"outlook:{WORK}", f"google:{GMAIL}")
+    said = acme.request("GET", f"/calls/{state['id']}").json()["transcript"]
+    assert any(" with Adele" in t["text"] or " with Ben" in t["text"] for t in said
+               if t["role"] == "agent")

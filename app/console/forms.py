@@ -16,6 +16,7 @@ from app.operators.campaigns import merge_patch
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MEETING_TYPES = ("video", "phone", "in_person")
+POOL = "pool"  # the calendar-owner choice that books round-robin on the members ticked
 # (form field, document path, label, input type)
 TEXT_FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("name", "name", "Campaign name", "text"),
@@ -70,6 +71,12 @@ def form_values(document: dict[str, Any]) -> dict[str, Any]:
     values["days"] = _get(document, "booking.availability.days") or list(WEEKDAYS[:5])
     values["meeting_type"] = _get(document, "booking.meeting_type") or "video"
     values["calendar"] = _get(document, "booking.calendar") or "local"
+    pool = _get(document, "booking.pool") or []
+    if pool:
+        values["calendar"] = POOL
+    # Pool members by calendar reference: {"member:<id>": "Adele"}.
+    values["pool"] = {m.get("calendar"): m.get("name", "") for m in pool if isinstance(m, dict)}
+    values["say_member_name"] = bool(_get(document, "booking.say_member_name"))
     return values
 
 
@@ -92,7 +99,14 @@ def document_from_form(form: FormData, current: dict[str, Any] | None) -> dict[s
     _put(changes, "booking.availability.days", [d for d in form.getlist("days")
                                                 if isinstance(d, str)])
     _put(changes, "booking.meeting_type", str(form.get("meeting_type", "video")))
-    # The calendar owner: the organisation's own calendar, or a member's (member:<id>).
+    # The calendar owner: the organisation's own calendar, a member's (member:<id>), or a
+    # round-robin pool of the members ticked, each with the name the agent may say.
     calendar = str(form.get("calendar", "")).strip()
-    _put(changes, "booking.calendar", None if calendar in ("", "local") else calendar)
+    _put(changes, "booking.calendar", None if calendar in ("", "local", POOL) else calendar)
+    pool = [{"name": str(form.get(f"pool_name:{ref}", "")).strip(), "calendar": ref}
+            for ref in form.getlist("pool") if isinstance(ref, str)] if calendar == POOL else []
+    # A pool replaces the list whole (a merge patch would merge nothing into a list anyway);
+    # [] when the pool is chosen with nobody ticked, so the model says it needs a member.
+    _put(changes, "booking.pool", pool if calendar == POOL else None)
+    _put(changes, "booking.say_member_name", form.get("say_member_name") == "on" or None)
     return merge_patch(current or {}, changes)

@@ -47,3 +47,23 @@ class PhoneSetup:
     # ``booking.calendar``).
     connect_calendar: Callable[[Campaign], CalendarConnection]
     silence_timeout_seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiallerConfig:
+    """How a dialling worker paces and holds its jobs (from the settings)."""
+
+    # Calls started per second on one Twilio account, across every worker.
+    cps: float = 1.0
+    # Slots are this much wider than 1/cps, so network jitter never packs more than ``cps``
+    # calls into one second as Twilio counts them.
+    cps_margin: float = 0.1
+    # How long a worker holds a job before dialling; a dead worker's job is free after it.
+    lease_seconds: float = 30.0
+    # A call this long without a final status is checked with Twilio.
+    call_lease_seconds: float = 3600.0
+    # Pause between looks when no job is due.
+    poll_seconds: float = 1.0
+    heartbeat_seconds: float = 5.0
+    # Jobs one worker dials at once (each waits for its own slot of the budget).
+    concurrency: int = 2

@@ -129,15 +129,43 @@ def place_call(
     account, and ``TwilioRestException`` when Twilio refuses this call (e.g. the number).
     """
     our_number = caller_id(twilio, campaign, from_number)
-    query = {"campaign": campaign.name}
+    return create_call(client, twilio, database, campaign.name, to, our_number,
+                       recipient=recipient)
+
+
+def create_call(
+    client: Client, twilio: TwilioConfig, database: Database, campaign_name: str, to: str,
+    our_number: str, *, recipient: Recipient | None = None,
+    callback_query: dict[str, str] | None = None, detect_machines: bool = False,
+    organisation_id: str | None = None,
+) -> str:
+    """Ask Twilio to call ``to`` from ``our_number``, and record the call (outbound, queued).
+
+    ``callback_query`` is added to the status (and answering-machine) callback URLs, so any
+    call server receiving them knows which dialling job the call belongs to. With
+    ``detect_machines`` Twilio runs asynchronous answering-machine detection until the
+    greeting ends and posts its verdict to /twilio/amd while the call goes on.
+    Raises as :func:`place_call`.
+    """
+    if not twilio.public_url:
+        raise OutboundNotConfigured(
+            "set BOOKING_AGENT_PUBLIC_URL: Twilio fetches the call's instructions from it")
+    query = {"campaign": campaign_name}
     if recipient is not None and recipient.first_name:
         query["name"] = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
     voice_url = public_request_url(twilio.public_url, "/twilio/voice", urlencode(query))
+    extra = urlencode(callback_query or {})
+    amd: dict[str, str] = {}
+    if detect_machines:
+        amd = {"machine_detection": "DetectMessageEnd", "async_amd": "true",
+               "async_amd_status_callback":
+                   public_request_url(twilio.public_url, "/twilio/amd", extra),
+               "async_amd_status_callback_method": "POST"}
     try:
         call = client.calls.create(
             to=to, from_=our_number, url=voice_url, method="POST",
-            status_callback=public_request_url(twilio.public_url, "/twilio/status"),
-            status_callback_method="POST", status_callback_event=STATUS_EVENTS,
+            status_callback=public_request_url(twilio.public_url, "/twilio/status", extra),
+            status_callback_method="POST", status_callback_event=STATUS_EVENTS, **amd,
         )
     except TwilioRestException as exc:
         if exc.status >= 500 or exc.status in _NOT_THE_NUMBERS_FAULT:
@@ -146,8 +174,9 @@ def place_call(
     except OSError as exc:  # requests' connection errors: nothing reached Twilio
         raise CallNotPlaced(
             f"cannot reach the Twilio API at {twilio.api_url} ({type(exc).__name__})") from exc
-    record_call_started(database, call.sid, campaign=campaign.name, direction="outbound",
-                        caller_number=to, our_number=our_number, status="queued")
+    record_call_started(database, call.sid, campaign=campaign_name, direction="outbound",
+                        caller_number=to, our_number=our_number, status="queued",
+                        organisation_id=organisation_id)
     return str(call.sid)
 
 

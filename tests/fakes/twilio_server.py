@@ -4,8 +4,12 @@ It speaks the 2010-04-01 Calls API (create, update, fetch) and the account fetch
 auth, and plays the telephone network's part: an outbound call "rings" and is answered,
 Twilio's signed status callbacks go to ``StatusCallback``, the voice webhook (``Url``) is
 fetched signed for its TwiML, and a hang-up (``Status=completed``) ends the call with a
-``completed`` callback. Inbound calls are started by the test with :meth:`TwilioEmulator.ring`.
-Tests then open the media stream the TwiML names with ``tests.fakes.media_caller``.
+``completed`` callback. Each number can behave as a person, a busy line, no answer, a failed
+call or an answering machine (``behaviours``); calls asking for asynchronous answering-machine
+detection get Twilio's signed ``AnsweredBy`` verdict (``human`` / ``machine_end_beep``), and a
+machine "records" the TwiML the server updates the call with. Inbound calls are started by
+the test with :meth:`TwilioEmulator.ring`. Tests then open the media stream the TwiML names
+with ``tests.fakes.media_caller``.
 """
 
 from __future__ import annotations
@@ -64,6 +68,10 @@ class EmulatedCall:
     answer_twiml: str | None = None
     answered: asyncio.Event | None = None
     updates: list[dict[str, str]] = field(default_factory=list)
+    amd_callback: str | None = None  # AsyncAmdStatusCallback, when detection was asked for
+    answered_by: str | None = None  # the verdict posted to it
+    created_wall: float = field(default_factory=time.time)
+    ended_wall: float | None = None  # when the call reached a final status
 
     def resource(self, account: str) -> dict[str, Any]:
         duration = (
@@ -87,6 +95,13 @@ class TwilioEmulator:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.answer = answer  # "answer", "busy" or "no-answer" for outbound calls
+        # Per called number: "answer", "machine", "busy", "no-answer" or "failed".
+        self.behaviours: dict[str, str] = {}
+        # Answered calls end (``completed``) this long after answering; None: when hung up.
+        self.hang_up_after: float | None = None
+        # (wall-clock time, To) of every authorised Calls create, refused or not: the rate
+        # Twilio counts against the account's calls-per-second limit.
+        self.create_times: list[tuple[float, str]] = []
         self.invalid_numbers: set[str] = set()  # To numbers Twilio refuses (error 21211)
         # While set, every Calls create answers this status as Twilio does in an outage
         # (500/503, error 20500) or when over its rate limit (429, error 20429).
@@ -129,6 +144,8 @@ class TwilioEmulator:
 
     async def _status(self, call: EmulatedCall, status: str, event: str) -> None:
         call.status = status
+        if status in ("completed", "busy", "no-answer", "failed", "canceled"):
+            call.ended_wall = call.ended_wall or time.time()
         if call.status_callback and (not call.status_events or event in call.status_events):
             params = self._call_params(call)
             if status == "completed" and call.answered_at is not None:
@@ -144,10 +161,11 @@ class TwilioEmulator:
         call.answered.set()
 
     async def _dial(self, call: EmulatedCall) -> None:
+        behaviour = self.behaviours.get(call.to, self.answer)
         await self._status(call, "initiated", "initiated")
         await self._status(call, "ringing", "ringing")
-        if self.answer != "answer":
-            await self._status(call, self.answer, "completed")
+        if behaviour not in ("answer", "machine"):
+            await self._status(call, behaviour, "completed")
             assert call.answered is not None
             call.answered.set()
             return
@@ -159,6 +177,47 @@ class TwilioEmulator:
             call.answered_at = time.monotonic()
             assert call.answered is not None
             call.answered.set()
+        if call.amd_callback:
+            # DetectMessageEnd: a machine's verdict comes once its greeting ended (the beep).
+            call.answered_by = "machine_end_beep" if behaviour == "machine" else "human"
+            params = {**self._call_params(call), "AnsweredBy": call.answered_by,
+                      "MachineDetectionDuration": "1200"}
+            await self._signed_post(call.amd_callback, params)
+        if self.hang_up_after is not None:
+            await asyncio.sleep(self.hang_up_after)
+            await self._end(call)
+
+    async def _end(self, call: EmulatedCall) -> None:
+        if call.status != "completed":
+            await self._status(call, "completed", "completed")
+
+    def overlapping_calls(self) -> dict[str, int]:
+        """Numbers that were in two calls at once, with how many such overlaps."""
+        by_number: dict[str, list[tuple[float, float]]] = {}
+        for call in self.calls.values():
+            if call.direction == "outbound-api":
+                end = call.ended_wall if call.ended_wall is not None else float("inf")
+                by_number.setdefault(call.to, []).append((call.created_wall, end))
+        overlaps: dict[str, int] = {}
+        for number, spans in by_number.items():
+            spans.sort()
+            count, latest_end = 0, float("-inf")
+            for start, end in spans:
+                count += start < latest_end  # began before an earlier call had ended
+                latest_end = max(latest_end, end)
+            if count:
+                overlaps[number] = count
+        return overlaps
+
+    def max_calls_per_second(self) -> int:
+        """The most Calls creates in any one-second window (``[t, t+1)``)."""
+        times = sorted(t for t, _ in self.create_times)
+        best, first = 0, 0
+        for last, moment in enumerate(times):
+            while moment - times[first] >= 1.0:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
 
     async def ring(self, to: str, from_: str, voice_url: str) -> tuple[str, str, int]:
         """An inbound call to ``to``: POST the signed voice webhook; (sid, TwiML, status)."""
@@ -212,6 +271,7 @@ class TwilioEmulator:
                 return error(401, 20003, "Authenticate")
             form = await request.form()
             self.requests.append(("create", "", dict(form)))
+            self.create_times.append((time.time(), str(form.get("To", ""))))
             if self.create_fails_with == 429:
                 return error(429, 20429, "Too Many Requests")
             if self.create_fails_with is not None:
@@ -228,6 +288,8 @@ class TwilioEmulator:
                 status_callback=form.get("StatusCallback"),
                 status_events=[str(v) for v in form.getlist("StatusCallbackEvent")],
             )
+            if form.get("AsyncAmd") == "true" and form.get("MachineDetection"):
+                call.amd_callback = str(form.get("AsyncAmdStatusCallback") or "") or None
             call.answered = asyncio.Event()
             self.calls[call.sid] = call
             asyncio.get_running_loop().create_task(self._dial(call))
@@ -256,6 +318,11 @@ class TwilioEmulator:
                 asyncio.get_running_loop().create_task(
                     self._status(call, "completed", "completed"))
                 call.status = "completed"
+            elif form.get("Twiml") and call.status != "completed":
+                # New instructions: a <Say> then <Hangup/> plays and the call ends.
+                call.answer_twiml = form["Twiml"]
+                if "<Hangup" in form["Twiml"]:
+                    asyncio.get_running_loop().create_task(self._end(call))
             return JSONResponse(call.resource(self.account_sid))
 
         return app

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     dial_cps: float = Field(1.0, gt=0, le=1000)
     dial_cps_margin: float = Field(0.1, ge=0, le=1)
     dial_lease_seconds: float = Field(30.0, gt=0, le=3600)
+    dial_confirm_seconds: float = Field(60.0, gt=0, le=3600)
     dial_call_lease_seconds: float = Field(3600.0, gt=0, le=24 * 3600)
     dial_poll_seconds: float = Field(1.0, gt=0, le=60)
     dial_worker_concurrency: int = Field(2, ge=1, le=64)
@@ -144,6 +145,7 @@ class Settings(BaseSettings):
         return DiallerConfig(
             cps=self.dial_cps, cps_margin=self.dial_cps_margin,
             lease_seconds=self.dial_lease_seconds,
+            confirm_seconds=self.dial_confirm_seconds,
             call_lease_seconds=self.dial_call_lease_seconds,
             poll_seconds=self.dial_poll_seconds,
             heartbeat_seconds=max(1.0, min(5.0, self.dial_lease_seconds / 3)),

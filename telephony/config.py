@@ -60,6 +60,10 @@ class DiallerConfig:
     cps_margin: float = 0.1
     # How long a worker holds a job before dialling; a dead worker's job is free after it.
     lease_seconds: float = 30.0
+    # From counting an attempt until the call is known (the worker or the first status
+    # callback saw its sid): more than Twilio's API time-out (API_TIMEOUT_SECONDS) plus a
+    # callback, so a slow API never lets a second worker dial the same contact.
+    confirm_seconds: float = 60.0
     # A call this long without a final status is checked with Twilio.
     call_lease_seconds: float = 3600.0
     # Pause between looks when no job is due.

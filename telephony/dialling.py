@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -57,7 +57,7 @@ from storage.dialling_tables import (
 from telephony.calling_hours import candidate_zones, next_calling_time, within_hours
 from telephony.config import DiallerConfig, TwilioConfig
 from telephony.do_not_call import is_listed
-from telephony.outbound import CallNotPlaced, OutboundNotConfigured, create_call
+from telephony.outbound import CallNotPlaced, OutboundNotConfigured, check_account, create_call
 from telephony.twilio_payloads import DialReference
 
 log = logging.getLogger(__name__)
@@ -95,15 +95,22 @@ def listed_zone(recipient: Recipient) -> str | None:
     return None
 
 
+class CampaignNameTaken(ValueError):
+    """Another organisation's campaign of that name is in the dialling queue."""
+
+
 def enqueue_campaign(
     database: Database, campaign: Campaign, contacts: list[Recipient], *, from_number: str,
-    organisation_id: str | None = None, now: datetime | None = None,
+    organisation_id: str | None = None, now: datetime | None = None, start: bool = True,
 ) -> int:
-    """Put ``campaign`` (running) and its ``contacts`` in the queue; returns how many are new.
+    """Put ``campaign`` and its ``contacts`` in the queue; returns how many are new.
 
+    With ``start`` the campaign runs at once; without, a campaign new to the queue waits
+    paused (an upload before the operator presses start) and a queued one keeps its state.
     Contacts already queued for the campaign are left as they are. Each job waits for the
     contact's next calling hours. A zone the list names that no one knows is refused
-    (ValueError naming the contacts) and nothing is added.
+    (ValueError naming the contacts) and nothing is added; so is a campaign name another
+    organisation's queued campaign has (:class:`CampaignNameTaken`).
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -122,11 +129,11 @@ def enqueue_campaign(
                 continue
         phone = e164(contact.phone or "")
         zones = candidate_zones(phone, zone)
-        start = next_calling_time(now, zones, hours)
+        due = next_calling_time(now, zones, hours)
         row: dict[str, Any] = {
             "phone": phone, "recipient": contact.model_dump(), "zones": zones,
-            "state": "queued", "run_after": start or now, "attempts": 0, "updated_at": now}
-        if start is None:
+            "state": "queued", "run_after": due or now, "attempts": 0, "updated_at": now}
+        if due is None:
             row.update(state="done", outcome="unreachable",
                        reason="no hour inside the calling hours in every zone of the number")
         rows.append(row)
@@ -135,12 +142,21 @@ def enqueue_campaign(
     insert = pg_insert if database.dialect == "postgresql" else sqlite_insert
     settings = {"dialling": campaign.dialling.model_dump(mode="json"),
                 "business_name": campaign.business_name, "agent_name": campaign.agent_name}
+    changes: dict[str, Any] = {"from_number": our_number, "settings": settings}
+    if start:
+        changes["state"] = "running"
     with database.session(serial=True) as session:
+        owner = session.execute(select(DialCampaignRow.organisation_id).where(
+            DialCampaignRow.name == campaign.name)).first()
+        if owner is not None and owner[0] != organisation_id:
+            raise CampaignNameTaken(
+                f"another organisation's campaign {campaign.name!r} is in the dialling queue;"
+                " rename this campaign to dial it")
         session.execute(insert(DialCampaignRow).values(
-            name=campaign.name, organisation_id=organisation_id, state="running",
+            name=campaign.name, organisation_id=organisation_id,
+            state="running" if start else "paused",
             from_number=our_number, settings=settings, created_at=now,
-        ).on_conflict_do_update(index_elements=["name"], set_={
-            "state": "running", "from_number": our_number, "settings": settings}))
+        ).on_conflict_do_update(index_elements=["name"], set_=changes))
         campaign_id = session.scalar(
             select(DialCampaignRow.id).where(DialCampaignRow.name == campaign.name))
         if not rows:
@@ -154,14 +170,23 @@ def enqueue_campaign(
         return (session.scalar(count) or 0) - before
 
 
-def set_campaign_state(database: Database, name: str, state: str) -> bool:
+def _named(name: str, organisation_id: str | None) -> Any:
+    # An organisation sees only its own queued campaigns; None (the CLI) sees any.
+    where = DialCampaignRow.name == name
+    if organisation_id is not None:
+        where = where & (DialCampaignRow.organisation_id == organisation_id)
+    return where
+
+
+def set_campaign_state(database: Database, name: str, state: str, *,
+                       organisation_id: str | None = None) -> bool:
     """Run, pause or stop dialling a campaign; False if it is not in the queue.
 
     Paused and stopped campaigns' jobs are not taken; calls in progress go on.
     """
     with database.session() as session:
         return session.execute(update(DialCampaignRow).where(
-            DialCampaignRow.name == name).values(state=state)).rowcount == 1
+            _named(name, organisation_id)).values(state=state)).rowcount == 1
 
 
 @dataclass(frozen=True)
@@ -184,11 +209,12 @@ class Progress:
         return self.jobs.get("done", 0) == self.total
 
 
-def progress(database: Database, name: str) -> Progress | None:
+def progress(database: Database, name: str, *,
+             organisation_id: str | None = None) -> Progress | None:
     """The campaign's dialling progress, or None if it is not in the queue."""
     with database.session() as session:
         row = session.execute(select(DialCampaignRow.id, DialCampaignRow.state).where(
-            DialCampaignRow.name == name)).first()
+            _named(name, organisation_id))).first()
         if row is None:
             return None
         jobs = dict(session.execute(select(DialJobRow.state, func.count()).where(
@@ -291,6 +317,14 @@ def claim_job(database: Database, worker: str, lease_seconds: float,
             ).scalars().first()
             if job is None:
                 continue
+            if job.state == "leased" and job.attempts:
+                # Its worker stopped after counting an attempt and no callback ever said a
+                # call exists (that would have made the job ``calling``): nothing rang.
+                session.execute(update(DialAttemptRow).where(
+                    DialAttemptRow.job_id == job.id, DialAttemptRow.attempt == job.attempts,
+                    DialAttemptRow.status.is_(None),
+                ).values(status="lost", ended_at=now,
+                         reason="the worker stopped while dialling; Twilio reported no call"))
             job.state, job.leased_by, job.updated_at = "leased", worker, now
             job.lease_until = now + timedelta(seconds=lease_seconds)
             return LeasedJob(
@@ -357,16 +391,22 @@ def reserve_dial_slot(database: Database, account_sid: str, cps: float, *,
 
 # --- attempts and their outcome -------------------------------------------------------------
 
-def start_attempt(database: Database, job: LeasedJob, worker: str) -> int | None:
+def start_attempt(database: Database, job: LeasedJob, worker: str,
+                  confirm_seconds: float) -> int | None:
     """Count and record the attempt about to be dialled; its number, or None when this worker
-    lost the job (its lease ran out and another worker took it): then it must not dial."""
+    lost the job (its lease ran out and another worker took it): then it must not dial.
+
+    The lease now lasts ``confirm_seconds``, longer than Twilio's API may take to answer
+    (the client's time-out) plus its first status callback: until the call is known, no
+    other worker may take the job, or a slow API would have one contact called twice.
+    """
     now = _now()
     with database.session() as session:
         taken = session.execute(update(DialJobRow).where(
             DialJobRow.id == job.id, DialJobRow.state == "leased",
             DialJobRow.leased_by == worker, DialJobRow.attempts == job.attempts,
-        ).values(attempts=job.attempts + 1, answered_by=None, call_id=None,
-                 updated_at=now)).rowcount
+        ).values(attempts=job.attempts + 1, answered_by=None, call_id=None, updated_at=now,
+                 lease_until=now + timedelta(seconds=confirm_seconds))).rowcount
         if taken != 1:
             return None
         session.add(DialAttemptRow(job_id=job.id, attempt=job.attempts + 1, worker=worker,
@@ -374,20 +414,39 @@ def start_attempt(database: Database, job: LeasedJob, worker: str) -> int | None
     return job.attempts + 1
 
 
+def abandon_attempt(database: Database, job: LeasedJob, attempt: int, worker: str, *,
+                    run_after: datetime, reason: str) -> None:
+    """Take back an attempt counted but never dialled (the worker stopped, or the calling
+    hours ended while it waited for its slot): the job is queued again as it was."""
+    with database.session() as session:
+        taken = session.execute(update(DialJobRow).where(
+            DialJobRow.id == job.id, DialJobRow.state == "leased",
+            DialJobRow.leased_by == worker, DialJobRow.attempts == attempt,
+        ).values(state="queued", attempts=attempt - 1, run_after=run_after, lease_until=None,
+                 leased_by=None, reason=reason[:1024], updated_at=_now())).rowcount
+        if taken == 1:
+            session.execute(delete(DialAttemptRow).where(
+                DialAttemptRow.job_id == job.id, DialAttemptRow.attempt == attempt))
+
+
 def attach_call(database: Database, job_id: int, attempt: int, call_sid: str,
-                call_lease_seconds: float) -> None:
+                call_lease_seconds: float | None) -> None:
     """Note that attempt ``attempt`` of job ``job_id`` is call ``call_sid``, now in Twilio's
     hands: the job is ``calling`` until the call's final status (or, should that never come,
-    until ``call_lease_seconds`` pass and a worker asks Twilio). Idempotent: the worker and
-    the call's first status callback both call it, whichever comes first."""
+    until its lease passes and a worker asks Twilio). Idempotent: the worker and the call's
+    first status callback both call it, whichever comes first. The worker sets the lease to
+    ``call_lease_seconds``; a callback (None) keeps the lease the worker had, so a worker that
+    died right after dialling has its call checked with Twilio soon after."""
     now = _now()
+    values: dict[str, Any] = {"state": "calling", "call_id": call_sid, "updated_at": now}
+    if call_lease_seconds is not None:
+        values["lease_until"] = now + timedelta(seconds=call_lease_seconds)
     with database.session() as session:
         session.execute(update(DialJobRow).where(
             DialJobRow.id == job_id, DialJobRow.attempts == attempt,
             DialJobRow.state.in_(("leased", "calling")),
             (DialJobRow.call_id.is_(None)) | (DialJobRow.call_id == call_sid),
-        ).values(state="calling", call_id=call_sid, updated_at=now,
-                 lease_until=now + timedelta(seconds=call_lease_seconds)))
+        ).values(values))
         session.execute(update(DialAttemptRow).where(
             DialAttemptRow.job_id == job_id, DialAttemptRow.attempt == attempt,
             DialAttemptRow.call_id.is_(None)).values(call_id=call_sid))
@@ -607,6 +666,7 @@ class DialWorker:
     def run(self, stop: threading.Event) -> WorkerCounters:
         """Dial until ``stop`` is set (jobs in hand are given back), then return the counts."""
         register_worker(self.database, self.name, stale_after=3 * self.config.heartbeat_seconds)
+        self._warm_up()
         threads = [threading.Thread(target=self._loop, args=(stop, i), daemon=True,
                                     name=f"dial-{i}") for i in range(self.config.concurrency)]
         for thread in threads:
@@ -617,6 +677,17 @@ class DialWorker:
             thread.join()
         heartbeat(self.database, self.name, stopped=True)
         return self.counters
+
+    def _warm_up(self) -> None:
+        """Ask Twilio for the account once before the first call: a refused account stops the
+        worker now (OutboundNotConfigured), and the client's lazily imported modules and its
+        connection are ready, so the first calls leave on their slots instead of bunching up
+        behind a slow first request."""
+        _ = self.client.calls  # imports the Calls resource now, not inside the first slot
+        try:
+            check_account(self.client, self.twilio)
+        except CallNotPlaced as exc:
+            log.warning("worker %s: %s; dialling will retry", self.name, exc)
 
     def _loop(self, stop: threading.Event, index: int) -> None:
         next_check = _now()
@@ -663,24 +734,46 @@ class DialWorker:
         return True
 
     def dial(self, job: LeasedJob, stop: threading.Event) -> None:
-        """Place the call of a leased job, within the account's calls-per-second budget."""
+        """Place the call of a leased job, within the account's calls-per-second budget.
+
+        Slots are ``(1 + margin) / cps`` apart, so any one second holds at most ``cps`` calls
+        as long as each request reaches Twilio less than ``margin`` seconds after its slot.
+        Everything but the request itself (the attempt counted, the lease held) is done
+        before the wait, and a worker that wakes more than ``margin / 2`` late (a busy host)
+        takes a new slot rather than send late and bunch with the next slot's call.
+        """
         if not self._may_dial(job):
+            return
+        if job.attempts >= job.settings.max_attempts:  # the campaign's limit was lowered
+            finish_unplaced(self.database, job, self.name, "unreachable",
+                            f"{job.attempts} attempts made")
             return
         assert self.twilio.account_sid is not None
         slot = reserve_dial_slot(self.database, self.twilio.account_sid, self.config.cps,
                                  margin=self.config.cps_margin)
-        if not extend_lease(self.database, job, self.name,
-                            slot + timedelta(seconds=self.config.lease_seconds)):
-            return
-        wait = (slot - _now()).total_seconds()
-        if wait > 0 and stop.wait(wait):
-            release(self.database, job, self.name, run_after=_now(), reason="worker stopped")
-            return
-        # The wait may have crossed the end of the calling hours or an opt-out may have come in.
-        if not self._may_dial(job):
-            return
-        attempt = start_attempt(self.database, job, self.name)
+        hold = max(0.0, (slot - _now()).total_seconds()) + self.config.confirm_seconds
+        attempt = start_attempt(self.database, job, self.name, hold)
         if attempt is None:
+            return
+        tolerance = self.config.cps_margin / 2
+        while True:
+            wait = (slot - _now()).total_seconds()
+            if wait > 0 and stop.wait(wait):
+                abandon_attempt(self.database, job, attempt, self.name, run_after=_now(),
+                                reason="worker stopped before dialling")
+                return
+            if (_now() - slot).total_seconds() <= tolerance:
+                break
+            slot = reserve_dial_slot(self.database, self.twilio.account_sid, self.config.cps,
+                                     margin=self.config.cps_margin)
+            extend_lease(self.database, job, self.name,
+                         slot + timedelta(seconds=self.config.confirm_seconds))
+        # The wait may have crossed the end of the calling hours.
+        now = _now()
+        if not within_hours(now, job.zones, job.settings.calling_hours):
+            due = next_calling_time(now, job.zones, job.settings.calling_hours)
+            abandon_attempt(self.database, job, attempt, self.name, run_after=due or now,
+                            reason="outside calling hours")
             return
         try:
             sid = create_call(
@@ -706,13 +799,12 @@ class DialWorker:
 # --- what the call server hears -------------------------------------------------------------
 
 def note_dial_status(database: Database, call_sid: str, status: str,
-                     reference: DialReference | None,
-                     call_lease_seconds: float = DiallerConfig().call_lease_seconds) -> None:
+                     reference: DialReference | None) -> None:
     """A status callback of any call: a call of the dialling queue is attached to its job (the
     first callback may arrive before the worker noted the call) or, on its final status,
     settles the job. Calls of no job are left alone."""
     if reference is not None and status not in FINAL_STATUSES:
-        attach_call(database, reference.job, reference.attempt, call_sid, call_lease_seconds)
+        attach_call(database, reference.job, reference.attempt, call_sid, None)
     elif status in FINAL_STATUSES:
         settle_call(database, call_sid, status,
                     job_id=reference.job if reference else None,

@@ -36,6 +36,8 @@ from telephony.signatures import public_request_url
 log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
+# Seconds any one request to Twilio's API may take (DiallerConfig.confirm_seconds is longer).
+API_TIMEOUT_SECONDS = 15.0
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # Twilio answers these for the account or the request rate, not for the number called.
 _NOT_THE_NUMBERS_FAULT = {401, 403, 404, 429}
@@ -55,7 +57,7 @@ class _ApiBaseHttpClient(TwilioHttpClient):
     """The twilio client's HTTP client, sending its requests to the configured API base."""
 
     def __init__(self, base_url: str) -> None:
-        super().__init__()
+        super().__init__(timeout=API_TIMEOUT_SECONDS)
         self._base = base_url.rstrip("/")
 
     def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
@@ -69,7 +71,9 @@ def twilio_client(twilio: TwilioConfig) -> Client:
     if not twilio.account_sid or twilio.auth_token is None:
         raise OutboundNotConfigured(
             "set BOOKING_AGENT_TWILIO_ACCOUNT_SID and BOOKING_AGENT_TWILIO_AUTH_TOKEN")
-    http_client = None
+    # A time-out on every request: an API call that hangs must not hold a dialling job
+    # past the lease that keeps other workers from calling the same contact.
+    http_client = TwilioHttpClient(timeout=API_TIMEOUT_SECONDS)
     if twilio.api_url.rstrip("/") != TWILIO_API:
         http_client = _ApiBaseHttpClient(twilio.api_url)
     return Client(twilio.account_sid, twilio.auth_token.get_secret_value(),

@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 from fastapi import WebSocket
 
 from agent.campaign import Campaign
@@ -25,7 +28,7 @@ from telephony.metrics import ServerMetrics
 from telephony.outbound import twilio_client
 from telephony.phone_pipeline import AdmittedCall
 from tests.fakes.loopback import BackgroundServer, free_port
-from tests.fakes.twilio_server import TwilioEmulator
+from tests.fakes.twilio_server import TwilioEmulator, max_calls_per_second, overlapping_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_DAY = {"start": "00:00", "end": "23:59"}
@@ -48,14 +51,74 @@ def zone_at_hour(hour: int, now: datetime | None = None) -> str:
     return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
+class EmulatorProcess:
+    """The Twilio emulator in a process of its own, driven over its ``/_emulator`` routes.
+
+    Rate measurements need it: in the test's process, a busy moment (the call server's work,
+    the GIL) delays the emulator noting a request, and two requests noted together look like a
+    burst the workers never sent.
+    """
+
+    account_sid = TwilioEmulator.__init__.__defaults__[0]  # type: ignore[index]
+    auth_token = TwilioEmulator.__init__.__defaults__[1]  # type: ignore[index]
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakes.twilio_server", str(self.port)], cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{self.base_url}/_emulator/stats", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the Twilio emulator did not start"
+                time.sleep(0.1)
+        self.behaviours: dict[str, str] = {}
+        self.invalid_numbers: set[str] = set()
+        self.hang_up_after: float | None = None
+
+    def configure(self) -> None:
+        """Send ``behaviours``, ``invalid_numbers`` and ``hang_up_after`` to the emulator."""
+        httpx.post(f"{self.base_url}/_emulator/config", json={
+            "behaviours": self.behaviours, "invalid_numbers": sorted(self.invalid_numbers),
+            "hang_up_after": self.hang_up_after}, timeout=10).raise_for_status()
+
+    def _stats(self) -> dict[str, list]:  # type: ignore[type-arg]
+        return httpx.get(f"{self.base_url}/_emulator/stats", timeout=30).json()
+
+    @property
+    def create_times(self) -> list[tuple[float, str]]:
+        """(time, To) of every Calls create."""
+        return [(t, to) for t, to in self._stats()["create_times"]]
+
+    def overlapping_calls(self) -> dict[str, int]:
+        """Numbers that were in two calls at once."""
+        return overlapping_calls([tuple(span) for span in self._stats()["spans"]])
+
+    def max_calls_per_second(self) -> int:
+        """The most Calls creates in any one second."""
+        return max_calls_per_second([t for t, _ in self.create_times])
+
+    def stop(self) -> None:
+        """End the emulator's process."""
+        self.process.terminate()
+        self.process.wait(10)
+
+
 class DiallingRig:
     """The Twilio emulator and a call server sharing ``database``; workers dial through them."""
 
     def __init__(self, database: Database, campaigns: list[Campaign],
-                 *, hang_up_after: float | None = 0.05) -> None:
+                 *, hang_up_after: float | None = 0.05, emulator_process: bool = False) -> None:
         self.database = database
-        self.twilio = TwilioEmulator().start()
+        self.twilio: Any = EmulatorProcess() if emulator_process else TwilioEmulator().start()
         self.twilio.hang_up_after = hang_up_after
+        if emulator_process:
+            self.twilio.configure()
         port = free_port()
         self.settings = Settings(
             _env_file=None, public_url=f"http://127.0.0.1:{port}",
@@ -120,10 +183,14 @@ class DiallingRig:
 
     def start_worker_process(self, database_url: str, name: str,
                              **settings: str) -> subprocess.Popen[bytes]:
-        """A real ``booking-agent worker`` process (stderr to a file beside nothing: DEVNULL)."""
+        """A real ``booking-agent worker`` process; its stderr is kept in ``process.log``."""
         env = self.worker_env(database_url, instance=name, **settings)
-        return subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its log goes to a file (a pipe nobody reads would stall the worker once full).
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
+        process = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=ROOT,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=log)
+        process.log = log  # type: ignore[attr-defined]
+        return process
 
     def stop(self) -> None:
         """Stop the call server and the emulator."""

@@ -137,7 +137,7 @@ def _worker(args: argparse.Namespace) -> int:
           "stop with Ctrl-C", file=sys.stderr)
     try:
         counts = worker.run(stop)
-    except WorkerRefused as exc:
+    except (WorkerRefused, OutboundNotConfigured) as exc:
         print(f"booking-agent worker: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(f"worker {worker.name} stopped: {counts.placed} calls placed, {counts.not_placed} "

@@ -616,22 +616,25 @@ def check_stale_calls(database: Database, client: Client, config: DiallerConfig)
     lost); settle the ended ones, extend the others. Returns how many were settled."""
     now = _now()
     with database.session(serial=True) as session:
-        stale = session.execute(_locked(select(DialJobRow.id, DialJobRow.call_id).where(
+        stale = session.execute(_locked(select(
+            DialJobRow.id, DialJobRow.call_id, DialJobRow.attempts).where(
             DialJobRow.state == "calling", DialJobRow.lease_until <= now).limit(20),
             database)).all()
-        for job_id, _ in stale:
+        for job_id, _, _ in stale:
             # Held by this worker while it asks: no one else asks about the same call.
             session.execute(update(DialJobRow).where(DialJobRow.id == job_id).values(
                 lease_until=now + timedelta(seconds=config.call_lease_seconds)))
     settled = 0
-    for job_id, call_sid in stale:
+    for job_id, call_sid, attempt in stale:
         try:
             status = str(client.calls(call_sid).fetch().status)
         except (TwilioException, OSError) as exc:
             log.warning("could not ask Twilio about call %s: %s", call_sid, exc)
             continue
         if status in FINAL_STATUSES:
-            settled += settle_call(database, call_sid, status, job_id=job_id,
+            # The attempt asked about, not the job's latest: should the call's own callback
+            # have settled it meanwhile and a new attempt begun, this answer must not touch it.
+            settled += settle_call(database, call_sid, status, job_id=job_id, attempt=attempt,
                                    reason=f"call {status} (asked Twilio)") is not None
     return settled
 

@@ -24,13 +24,14 @@ from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from agent.campaign import Campaign
 from prompts import line
 from storage.database import Database
 from telephony.call_records import answer_call, record_status, start_stream
 from telephony.config import TwilioConfig
+from telephony.dialling import answered_machine_or_human, note_dial_status
 from telephony.metrics import ServerMetrics
 from telephony.phone_pipeline import AdmittedCall
 from telephony.signatures import (
@@ -40,11 +41,13 @@ from telephony.signatures import (
     websocket_url,
 )
 from telephony.twilio_payloads import (
+    AmdCallback,
     PayloadInvalid,
     StartMessage,
     StatusCallback,
     StreamStart,
     VoiceWebhook,
+    dial_reference,
     parse_form,
     parse_opening_message,
 )
@@ -251,7 +254,7 @@ def create_app(
         return Response(twiml, media_type=xml)
 
     @app.post("/twilio/status")
-    async def status(form: TwilioForm) -> Response:
+    async def status(request: Request, form: TwilioForm) -> Response:
         try:
             params = parse_form(StatusCallback, form)
         except PayloadInvalid as exc:
@@ -262,6 +265,23 @@ def create_app(
         await asyncio.to_thread(
             record_status, database, params.call_sid, params.call_status,
             params.duration_seconds)
+        # A call of the dialling queue: its job learns the call is ringing, or how it ended.
+        await asyncio.to_thread(note_dial_status, database, params.call_sid, params.call_status,
+                                dial_reference(dict(request.query_params)))
+        return Response(status_code=204)
+
+    @app.post("/twilio/amd")
+    async def amd(request: Request, form: TwilioForm) -> Response:
+        try:
+            params = parse_form(AmdCallback, form)
+        except PayloadInvalid as exc:
+            metrics.rejected.labels("webhook_form").inc()
+            log.warning("refused an answering-machine callback: %s", exc.reason)
+            return Response(status_code=400)
+        action = await asyncio.to_thread(
+            answered_machine_or_human, database, twilio, params.call_sid, params.answered_by,
+            dial_reference(dict(request.query_params)))
+        metrics.answered_by.labels(action).inc()
         return Response(status_code=204)
 
     @app.websocket(MEDIA_PATH)
@@ -312,7 +332,7 @@ def create_app(
 
     @app.get("/metrics")
     async def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

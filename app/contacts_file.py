@@ -77,6 +77,12 @@ def load_contacts(path: str | Path) -> list[Recipient]:
         text = read_text(path, encoding="utf-8-sig")
     except InputError as exc:
         raise ContactsInvalid(str(path), [(0, str(exc))]) from None
+    return parse_contacts(text, str(path))
+
+
+def parse_contacts(text: str, source: str = "contacts") -> list[Recipient]:
+    """A contact list's CSV text (as :func:`load_contacts` reads from a file, e.g. an upload);
+    raises :class:`ContactsInvalid` naming ``source`` and listing every bad row."""
     reader = csv.reader(io.StringIO(text, newline=""))
     problems: list[tuple[int, str]] = []
     contacts: list[Recipient] = []
@@ -138,5 +144,5 @@ def load_contacts(path: str | Path) -> list[Recipient]:
     if headers is None and not problems:
         problems.append((1, "the file is empty: a header with a phone column is needed"))
     if problems:
-        raise ContactsInvalid(str(path), problems)
+        raise ContactsInvalid(source, problems)
     return contacts

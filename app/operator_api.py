@@ -40,6 +40,7 @@ from app.operators.campaigns import (
     patch_campaign,
     replace_campaign,
 )
+from app.operators.dialling_api import dialling_router
 from app.operators.test_calls import TestCall, TestCallRefused, TestCalls
 from app.settings import Settings
 from calendar_backend.token_store import TokenCipher, TokenKeyMissing, cipher
@@ -258,6 +259,7 @@ def create_operator_api(
     api.state.database = database
     test_calls = test_calls or TestCalls(database, settings)
     api.state.test_calls = test_calls
+    api.include_router(dialling_router(_organisation, ApiError))
 
     api.include_router(_calendars_router(database, settings))
 

@@ -12,7 +12,7 @@ from agent.config import LLMConfig
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.follow import FollowSettings
-from telephony.config import SpeechConfig, TwilioConfig
+from telephony.config import DiallerConfig, SpeechConfig, TwilioConfig
 
 
 class Settings(BaseSettings):
@@ -77,6 +77,19 @@ class Settings(BaseSettings):
     silence_timeout_seconds: float = 20.0
     # Outbound dialling: seconds between placing two calls of a contact list.
     dial_pace_seconds: float = 30.0
+    # The dialling queue (``booking-agent worker``): calls started per second on the Twilio
+    # account across every worker (Twilio's default is 1), how long a worker may hold a job
+    # before dialling it, how long a call may go without a final status before Twilio is
+    # asked, and how often an idle worker looks for due jobs.
+    dial_cps: float = Field(1.0, gt=0, le=1000)
+    dial_cps_margin: float = Field(0.1, ge=0, le=1)
+    dial_lease_seconds: float = Field(30.0, gt=0, le=3600)
+    dial_confirm_seconds: float = Field(60.0, gt=0, le=3600)
+    dial_call_lease_seconds: float = Field(3600.0, gt=0, le=24 * 3600)
+    dial_poll_seconds: float = Field(1.0, gt=0, le=60)
+    dial_worker_concurrency: int = Field(2, ge=1, le=64)
+    # This process's name in metrics and the worker list (default: host-pid).
+    instance: str | None = None
 
     # Dialogue LLM: any OpenAI-compatible server; unset key means the guided policy.
     openai_api_key: SecretStr | None = None
@@ -144,6 +157,18 @@ class Settings(BaseSettings):
             auth_token=self.twilio_auth_token,
             api_url=self.twilio_api_url,
             public_url=self.public_url,
+        )
+
+    def dialler(self) -> DiallerConfig:
+        """How dialling workers pace and hold their jobs."""
+        return DiallerConfig(
+            cps=self.dial_cps, cps_margin=self.dial_cps_margin,
+            lease_seconds=self.dial_lease_seconds,
+            confirm_seconds=self.dial_confirm_seconds,
+            call_lease_seconds=self.dial_call_lease_seconds,
+            poll_seconds=self.dial_poll_seconds,
+            heartbeat_seconds=max(1.0, min(5.0, self.dial_lease_seconds / 3)),
+            concurrency=self.dial_worker_concurrency,
         )
 
     def speech(self) -> SpeechConfig:

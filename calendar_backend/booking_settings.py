@@ -114,6 +114,10 @@ def _wall_time(value: object) -> object:
     )
 
 
+# The public name other settings models (a campaign's calling hours) parse times with.
+wall_time = _wall_time
+
+
 class Availability(BaseModel):
     """The weekly window slots may be offered in, as wall-clock times in the owner's zone."""
 

@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from calendar_backend.booking_store import BookingRecord
 from storage.call_tables import CallRow
 from storage.database import Database
+from storage.dialling_tables import DialJobRow
+from telephony.do_not_call import add_in_session, scope_of
 
 # Twilio's final call statuses; a status callback with one of these ends the call.
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -180,6 +182,24 @@ def record_call_finished(
         row.ended_at = row.ended_at or ended
         if row.duration_seconds is None:
             row.duration_seconds = round((ended - row.started_at).total_seconds(), 3)
+        # A caller who asked for no more calls goes on the organisation's do-not-call list
+        # in the same transaction: no worker can dial them once the call is stored.
+        if values["follow_ups"].get("do_not_call") and row.caller_number:
+            add_in_session(session, database.dialect, [{
+                "scope": scope_of(row.organisation_id), "phone": row.caller_number,
+                "source": f"call {call_id}"[:64]}])
+        _upgrade_job_outcome(session, call_id, values)
+
+
+def _upgrade_job_outcome(session, call_id: str, values: dict[str, Any]) -> None:  # noqa: ANN001
+    """A dialled contact whose call already settled as ``talked`` (Twilio's ``completed``
+    came first) gets the conversation's own outcome: booked or opted out."""
+    outcome = "booked" if values["bookings"] else \
+        "opted_out" if values["follow_ups"].get("do_not_call") else None
+    if outcome is not None:
+        session.execute(update(DialJobRow).where(
+            DialJobRow.call_id == call_id, DialJobRow.outcome == "talked",
+        ).values(outcome=outcome))
 
 
 def _jsonable(value: Any) -> Any:

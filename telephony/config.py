@@ -59,3 +59,27 @@ class PhoneSetup:
     silence_timeout_seconds: float
     # Told of every call once it is recorded (the shell sends its webhooks), off the loop.
     call_ended: Callable[[EndedCall], None] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiallerConfig:
+    """How a dialling worker paces and holds its jobs (from the settings)."""
+
+    # Calls started per second on one Twilio account, across every worker.
+    cps: float = 1.0
+    # Slots are this much wider than 1/cps, so network jitter never packs more than ``cps``
+    # calls into one second as Twilio counts them.
+    cps_margin: float = 0.1
+    # How long a worker holds a job before dialling; a dead worker's job is free after it.
+    lease_seconds: float = 30.0
+    # From counting an attempt until the call is known (the worker or the first status
+    # callback saw its sid): more than Twilio's API time-out (API_TIMEOUT_SECONDS) plus a
+    # callback, so a slow API never lets a second worker dial the same contact.
+    confirm_seconds: float = 60.0
+    # A call this long without a final status is checked with Twilio.
+    call_lease_seconds: float = 3600.0
+    # Pause between looks when no job is due.
+    poll_seconds: float = 1.0
+    heartbeat_seconds: float = 5.0
+    # Jobs one worker dials at once (each waits for its own slot of the budget).
+    concurrency: int = 2

@@ -36,6 +36,8 @@ from telephony.signatures import public_request_url
 log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
+# Seconds any one request to Twilio's API may take (DiallerConfig.confirm_seconds is longer).
+API_TIMEOUT_SECONDS = 15.0
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # Twilio answers these for the account or the request rate, not for the number called.
 _NOT_THE_NUMBERS_FAULT = {401, 403, 404, 429}
@@ -55,7 +57,7 @@ class _ApiBaseHttpClient(TwilioHttpClient):
     """The twilio client's HTTP client, sending its requests to the configured API base."""
 
     def __init__(self, base_url: str) -> None:
-        super().__init__()
+        super().__init__(timeout=API_TIMEOUT_SECONDS)
         self._base = base_url.rstrip("/")
 
     def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
@@ -69,7 +71,9 @@ def twilio_client(twilio: TwilioConfig) -> Client:
     if not twilio.account_sid or twilio.auth_token is None:
         raise OutboundNotConfigured(
             "set BOOKING_AGENT_TWILIO_ACCOUNT_SID and BOOKING_AGENT_TWILIO_AUTH_TOKEN")
-    http_client = None
+    # A time-out on every request: an API call that hangs must not hold a dialling job
+    # past the lease that keeps other workers from calling the same contact.
+    http_client = TwilioHttpClient(timeout=API_TIMEOUT_SECONDS)
     if twilio.api_url.rstrip("/") != TWILIO_API:
         http_client = _ApiBaseHttpClient(twilio.api_url)
     return Client(twilio.account_sid, twilio.auth_token.get_secret_value(),
@@ -129,15 +133,43 @@ def place_call(
     account, and ``TwilioRestException`` when Twilio refuses this call (e.g. the number).
     """
     our_number = caller_id(twilio, campaign, from_number)
-    query = {"campaign": campaign.name}
+    return create_call(client, twilio, database, campaign.name, to, our_number,
+                       recipient=recipient)
+
+
+def create_call(
+    client: Client, twilio: TwilioConfig, database: Database, campaign_name: str, to: str,
+    our_number: str, *, recipient: Recipient | None = None,
+    callback_query: dict[str, str] | None = None, detect_machines: bool = False,
+    organisation_id: str | None = None,
+) -> str:
+    """Ask Twilio to call ``to`` from ``our_number``, and record the call (outbound, queued).
+
+    ``callback_query`` is added to the status (and answering-machine) callback URLs, so any
+    call server receiving them knows which dialling job the call belongs to. With
+    ``detect_machines`` Twilio runs asynchronous answering-machine detection until the
+    greeting ends and posts its verdict to /twilio/amd while the call goes on.
+    Raises as :func:`place_call`.
+    """
+    if not twilio.public_url:
+        raise OutboundNotConfigured(
+            "set BOOKING_AGENT_PUBLIC_URL: Twilio fetches the call's instructions from it")
+    query = {"campaign": campaign_name}
     if recipient is not None and recipient.first_name:
         query["name"] = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
     voice_url = public_request_url(twilio.public_url, "/twilio/voice", urlencode(query))
+    extra = urlencode(callback_query or {})
+    amd: dict[str, str] = {}
+    if detect_machines:
+        amd = {"machine_detection": "DetectMessageEnd", "async_amd": "true",
+               "async_amd_status_callback":
+                   public_request_url(twilio.public_url, "/twilio/amd", extra),
+               "async_amd_status_callback_method": "POST"}
     try:
         call = client.calls.create(
             to=to, from_=our_number, url=voice_url, method="POST",
-            status_callback=public_request_url(twilio.public_url, "/twilio/status"),
-            status_callback_method="POST", status_callback_event=STATUS_EVENTS,
+            status_callback=public_request_url(twilio.public_url, "/twilio/status", extra),
+            status_callback_method="POST", status_callback_event=STATUS_EVENTS, **amd,
         )
     except TwilioRestException as exc:
         if exc.status >= 500 or exc.status in _NOT_THE_NUMBERS_FAULT:
@@ -146,8 +178,9 @@ def place_call(
     except OSError as exc:  # requests' connection errors: nothing reached Twilio
         raise CallNotPlaced(
             f"cannot reach the Twilio API at {twilio.api_url} ({type(exc).__name__})") from exc
-    record_call_started(database, call.sid, campaign=campaign.name, direction="outbound",
-                        caller_number=to, our_number=our_number, status="queued")
+    record_call_started(database, call.sid, campaign=campaign_name, direction="outbound",
+                        caller_number=to, our_number=our_number, status="queued",
+                        organisation_id=organisation_id)
     return str(call.sid)
 
 

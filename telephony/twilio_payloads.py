@@ -80,7 +80,36 @@ class StatusCallback(BaseModel):
         return float(self.call_duration) if self.call_duration is not None else None
 
 
-FormT = TypeVar("FormT", VoiceWebhook, StatusCallback)
+class AmdCallback(BaseModel):
+    """The form of Twilio's asynchronous answering-machine-detection callback."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, alias_generator=to_pascal)
+
+    call_sid: CallSid
+    answered_by: Literal["human", "machine_start", "machine_end_beep", "machine_end_silence",
+                         "machine_end_other", "fax", "unknown"]
+
+
+class DialReference(BaseModel):
+    """The dialling job and attempt a placed call's callback URLs carry (``?job=&attempt=``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    job: int = Field(ge=1, le=2**62)
+    attempt: int = Field(ge=1, le=1000)
+
+
+def dial_reference(query: dict[str, str]) -> DialReference | None:
+    """The job reference in a callback's query, or None when there is none (or it is bad)."""
+    if "job" not in query:
+        return None
+    try:
+        return DialReference.model_validate(query)
+    except ValidationError:
+        return None
+
+
+FormT = TypeVar("FormT", VoiceWebhook, StatusCallback, AmdCallback)
 
 
 def parse_form(model: type[FormT], form: dict[str, str]) -> FormT:

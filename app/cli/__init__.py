@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.serve",
     "app.cli.slots",
     "app.cli.test_call",
+    "app.cli.worker",
 )
 
 EXIT_USAGE = 2

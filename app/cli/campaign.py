@@ -8,6 +8,7 @@ import sys
 from agent.campaign import Campaign
 from app.campaign_files import CampaignInvalid, load_campaign
 from app.cli.call import register_dial
+from app.cli.worker import register_queue
 
 EXIT_INVALID = 2
 
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("file")
     check.set_defaults(func=_check)
     register_dial(commands)
+    register_queue(commands)
 
 
 def load_or_report(path: str) -> Campaign | None:

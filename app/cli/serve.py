@@ -54,7 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
     from calendar_backend.outlook import upkeep as outlook_upkeep
     from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong, cipher
     from storage.database import open_database
-    from telephony.metrics import ServerMetrics
+    from telephony.metrics import ServerMetrics, default_instance
     from telephony.phone_pipeline import run_call
 
     settings = get_settings()
@@ -77,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (TokenKeyMissing, TokenKeyWrong) as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    metrics = ServerMetrics()
+    metrics = ServerMetrics(settings.instance or default_instance())
     handler = partial(run_call, database=database, metrics=metrics,
                       setup=phone_setup(settings, database,
                                         call_ended=partial(announce_call_ended, database)))

@@ -4,8 +4,12 @@ It speaks the 2010-04-01 Calls API (create, update, fetch) and the account fetch
 auth, and plays the telephone network's part: an outbound call "rings" and is answered,
 Twilio's signed status callbacks go to ``StatusCallback``, the voice webhook (``Url``) is
 fetched signed for its TwiML, and a hang-up (``Status=completed``) ends the call with a
-``completed`` callback. Inbound calls are started by the test with :meth:`TwilioEmulator.ring`.
-Tests then open the media stream the TwiML names with ``tests.fakes.media_caller``.
+``completed`` callback. Each number can behave as a person, a busy line, no answer, a failed
+call or an answering machine (``behaviours``); calls asking for asynchronous answering-machine
+detection get Twilio's signed ``AnsweredBy`` verdict (``human`` / ``machine_end_beep``), and a
+machine "records" the TwiML the server updates the call with. Inbound calls are started by
+the test with :meth:`TwilioEmulator.ring`. Tests then open the media stream the TwiML names
+with ``tests.fakes.media_caller``.
 """
 
 from __future__ import annotations
@@ -64,6 +68,10 @@ class EmulatedCall:
     answer_twiml: str | None = None
     answered: asyncio.Event | None = None
     updates: list[dict[str, str]] = field(default_factory=list)
+    amd_callback: str | None = None  # AsyncAmdStatusCallback, when detection was asked for
+    answered_by: str | None = None  # the verdict posted to it
+    created_wall: float = field(default_factory=time.time)
+    ended_wall: float | None = None  # when the call reached a final status
 
     def resource(self, account: str) -> dict[str, Any]:
         duration = (
@@ -87,6 +95,13 @@ class TwilioEmulator:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.answer = answer  # "answer", "busy" or "no-answer" for outbound calls
+        # Per called number: "answer", "machine", "busy", "no-answer" or "failed".
+        self.behaviours: dict[str, str] = {}
+        # Answered calls end (``completed``) this long after answering; None: when hung up.
+        self.hang_up_after: float | None = None
+        # (wall-clock time, To) of every authorised Calls create, refused or not: the rate
+        # Twilio counts against the account's calls-per-second limit.
+        self.create_times: list[tuple[float, str]] = []
         self.invalid_numbers: set[str] = set()  # To numbers Twilio refuses (error 21211)
         # While set, every Calls create answers this status as Twilio does in an outage
         # (500/503, error 20500) or when over its rate limit (429, error 20429).
@@ -97,6 +112,7 @@ class TwilioEmulator:
         self.callback_responses: list[tuple[str, int]] = []
         self.server = BackgroundServer(self._app(), name="twilio-emulator")
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
 
     @property
     def base_url(self) -> str:
@@ -115,10 +131,20 @@ class TwilioEmulator:
                 if any(u.get("Status") == "completed" for u in c.updates)]
 
     # --- the network's side -------------------------------------------------------------
-    async def _signed_post(self, url: str, params: dict[str, str]) -> httpx.Response:
+    async def _signed_post(self, url: str, params: dict[str, str]) -> httpx.Response | None:
         headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, url, params)}
-        async with httpx.AsyncClient(timeout=10) as client:
+        # One client per event loop (the emulator's, or a test's ringing an inbound call): a
+        # new one per request costs more CPU than the request, which a busy benchmark feels.
+        loop = asyncio.get_running_loop()
+        client = self._http.get(loop)
+        if client is None:
+            client = self._http[loop] = httpx.AsyncClient(timeout=10)
+        try:
             response = await client.post(url, data=params, headers=headers)
+        except httpx.HTTPError:
+            # As at Twilio, a callback the server did not take is lost; the call goes on.
+            self.callback_responses.append((url, 0))
+            return None
         self.callback_responses.append((url, response.status_code))
         return response
 
@@ -129,6 +155,8 @@ class TwilioEmulator:
 
     async def _status(self, call: EmulatedCall, status: str, event: str) -> None:
         call.status = status
+        if status in ("completed", "busy", "no-answer", "failed", "canceled"):
+            call.ended_wall = call.ended_wall or time.time()
         if call.status_callback and (not call.status_events or event in call.status_events):
             params = self._call_params(call)
             if status == "completed" and call.answered_at is not None:
@@ -139,15 +167,16 @@ class TwilioEmulator:
         call.status = "in-progress"
         call.answered_at = time.monotonic()
         response = await self._signed_post(voice_url, self._call_params(call))
-        call.answer_twiml = response.text if response.status_code == 200 else None
+        call.answer_twiml = response.text if response and response.status_code == 200 else None
         assert call.answered is not None
         call.answered.set()
 
     async def _dial(self, call: EmulatedCall) -> None:
+        behaviour = self.behaviours.get(call.to, self.answer)
         await self._status(call, "initiated", "initiated")
         await self._status(call, "ringing", "ringing")
-        if self.answer != "answer":
-            await self._status(call, self.answer, "completed")
+        if behaviour not in ("answer", "machine"):
+            await self._status(call, behaviour, "completed")
             assert call.answered is not None
             call.answered.set()
             return
@@ -159,6 +188,32 @@ class TwilioEmulator:
             call.answered_at = time.monotonic()
             assert call.answered is not None
             call.answered.set()
+        if call.amd_callback:
+            # DetectMessageEnd: a machine's verdict comes once its greeting ended (the beep).
+            call.answered_by = "machine_end_beep" if behaviour == "machine" else "human"
+            params = {**self._call_params(call), "AnsweredBy": call.answered_by,
+                      "MachineDetectionDuration": "1200"}
+            await self._signed_post(call.amd_callback, params)
+        if self.hang_up_after is not None:
+            await asyncio.sleep(self.hang_up_after)
+            await self._end(call)
+
+    async def _end(self, call: EmulatedCall) -> None:
+        if call.status != "completed":
+            await self._status(call, "completed", "completed")
+
+    def spans(self) -> list[tuple[str, float, float | None]]:
+        """(number, created, ended) of every outbound call, wall-clock seconds."""
+        return [(c.to, c.created_wall, c.ended_wall) for c in self.calls.values()
+                if c.direction == "outbound-api"]
+
+    def overlapping_calls(self) -> dict[str, int]:
+        """Numbers that were in two calls at once, with how many such overlaps."""
+        return overlapping_calls(self.spans())
+
+    def max_calls_per_second(self) -> int:
+        """The most Calls creates in any one-second window (``[t, t+1)``)."""
+        return max_calls_per_second([t for t, _ in self.create_times])
 
     async def ring(self, to: str, from_: str, voice_url: str) -> tuple[str, str, int]:
         """An inbound call to ``to``: POST the signed voice webhook; (sid, TwiML, status)."""
@@ -168,6 +223,7 @@ class TwilioEmulator:
         self.calls[call.sid] = call
         call.answered_at = time.monotonic()
         response = await self._signed_post(voice_url, self._call_params(call))
+        assert response is not None, "the call server did not take the voice webhook"
         call.answer_twiml = response.text
         call.status = "in-progress"
         return call.sid, response.text, response.status_code
@@ -193,6 +249,20 @@ class TwilioEmulator:
                                  "more_info": f"https://www.twilio.com/docs/errors/{code}"},
                                 status_code=status)
 
+        # The test's side, for an emulator in a process of its own (see __main__ below).
+        @app.post("/_emulator/config")
+        async def configure(request: Request) -> JSONResponse:
+            body = await request.json()
+            self.behaviours.update(body.get("behaviours", {}))
+            self.invalid_numbers.update(body.get("invalid_numbers", []))
+            if "hang_up_after" in body:
+                self.hang_up_after = body["hang_up_after"]
+            return JSONResponse({"ok": True})
+
+        @app.get("/_emulator/stats")
+        async def stats() -> JSONResponse:
+            return JSONResponse({"create_times": self.create_times, "spans": self.spans()})
+
         @app.get(API + ".json")
         async def account_fetch(account: str, request: Request) -> JSONResponse:
             if not self._authorised(request, account):
@@ -212,6 +282,7 @@ class TwilioEmulator:
                 return error(401, 20003, "Authenticate")
             form = await request.form()
             self.requests.append(("create", "", dict(form)))
+            self.create_times.append((time.time(), str(form.get("To", ""))))
             if self.create_fails_with == 429:
                 return error(429, 20429, "Too Many Requests")
             if self.create_fails_with is not None:
@@ -228,6 +299,8 @@ class TwilioEmulator:
                 status_callback=form.get("StatusCallback"),
                 status_events=[str(v) for v in form.getlist("StatusCallbackEvent")],
             )
+            if form.get("AsyncAmd") == "true" and form.get("MachineDetection"):
+                call.amd_callback = str(form.get("AsyncAmdStatusCallback") or "") or None
             call.answered = asyncio.Event()
             self.calls[call.sid] = call
             asyncio.get_running_loop().create_task(self._dial(call))
@@ -256,12 +329,57 @@ class TwilioEmulator:
                 asyncio.get_running_loop().create_task(
                     self._status(call, "completed", "completed"))
                 call.status = "completed"
+            elif form.get("Twiml") and call.status != "completed":
+                # New instructions: a <Say> then <Hangup/> plays and the call ends.
+                call.answer_twiml = form["Twiml"]
+                if "<Hangup" in form["Twiml"]:
+                    asyncio.get_running_loop().create_task(self._end(call))
             return JSONResponse(call.resource(self.account_sid))
 
         return app
+
+
+def overlapping_calls(spans: list[tuple[str, float, float | None]]) -> dict[str, int]:
+    """Numbers in two calls at once (a call created before an earlier one ended), counted."""
+    by_number: dict[str, list[tuple[float, float]]] = {}
+    for number, created, ended in spans:
+        by_number.setdefault(number, []).append(
+            (created, ended if ended is not None else float("inf")))
+    overlaps: dict[str, int] = {}
+    for number, calls in by_number.items():
+        calls.sort()
+        count, latest_end = 0, float("-inf")
+        for start, end in calls:
+            count += start < latest_end  # began before an earlier call had ended
+            latest_end = max(latest_end, end)
+        if count:
+            overlaps[number] = count
+    return overlaps
+
+
+def max_calls_per_second(times: list[float]) -> int:
+    """The most of ``times`` in any one-second window ``[t, t+1)``."""
+    times = sorted(times)
+    best, first = 0, 0
+    for last, moment in enumerate(times):
+        while moment - times[first] >= 1.0:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
 
 
 async def _wait_threadsafe(event: asyncio.Event) -> None:
     # The event belongs to the emulator's loop (another thread): poll rather than await it.
     while not event.is_set():
         await asyncio.sleep(0.02)
+
+
+if __name__ == "__main__":
+    # An emulator in a process of its own, so a busy test process cannot delay the moment it
+    # notes a request: ``python -m tests.fakes.twilio_server PORT``.
+    import sys
+
+    import uvicorn
+
+    emulator = TwilioEmulator()
+    uvicorn.run(emulator._app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

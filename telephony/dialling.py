@@ -582,7 +582,9 @@ def answered_by(database: Database, client: Client | None, call_sid: str, verdic
     (or "unknown") goes on talking to the agent. Returns what was done: "voicemail",
     "hang_up", "conversation" or "unknown_call".
     """
-    with database.session() as session:
+    # Read then write: serial (on SQLite a deferred read cannot become a write once another
+    # connection has committed).
+    with database.session(serial=True) as session:
         query = select(DialJobRow).where(DialJobRow.call_id == call_sid) if job_id is None \
             else select(DialJobRow).where(DialJobRow.id == job_id)
         job = session.execute(query).scalars().first()

@@ -46,6 +46,11 @@ class _Labelled:
             self._exposed = CollectorRegistry(auto_describe=True)
             self._exposed.register(_InstanceLabelled(self.registry, instance))
 
+    @property
+    def exposed(self) -> CollectorRegistry:
+        """The registry as scraped: every sample labelled with the instance, if any."""
+        return self._exposed
+
     def exposition(self) -> bytes:
         """The Prometheus text exposition, every sample labelled with this instance (when the
         metrics have one: ``serve`` and ``worker`` always name theirs)."""

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "worker", help="dial queued campaigns until stopped (Ctrl-C or SIGTERM)")
     worker.add_argument("--until-idle", action="store_true",
                         help="stop once no queued campaign has a contact left to finish")
+    worker.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve this worker's Prometheus metrics (labelled with its "
+                             "instance) on 127.0.0.1:PORT/metrics")
     worker.set_defaults(func=_worker)
     dnc = subparsers.add_parser("dnc", help="the organisation-wide do-not-call list")
     commands = dnc.add_subparsers(dest="dnc_command", metavar="COMMAND", required=True)
@@ -124,6 +127,15 @@ def _worker(args: argparse.Namespace) -> int:
     worker = DialWorker(database, settings.twilio(), client, settings.dialler(),
                         name=settings.instance,
                         on_placed=lambda campaign: metrics.placed.labels(campaign).inc())
+    if args.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(args.metrics_port, addr="127.0.0.1", registry=metrics.exposed)
+        except OSError as exc:
+            print(f"booking-agent worker: cannot serve metrics on port {args.metrics_port}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INVALID
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -66,6 +66,7 @@ def test_operator_uploads_contacts_then_starts_pauses_and_resumes_dialling(
     assert uploaded.status_code == 303 and uploaded.headers["location"].endswith(page)
     shown = client.get(page).text
     assert "0 of 2 contacts finished" in shown and "paused" in shown
+    assert "+12125550101" in shown and "Ann" in shown  # the contacts are listed
     assert "Start dialling" in shown
     for action, state in (("start", "running"), ("pause", "paused"), ("resume", "running"),
                           ("stop", "stopped")):

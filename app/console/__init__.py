@@ -54,6 +54,7 @@ from app.operators.dialling import (
     add_contacts,
     control_dialling,
     dialling_progress,
+    list_contacts,
 )
 from app.operators.test_calls import TestCallRefused, TestCalls
 from storage.database import Database
@@ -365,8 +366,9 @@ def create_console(
             progress = await asyncio.to_thread(dialling_progress, database, org, campaign_id)
         except DiallingRefused:
             progress = None  # no contact list yet: the page offers the upload
+        contacts = await asyncio.to_thread(list_contacts, database, org, campaign_id)
         return page(request, "dialling.html", status=status, campaign=stored,
-                    progress=progress, error=error)
+                    progress=progress, contacts=contacts, error=error)
 
     @console.get("/campaigns/{campaign_id}/dialling", response_class=HTMLResponse,
                  name="console_dialling_page")

@@ -8,19 +8,23 @@ every problem by row; nothing is queued from a refused list.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
+from sqlalchemy import func, select
 
 from agent.campaign import Campaign
 from app.contacts_file import ContactsInvalid, parse_contacts
 from app.operators.accounts import Organisation
 from app.operators.campaigns import get_campaign
 from storage.database import Database
+from storage.dialling_tables import DialCampaignRow, DialJobRow
 from telephony.dialling import CampaignNameTaken, enqueue_campaign, progress, set_campaign_state
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 Action = Literal["start", "pause", "resume", "stop"]
+JobState = Literal["queued", "leased", "calling", "done"]  # storage's JOB_STATES
 _STATE_OF: dict[str, str] = {"start": "running", "resume": "running", "pause": "paused",
                              "stop": "stopped"}
 
@@ -44,6 +48,27 @@ class DiallingProgress(BaseModel):
     finished: bool
     jobs: dict[str, int]
     outcomes: dict[str, int]
+
+
+class ContactOut(BaseModel):
+    """A contact in the campaign's queue: where dialling it stands and how it ended."""
+
+    phone: str
+    first_name: str | None
+    last_name: str | None
+    state: str
+    attempts: int
+    outcome: str | None
+    reason: str | None
+    next_attempt_at: datetime | None
+    updated_at: datetime
+
+
+class ContactList(BaseModel):
+    """A page of the campaign's contacts in the order they were added."""
+
+    contacts: list[ContactOut]
+    total: int
 
 
 class ContactsAdded(BaseModel):
@@ -115,3 +140,24 @@ def control_dialling(database: Database, organisation: Organisation, campaign_id
                               organisation_id=organisation.id):
         _progress(database, organisation, name)  # raises the 404 that says what to do
     return _progress(database, organisation, name)
+
+
+def list_contacts(database: Database, organisation: Organisation, campaign_id: str, *,
+                  state: str | None = None, offset: int = 0, limit: int = 100) -> ContactList:
+    """The campaign's contacts in the queue (of one job ``state`` if given), a page at a
+    time; empty before any contact list."""
+    name = _campaign(database, organisation, campaign_id).name
+    jobs = select(DialJobRow).join(DialCampaignRow, DialCampaignRow.id == DialJobRow.campaign_id)
+    jobs = jobs.where(DialCampaignRow.name == name,
+                      DialCampaignRow.organisation_id == organisation.id)
+    if state is not None:
+        jobs = jobs.where(DialJobRow.state == state)
+    with database.session() as session:
+        total = session.scalar(select(func.count()).select_from(jobs.subquery())) or 0
+        rows = session.scalars(jobs.order_by(DialJobRow.id).offset(offset).limit(limit))
+        return ContactList(total=total, contacts=[ContactOut(
+            phone=row.phone, first_name=row.recipient.get("first_name"),
+            last_name=row.recipient.get("last_name"), state=row.state, attempts=row.attempts,
+            outcome=row.outcome, reason=row.reason,
+            next_attempt_at=row.run_after if row.state == "queued" else None,
+            updated_at=row.updated_at) for row in rows])

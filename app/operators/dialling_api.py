@@ -13,18 +13,21 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.operators.accounts import Organisation
 from app.operators.dialling import (
     MAX_UPLOAD_BYTES,
     Action,
+    ContactList,
     ContactsAdded,
     DiallingProgress,
     DiallingRefused,
+    JobState,
     add_contacts,
     control_dialling,
     dialling_progress,
+    list_contacts,
 )
 from storage.database import Database
 
@@ -56,6 +59,16 @@ def dialling_router(organisation: Callable[..., Organisation],
         if len(raw) > MAX_UPLOAD_BYTES:  # refused before the campaign is even looked up
             raise error(413, f"a contact list is at most {MAX_UPLOAD_BYTES // 2**20} MB")
         return await run(request, lambda db: add_contacts(db, org, campaign_id, raw))
+
+    @router.get("/campaigns/{campaign_id}/contacts", response_model=ContactList)
+    async def contacts(request: Request, campaign_id: str, org: Org,
+                       state: Annotated[JobState | None, Query()] = None,
+                       offset: Annotated[int, Query(ge=0)] = 0,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ContactList:
+        """The campaign's contacts in the queue, in the order they were added: each one's
+        state (queued, leased, calling, done), attempts, outcome and next attempt."""
+        return await run(request, lambda db: list_contacts(db, org, campaign_id, state=state,
+                                                           offset=offset, limit=limit))
 
     @router.get("/campaigns/{campaign_id}/dialling", response_model=DiallingProgress)
     async def progress(request: Request, campaign_id: str, org: Org) -> DiallingProgress:

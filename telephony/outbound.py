@@ -155,6 +155,9 @@ def create_call(
         raise OutboundNotConfigured(
             "set BOOKING_AGENT_PUBLIC_URL: Twilio fetches the call's instructions from it")
     query = {"campaign": campaign_name}
+    if organisation_id is not None:
+        # An organisation's campaign is known by name only within it (Twilio signs the URL).
+        query["organisation"] = organisation_id
     if recipient is not None and recipient.first_name:
         query["name"] = " ".join(p for p in (recipient.first_name, recipient.last_name) if p)
     voice_url = public_request_url(twilio.public_url, "/twilio/voice", urlencode(query))

@@ -108,3 +108,23 @@ def test_another_organisations_campaign_is_not_found_and_no_key_is_unauthorised(
         assert globex.request(method, path, content=CSV).status_code == 404
         assert client.request(method, f"/api/v1{path}").status_code == 401
     assert acme.request("POST", f"/campaigns/{campaign_id}/dialling/explode").status_code == 422
+
+
+def test_the_contacts_uploaded_are_listed_with_their_state_and_only_to_their_organisation(
+        database: Database, client: TestClient, acme: Operator) -> None:
+    campaign_id = _campaign(acme)
+    assert _upload(acme, campaign_id, CSV).status_code == 201
+    listed = acme.request("GET", f"/campaigns/{campaign_id}/contacts")
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["total"] == 2
+    assert [(c["phone"], c["first_name"], c["state"], c["attempts"])
+            for c in listed.json()["contacts"]] == [
+        ("+12125550101", "Ann", "queued", 0), ("+12125550102", "Bo", "queued", 0)]
+    page = acme.request("GET", f"/campaigns/{campaign_id}/contacts?limit=1&offset=1").json()
+    assert [c["phone"] for c in page["contacts"]] == ["+12125550102"] and page["total"] == 2
+    assert acme.request("GET", f"/campaigns/{campaign_id}/contacts?state=done") \
+        .json()["contacts"] == []
+    assert acme.request("GET", f"/campaigns/{campaign_id}/contacts?state=lost") \
+        .status_code == 422
+    globex = _operator(database, client, "Globex")
+    assert globex.request("GET", f"/campaigns/{campaign_id}/contacts").status_code == 404

@@ -17,11 +17,12 @@ import secrets
 import time
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.console.forms import (
@@ -56,6 +57,14 @@ from app.operators.campaigns import (
     get_campaign,
     list_campaigns,
     replace_campaign,
+)
+from app.operators.dialling import (
+    Action,
+    DiallingRefused,
+    add_contacts,
+    control_dialling,
+    dialling_progress,
+    list_contacts,
 )
 from app.operators.test_calls import TestCallRefused, TestCalls
 from app.settings import Settings
@@ -491,6 +500,52 @@ def create_console(
         if cancelled is None:
             return page(request, "missing.html", status=404, what="booking")
         return go(request, "console_bookings_page")
+
+    # -- contacts and dialling -----------------------------------------------------------
+
+    async def dialling_page_for(request: Request, campaign_id: str, *, status: int = 200,
+                                error: DiallingRefused | None = None) -> Response:
+        org = organisation(request)
+        stored = await asyncio.to_thread(get_campaign, database, org, campaign_id)
+        if stored is None:
+            return page(request, "missing.html", status=404, what="campaign")
+        try:
+            progress = await asyncio.to_thread(dialling_progress, database, org, campaign_id)
+        except DiallingRefused:
+            progress = None  # no contact list yet: the page offers the upload
+        contacts = await asyncio.to_thread(list_contacts, database, org, campaign_id)
+        return page(request, "dialling.html", status=status, campaign=stored,
+                    progress=progress, contacts=contacts, error=error)
+
+    @console.get("/campaigns/{campaign_id}/dialling", response_class=HTMLResponse,
+                 name="console_dialling_page")
+    async def dialling_page(request: Request, campaign_id: str) -> Response:
+        return await dialling_page_for(request, campaign_id)
+
+    @console.post("/campaigns/{campaign_id}/contacts", name="console_upload_contacts")
+    async def upload_contacts(request: Request, campaign_id: str) -> Response:
+        org = organisation(request)
+        data = await form(request)
+        upload = data.get("contacts")
+        raw = await upload.read() if isinstance(upload, UploadFile) else b""
+        try:
+            await asyncio.to_thread(add_contacts, database, org, campaign_id, raw)
+        except DiallingRefused as exc:
+            return await dialling_page_for(request, campaign_id, status=exc.status, error=exc)
+        return go(request, "console_dialling_page", campaign_id=campaign_id)
+
+    @console.post("/campaigns/{campaign_id}/dialling/{action}", name="console_control_dialling")
+    async def control(request: Request, campaign_id: str, action: str) -> Response:
+        org = organisation(request)
+        await form(request)
+        if action not in get_args(Action):
+            return page(request, "missing.html", status=404, what="dialling action")
+        try:
+            await asyncio.to_thread(control_dialling, database, org, campaign_id,
+                                    cast(Action, action))
+        except DiallingRefused as exc:
+            return await dialling_page_for(request, campaign_id, status=exc.status, error=exc)
+        return go(request, "console_dialling_page", campaign_id=campaign_id)
 
     return console
 

@@ -22,6 +22,7 @@ from app.settings import Settings
 from calendar_backend.token_store import TokenCipher
 from storage.booking_tables import BookingRow
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEventRow
+from telephony.outbound import create_call, twilio_client
 from tests.fakes.twilio_server import parse_stream_twiml
 from tests.test_telephony_call import CAMPAIGN, SCRIPT, PhoneLine, _converse, _record_when_done
 
@@ -128,3 +129,22 @@ def test_two_campaigns_cannot_answer_one_number_even_in_two_organisations(
     free = contoso.post("/api/v1/campaigns", json={**DOCUMENT, "name": "contoso-sales",
                                                    "phone_numbers": ["+14155550177"]})
     assert free.status_code == 201
+
+
+async def test_outbound_call_of_an_organisations_campaign_streams_to_that_campaign(
+        database, northwind, stored_line):
+    organisation, stored = northwind
+    # Another organisation's campaign of the same name is never the one answering.
+    contoso = _organisation(database, "Contoso")
+    create_campaign(database, contoso, {**DOCUMENT, "phone_numbers": ["+14155550177"]})
+    client = twilio_client(stored_line.settings.twilio())
+
+    sid = await asyncio.to_thread(
+        create_call, client, stored_line.settings.twilio(), database, CAMPAIGN.name,
+        "+12125550123", OUR_NUMBER, organisation_id=organisation.id)
+    stream = parse_stream_twiml(await stored_line.twilio.answered(sid) or "")
+
+    assert stream is not None and stream.parameters["campaign"] == f"stored:{stored.id}"
+    assert stream.parameters["direction"] == "outbound"
+    assert [c["id"] for c in _api(database, organisation).get("/api/v1/calls")
+            .json()["calls"]] == [sid]

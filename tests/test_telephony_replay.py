@@ -216,6 +216,31 @@ async def test_two_servers_on_one_database_start_one_stream_per_call(database):
     assert (len(a.admitted), len(b.admitted)) == (1, 0)
 
 
+async def test_a_call_answered_by_one_server_streams_to_another_and_its_status_to_a_third(
+        database):
+    public = "https://calls.example.com"
+    twilio = TwilioEmulator().start()
+    servers = [CallServer(database, public_url=public, twilio=twilio) for _ in range(3)]
+    a, b, c = servers
+    try:
+        form, stream = await a.ring()
+        sid = form["CallSid"]
+        streamed = await _stream(b, sid, stream)  # the load balancer chose another server
+        ended = await c.post_signed("/twilio/status", {
+            "AccountSid": twilio.account_sid, "CallSid": sid, "CallStatus": "completed",
+            "CallDuration": "7"})
+        replay = await a.post_signed("/twilio/voice", form)
+    finally:
+        for server in servers:
+            server.server.stop()
+        twilio.stop()
+    assert len(streamed.received) == 1 and streamed.close_code != 1008
+    assert (len(a.admitted), len(b.admitted), len(c.admitted)) == (0, 1, 0)
+    assert ended.status_code == 204
+    record = get_call(database, sid)
+    assert record is not None and record.status == "completed"
+    assert parse_stream_twiml(replay.text) is None  # every server knows the call ended
+
 
 async def test_token_admits_its_stream_only_with_the_parameters_it_was_minted_with(server):
     sid = "CA" + uuid.uuid4().hex

@@ -11,31 +11,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.operator_api import create_operator_api
-from app.operators.accounts import create_api_key, create_operator
 from app.settings import Settings
 from storage.database import Database
 from telephony.dialling import claim_job
+from tests.test_operator_api import Operator, _organisation
 
 SPRING = {"name": "spring", "business_name": "Acme Dental", "phone_numbers": ["+14155550100"],
           "dialling": {"calling_hours": {"start": "00:00", "end": "23:59"}}}
 CSV = "first_name,phone,zone\nAnn,+12125550101,Asia/Tokyo\nBo,+12125550102,\n"
 
 
-class Operator:
-    """An organisation's API key and a client that sends it."""
-
-    def __init__(self, client: TestClient, key: str) -> None:
-        self.client, self.key = client, key
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
-        return self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)
-
-
 def _operator(database: Database, client: TestClient, name: str) -> Operator:
-    made = create_operator(database, f"owner@{name.lower()}.example", "long enough password",
-                           name)
-    return Operator(client, create_api_key(database, made.organisation, "tests")[1])
+    return Operator(client, _organisation(database, name)[1])
 
 
 @pytest.fixture

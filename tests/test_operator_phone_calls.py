@@ -120,8 +120,8 @@ async def test_stream_of_a_campaign_deleted_after_answering_is_refused(
     assert caller.close_code == 1008
 
 
-def test_two_campaigns_cannot_answer_one_number_even_in_two_organisations(
-        database, northwind):
+def test_a_number_belongs_to_one_organisation(database, northwind):
+    organisation, _ = northwind
     contoso = _api(database, _organisation(database, "Contoso"))
     taken = contoso.post("/api/v1/campaigns", json={**DOCUMENT, "name": "contoso-sales"})
     assert taken.status_code == 409 and OUR_NUMBER in taken.json()["detail"]
@@ -129,6 +129,20 @@ def test_two_campaigns_cannot_answer_one_number_even_in_two_organisations(
     free = contoso.post("/api/v1/campaigns", json={**DOCUMENT, "name": "contoso-sales",
                                                    "phone_numbers": ["+14155550177"]})
     assert free.status_code == 201
+    # The organisation's own campaigns may share it (to call out from).
+    ours = _api(database, organisation).post("/api/v1/campaigns",
+                                             json={**DOCUMENT, "name": "renewals"})
+    assert ours.status_code == 201
+
+
+async def test_a_number_two_of_its_campaigns_share_is_answered_by_the_older(
+        database, northwind, stored_line):
+    organisation, older = northwind
+    create_campaign(database, organisation, {**DOCUMENT, "name": "renewals"})
+    _, twiml, _ = await stored_line.twilio.ring(OUR_NUMBER, "+12125550123",
+                                                f"{stored_line.url}/twilio/voice")
+    stream = parse_stream_twiml(twiml)
+    assert stream is not None and stream.parameters["campaign"] == f"stored:{older.id}"
 
 
 async def test_outbound_call_of_an_organisations_campaign_streams_to_that_campaign(

@@ -30,7 +30,12 @@ from app.operators.webhooks import announce_owner_changes
 from app.settings import Settings
 from calendar_backend import member_calendars
 from calendar_backend.member_calendars import Member, NotConnected, Provider
-from calendar_backend.outlook.sync import sync_calendar, sync_status, synced_events
+from calendar_backend.outlook.sync import (
+    SyncedEvent,
+    sync_calendar,
+    sync_status,
+    synced_events,
+)
 from calendar_backend.provider import CalendarUnavailable, UpcomingEvent
 from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
@@ -126,27 +131,13 @@ class SyncOut(BaseModel):
     declined: list[str]
 
 
-class SyncedEventOut(BaseModel):
-    """An event of the synced copy, with the meeting link found in it (Teams, Zoom, Meet,
-    Webex), if any."""
-
-    event_id: str
-    subject: str
-    start: datetime
-    end: datetime
-    show_as: str
-    is_all_day: bool
-    is_cancelled: bool
-    join_url: str | None
-
-
 class SyncedEventList(BaseModel):
     """The synced copy's events from ``start`` to ``end``, by start, and when it was synced."""
 
     start: datetime
     end: datetime
     synced_at: datetime | None
-    events: list[SyncedEventOut]
+    events: list[SyncedEvent]  # each with its meeting link (Teams, Zoom, Meet, Webex)
 
 
 def calendars_router(database: Database, settings: Settings) -> APIRouter:
@@ -323,11 +314,7 @@ def calendars_router(database: Database, settings: Settings) -> APIRouter:
         def read() -> SyncedEventList:
             return SyncedEventList(
                 start=start, end=end, synced_at=sync_status(database, ref).synced_at,
-                events=[SyncedEventOut(
-                    event_id=e.event_id, subject=e.subject, start=e.start, end=e.end,
-                    show_as=e.show_as, is_all_day=e.is_all_day, is_cancelled=e.is_cancelled,
-                    join_url=e.join_url) for e in synced_events(database, ref, start=start,
-                                                                end=end)])
+                events=synced_events(database, ref, start=start, end=end))
 
         return await asyncio.to_thread(read)
 

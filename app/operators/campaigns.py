@@ -45,8 +45,8 @@ class CampaignNameTaken(CampaignConflict):
 
 
 class PhoneNumberTaken(CampaignConflict):
-    """Another stored campaign already answers one of the campaign's phone numbers: a call
-    to it could not say which campaign (or which organisation) it is for."""
+    """Another organisation's stored campaign has one of the campaign's phone numbers: a
+    call to it could not say which organisation it is for."""
 
     path = "phone_numbers"
 
@@ -127,18 +127,20 @@ def _validated(database: Database, organisation: Organisation,
     return campaign.name, campaign.model_dump(mode="json", exclude_unset=True)
 
 
-def _check_numbers_free(session: Any, document: dict[str, Any], campaign_id: str) -> None:
-    """Refuse phone numbers another stored campaign (of any organisation) answers."""
+def _check_numbers_free(session: Any, document: dict[str, Any], campaign_id: str,
+                        organisation_id: str) -> None:
+    """Refuse phone numbers another organisation's stored campaign has: a number is one
+    organisation's (its campaigns may share it to call out; a call in reaches the oldest)."""
     wanted = set(document.get("phone_numbers", []))
     if not wanted:
         return
     # Campaigns are few and their documents small: a scan keeps the document the one truth.
-    for (other,) in session.execute(
-            select(CampaignRow.document).where(CampaignRow.id != campaign_id)):
+    for (other,) in session.execute(select(CampaignRow.document).where(
+            CampaignRow.id != campaign_id, CampaignRow.organisation_id != organisation_id)):
         taken = sorted(wanted & set(other.get("phone_numbers", [])))
         if taken:
             raise PhoneNumberTaken(
-                f"{', '.join(taken)} already answers calls for another campaign")
+                f"{', '.join(taken)} belongs to another organisation's campaign")
 
 
 class StoredCampaigns:
@@ -231,7 +233,7 @@ def create_campaign(
     try:
         with database.session() as session:
             campaign_id = str(uuid.uuid4())
-            _check_numbers_free(session, stored, campaign_id)
+            _check_numbers_free(session, stored, campaign_id, organisation.id)
             row = CampaignRow(id=campaign_id, organisation_id=organisation.id, name=name,
                               document=stored, created_at=now, updated_at=now)
             session.add(row)
@@ -251,7 +253,7 @@ def replace_campaign(
             row = _row(session, organisation, campaign_id)
             if row is None:
                 return None
-            _check_numbers_free(session, stored, campaign_id)
+            _check_numbers_free(session, stored, campaign_id, organisation.id)
             row.name, row.document, row.updated_at = name, stored, utc_now()
             session.flush()
             return _stored(row)

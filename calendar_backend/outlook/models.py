@@ -239,11 +239,16 @@ class SubscriptionIn(_In):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_NO_NUL = r"^[^\x00]*$"
+
+
 class ChangeNotification(_In):
     """One item of a change or lifecycle notification POSTed by Graph."""
 
-    subscription_id: str = Field(alias="subscriptionId", max_length=255)
-    client_state: str | None = Field(None, alias="clientState", max_length=1024)
+    # No NUL: no id or secret holds one, and PostgreSQL cannot even look it up.
+    subscription_id: str = Field(alias="subscriptionId", max_length=255, pattern=_NO_NUL)
+    client_state: str | None = Field(None, alias="clientState", max_length=1024,
+                                     pattern=_NO_NUL)
     change_type: str | None = Field(None, alias="changeType")
     lifecycle_event: str | None = Field(None, alias="lifecycleEvent")
 

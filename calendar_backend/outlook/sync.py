@@ -281,7 +281,7 @@ def _readable(item: DeltaItem, ref: str) -> bool:
         if item.start is None or item.end is None:
             return False
         item.start.instant(), item.end.instant()
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # overflow: year 1 or 9999 shifted to UTC
         log.warning("sync of %s skipped event %s: %s", ref, item.id, exc)
         return False
     return True

@@ -23,7 +23,8 @@ makes a web_hook channel that POSTs ``X-Goog-Channel-ID`` / ``-Token`` / ``-Reso
 (``sync`` first, then ``exists``) / ``-Resource-ID`` / ``-Message-Number`` to its address on
 every change (``block_notifications()`` stops them); ``channels/stop`` ends one. Owner-side
 changes from a test: ``owner_deletes``, ``owner_moves``, ``attendee_declines``.
-Errors use Google's envelope ``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}], "status"}}``.
+Errors use Google's envelope
+``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}], "status"}}``.
 Scopes are checked per method (403 ``insufficientPermissions``). Faults: 429 and 403
 ``rateLimitExceeded`` / ``userRateLimitExceeded``, 500/503 ``backendError``, and lost answers
 (processed, then the connection drops mid-response), random (seeded) or scripted.

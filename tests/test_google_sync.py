@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from app.bootstrap import google_notifications
 from app.call_server import CampaignDirectory, create_app
@@ -33,6 +34,7 @@ from calendar_backend.provider import Attendee
 from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingStatus
 from storage.database import Database
+from storage.google_sync_tables import GoogleSyncStateRow
 from telephony.phone_pipeline import AdmittedCall
 from tests.calendar_helpers import browser, operator_environment
 from tests.fakes.google import GoogleEmulator, fixtures
@@ -385,7 +387,7 @@ async def test_operator_syncs_and_lists_events_with_their_meeting_links(
     out = capsys.readouterr().out
     assert f"{ref}: full sync: 1 event(s) new or changed, 0 removed; 1 event(s) synced" in out
 
-    assert await asyncio.to_thread(main, ["google", "events", name]) == 0
+    assert await asyncio.to_thread(main, ["google", "events", name, "--days", "30"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "times in America/New_York" in lines[0]
     assert lines[1].endswith(f"busy             Intro with Caller 0  "
@@ -422,7 +424,4 @@ def test_whatever_is_posted_to_the_notification_route_is_answered_and_changes_no
         answer = client.post("/google/notifications", headers=headers)
     assert answer.status_code in (200, 400)
     with database.session() as session:
-        from sqlalchemy import select
-
-        from storage.google_sync_tables import GoogleSyncStateRow
         assert session.scalars(select(GoogleSyncStateRow)).all() == []

@@ -33,6 +33,8 @@ class GoogleSyncStateRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     channel_resource_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The calendar the channel watches (a connection moved to another calendar needs a new one).
+    channel_calendar_id: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     channel_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     channel_token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)

@@ -26,7 +26,7 @@ from calendar_backend import owner_changes
 from calendar_backend.booking import Booked, BookingService
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.google.channels import ensure_channel
-from calendar_backend.google.connections import open_calendar
+from calendar_backend.google.connections import list_calendars, open_calendar, set_calendar
 from calendar_backend.google.follow import FollowSettings, follow_once, keep_calendars_synced
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.google.sync import sync_calendar, synced_events
@@ -358,6 +358,16 @@ async def test_channels_are_replaced_before_they_expire(
                                 now=old.expiration - timedelta(hours=20)) == "renewed"
     [new] = google.channels(OWNER)  # the old one was stopped
     assert new.id != old.id and new.token != old.token
+
+    # Booking moves to another calendar: its channel (and the next sync) follow.
+    name = ref.removeprefix("google:")
+    [demos] = [c for c in await list_calendars(database, config, name)
+               if c.name == "Sales demos"]
+    set_calendar(database, name, demos)
+    assert await ensure_channel(database, config, ref, receiver) == "renewed"
+    [moved] = google.channels(OWNER)
+    assert moved.calendar_id == demos.id
+    assert (await sync_calendar(database, config, ref)).full
 
 
 async def test_scheduled_pass_watches_and_syncs_every_connection(

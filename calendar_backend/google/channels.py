@@ -86,7 +86,7 @@ async def ensure_channel(database: Database, config: GoogleConfig, calendar_ref:
     old = state if state is not None and state.channel_id else None
     if old is not None and old.channel_expires_at is not None \
             and old.channel_expires_at - now > RENEW_BEFORE \
-            and old.calendar_id in (None, connection.calendar_id):
+            and old.channel_calendar_id == connection.calendar_id:
         return "kept"
     token = secrets.token_urlsafe(48)
     body = ChannelOut(id=str(uuid.uuid4()), address=address, token=token,
@@ -99,7 +99,7 @@ async def ensure_channel(database: Database, config: GoogleConfig, calendar_ref:
                                   f"{exc.message})") from None
     made = ChannelIn.model_validate(response.json())
     await database.run(_save, database, connection.id, made.id, made.resource_id,
-                       made.expires() or now + LIFETIME, digest(token))
+                       connection.calendar_id, made.expires() or now + LIFETIME, digest(token))
     if old is not None and old.channel_id and old.channel_resource_id:
         # The old channel overlaps the new one until stopped; a notification on either
         # leads to the same sync.
@@ -136,13 +136,14 @@ def _state(database: Database, connection_id: str) -> GoogleSyncStateRow | None:
 
 
 def _save(database: Database, connection_id: str, channel_id: str, resource_id: str,
-          expires: datetime, token_sha256: str) -> None:
+          calendar_id: str, expires: datetime, token_sha256: str) -> None:
     with database.session() as session:
         state = session.get(GoogleSyncStateRow, connection_id)
         if state is None:
             state = GoogleSyncStateRow(connection_id=connection_id)
             session.add(state)
         state.channel_id, state.channel_resource_id = channel_id, resource_id
+        state.channel_calendar_id = calendar_id
         state.channel_expires_at, state.channel_token_sha256 = expires, token_sha256
 
 
@@ -150,7 +151,7 @@ def _forget(database: Database, connection_id: str) -> None:
     with database.session() as session:
         state = session.get(GoogleSyncStateRow, connection_id)
         if state is not None:
-            state.channel_id = state.channel_resource_id = None
+            state.channel_id = state.channel_resource_id = state.channel_calendar_id = None
             state.channel_expires_at = state.channel_token_sha256 = None
 
 

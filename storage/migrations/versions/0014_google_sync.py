@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("channel_id", sa.String(64), nullable=True),
         sa.Column("channel_resource_id", sa.String(255), nullable=True),
+        sa.Column("channel_calendar_id", sa.String(1024), nullable=True),
         sa.Column("channel_expires_at", _when(), nullable=True),
         sa.Column("channel_token_sha256", sa.String(64), nullable=True),
         sa.Column("updated_at", _when(), nullable=False),

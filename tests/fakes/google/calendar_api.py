@@ -353,10 +353,11 @@ class Handler:
         if "syncToken" in self.query:
             # Incremental sync: what changed since the token, deleted events included (as
             # "cancelled"); the filters a token cannot be combined with are refused.
-            for name in ("timeMin", "timeMax", "orderBy", "q", "updatedMin", "iCalUID"):
-                if name in self.query:
-                    raise ApiFailure(400, "invalid", f"{name} cannot be used with syncToken",
-                                     location=name, locationType="parameter")
+            for name in ("timeMin", "timeMax", "orderBy", "q", "updatedMin", "iCalUID",
+                         "privateExtendedProperty", "sharedExtendedProperty"):
+                if name in self.query or self.query.get("showDeleted") == "false":
+                    raise ApiFailure(400, "syncTokenWithRequestRestrictions", "Sync token "
+                                     "cannot be used with other request restrictions.")
             since = self._since(cal, self.query["syncToken"])
             deleted = True
         found = [e for e in self.account.events.values()

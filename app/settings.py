@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # the schedule alone).
     google_sync_interval_seconds: float = Field(300.0, gt=0)
     google_notification_url: str | None = None
+    # A call's first availability read comes from the synced copy when the last sync is at
+    # most this many seconds old, saving a freeBusy request at call start (0: always Google).
+    google_synced_fresh_seconds: float = Field(0.0, ge=0)
     google_redirect_uri: str = "http://localhost:8765/google/callback"
 
     # Telephony.
@@ -131,6 +134,7 @@ class Settings(BaseSettings):
             client_secret=self.google_client_secret,
             redirect_uri=self.google_redirect_uri,
             token_key=self.token_key,
+            synced_fresh_seconds=self.google_synced_fresh_seconds,
         )
 
     def google_follow(self) -> GoogleFollowSettings:

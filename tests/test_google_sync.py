@@ -23,7 +23,7 @@ from app.campaign_files import parse_campaign
 from app.cli import main
 from app.settings import Settings
 from calendar_backend import owner_changes
-from calendar_backend.booking import Booked, BookingService
+from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.google.channels import ensure_channel
 from calendar_backend.google.connections import list_calendars, open_calendar, set_calendar
@@ -435,3 +435,39 @@ def test_whatever_is_posted_to_the_notification_route_is_answered_and_changes_no
     assert answer.status_code in (200, 400)
     with database.session() as session:
         assert session.scalars(select(GoogleSyncStateRow)).all() == []
+
+
+async def test_a_fresh_synced_copy_answers_call_start_and_the_recheck_still_asks_google(
+        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
+    fresh = google_settings.model_copy(update={"google_synced_fresh_seconds": 60.0})
+    ref = await connect(database, fresh, google)
+    google.add_event(OWNER, NOW + timedelta(hours=1), NOW + timedelta(hours=2),
+                     summary="Dentist")
+    google.add_event(OWNER, NOW + timedelta(hours=3), NOW + timedelta(hours=4),
+                     summary="Declined", declined=True)
+    await sync_calendar(database, fresh.google(), ref)
+    from_google = await offered(database, google_settings, ref)
+    # After the sync the owner blocks the first free slot: the copy does not know yet.
+    google.add_event(OWNER, from_google[0], from_google[0] + timedelta(minutes=30),
+                     summary="Walk-in")
+    google.clear_log()
+
+    svc = await service(database, fresh, ref)
+    slots = await svc.free_slots(NOW, limit=6)
+    # Read from the copy: the Dentist is busy, the declined invitation leaves the owner free.
+    assert [s.start for s in slots] == from_google[:6]
+    assert google.requests(path_contains="freeBusy") == []
+
+    taken = await svc.book(start=slots[0].start, attendee=CALLERS[0], call_id="call-0",
+                           recipient=Recipient(first_name="Caller", last_name="0",
+                                               phone="+14155550100", email=CALLERS[0].email),
+                           now=NOW)
+    assert isinstance(taken, SlotTaken)  # the re-check before booking asked Google
+    assert len(google.requests(path_contains="freeBusy")) == 1
+
+    # A copy older than the setting allows is not used.
+    stale = google_settings.model_copy(update={"google_synced_fresh_seconds": 0.001})
+    google.clear_log()
+    assert from_google[0] not in [s.start for s in await (await service(
+        database, stale, ref)).free_slots(NOW, limit=2)]
+    assert len(google.requests(path_contains="freeBusy")) == 1

@@ -234,6 +234,7 @@ class SyncAttendee(_In):
 
     email: str = ""
     response_status: str = Field("needsAction", alias="responseStatus")
+    is_self: bool = Field(False, alias="self")  # the calendar's owner
 
 
 class SyncedItem(_In):

@@ -277,6 +277,13 @@ def _times(item: SyncedItem, zone: ZoneInfo, ref: str) -> tuple[datetime, dateti
         return None
 
 
+def _show_as(item: SyncedItem) -> str:
+    """``free`` when the event leaves the owner bookable (as freeBusy sees it: transparent,
+    or an invitation the owner declined), else ``busy``."""
+    declined = any(a.is_self and a.response_status == "declined" for a in item.attendees)
+    return "free" if item.transparency == "transparent" or declined else "busy"
+
+
 def _attendees(item: SyncedItem) -> list[dict[str, str]]:
     return [{"email": a.email.lower(), "response": a.response_status}
             for a in item.attendees if a.email]
@@ -316,7 +323,7 @@ def _store(database: Database, connection_id: str, present: dict[str, SyncedItem
                 connection_id=connection_id, event_id=item.id, subject=item.summary,
                 start=_instant(item.start, zone), end=_instant(item.end, zone),
                 is_all_day=item.start.date_time is None,
-                show_as="free" if item.transparency == "transparent" else "busy",
+                show_as=_show_as(item),
                 join_url=link.url if link else None, attendees=_attendees(item),
                 synced_at=now))
         session.add_all(added)

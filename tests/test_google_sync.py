@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
 
 from app.bootstrap import google_notifications
@@ -25,9 +26,11 @@ from app.settings import Settings
 from calendar_backend import owner_changes
 from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
+from calendar_backend.google import sync as google_sync
 from calendar_backend.google.channels import ensure_channel
 from calendar_backend.google.connections import list_calendars, open_calendar, set_calendar
 from calendar_backend.google.follow import FollowSettings, follow_once, keep_calendars_synced
+from calendar_backend.google.models import SyncedItem
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.google.sync import sync_calendar, synced_events
 from calendar_backend.provider import Attendee
@@ -471,3 +474,32 @@ async def test_a_fresh_synced_copy_answers_call_start_and_the_recheck_still_asks
     assert from_google[0] not in [s.start for s in await (await service(
         database, stale, ref)).free_slots(NOW, limit=2)]
     assert len(google.requests(path_contains="freeBusy")) == 1
+
+
+_time_like = st.one_of(
+    st.none(), st.fixed_dictionaries({}, optional={
+        "dateTime": st.one_of(st.text(max_size=30), st.datetimes().map(datetime.isoformat),
+                              st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)),
+        "date": st.one_of(st.text(max_size=12), st.dates().map(lambda d: d.isoformat()))}))
+_item_like = st.fixed_dictionaries(
+    {"id": st.text(min_size=1, max_size=20)},
+    optional={"status": st.sampled_from(["confirmed", "tentative", "cancelled", "odd"]),
+              "start": _time_like, "end": _time_like,
+              "transparency": st.text(max_size=12),
+              "attendees": st.lists(st.fixed_dictionaries(
+                  {"email": st.text(max_size=20)},
+                  optional={"responseStatus": st.text(max_size=10), "self": st.booleans()}),
+                  max_size=3)})
+
+
+@settings(max_examples=150, deadline=None)
+@given(item=_item_like)
+def test_any_listed_item_is_read_or_skipped_never_a_crash(item: dict[str, object]) -> None:
+    try:
+        parsed = SyncedItem.model_validate(item)
+    except ValidationError:
+        return  # the round refuses the page as unreadable (CalendarUnavailable)
+    times = google_sync._times(parsed, ZoneInfo("America/New_York"), "google:test")
+    if times is not None:
+        assert all(t.tzinfo is not None for t in times)
+    assert google_sync._show_as(parsed) in ("busy", "free")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
@@ -494,6 +494,9 @@ _item_like = st.fixed_dictionaries(
 
 @settings(max_examples=150, deadline=None)
 @given(item=_item_like)
+@example(item={"id": "x", "start": {"date": "0001-01-01"}, "end": {"date": "0001-01-02"}})
+@example(item={"id": "x", "start": {"dateTime": "9999-12-31T23:59:59-05:00"},
+               "end": {"dateTime": "0001-01-01T00:00:00"}})
 def test_any_listed_item_is_read_or_skipped_never_a_crash(item: dict[str, object]) -> None:
     try:
         parsed = SyncedItem.model_validate(item)

@@ -272,7 +272,7 @@ def _times(item: SyncedItem, zone: ZoneInfo, ref: str) -> tuple[datetime, dateti
         if item.start is None or item.end is None:
             raise ValueError("no start or end")
         return _instant(item.start, zone), _instant(item.end, zone)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # e.g. year 1 seen from east of UTC
         log.warning("sync of %s skipped event %s: %s", ref, item.id, exc)
         return None
 

@@ -19,6 +19,7 @@ from app.settings import Settings
 from calendar_backend import member_calendars
 from calendar_backend.booking_settings import PoolMember
 from calendar_backend.google import connections as google
+from calendar_backend.google import follow as google_follow
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
 from calendar_backend.outlook.follow import (
@@ -220,3 +221,22 @@ def outlook_notifications(database: Database, settings: Settings,
     receiver = NotificationReceiver(database, settings.outlook(),
                                     settings.outlook_follow().notification_url, on_synced)
     return notifications_router(receiver)
+
+
+def google_sync_upkeep(
+    database: Database, settings: Settings, on_synced: OnSynced | None = None,
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The call server's background task keeping Google push channels alive and syncing
+    every connected Google calendar each ``google_sync_interval_seconds``; ``on_synced``
+    hears what each sync did to bookings."""
+    return partial(google_follow.keep_calendars_synced, database, settings.google(),
+                   settings.google_follow(), on_synced=on_synced)
+
+
+def google_notifications(database: Database, settings: Settings,
+                         on_synced: OnSynced | None = None) -> APIRouter:
+    """The call server's route receiving Google's push notifications."""
+    from app.google_notifications import notifications_router
+
+    return notifications_router(google_follow.NotificationReceiver(
+        database, settings.google(), on_synced))

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.config import LLMConfig
 from calendar_backend.google.config import GoogleConfig
+from calendar_backend.google.follow import FollowSettings as GoogleFollowSettings
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.follow import FollowSettings
 from telephony.config import DiallerConfig, SpeechConfig, TwilioConfig
@@ -55,6 +56,15 @@ class Settings(BaseSettings):
     google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
+    # Bookings follow the Google calendar: an incremental sync every this many seconds (the
+    # fallback when push notifications cannot reach the server), and the public URL Google
+    # notifies (default: <public_url>/google/notifications; unset public_url: no channels,
+    # the schedule alone).
+    google_sync_interval_seconds: float = Field(300.0, gt=0)
+    google_notification_url: str | None = None
+    # A call's first availability read comes from the synced copy when the last sync is at
+    # most this many seconds old, saving a freeBusy request at call start (0: always Google).
+    google_synced_fresh_seconds: float = Field(0.0, ge=0)
     google_redirect_uri: str = "http://localhost:8765/google/callback"
 
     # Telephony.
@@ -137,7 +147,16 @@ class Settings(BaseSettings):
             client_secret=self.google_client_secret,
             redirect_uri=self.google_redirect_uri,
             token_key=self.token_key,
+            synced_fresh_seconds=self.google_synced_fresh_seconds,
         )
+
+    def google_follow(self) -> GoogleFollowSettings:
+        """How Google calendars are followed: sync interval and notification URL."""
+        url = self.google_notification_url
+        if url is None and self.public_url:
+            url = self.public_url.rstrip("/") + "/google/notifications"
+        return GoogleFollowSettings(interval_seconds=self.google_sync_interval_seconds,
+                                    notification_url=url)
 
     def llm(self) -> LLMConfig | None:
         """The dialogue's LLM, or None (no key: the guided policy talks)."""

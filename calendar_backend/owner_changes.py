@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -47,6 +47,23 @@ class SyncNote:
     detail: str
     other_booking_id: str | None
     created_at: datetime
+
+
+@dataclass
+class SyncResult:
+    """What one sync of a calendar did (any provider's: the shell's hooks take it)."""
+
+    calendar_ref: str
+    full: bool = False
+    resynced_after_410: bool = False
+    requests: int = 0
+    events: int = 0  # events in the synced copy afterwards
+    changed: int = 0  # events created or changed in this round
+    removed: int = 0
+    cancelled: list[str] = field(default_factory=list)  # booking ids
+    moved: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    declined: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The Google emulator's OAuth endpoints as Google documents them, the emulator run alone, and
-the fault benchmark's verdict on a short run."""
+"""The Google emulator's OAuth endpoints, sync tokens and push channels as Google documents
+them, the emulator run alone, and the fault benchmark's verdict on a short run."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 
 from tests.fakes.google import GoogleEmulator, fixtures
+from tests.fakes.loopback import BackgroundServer, free_port
 
 google = fixtures.google
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,3 +137,78 @@ def test_the_fault_bench_books_every_confirmed_booking_exactly_once(
     assert done.returncode == 0, done.stdout + done.stderr
     assert figures["bookings"] == figures["confirmed"] == figures["exactly_once"] == "24"
     assert figures["duplicates"] == figures["orphans"] == "0"
+
+
+def _api(emu: GoogleEmulator) -> httpx.Client:
+    token = _redeem(emu, _authorize(emu)["code"]).json()["access_token"]
+    return httpx.Client(base_url=emu.calendar_base_url,
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+def test_sync_tokens_list_changes_only_and_refuse_filters_and_expire_with_410(
+        google: GoogleEmulator) -> None:
+    api = _api(google)
+    events = f"/calendars/{fixtures.OWNER}/events"
+    start = datetime(2031, 3, 3, 15, tzinfo=UTC)
+    ids = [google.add_event(fixtures.OWNER, start + timedelta(hours=h),
+                            start + timedelta(hours=h, minutes=30)) for h in range(3)]
+    first = api.get(events, params={"maxResults": "2"}).json()
+    assert "nextSyncToken" not in first and first["nextPageToken"]
+    last = api.get(events, params={"maxResults": "2", "pageToken": first["nextPageToken"]}).json()
+    token = last["nextSyncToken"]
+    # Ordered lists carry no sync token.
+    ordered = api.get(events, params={"singleEvents": "true", "orderBy": "startTime"}).json()
+    assert "nextSyncToken" not in ordered
+
+    google.owner_deletes(fixtures.OWNER, ids[0])
+    changed = api.get(events, params={"syncToken": token}).json()
+    assert [(i["id"], i["status"]) for i in changed["items"]] == [(ids[0], "cancelled")]
+    again = api.get(events, params={"syncToken": changed["nextSyncToken"]}).json()
+    assert again["items"] == []
+
+    refused = api.get(events, params={"syncToken": token, "timeMin": "2031-01-01T00:00:00Z"})
+    assert refused.json()["error"]["errors"][0]["reason"] == "syncTokenWithRequestRestrictions"
+    assert api.get(events, params={"syncToken": "not a token"}).status_code == 400
+    google.expire_sync_tokens()
+    gone = api.get(events, params={"syncToken": token})
+    assert gone.status_code == 410
+    assert gone.json()["error"]["errors"][0]["reason"] == "fullSyncRequired"
+
+
+def test_a_watch_channel_notifies_its_address_until_stopped(google: GoogleEmulator) -> None:
+    seen: list[dict[str, str]] = []
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(request: Request) -> dict[str, str]:
+        seen.append({k: v for k, v in request.headers.items() if k.startswith("x-goog-")})
+        return {}
+
+    port = free_port()
+    server = BackgroundServer(app, port, name="hook").start()
+    try:
+        api = _api(google)
+        watch = f"/calendars/{fixtures.OWNER}/events/watch"
+        assert api.post(watch, json={"id": "c1", "type": "web_hook"}).status_code == 400
+        made = api.post(watch, json={"id": "c1", "type": "web_hook", "token": "t0k",
+                                     "address": f"http://127.0.0.1:{port}/hook"}).json()
+        assert made["id"] == "c1" and made["resourceId"] and int(made["expiration"]) > 0
+        start = datetime(2031, 3, 3, 15, tzinfo=UTC)
+        google.add_event(fixtures.OWNER, start, start + timedelta(minutes=30))
+        deadline = time.monotonic() + 5
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(h["x-goog-resource-state"], h["x-goog-message-number"]) for h in seen] \
+            in ([("sync", "0"), ("exists", "1")], [("exists", "1"), ("sync", "0")])
+        assert all(h["x-goog-channel-id"] == "c1" and h["x-goog-channel-token"] == "t0k"
+                   and h["x-goog-resource-id"] == made["resourceId"] for h in seen)
+
+        assert api.post("/channels/stop", json={"id": "c1", "resourceId": "wrong"}
+                        ).status_code == 404
+        assert api.post("/channels/stop", json={"id": "c1", "resourceId": made["resourceId"]}
+                        ).status_code == 204
+        google.add_event(fixtures.OWNER, start, start + timedelta(minutes=30))
+        time.sleep(0.3)
+        assert len(seen) == 2 and google.channels() == []
+    finally:
+        server.stop()

@@ -34,6 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.bootstrap import (
         claims_upkeep,
+        google_notifications,
+        google_sync_upkeep,
         outlook_notifications,
         outlook_sync_upkeep,
         phone_setup,
@@ -89,14 +91,17 @@ def _serve(args: argparse.Namespace) -> int:
         background.append(partial(keep_delivering, database, cipher(settings.outlook())))
     except TokenKeyMissing:
         pass  # webhooks cannot be registered without the key either: nothing to deliver
-    # Bookings the owner cancelled or moved in Outlook are told to the operators' webhooks.
+    # Bookings the owner cancelled or moved in Outlook or Google Calendar are told to the
+    # operators' webhooks.
     told = partial(announce_owner_changes, database)
     try:
         app = create_app(campaigns=directory, twilio=settings.twilio(), database=database,
                          handler=handler, metrics=metrics, api_docs=settings.api_docs,
                          background=[*background, claims_upkeep(database, settings),
-                                     outlook_sync_upkeep(database, settings, told)],
-                         routers=[outlook_notifications(database, settings, told)])
+                                     outlook_sync_upkeep(database, settings, told),
+                                     google_sync_upkeep(database, settings, told)],
+                         routers=[outlook_notifications(database, settings, told),
+                                  google_notifications(database, settings, told)])
     except ServerNotConfigured as exc:
         print(f"booking-agent serve: {exc}", file=sys.stderr)
         return EXIT_INVALID

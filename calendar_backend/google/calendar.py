@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -48,6 +49,8 @@ RECONCILE_SECONDS = 2.0
 CONFERENCE_LOOKS = 2
 CONFERENCE_LOOK_SECONDS = 0.3
 _GONE = frozenset({404, 410})
+# Busy time from the synced copy for a range, or None when the copy will not do.
+SyncedBusy = Callable[[datetime, datetime], Awaitable[list[BusyTime] | None]]
 # The longest span one freeBusy query may cover.
 FREE_BUSY_SPAN = timedelta(days=90)
 
@@ -65,11 +68,14 @@ class GoogleCalendar:
     """One Google calendar reached through Calendar API v3.
 
     ``owner_zone`` is the calendar's IANA zone (``None`` when unknown); ``meet_allowed``
-    whether the calendar can carry Google Meet conferences.
+    whether the calendar can carry Google Meet conferences. ``synced`` (optional) answers the
+    first busy-time read from the synced copy when fresh (a freeBusy request saved at call
+    start); later reads, the re-check before booking in particular, ask Google.
     """
 
     def __init__(self, api: CalendarApiClient, calendar_id: str, *, owner_zone: str | None,
-                 meet_allowed: bool) -> None:
+                 meet_allowed: bool, synced: SyncedBusy | None = None) -> None:
+        self._synced = synced
         self._api = api
         self._calendar_id = calendar_id
         self._events_path = f"/calendars/{quote(calendar_id, safe='')}/events"
@@ -85,6 +91,11 @@ class GoogleCalendar:
         Google leaves out transparent ("free") events and expands recurring ones itself; it
         answers at most 90 days per query, so a longer look-ahead asks once per 90 days.
         """
+        if self._synced is not None:
+            synced, self._synced = self._synced, None  # the first read only
+            copied = await synced(start, end)
+            if copied is not None:
+                return copied
         busy: list[BusyTime] = []
         while start < end:
             until = min(end, start + FREE_BUSY_SPAN)

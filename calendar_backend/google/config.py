@@ -27,3 +27,6 @@ class GoogleConfig:
     redirect_uri: str
     # Fernet key encrypting calendar tokens at rest.
     token_key: SecretStr | None
+    # A call's first busy-time read comes from the synced copy when the last sync is at most
+    # this many seconds old (0: always Google).
+    synced_fresh_seconds: float

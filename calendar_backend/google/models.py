@@ -227,3 +227,76 @@ class CalendarListEntry(_In):
 class CalendarList(_In):
     items: list[CalendarListEntry] = Field(default_factory=list)
     next_page_token: str | None = Field(None, alias="nextPageToken")
+
+
+class SyncAttendee(_In):
+    """An attendee of a synced event."""
+
+    email: str = ""
+    response_status: str = Field("needsAction", alias="responseStatus")
+    is_self: bool = Field(False, alias="self")  # the calendar's owner
+
+
+class SyncedItem(_In):
+    """An item of events.list in a sync round: a cancelled (deleted) one may carry its id
+    and status alone."""
+
+    id: str
+    status: str = "confirmed"
+    summary: str = ""
+    start: ListedTime | None = None
+    end: ListedTime | None = None
+    transparency: str = "opaque"
+    location: str | None = None
+    description: str | None = None
+    hangout_link: str | None = Field(None, alias="hangoutLink")
+    conference_data: ConferenceDataIn | None = Field(None, alias="conferenceData")
+    attendees: list[SyncAttendee] = Field(default_factory=list)
+
+    @property
+    def meet_url(self) -> str | None:
+        """The conference's video entry point (or ``hangoutLink``), if any."""
+        if self.conference_data is not None:
+            for entry in self.conference_data.entry_points:
+                if entry.entry_point_type == "video":
+                    return entry.uri
+        return self.hangout_link
+
+
+class SyncPage(_In):
+    """A page of events.list in a sync round."""
+
+    items: list[SyncedItem] = Field(default_factory=list)
+    next_page_token: str | None = Field(None, alias="nextPageToken")
+    next_sync_token: str | None = Field(None, alias="nextSyncToken")
+
+
+class ChannelOut(_Out):
+    """The body of events.watch: a web_hook channel with its secret token."""
+
+    id: str
+    type: Literal["web_hook"] = "web_hook"
+    address: str
+    token: str
+    expiration: str | None = None  # ms since the epoch, as text
+
+
+class ChannelIn(_In):
+    """What events.watch answers."""
+
+    id: str
+    resource_id: str = Field(alias="resourceId")
+    expiration: str | None = None
+
+    def expires(self) -> datetime | None:
+        """When Google will stop notifying (``None`` when it did not say)."""
+        if not self.expiration:
+            return None
+        return datetime.fromtimestamp(int(self.expiration) / 1000, UTC)
+
+
+class ChannelStop(_Out):
+    """The body of channels.stop."""
+
+    id: str
+    resource_id: str = Field(alias="resourceId")

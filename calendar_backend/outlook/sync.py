@@ -21,7 +21,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
@@ -40,6 +40,7 @@ from calendar_backend.outlook.connections import (
 )
 from calendar_backend.outlook.graph_client import GraphClient, GraphError
 from calendar_backend.outlook.models import DeltaItem
+from calendar_backend.owner_changes import SyncResult as SyncResult
 from calendar_backend.provider import CalendarUnavailable
 from storage.database import Database
 from storage.outlook_sync_tables import OutlookSyncedEventRow, OutlookSyncStateRow
@@ -69,23 +70,6 @@ class SyncedEvent:
     is_cancelled: bool
     join_url: str | None
     attendees: list[dict[str, str]]
-
-
-@dataclass
-class SyncResult:
-    """What one sync did."""
-
-    calendar_ref: str
-    full: bool = False
-    resynced_after_410: bool = False
-    requests: int = 0
-    events: int = 0  # events in the synced copy afterwards
-    changed: int = 0  # events created or changed in this round
-    removed: int = 0
-    cancelled: list[str] = field(default_factory=list)  # booking ids
-    moved: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    declined: list[str] = field(default_factory=list)
 
 
 # One sync per connection at a time (per event loop: asyncio locks belong to one).

@@ -15,7 +15,15 @@ Bodies are validated with pydantic (unknown fields refused as Google refuses the
 must be base32hex, 5-1024 long, and a second insert of an id answers 409 ``duplicate`` (deleted
 events keep their ids); ``conferenceData.createRequest`` with ``conferenceDataVersion=1``
 creates a Google Meet conference (entry points and ``hangoutLink``; "pending" on request);
-``sendUpdates`` is recorded per write. Errors use Google's envelope
+``sendUpdates`` is recorded per write. Incremental sync: the last page of an unordered
+``events.list`` carries ``nextSyncToken``; with ``syncToken`` it lists what changed since
+(deleted events as ``status: "cancelled"``), paged with ``nextPageToken``, and an expired
+token answers 410 ``fullSyncRequired`` (``expire_sync_tokens()``). Push: ``events/watch``
+makes a web_hook channel that POSTs ``X-Goog-Channel-ID`` / ``-Token`` / ``-Resource-State``
+(``sync`` first, then ``exists``) / ``-Resource-ID`` / ``-Message-Number`` to its address on
+every change (``block_notifications()`` stops them); ``channels/stop`` ends one. Owner-side
+changes from a test: ``owner_deletes``, ``owner_moves``, ``attendee_declines``.
+Errors use Google's envelope
 ``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}], "status"}}``.
 Scopes are checked per method (403 ``insufficientPermissions``). Faults: 429 and 403
 ``rateLimitExceeded`` / ``userRateLimitExceeded``, 500/503 ``backendError``, and lost answers

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from fastapi import APIRouter, Request, Response
 
 from tests.fakes.google.schema import (
@@ -26,6 +29,8 @@ from tests.fakes.google.state import (
     SCOPES_FOR,
     Account,
     Calendar,
+    Channel,
+    PushRecord,
     RequestRecord,
     StoredEvent,
     World,
@@ -78,7 +83,8 @@ def _rfc3339(instant: datetime, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).isoformat()
 
 
-def _stamp() -> str:
+def stamp() -> str:
+    """Google's ``updated`` format, now."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -242,7 +248,7 @@ class Handler:
         end, _ = _instant(body.end, cal.time_zone, "end")
         if end < start:
             raise ApiFailure(400, "timeRangeEmpty", "The specified time range is empty.")
-        now = _stamp()
+        now = stamp()
         a = self.account
         data: dict[str, Any] = {
             "kind": "calendar#event", "etag": f'"{secrets.randbelow(10**16)}"',
@@ -274,6 +280,7 @@ class Handler:
             self._conference(ev, cal, conference.create_request.request_id,
                              conference.create_request.conference_solution_key)
         a.events[(cal.id, event_id)] = ev
+        self.world.changed(a, ev)
         return 200, self.render(ev)
 
     def _conference(self, ev: StoredEvent, cal: Calendar, request_id: str, key: Any) -> None:
@@ -331,7 +338,10 @@ class Handler:
                              locationType="parameter")
         try:
             limit = int(self.query.get("maxResults", "250"))
-            offset = int(self.query.get("pageToken", "0"))
+            # A page token carries the offset and the change number at the first page.
+            offset_text, _, mark_text = self.query.get("pageToken", "0").partition(".")
+            offset = int(offset_text)
+            mark = int(mark_text) if mark_text else self.world.seq
         except ValueError:
             raise ApiFailure(400, "invalid", "Invalid value") from None
         if not 1 <= limit <= 2500 or offset < 0:
@@ -339,17 +349,92 @@ class Handler:
                              locationType="parameter")
         deleted = self.query.get("showDeleted") == "true"
         low, high = bounds.get("timeMin"), bounds.get("timeMax")
+        since = None
+        if "syncToken" in self.query:
+            # Incremental sync: what changed since the token, deleted events included (as
+            # "cancelled"); the filters a token cannot be combined with are refused.
+            for name in ("timeMin", "timeMax", "orderBy", "q", "updatedMin", "iCalUID",
+                         "privateExtendedProperty", "sharedExtendedProperty"):
+                if name in self.query or self.query.get("showDeleted") == "false":
+                    raise ApiFailure(400, "syncTokenWithRequestRestrictions", "Sync token "
+                                     "cannot be used with other request restrictions.")
+            since = self._since(cal, self.query["syncToken"])
+            deleted = True
         found = [e for e in self.account.events.values()
                  if e.calendar_id == cal.id and (deleted or not e.cancelled)
+                 and (since is None or e.seq > since)
                  and (low is None or e.end > low) and (high is None or e.start < high)]
         found.sort(key=lambda e: (e.start, e.id))
         page = found[offset:offset + limit]
         answer: dict[str, Any] = {"kind": "calendar#events", "summary": cal.summary,
-                                  "timeZone": cal.time_zone, "updated": _stamp(),
+                                  "timeZone": cal.time_zone, "updated": stamp(),
                                   "items": [self.render(e) for e in page]}
         if offset + limit < len(found):
-            answer["nextPageToken"] = str(offset + limit)
+            answer["nextPageToken"] = f"{offset + limit}.{mark}"
+        elif order is None:
+            # The last page of an unordered list carries the token for the next round (at
+            # the first page's time: changes made while paging come again, never lost).
+            answer["nextSyncToken"] = self.world.sync_token(cal.id, mark)
         return 200, answer
+
+    def _since(self, cal: Calendar, token: str) -> int:
+        try:
+            generation, calendar_id, seq = token_parts(token)
+        except ValueError:
+            raise ApiFailure(400, "invalid", "Invalid sync token value.",
+                             location="syncToken", locationType="parameter") from None
+        if generation != self.world.sync_generation or calendar_id != cal.id:
+            raise ApiFailure(410, "fullSyncRequired", "Sync token is no longer valid, a full "
+                             "sync is required.", location="syncToken",
+                             locationType="parameter")
+        return seq
+
+    # --- push notifications -------------------------------------------------------------
+    def watch_events(self, calendar_id: str) -> tuple[int, Any]:
+        """events.watch: a web_hook channel notified of changes to the calendar's events."""
+        self.need("events.read")
+        cal = self._calendar(calendar_id)
+        body = self.body if isinstance(self.body, dict) else {}
+        channel_id, address = body.get("id"), body.get("address")
+        if body.get("type") not in ("web_hook", "webhook") or not isinstance(channel_id, str) \
+                or not isinstance(address, str) or not address.startswith(("http://",
+                                                                         "https://")):
+            raise ApiFailure(400, "invalid", "Invalid channel: id, type web_hook and an "
+                             "https address are required.")
+        if channel_id in self.world.channels:
+            raise ApiFailure(400, "channelIdNotUnique", "Channel id not unique")
+        token = body.get("token")
+        if token is not None and (not isinstance(token, str) or len(token) > 256):
+            raise ApiFailure(400, "invalid", "Invalid channel token (256 characters at most).")
+        lifetime = timedelta(days=7)
+        if isinstance(body.get("expiration"), (int, str)):
+            try:
+                wanted = datetime.fromtimestamp(int(body["expiration"]) / 1000, UTC)
+            except (ValueError, OverflowError):
+                raise ApiFailure(400, "invalid", "Invalid expiration") from None
+            lifetime = min(lifetime, max(timedelta(seconds=1), wanted - datetime.now(UTC)))
+        expires = datetime.now(UTC) + lifetime
+        channel = Channel(channel_id, secrets.token_urlsafe(20), self.account.email.lower(),
+                          cal.id, address, token, expires)
+        self.world.channels[channel_id] = channel
+        # Google confirms a new channel with a "sync" message first.
+        self.world.outbox.append((channel, "sync", 0))
+        return 200, {"kind": "api#channel", "id": channel_id,
+                     "resourceId": channel.resource_id,
+                     "resourceUri": f"{self.request.base_url}calendar/v3/calendars/"
+                                    f"{cal.id}/events?alt=json",
+                     "token": token, "expiration": str(int(expires.timestamp() * 1000))}
+
+    def stop_channel(self) -> tuple[int, Any]:
+        """channels.stop: the channel with this id and resourceId stops notifying."""
+        body = self.body if isinstance(self.body, dict) else {}
+        channel = self.world.channels.get(str(body.get("id")))
+        if channel is None or channel.resource_id != body.get("resourceId") \
+                or channel.email != self.account.email.lower():
+            raise ApiFailure(404, "notFound", "Channel '" + str(body.get("id")) +
+                             "' not found for project")
+        del self.world.channels[channel.id]
+        return 204, None
 
     def patch_event(self, calendar_id: str, event_id: str) -> tuple[int, Any]:
         self.need("events.write")
@@ -374,9 +459,10 @@ class Handler:
                 if key == "attendees" else value
         ev.data["sequence"] = int(ev.data.get("sequence", 0)) + (
             1 if body.start is not None or body.end is not None else 0)
-        ev.data["updated"] = _stamp()
+        ev.data["updated"] = stamp()
         ev.data["etag"] = f'"{secrets.randbelow(10**16)}"'
         ev.notifications.append(("patch", send))
+        self.world.changed(self.account, ev)
         return 200, self.render(ev)
 
     def delete_event(self, calendar_id: str, event_id: str) -> tuple[int, Any]:
@@ -386,8 +472,9 @@ class Handler:
         if ev.cancelled:
             raise ApiFailure(410, "deleted", "Resource has been deleted")
         ev.data["status"] = "cancelled"
-        ev.data["updated"] = _stamp()
+        ev.data["updated"] = stamp()
         ev.notifications.append(("delete", send))
+        self.world.changed(self.account, ev)
         return 204, None
 
 
@@ -442,6 +529,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
         ("GET", _EVENT, Handler.get_event),
         ("PATCH", _EVENT, Handler.patch_event),
         ("DELETE", _EVENT, Handler.delete_event),
+        ("POST", _CAL + r"/events/watch", Handler.watch_events),
+        ("POST", r"/channels/stop", Handler.stop_channel),
     ]
 ]
 
@@ -516,6 +605,7 @@ async def _answer(world: World, request: Request, path: str) -> Response:
                                            dict(request.query_params), status,
                                            account.email if account else None, body,
                                            "lost" if lost else reason))
+    deliver(world)
     if lost:
         return _LostResponse()
     if payload is None:
@@ -524,5 +614,44 @@ async def _answer(world: World, request: Request, path: str) -> Response:
 
 
 _QUIET = _QuietLostAnswers()
+
+
+def token_parts(token: str) -> tuple[int, str, int]:
+    """``(generation, calendar id, sequence)`` of a sync token; ValueError if it is not one."""
+    text = base64.urlsafe_b64decode(token.encode() + b"==").decode()
+    generation, seq, calendar_id = text.split("|", 2)
+    return int(generation), calendar_id, int(seq)
+
+
+def deliver(world: World) -> None:
+    """Post the notifications due (each in its own thread, as Google's pushes arrive on
+    their own), unless notifications are blocked (then only recorded)."""
+    with world.lock:
+        due, world.outbox = world.outbox, []
+        blocked = world.notifications_blocked
+    for channel, state, number in due:
+        if blocked:
+            with world.lock:
+                world.pushes.append(PushRecord(channel.id, state, None))
+            continue
+        threading.Thread(target=_push, args=(world, channel, state, number),
+                         daemon=True).start()
+
+
+def _push(world: World, channel: Channel, state: str, number: int) -> None:
+    headers = {"X-Goog-Channel-ID": channel.id, "X-Goog-Resource-ID": channel.resource_id,
+               "X-Goog-Resource-State": state, "X-Goog-Message-Number": str(number),
+               "X-Goog-Channel-Expiration": channel.expiration.strftime(
+                   "%a, %d %b %Y %H:%M:%S GMT"),
+               "X-Goog-Resource-URI": f"calendar/v3/calendars/{channel.calendar_id}/events"}
+    if channel.token is not None:
+        headers["X-Goog-Channel-Token"] = channel.token
+    status: int | None = None
+    try:
+        status = httpx.post(channel.address, headers=headers, timeout=5.0).status_code
+    except httpx.HTTPError:
+        pass
+    with world.lock:
+        world.pushes.append(PushRecord(channel.id, state, status))
 
 __all__ = ["ApiFailure", "router"]

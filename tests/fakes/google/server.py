@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from tests.fakes.google import calendar_api, oauth
 from tests.fakes.google.state import (
     Account,
+    Channel,
     FaultPlan,
+    PushRecord,
     RequestRecord,
     ScriptedFault,
     StoredEvent,
@@ -116,8 +119,62 @@ class GoogleEmulator(LoopbackEmulator[World]):
             if declined:
                 data["attendees"] = [{"email": account.email, "self": True,
                                       "responseStatus": "declined"}]
-            account.events[(cal.id, event_id)] = StoredEvent(event_id, cal.id, start, end, data)
-            return event_id
+            event = StoredEvent(event_id, cal.id, start, end, data)
+            account.events[(cal.id, event_id)] = event
+            self.world.changed(account, event)
+        calendar_api.deliver(self.world)
+        return event_id
+
+    def _owner_change(self, email: str, event_id: str, change: Callable[[StoredEvent], None],
+                      ) -> None:
+        with self.world.lock:
+            account = self.world.account(email)
+            [event] = [e for e in account.events.values() if e.id == event_id]
+            change(event)
+            event.data["updated"] = calendar_api.stamp()
+            event.data["sequence"] = int(event.data.get("sequence", 0)) + 1
+            self.world.changed(account, event)
+        calendar_api.deliver(self.world)
+
+    def owner_deletes(self, email: str, event_id: str) -> None:
+        """The owner deleted the event in Google Calendar (it becomes "cancelled")."""
+        self._owner_change(email, event_id, lambda e: e.data.update(status="cancelled"))
+
+    def owner_moves(self, email: str, event_id: str, start: datetime, end: datetime) -> None:
+        """The owner dragged the event to ``[start, end)`` in Google Calendar."""
+        def move(event: StoredEvent) -> None:
+            event.start, event.end = start, end
+        self._owner_change(email, event_id, move)
+
+    def attendee_declines(self, email: str, event_id: str, attendee: str) -> None:
+        """``attendee`` declined the invitation to the owner's event."""
+        def decline(event: StoredEvent) -> None:
+            for guest in event.data.get("attendees", []):
+                if guest["email"].lower() == attendee.lower():
+                    guest["responseStatus"] = "declined"
+        self._owner_change(email, event_id, decline)
+
+    # --- incremental sync and push channels ------------------------------------------------
+    def expire_sync_tokens(self) -> None:
+        """Every sync token issued so far answers 410 ``fullSyncRequired`` from now on."""
+        with self.world.lock:
+            self.world.sync_generation += 1
+
+    def block_notifications(self, blocked: bool = True) -> None:
+        """Notifications stop reaching the receivers (recorded, never posted)."""
+        with self.world.lock:
+            self.world.notifications_blocked = blocked
+
+    def channels(self, email: str | None = None) -> list[Channel]:
+        """The live channels (of ``email``'s calendars, if given)."""
+        with self.world.lock:
+            return [c for c in self.world.channels.values()
+                    if email is None or c.email == email.lower()]
+
+    def pushes(self) -> list[PushRecord]:
+        """The notifications sent (or blocked) so far, oldest first."""
+        with self.world.lock:
+            return list(self.world.pushes)
 
     def events(self, email: str, *, include_cancelled: bool = False) -> list[StoredEvent]:
         """The account's events, ordered by start."""

@@ -6,6 +6,7 @@ server thread answers requests.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import secrets
@@ -55,6 +56,7 @@ class StoredEvent:
     # Who was told what: ("insert" | "patch" | "delete", sendUpdates) per write.
     notifications: list[tuple[str, str]] = field(default_factory=list)
     pending_gets: int = 0  # gets left before a pending conference is created
+    seq: int = 0  # the world's change counter when the event last changed (sync tokens)
 
     @property
     def cancelled(self) -> bool:
@@ -78,6 +80,29 @@ class Account:
             if cal.id == calendar_id or (calendar_id == "primary" and cal.primary):
                 return cal
         return None
+
+
+@dataclass
+class Channel:
+    """A push-notification channel (events.watch) on one calendar."""
+
+    id: str
+    resource_id: str
+    email: str
+    calendar_id: str
+    address: str
+    token: str | None
+    expiration: datetime
+    message_number: int = 0
+
+
+@dataclass
+class PushRecord:
+    """One notification the emulator posted (or would have, when blocked)."""
+
+    channel_id: str
+    state: str  # "sync" or "exists"
+    status: int | None  # the receiver's answer (None: blocked or unreachable)
 
 
 @dataclass
@@ -168,6 +193,30 @@ class World:
         self.scripted: list[ScriptedFault] = []
         self.conference_pending_gets = 0
         self.log: list[RequestRecord] = []
+        # Incremental sync: every event change takes the next number; a sync token names the
+        # number it was issued at and the generation (bumped to expire every token: 410).
+        self.seq = 0
+        self.sync_generation = 0
+        self.channels: dict[str, Channel] = {}
+        self.notifications_blocked = False
+        self.outbox: list[tuple[Channel, str, int]] = []
+        self.pushes: list[PushRecord] = []
+
+    def sync_token(self, calendar_id: str, seq: int) -> str:
+        """A token for the changes after ``seq`` to the calendar's events."""
+        text = f"{self.sync_generation}|{seq}|{calendar_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def changed(self, account: Account, ev: StoredEvent) -> None:
+        """Record a change to ``ev`` (caller holds the lock): it gets the next sequence
+        number, and every channel watching its calendar is due a notification."""
+        self.seq += 1
+        ev.seq = self.seq
+        for channel in self.channels.values():
+            if channel.email == account.email.lower() and channel.calendar_id == ev.calendar_id \
+                    and channel.expiration > datetime.now(UTC):
+                channel.message_number += 1
+                self.outbox.append((channel, "exists", channel.message_number))
 
     def add_account(self, email: str, *, display_name: str | None = None,
                     time_zone: str = "America/Los_Angeles", extra_calendars: tuple[str, ...] = (),

@@ -482,9 +482,11 @@ def test_a_test_call_of_a_campaign_whose_owner_has_no_calendar_says_why(
     assert ended["ended"] and "no calendar connected" in ended["booking_unavailable"]
 
 
-def _book_on_the_members_outlook(org: Org, emulator: MicrosoftEmulator) -> dict[str, Any]:
-    """The member connects Outlook; a test call of a campaign on them books; the booking."""
-    org.connect("outlook", emulator, WORK)
+def _book_on_the_members_calendar(org: Org, emulator: MicrosoftEmulator | GoogleEmulator,
+                                 provider: str = "outlook") -> dict[str, Any]:
+    """The member connects Outlook (or Google); a test call of a campaign on them books;
+    the booking."""
+    org.connect(provider, emulator, WORK if provider == "outlook" else GMAIL)
     document = yaml.safe_load(DEMO.read_text())
     document["booking"]["calendar"] = f"member:{org.member}"
     made = org.request("POST", "/campaigns", json=document)
@@ -505,7 +507,7 @@ def _book_on_the_members_outlook(org: Org, emulator: MicrosoftEmulator) -> dict[
 
 def test_a_booking_on_a_members_calendar_is_cancelled_there_and_the_attendee_told(
         acme: Org, globex: Org, emulator: MicrosoftEmulator) -> None:
-    booking = _book_on_the_members_outlook(acme, emulator)
+    booking = _book_on_the_members_calendar(acme, emulator)
     assert booking["calendar_id"] == "outlook:adele@contoso.com"
     [event] = emulator.events(WORK)
     assert globex.request("POST", f"/bookings/{booking['id']}/cancel").status_code == 404
@@ -530,27 +532,28 @@ def test_a_campaign_file_naming_a_member_outside_an_organisation_says_why_it_can
     assert "only that organisation's campaigns" in (from_the_cli.reason or "")
 
 
-def test_a_manual_sync_finds_the_owner_deleted_the_booked_meeting_in_outlook(
-        acme: Org, globex: Org, emulator: MicrosoftEmulator) -> None:
-    booking = _book_on_the_members_outlook(acme, emulator)
-    sync = f"/members/{acme.member}/calendars/outlook/sync"
-    first = acme.request("POST", sync)
+@pytest.mark.parametrize("provider", ["outlook", "google"])
+def test_a_manual_sync_finds_the_owner_deleted_the_booked_meeting(
+        acme: Org, globex: Org, emulator: MicrosoftEmulator, google: GoogleEmulator,
+        provider: str) -> None:
+    emu = emulator if provider == "outlook" else google
+    booking = _book_on_the_members_calendar(acme, emu, provider)
+    base = f"/members/{acme.member}/calendars/{provider}"
+    first = acme.request("POST", f"{base}/sync")
     assert first.status_code == 200, first.text
-    listed = acme.request("GET", f"/members/{acme.member}/calendars/outlook/synced-events")
+    listed = acme.request("GET", f"{base}/synced-events")
     assert [e["event_id"] for e in listed.json()["events"]] == [booking["event_id"]]
     assert listed.json()["synced_at"] is not None
-    assert globex.request("POST", f"/members/{acme.member}/calendars/outlook/sync") \
-        .status_code == 404
+    assert globex.request("POST", f"{base}/sync").status_code == 404
 
-    emulator.owner_deletes(WORK, booking["event_id"])
-    second = acme.request("POST", sync)
+    emu.owner_deletes(WORK if provider == "outlook" else GMAIL, booking["event_id"])
+    second = acme.request("POST", f"{base}/sync")
 
     assert second.status_code == 200, second.text
     assert second.json()["cancelled_by_owner"] == [booking["id"]]
     assert acme.request("GET", f"/bookings/{booking['id']}").json()["status"] \
         == "cancelled_by_owner"
-    after = acme.request("GET", f"/members/{acme.member}/calendars/outlook/synced-events")
-    assert after.json()["events"] == []
+    assert acme.request("GET", f"{base}/synced-events").json()["events"] == []
 
 
 def test_syncing_a_member_without_outlook_is_not_found(acme: Org) -> None:

@@ -29,13 +29,9 @@ from app.operators.calendars import (
 from app.operators.webhooks import announce_owner_changes
 from app.settings import Settings
 from calendar_backend import member_calendars
+from calendar_backend.google import sync as google_sync
 from calendar_backend.member_calendars import Member, NotConnected, Provider
-from calendar_backend.outlook.sync import (
-    SyncedEvent,
-    sync_calendar,
-    sync_status,
-    synced_events,
-)
+from calendar_backend.outlook import sync as outlook_sync
 from calendar_backend.provider import CalendarUnavailable, UpcomingEvent
 from calendar_backend.token_store import TokenKeyMissing, TokenKeyWrong
 from storage.database import Database
@@ -131,13 +127,29 @@ class SyncOut(BaseModel):
     declined: list[str]
 
 
+class SyncedEventOut(BaseModel):
+    """An event of the synced copy, with the meeting link found in it (Teams, Zoom, Meet,
+    Webex), if any."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    event_id: str
+    subject: str
+    start: datetime
+    end: datetime
+    show_as: str
+    is_all_day: bool
+    is_cancelled: bool = False  # Google's copy keeps no cancelled events
+    join_url: str | None
+
+
 class SyncedEventList(BaseModel):
     """The synced copy's events from ``start`` to ``end``, by start, and when it was synced."""
 
     start: datetime
     end: datetime
     synced_at: datetime | None
-    events: list[SyncedEvent]  # each with its meeting link (Teams, Zoom, Meet, Webex)
+    events: list[SyncedEventOut]
 
 
 def calendars_router(database: Database, settings: Settings) -> APIRouter:
@@ -276,21 +288,24 @@ def calendars_router(database: Database, settings: Settings) -> APIRouter:
             raise ApiError(409, str(exc)) from None
         return EventList(start=start, end=start + timedelta(days=days), events=listed)
 
-    def outlook_ref(org: Org, operator_id: str) -> str:
+    def connection_ref(org: Org, operator_id: str, provider: Provider) -> str:
         found = member(org, operator_id)
         try:
-            return member_calendars.connection(database, found.id, "outlook").ref
+            return member_calendars.connection(database, found.id, provider).ref
         except NotConnected as exc:
             raise ApiError(404, str(exc)) from None
 
-    @router.post("/members/{operator_id}/calendars/outlook/sync", response_model=SyncOut,
+    @router.post("/members/{operator_id}/calendars/{provider}/sync", response_model=SyncOut,
                  responses=_409)
-    async def sync(org: Org, operator_id: str) -> SyncOut:
-        """Sync the member's Outlook calendar now (as notifications and the schedule do):
-        bookings follow what the owner deleted or moved there."""
-        ref = await asyncio.to_thread(outlook_ref, org, operator_id)
+    async def sync(org: Org, operator_id: str, provider: Provider) -> SyncOut:
+        """Sync the member's calendar now (as notifications and the schedule do): bookings
+        follow what the owner deleted or moved there (seed 003)."""
+        ref = await asyncio.to_thread(connection_ref, org, operator_id, provider)
         try:
-            done = await sync_calendar(database, settings.outlook(), ref)
+            if provider == "outlook":
+                done = await outlook_sync.sync_calendar(database, settings.outlook(), ref)
+            else:
+                done = await google_sync.sync_calendar(database, settings.google(), ref)
         except CalendarUnavailable as exc:
             raise unavailable(exc) from None
         except (TokenKeyMissing, TokenKeyWrong) as exc:
@@ -301,20 +316,22 @@ def calendars_router(database: Database, settings: Settings) -> APIRouter:
                        cancelled_by_owner=done.cancelled, moved=done.moved,
                        conflicts=done.conflicts, declined=done.declined)
 
-    @router.get("/members/{operator_id}/calendars/outlook/synced-events",
+    @router.get("/members/{operator_id}/calendars/{provider}/synced-events",
                 response_model=SyncedEventList, responses=_404)
-    async def synced(org: Org, operator_id: str,
+    async def synced(org: Org, operator_id: str, provider: Provider,
                      days: Annotated[int, Query(ge=1, le=90)] = 14) -> SyncedEventList:
-        """The synced copy of the member's Outlook calendar (no Graph request), with each
+        """The synced copy of the member's calendar (no request to the provider), with each
         event's meeting link."""
-        ref = await asyncio.to_thread(outlook_ref, org, operator_id)
+        ref = await asyncio.to_thread(connection_ref, org, operator_id, provider)
         start = datetime.now(UTC)
         end = start + timedelta(days=days)
+        module = outlook_sync if provider == "outlook" else google_sync
 
         def read() -> SyncedEventList:
+            events = module.synced_events(database, ref, start=start, end=end)
             return SyncedEventList(
-                start=start, end=end, synced_at=sync_status(database, ref).synced_at,
-                events=synced_events(database, ref, start=start, end=end))
+                start=start, end=end, synced_at=module.sync_status(database, ref).synced_at,
+                events=[SyncedEventOut.model_validate(e) for e in events])
 
         return await asyncio.to_thread(read)
 

@@ -99,6 +99,7 @@ def test_an_operator_sets_up_books_in_a_test_call_and_cancels_in_the_browser(
     page.get_by_label("Why the agent calls").fill("a free 30-minute consultation")
     page.get_by_label("Offer to book a meeting").check()
     page.get_by_label("Calendar owner's time zone (IANA)").fill("America/New_York")
+    page.get_by_label("Phone numbers callers dial (one per line)").fill("+14155550100")
     page.get_by_label("Meeting length (minutes)").fill("0")
     page.get_by_role("button", name="Save campaign").click()
     length = page.get_by_label("Meeting length (minutes)")
@@ -107,8 +108,22 @@ def test_an_operator_sets_up_books_in_a_test_call_and_cancels_in_the_browser(
     _shot(page, database, "02-campaign-error-beside-its-field")
     length.fill("30")
     page.get_by_role("button", name="Save campaign").click()
-    expect(page.get_by_role("link", name="spring-outreach")).to_be_visible()
+    expect(page.get_by_role("link", name="spring-outreach", exact=True)).to_be_visible()
     _shot(page, database, "03-campaigns")
+
+    # Contacts and dialling: upload a list, see it, start dialling.
+    page.get_by_role("link", name="Dialling spring-outreach").click()
+    page.get_by_label("Contact list").set_input_files(files=[{
+        "name": "contacts.csv", "mimeType": "text/csv",
+        "buffer": b"first_name,phone\nAnn,+12125550101\nBo,+12125550102\n"}])
+    page.get_by_role("button", name="Upload the contact list").click()
+    expect(page.get_by_text("0 of 2 contacts finished")).to_be_visible()
+    expect(page.get_by_role("cell", name="+12125550102")).to_be_visible()
+    page.get_by_role("button", name="Start dialling").click()
+    expect(page.get_by_role("button", name="Pause dialling")).to_be_visible()
+    _shot(page, database, "03b-contacts-and-dialling")
+    page.get_by_role("button", name="Pause dialling").click()
+    page.get_by_role("link", name="Back to campaigns").click()
 
     page.get_by_label("Caller's number for spring-outreach").fill("+18885550147")
     page.get_by_role("button", name="Start a test call of spring-outreach").click()
@@ -259,7 +274,7 @@ def test_a_member_connects_outlook_and_google_in_the_browser_and_campaigns_book_
     expect(page.get_by_role("note")).to_have_count(0)
     _shot(page, database, "15-booking-step-calendar-owner")
     page.get_by_role("button", name="Save campaign").click()
-    page.get_by_role("link", name="member-outreach").click()
+    page.get_by_role("link", name="member-outreach", exact=True).click()
     expect(page.get_by_label("Calendar owner", exact=True).locator("option:checked")).to_have_text(
         "ada@northwind.example")
 
@@ -274,7 +289,7 @@ def test_a_member_connects_outlook_and_google_in_the_browser_and_campaigns_book_
     expect(page.get_by_role("button", name="Connect Google Calendar")).to_be_visible()
     _shot(page, database, "16-settings-all-disconnected")
     page.get_by_role("link", name="Campaigns").click()
-    page.get_by_role("link", name="member-outreach").click()
+    page.get_by_role("link", name="member-outreach", exact=True).click()
     expect(page.get_by_label("Calendar owner", exact=True).locator("option:checked")
            ).to_contain_text("no calendar connected")
     expect(page.get_by_role("note")).to_contain_text("connect a calendar first")

@@ -39,6 +39,8 @@ class BookingView(BaseModel):
     subject: str
     event_id: str | None
     online_meeting_url: str | None
+    # The round-robin pool member it went to (``None`` off a pool).
+    member: str | None = None
 
     @classmethod
     def of(cls, record: BookingRecord) -> BookingView:
@@ -48,7 +50,7 @@ class BookingView(BaseModel):
                    end=record.slot.end, status=record.status,
                    attendee_email=record.attendee_email, attendee_name=record.attendee_name,
                    subject=record.subject, event_id=record.event_id,
-                   online_meeting_url=record.online_meeting_url)
+                   online_meeting_url=record.online_meeting_url, member=record.member)
 
 
 def list_calls(

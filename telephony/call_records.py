@@ -142,9 +142,11 @@ def record_status(
     """
     # Read then write: serial, so SQLite takes its write lock at BEGIN and waits its turn
     # behind other calls' writes (a deferred read upgraded to a write fails as "database is
-    # locked" once another connection committed in between).
+    # locked" once another connection committed in between). On PostgreSQL the row lock does
+    # the same: without it, the end-of-call write racing this callback could put its own
+    # measured duration over Twilio's.
     with database.session(serial=True) as session:
-        row = session.get(CallRow, call_id)
+        row = session.get(CallRow, call_id, with_for_update=True)
         if row is None:
             return False
         if row.status in FINAL_STATUSES and status not in FINAL_STATUSES:
@@ -172,9 +174,9 @@ def record_call_finished(
         "turn_latencies": [t.model_dump() for t in turn_latencies],
         "follow_ups": (follow_ups or FollowUps()).model_dump(),
     }
-    # Read then write: serial, as in record_status.
+    # Read then write: serial and row-locked, as in record_status.
     with database.session(serial=True) as session:
-        row = session.get(CallRow, call_id)
+        row = session.get(CallRow, call_id, with_for_update=True)
         if row is None:
             raise KeyError(call_id)
         for column, value in values.items():

@@ -42,6 +42,7 @@ from storage.google_sync_tables import GoogleSyncStateRow
 from telephony.phone_pipeline import AdmittedCall
 from tests.calendar_helpers import browser, operator_environment
 from tests.fakes.google import GoogleEmulator, fixtures
+from tests.fakes.google.state import Channel
 from tests.fakes.loopback import BackgroundServer, free_port
 
 google, google_settings = fixtures.google, fixtures.google_settings
@@ -315,6 +316,18 @@ async def test_a_forged_notification_changes_nothing(
                      == BookingStatus.CANCELLED_BY_OWNER)
 
 
+async def watched_booking(database: Database, settings: Settings, emu: GoogleEmulator,
+                         receiver: str) -> tuple[str, Booked, Channel]:
+    """A connection with a booking on it, watched (its "sync" message answered) and synced."""
+    ref = await connect(database, settings, emu)
+    booked = await book(database, settings, ref, 0)
+    await ensure_channel(database, settings.google(), ref, receiver)
+    await sync_calendar(database, settings.google(), ref)
+    await answered(emu, 1)
+    [channel] = emu.channels(OWNER)
+    return ref, booked, channel
+
+
 def follows_nothing(database: Database, ref: str) -> bool:
     """Whether the connection has no sync state (nor channel) and no synced copy left."""
     return google_sync.sync_status(database, ref) == google_sync.SyncStatus(None, None, None,
@@ -345,12 +358,7 @@ async def test_disconnecting_google_stops_its_push_channel_and_removes_its_synce
 async def test_disconnect_completes_when_google_cannot_stop_the_channel(
         database: Database, google: GoogleEmulator, google_settings: Settings,
         receiver: str, caplog: pytest.LogCaptureFixture) -> None:
-    ref = await connect(database, google_settings, google)
-    booked = await book(database, google_settings, ref, 0)
-    await ensure_channel(database, google_settings.google(), ref, receiver)
-    await sync_calendar(database, google_settings.google(), ref)
-    await answered(google, 1)
-    [channel] = google.channels(OWNER)
+    ref, booked, channel = await watched_booking(database, google_settings, google, receiver)
     google.revoke_grant(OWNER)  # the owner removed the app's access at Google first
     caplog.set_level(logging.WARNING)
 
@@ -374,11 +382,7 @@ async def test_disconnect_completes_when_google_cannot_stop_the_channel(
 async def test_notification_for_a_disconnected_calendar_is_acknowledged_and_ignored(
         database: Database, google: GoogleEmulator, google_settings: Settings,
         receiver: str) -> None:
-    ref = await connect(database, google_settings, google)
-    booked = await book(database, google_settings, ref, 0)
-    await ensure_channel(database, google_settings.google(), ref, receiver)
-    await answered(google, 1)
-    [channel] = google.channels(OWNER)
+    ref, booked, channel = await watched_booking(database, google_settings, google, receiver)
     await disconnect(database, google_settings.google(), ref)
     google.clear_log()
 

@@ -43,6 +43,7 @@ from storage.database import Database
 from telephony.phone_pipeline import AdmittedCall
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
+from tests.fakes.microsoft.changes import Subscription
 
 emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, \
     fixtures.operator_env
@@ -265,6 +266,17 @@ async def test_a_forged_notification_changes_nothing(
                      == BookingStatus.CANCELLED_BY_OWNER)
 
 
+async def followed_booking(database: Database, settings: Settings, emu: MicrosoftEmulator,
+                          receiver: str) -> tuple[str, Booked, Subscription]:
+    """A connection with a booking on it, subscribed to and synced."""
+    ref = await connect(database, settings, emu)
+    booked = await book(database, settings, ref, 0)
+    await ensure_subscription(database, settings.outlook(), ref, receiver)
+    await sync_calendar(database, settings.outlook(), ref)
+    [sub] = emu.subscriptions(WORK)
+    return ref, booked, sub
+
+
 def follows_nothing(database: Database, ref: str) -> bool:
     """Whether the connection has no sync state (nor subscription) and no synced copy left."""
     return sync_status(database, ref) == SyncStatus(None, None, None, None) \
@@ -293,11 +305,7 @@ async def test_disconnecting_outlook_deletes_its_graph_subscription_and_synced_c
 async def test_disconnect_completes_when_graph_cannot_delete_the_subscription(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
         receiver: str, caplog: pytest.LogCaptureFixture) -> None:
-    ref = await connect(database, ms_settings, emulator)
-    booked = await book(database, ms_settings, ref, 0)
-    await ensure_subscription(database, ms_settings.outlook(), ref, receiver)
-    await sync_calendar(database, ms_settings.outlook(), ref)
-    [sub] = emulator.subscriptions(WORK)
+    ref, booked, sub = await followed_booking(database, ms_settings, emulator, receiver)
     emulator.queue_fault(400, "InvalidRequest", method="DELETE", path_contains="subscriptions")
     caplog.set_level(logging.WARNING)
 
@@ -321,10 +329,7 @@ async def test_disconnect_completes_when_graph_cannot_delete_the_subscription(
 async def test_notification_for_a_disconnected_calendar_is_acknowledged_and_ignored(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
         receiver: str) -> None:
-    ref = await connect(database, ms_settings, emulator)
-    booked = await book(database, ms_settings, ref, 0)
-    await ensure_subscription(database, ms_settings.outlook(), ref, receiver)
-    [sub] = emulator.subscriptions(WORK)
+    ref, booked, sub = await followed_booking(database, ms_settings, emulator, receiver)
     await disconnect(database, ms_settings.outlook(), ref)
     emulator.clear_log()
 

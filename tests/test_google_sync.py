@@ -5,6 +5,7 @@ deletes, moves and the attendee's declines do to bookings."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from calendar_backend import owner_changes
 from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
 from calendar_backend.google import sync as google_sync
-from calendar_backend.google.channels import ensure_channel
+from calendar_backend.google.channels import disconnect, ensure_channel
 from calendar_backend.google.connections import list_calendars, open_calendar, set_calendar
 from calendar_backend.google.follow import FollowSettings, follow_once, keep_calendars_synced
 from calendar_backend.google.models import SyncedItem
@@ -41,6 +42,7 @@ from storage.google_sync_tables import GoogleSyncStateRow
 from telephony.phone_pipeline import AdmittedCall
 from tests.calendar_helpers import browser, operator_environment
 from tests.fakes.google import GoogleEmulator, fixtures
+from tests.fakes.google.state import Channel
 from tests.fakes.loopback import BackgroundServer, free_port
 
 google, google_settings = fixtures.google, fixtures.google_settings
@@ -312,6 +314,88 @@ async def test_a_forged_notification_changes_nothing(
     assert httpx.post(receiver, headers=genuine).status_code == 200
     await eventually(lambda: status(database, ref, booked.booking_id)
                      == BookingStatus.CANCELLED_BY_OWNER)
+
+
+async def watched_booking(database: Database, settings: Settings, emu: GoogleEmulator,
+                         receiver: str) -> tuple[str, Booked, Channel]:
+    """A connection with a booking on it, watched (its "sync" message answered) and synced."""
+    ref = await connect(database, settings, emu)
+    booked = await book(database, settings, ref, 0)
+    await ensure_channel(database, settings.google(), ref, receiver)
+    await sync_calendar(database, settings.google(), ref)
+    await answered(emu, 1)
+    [channel] = emu.channels(OWNER)
+    return ref, booked, channel
+
+
+def follows_nothing(database: Database, ref: str) -> bool:
+    """Whether the connection has no sync state (nor channel) and no synced copy left."""
+    return google_sync.sync_status(database, ref) == google_sync.SyncStatus(None, None, None,
+                                                                            None) \
+        and synced_events(database, ref) == []
+
+
+async def test_disconnecting_google_stops_its_push_channel_and_removes_its_synced_copy(
+        database: Database, google: GoogleEmulator, google_settings: Settings,
+        receiver: str, operator_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    ref = await connect(database, google_settings, google)
+    google.add_event(OWNER, NOW, NOW + timedelta(hours=1), summary="Standup")
+    await ensure_channel(database, google_settings.google(), ref, receiver)
+    await sync_calendar(database, google_settings.google(), ref)
+    await answered(google, 1)  # the channel's "sync" message
+    [channel] = google.channels(OWNER)
+
+    name = ref.removeprefix("google:")
+    assert await asyncio.to_thread(main, ["google", "disconnect", name]) == 0
+
+    assert "tokens are deleted" in capsys.readouterr().out
+    assert [(c.id, c.resource_id) for c in google.stopped_channels(OWNER)] \
+        == [(channel.id, channel.resource_id)]
+    assert google.channels(OWNER) == []
+    assert follows_nothing(database, ref)
+
+
+async def test_disconnect_completes_when_google_cannot_stop_the_channel(
+        database: Database, google: GoogleEmulator, google_settings: Settings,
+        receiver: str, caplog: pytest.LogCaptureFixture) -> None:
+    ref, booked, channel = await watched_booking(database, google_settings, google, receiver)
+    google.revoke_grant(OWNER)  # the owner removed the app's access at Google first
+    caplog.set_level(logging.WARNING)
+
+    gone, _ = await disconnect(database, google_settings.google(), ref)
+
+    assert gone.status == "disconnected" and follows_nothing(database, ref)
+    assert google.stopped_channels() == [] and google.channels(OWNER) == [channel]
+    assert f"Google did not stop the channel of {ref}" in caplog.text
+    assert channel.token and channel.token not in caplog.text
+    # The channel Google kept still pushes: acknowledged, and nothing happens.
+    google.clear_log()
+    google.owner_deletes(OWNER, booked.event_id)
+    await answered(google, 2)
+    [*_, push] = google.pushes()
+    assert (push.channel_id, push.state, push.status) == (channel.id, "exists", 200)
+    assert google.requests() == []  # no sync was attempted
+    assert follows_nothing(database, ref) and owner_changes.notes(database, ref) == []
+    assert status(database, ref, booked.booking_id) == BookingStatus.CONFIRMED
+
+
+async def test_notification_for_a_disconnected_calendar_is_acknowledged_and_ignored(
+        database: Database, google: GoogleEmulator, google_settings: Settings,
+        receiver: str) -> None:
+    ref, booked, channel = await watched_booking(database, google_settings, google, receiver)
+    await disconnect(database, google_settings.google(), ref)
+    google.clear_log()
+
+    # A push Google had already sent on the stopped channel arrives late.
+    late = httpx.post(receiver, headers={
+        "X-Goog-Channel-ID": channel.id, "X-Goog-Channel-Token": channel.token or "",
+        "X-Goog-Resource-ID": channel.resource_id, "X-Goog-Resource-State": "exists",
+        "X-Goog-Message-Number": "2"})
+
+    assert late.status_code == 200
+    await asyncio.sleep(0.5)
+    assert google.requests() == [] and follows_nothing(database, ref)
+    assert status(database, ref, booked.booking_id) == BookingStatus.CONFIRMED
 
 
 async def test_owner_moving_a_meeting_onto_another_booking_keeps_both_and_flags_it(

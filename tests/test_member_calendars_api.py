@@ -31,11 +31,15 @@ from app.operator_api import create_operator_api
 from app.operators.accounts import create_api_key, create_operator
 from app.operators.test_calls import TestCalls
 from app.settings import Settings
+from calendar_backend import member_calendars
+from calendar_backend.google import sync as google_sync
+from calendar_backend.google.channels import ensure_channel
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from storage.database import Database
 from tests.calendar_helpers import agent_lines, browser, video_campaign
 from tests.fakes.google import GoogleEmulator
 from tests.fakes.google import fixtures as google_fixtures
+from tests.fakes.loopback import free_port
 from tests.fakes.microsoft import MicrosoftEmulator
 from tests.fakes.microsoft import fixtures as ms_fixtures
 from tests.test_operator_api import DEMO
@@ -554,6 +558,31 @@ def test_a_manual_sync_finds_the_owner_deleted_the_booked_meeting(
     assert acme.request("GET", f"/bookings/{booking['id']}").json()["status"] \
         == "cancelled_by_owner"
     assert acme.request("GET", f"{base}/synced-events").json()["events"] == []
+
+
+async def test_disconnecting_a_members_google_calendar_stops_its_push_channel_first(
+        database: Database, settings: Settings, acme: Org, google: GoogleEmulator) -> None:
+    acme.connect("google", google, GMAIL)
+    base = f"/members/{acme.member}/calendars/google"
+    assert acme.request("POST", f"{base}/sync").status_code == 200
+    ref = member_calendars.connection(database, acme.member, "google").ref
+    # Where the channel notifies does not matter here: nobody listens there.
+    await ensure_channel(database, settings.google(), ref,
+                         f"http://127.0.0.1:{free_port()}/google/notifications")
+    [channel] = google.channels(GMAIL)
+
+    answer = acme.request("DELETE", base)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["connections"] == []
+    assert [(c.id, c.resource_id) for c in google.stopped_channels(GMAIL)] \
+        == [(channel.id, channel.resource_id)]
+    # Stopped while the grant still allowed it, then the grant was revoked.
+    assert [r.service for r in google.world.log
+            if "channels/stop" in r.path or "revoke" in r.path] == ["calendar", "oauth"]
+    assert google_sync.sync_status(database, ref) == google_sync.SyncStatus(None, None, None,
+                                                                            None)
+    assert google_sync.synced_events(database, ref) == []
 
 
 def test_syncing_a_member_without_outlook_is_not_found(acme: Org) -> None:

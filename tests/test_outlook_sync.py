@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -25,12 +26,16 @@ from app.settings import Settings
 from calendar_backend import owner_changes
 from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
-from calendar_backend.outlook.connections import open_calendar
+from calendar_backend.outlook.connections import find_connection, open_calendar
 from calendar_backend.outlook.follow import FollowSettings, follow_once, keep_calendars_synced
 from calendar_backend.outlook.models import NotificationBatch
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
-from calendar_backend.outlook.subscriptions import check_notifications, ensure_subscription
-from calendar_backend.outlook.sync import sync_calendar, synced_events
+from calendar_backend.outlook.subscriptions import (
+    check_notifications,
+    disconnect,
+    ensure_subscription,
+)
+from calendar_backend.outlook.sync import SyncStatus, sync_calendar, sync_status, synced_events
 from calendar_backend.provider import Attendee, CalendarUnavailable
 from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingStatus
@@ -38,6 +43,7 @@ from storage.database import Database
 from telephony.phone_pipeline import AdmittedCall
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
+from tests.fakes.microsoft.changes import Subscription
 
 emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, \
     fixtures.operator_env
@@ -258,6 +264,88 @@ async def test_a_forged_notification_changes_nothing(
     assert genuine.status == 202
     await eventually(lambda: status(database, ref, booked.booking_id)
                      == BookingStatus.CANCELLED_BY_OWNER)
+
+
+async def followed_booking(database: Database, settings: Settings, emu: MicrosoftEmulator,
+                          receiver: str) -> tuple[str, Booked, Subscription]:
+    """A connection with a booking on it, subscribed to and synced."""
+    ref = await connect(database, settings, emu)
+    booked = await book(database, settings, ref, 0)
+    await ensure_subscription(database, settings.outlook(), ref, receiver)
+    await sync_calendar(database, settings.outlook(), ref)
+    [sub] = emu.subscriptions(WORK)
+    return ref, booked, sub
+
+
+def follows_nothing(database: Database, ref: str) -> bool:
+    """Whether the connection has no sync state (nor subscription) and no synced copy left."""
+    return sync_status(database, ref) == SyncStatus(None, None, None, None) \
+        and synced_events(database, ref) == []
+
+
+async def test_disconnecting_outlook_deletes_its_graph_subscription_and_synced_copy(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        receiver: str, operator_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    ref = await connect(database, ms_settings, emulator)
+    emulator.add_event(WORK, NOW, NOW + timedelta(hours=1), subject="Standup")
+    await ensure_subscription(database, ms_settings.outlook(), ref, receiver)
+    await sync_calendar(database, ms_settings.outlook(), ref)
+    [sub] = emulator.subscriptions(WORK)
+
+    name = ref.removeprefix("outlook:")
+    assert await asyncio.to_thread(main, ["outlook", "disconnect", name]) == 0
+
+    assert "tokens are deleted" in capsys.readouterr().out
+    assert [s.id for s in emulator.deleted_subscriptions(WORK)] == [sub.id]
+    assert emulator.subscriptions(WORK) == []
+    assert follows_nothing(database, ref)
+    assert find_connection(database, ref).status == "disconnected"
+
+
+async def test_disconnect_completes_when_graph_cannot_delete_the_subscription(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        receiver: str, caplog: pytest.LogCaptureFixture) -> None:
+    ref, booked, sub = await followed_booking(database, ms_settings, emulator, receiver)
+    emulator.queue_fault(400, "InvalidRequest", method="DELETE", path_contains="subscriptions")
+    caplog.set_level(logging.WARNING)
+
+    gone = await disconnect(database, ms_settings.outlook(), ref)
+
+    assert gone.status == "disconnected" and follows_nothing(database, ref)
+    assert emulator.deleted_subscriptions() == [] and emulator.subscriptions(WORK) == [sub]
+    assert f"Graph did not delete the subscription of {ref} (HTTP 400 InvalidRequest)" \
+        in caplog.text
+    assert sub.client_state and sub.client_state not in caplog.text
+    # The subscription Graph kept still notifies: acknowledged, and nothing happens.
+    emulator.clear_log()
+    [delivery] = emulator.owner_deletes(WORK, booked.event_id)
+    assert delivery.status == 202
+    await asyncio.sleep(0.5)
+    assert emulator.requests() == []  # no sync was attempted
+    assert follows_nothing(database, ref) and owner_changes.notes(database, ref) == []
+    assert status(database, ref, booked.booking_id) == BookingStatus.CONFIRMED
+
+
+async def test_notification_for_a_disconnected_calendar_is_acknowledged_and_ignored(
+        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
+        receiver: str) -> None:
+    ref, booked, sub = await followed_booking(database, ms_settings, emulator, receiver)
+    await disconnect(database, ms_settings.outlook(), ref)
+    emulator.clear_log()
+
+    # A change Graph had already queued for the deleted subscription arrives late.
+    late = emulator.send_notification(receiver, [
+        {"subscriptionId": sub.id, "clientState": sub.client_state, "changeType": "deleted",
+         "resource": f"Users/{WORK}/Events/{booked.event_id}"}])
+    lifecycle = emulator.send_notification(receiver, [
+        {"subscriptionId": sub.id, "clientState": sub.client_state,
+         "lifecycleEvent": "reauthorizationRequired", "resource": sub.resource}])
+
+    assert (late.status, lifecycle.status) == (202, 202)
+    await asyncio.sleep(0.5)
+    assert emulator.requests() == [] and emulator.subscriptions(WORK) == []
+    assert follows_nothing(database, ref)
+    assert status(database, ref, booked.booking_id) == BookingStatus.CONFIRMED
 
 
 async def test_owner_moving_a_meeting_onto_another_booking_keeps_both_and_flags_it(

@@ -12,7 +12,7 @@ from app.cli import calendar_connections as shared
 from app.cli.redirect_listener import wait_for_redirect
 from app.settings import Settings
 from calendar_backend import owner_changes
-from calendar_backend.google import connections
+from calendar_backend.google import channels, connections
 from calendar_backend.google.api_client import GoogleApiError
 from calendar_backend.google.auth import SignInFailed, SignInNotConfigured
 from calendar_backend.google.config import GoogleConfig
@@ -145,8 +145,8 @@ def _refresh(args: argparse.Namespace) -> int:
 def _disconnect(args: argparse.Namespace) -> int:
     try:
         config, database = _open()
-        connection, revoked = asyncio.run(connections.disconnect(database, config,
-                                                                 args.connection))
+        connection, revoked = asyncio.run(channels.disconnect(database, config,
+                                                              args.connection))
     except _ERRORS as exc:
         return shared.fail(exc)
     print(f"Disconnected {connection.ref}: its tokens are deleted; campaigns booking on it "

@@ -12,7 +12,7 @@ from app.cli import calendar_connections as shared
 from app.cli.redirect_listener import wait_for_redirect
 from app.settings import Settings
 from calendar_backend import owner_changes
-from calendar_backend.outlook import connections
+from calendar_backend.outlook import connections, subscriptions
 from calendar_backend.outlook.auth import SignInFailed, SignInNotConfigured, SignInUnavailable
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import Connection
@@ -186,8 +186,8 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _disconnect(args: argparse.Namespace) -> int:
     try:
-        _config, database = _open()
-        connection = connections.disconnect(database, args.connection)
+        config, database = _open()
+        connection = asyncio.run(subscriptions.disconnect(database, config, args.connection))
     except _ERRORS as exc:
         return shared.fail(exc)
     print(f"Disconnected {connection.ref}: its tokens are deleted; campaigns booking on it "

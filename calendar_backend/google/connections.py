@@ -227,7 +227,11 @@ def set_calendar(database: Database, name: str, calendar: CalendarListEntry) -> 
 async def disconnect(database: Database, config: GoogleConfig, name: str) -> tuple[Connection,
                                                                                     bool]:
     """Revoke the grant at Google and delete the tokens; campaigns booking on it are left
-    without a calendar. Returns the connection and whether Google confirmed the revocation."""
+    without a calendar. Returns the connection and whether Google confirmed the revocation.
+
+    Only the grant and the tokens: a disconnect goes through
+    :func:`calendar_backend.google.channels.disconnect`, which stops the calendar's push
+    channel first and removes its synced copy after."""
     with database.session() as session:
         row = _table.row(session, name)
         blob = row.token

@@ -241,7 +241,11 @@ def set_blocking(database: Database, name: str, calendar: GraphCalendar,
 
 
 def disconnect(database: Database, name: str) -> Connection:
-    """Remove the connection's tokens; campaigns booking on it are left without a calendar."""
+    """Remove the connection's tokens; campaigns booking on it are left without a calendar.
+
+    Only the tokens: a disconnect goes through
+    :func:`calendar_backend.outlook.subscriptions.disconnect`, which ends the calendar's
+    subscription first and its synced copy after."""
     return _table.forget_tokens(database, name, hint=False)
 
 

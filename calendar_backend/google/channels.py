@@ -25,6 +25,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
+from calendar_backend.connections_common import DISCONNECTED
 from calendar_backend.google import connections
 from calendar_backend.google.api_client import CalendarApiClient, GoogleApiError
 from calendar_backend.google.config import GoogleConfig
@@ -128,12 +129,13 @@ async def _stop(api: CalendarApiClient, channel_id: str, resource_id: str, ref: 
                     exc.reason)
 
 
-async def disconnect(database: Database, config: GoogleConfig,
-                     name: str) -> tuple[Connection, bool]:
+async def disconnect(database: Database, config: GoogleConfig, name: str,
+                     reason: str = DISCONNECTED) -> tuple[Connection, bool]:
     """Disconnect the Google connection ``name`` and stop following its calendar: its push
     channel is stopped at Google while the tokens still allow it, then the grant is revoked
-    and the tokens go (:func:`~calendar_backend.google.connections.disconnect`, whose answer
-    this returns), and so do its sync state and synced copy here.
+    and the tokens go (:func:`~calendar_backend.google.connections.disconnect`, ``reason``
+    shown as its status, whose answer this returns), and so do its sync state and synced
+    copy here.
 
     Stopping the channel is best effort: when Google refuses or does not answer, the reason
     is logged and the disconnect completes all the same.
@@ -144,7 +146,7 @@ async def disconnect(database: Database, config: GoogleConfig,
         await _stop(_api(database, config, connection), state.channel_id,
                     state.channel_resource_id, connection.ref,
                     budget_seconds=_DISCONNECT_BUDGET)
-    gone = await connections.disconnect(database, config, connection.name)
+    gone = await connections.disconnect(database, config, connection.name, reason)
     await database.run(_forget, database, connection.id)
     return gone
 

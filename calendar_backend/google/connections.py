@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select, update
 
 from calendar_backend.connections_common import (
+    DISCONNECTED,
     EXPIRY_MARGIN_SECONDS,
     CachedTokens,
     ConnectionBase,
@@ -172,7 +173,9 @@ def save_connection(database: Database, config: GoogleConfig, subject: str, emai
     """Record a completed sign-in: a new connection, or the reconnection of a known account.
 
     ``operator_id``: the organisation member connecting it (from the API or the console);
-    it becomes that member's Google connection and their active provider.
+    it becomes that member's Google connection and their active provider. The member's
+    earlier account, if another, is left connected here: ending it takes Google calls its
+    tokens still allow (:func:`calendar_backend.google.sign_in.complete_sign_in`).
     """
     blob = cipher(config).encrypt(StoredToken.of(token).model_dump_json())
     calendars = list(calendars)
@@ -202,7 +205,6 @@ def save_connection(database: Database, config: GoogleConfig, subject: str, emai
         row.connected_at = row.refreshed_at = now
         session.flush()
         if operator_id is not None:
-            _table.retire_member_others(session, operator_id, row.id)
             _table.make_active(session, operator_id)
         return _connection(row)
 
@@ -224,10 +226,11 @@ def set_calendar(database: Database, name: str, calendar: CalendarListEntry) -> 
         return _connection(row)
 
 
-async def disconnect(database: Database, config: GoogleConfig, name: str) -> tuple[Connection,
-                                                                                    bool]:
+async def disconnect(database: Database, config: GoogleConfig, name: str,
+                     reason: str = DISCONNECTED) -> tuple[Connection, bool]:
     """Revoke the grant at Google and delete the tokens; campaigns booking on it are left
-    without a calendar. Returns the connection and whether Google confirmed the revocation.
+    without a calendar. ``reason``: why, as its status shows. Returns the connection and
+    whether Google confirmed the revocation.
 
     Only the grant and the tokens: a disconnect goes through
     :func:`calendar_backend.google.channels.disconnect`, which stops the calendar's push
@@ -243,7 +246,7 @@ async def disconnect(database: Database, config: GoogleConfig, name: str) -> tup
             stored = None  # the tokens go all the same; Google's grant outlives them
         if stored is not None:
             revoked = await revoke(config, stored.refresh_token)
-    return _table.forget_tokens(database, name), revoked
+    return _table.forget_tokens(database, name, reason=reason), revoked
 
 
 class ConnectionTokens(CachedTokens):

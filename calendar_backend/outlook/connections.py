@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 
 from calendar_backend.connections_common import (
+    DISCONNECTED,
     CachedTokens,
     ConnectionBase,
     ConnectionTable,
@@ -166,7 +167,9 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
     """Record a completed sign-in: a new connection, or the reconnection of a known account.
 
     ``operator_id``: the organisation member connecting it (from the API or the console);
-    it becomes that member's Outlook connection and their active provider.
+    it becomes that member's Outlook connection and their active provider. The member's
+    earlier account, if another, is left connected here: ending it takes Graph calls its
+    tokens still allow (:func:`calendar_backend.outlook.sign_in.complete_sign_in`).
     """
     blob = cipher(config).encrypt(signed.cache)
     calendars = list(calendars)
@@ -208,7 +211,6 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
         row.refreshed_at = datetime.now(UTC)
         session.flush()
         if operator_id is not None:
-            _table.retire_member_others(session, operator_id, row.id)
             _table.make_active(session, operator_id)
         return _connection(row)
 
@@ -240,13 +242,14 @@ def set_blocking(database: Database, name: str, calendar: GraphCalendar,
         return _connection(row)
 
 
-def disconnect(database: Database, name: str) -> Connection:
+def disconnect(database: Database, name: str, reason: str = DISCONNECTED) -> Connection:
     """Remove the connection's tokens; campaigns booking on it are left without a calendar.
+    ``reason``: why, as its status shows.
 
     Only the tokens: a disconnect goes through
     :func:`calendar_backend.outlook.subscriptions.disconnect`, which ends the calendar's
     subscription first and its synced copy after."""
-    return _table.forget_tokens(database, name, hint=False)
+    return _table.forget_tokens(database, name, hint=False, reason=reason)
 
 
 # MSAL is not safe to run twice at once on one cache: serialise per connection in-process.

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from sqlalchemy import delete, select
 
+from calendar_backend.connections_common import DISCONNECTED
 from calendar_backend.outlook import connections
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import (
@@ -124,11 +125,12 @@ async def _renew(graph: GraphClient, subscription_id: str,
     return SubscriptionIn.model_validate(response.json())
 
 
-async def disconnect(database: Database, config: OutlookConfig, name: str) -> Connection:
+async def disconnect(database: Database, config: OutlookConfig, name: str,
+                     reason: str = DISCONNECTED) -> Connection:
     """Disconnect the Outlook connection ``name`` and stop following its calendar: its
     subscription is deleted at Graph while the tokens still allow it, then the tokens go
-    (:func:`~calendar_backend.outlook.connections.disconnect`), and so do its sync state and
-    synced copy here.
+    (:func:`~calendar_backend.outlook.connections.disconnect`, ``reason`` shown as its
+    status), and so do its sync state and synced copy here.
 
     Deleting at Graph is best effort: when Graph refuses or does not answer, the reason is
     logged and the disconnect completes all the same (the subscription expires on its own,
@@ -138,7 +140,7 @@ async def disconnect(database: Database, config: OutlookConfig, name: str) -> Co
     state = await database.run(_state, database, connection.id)
     if state is not None and state.subscription_id:
         await _delete_at_graph(database, config, connection, state.subscription_id)
-    gone = await database.run(connections.disconnect, database, connection.name)
+    gone = await database.run(connections.disconnect, database, connection.name, reason)
     await database.run(_forget, database, connection.id)
     return gone
 

@@ -225,17 +225,19 @@ class ConnectionTable(Generic[RowT, ConnectionT]):
             ids = [row.id for row in rows]
             if keep_id not in ids:
                 return []
-            return [self._connection(row) for row in rows[:ids.index(keep_id)]]
+            return [self._connection(row) for row in rows[ids.index(keep_id) + 1:]]
 
     def make_active(self, session: Session, operator_id: str) -> None:
         """This provider becomes the member's active one (the most recently connected is)."""
         make_active(session, operator_id, self.command)
 
     def member_rows(self, session: Session, operator_id: str) -> list[RowT]:
-        """The member's connections of this provider that are not disconnected."""
+        """The member's connections of this provider that are not disconnected, newest first:
+        the one booked on while an earlier account is still being replaced."""
         return list(session.scalars(select(self.row_type).where(
             self._column("operator_id") == operator_id,
-            self._column("status") != "disconnected").order_by(self._column("connected_at"))))
+            self._column("status") != "disconnected")
+            .order_by(self._column("connected_at").desc())))
 
     def mark_needs_reconnect(self, database: Database, connection_id: str, reason: str) -> None:
         """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""

@@ -1,9 +1,11 @@
 """What the Outlook and Google syncs share: the synced copy of a booking calendar's events
-(written a round at a time), the bookings following a round, and where a sync stands.
+(written a round at a time, read by calls while fresh), the bookings following a round, and
+where a sync stands.
 
 A provider's sync module keeps only its protocol (Graph delta rounds, Google sync tokens):
 it reads each item of a round into a :class:`SeenEvent` and hands the round to
-:func:`apply_round`; :class:`SyncedCopy` holds its two tables.
+:func:`apply_round`, inside :meth:`SyncedCopy.run`; its :class:`SyncedCopy` holds its two
+tables.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from calendar_backend import owner_changes
 from calendar_backend.interval import Interval
 from calendar_backend.owner_changes import SyncResult
+from calendar_backend.provider import BusyTime, CalendarUnavailable, SyncedBusy
 from storage.database import Database
 from storage.google_sync_tables import GoogleSyncedEventRow, GoogleSyncStateRow
 from storage.outlook_sync_tables import OutlookSyncedEventRow, OutlookSyncStateRow
@@ -41,6 +45,9 @@ class SyncedConnection(Protocol):
 
     @property
     def calendar_id(self) -> str: ...
+
+    @property
+    def usable(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -111,17 +118,38 @@ _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.L
     weakref.WeakKeyDictionary()
 
 
-def sync_lock(connection_id: str) -> asyncio.Lock:
-    """The lock one connection's syncs take in turn."""
+def _sync_lock(connection_id: str) -> asyncio.Lock:
     per_loop = _locks.setdefault(asyncio.get_running_loop(), {})
     return per_loop.setdefault(connection_id, asyncio.Lock())
 
 
 class SyncedCopy(Generic[EventRowT, StateRowT]):
-    """A provider's synced copy: its events table and its sync-state table."""
+    """A provider's synced copy (its events table and its sync-state table): the syncs that
+    write it, one at a time, and what it holds."""
 
-    def __init__(self, events: type[EventRowT], states: type[StateRowT]) -> None:
+    def __init__(self, events: type[EventRowT], states: type[StateRowT],
+                 find_connection: Callable[[Database, str], SyncedConnection],
+                 notified_until: Callable[[StateRowT], datetime | None]) -> None:
+        """``notified_until`` reads from a state when its notifications (subscription,
+        channel) stop."""
         self.events, self.states = events, states
+        self._find_connection = find_connection
+        self._notified_until = notified_until
+
+    async def run(self, database: Database, connection: SyncedConnection,
+                  sync: Callable[[], Awaitable[SyncResult]]) -> SyncResult:
+        """Run ``sync`` for the connection: refused while it needs reconnecting, one at a
+        time, and a failure (:class:`CalendarUnavailable`) recorded before it is raised (the
+        next sync retries)."""
+        if not connection.usable:
+            raise CalendarUnavailable(f"{connection.ref} needs reconnecting before it can sync",
+                                      needs_reconnect=True)
+        async with _sync_lock(connection.id):
+            try:
+                return await sync()
+            except CalendarUnavailable as exc:
+                await database.run(self.save_error, database, connection.id, exc.reason)
+                raise
 
     def state(self, database: Database, connection_id: str) -> StateRowT | None:
         """The connection's sync state, if it was ever synced."""
@@ -182,19 +210,21 @@ class SyncedCopy(Generic[EventRowT, StateRowT]):
         with database.session() as session:
             self._state_row(session, connection_id).last_error = reason
 
-    def _state_row(self, session: Any, connection_id: str) -> StateRowT:
+    def _state_row(self, session: Session, connection_id: str) -> StateRowT:
         state = session.get(self.states, connection_id)
         if state is None:
             state = self.states(connection_id=connection_id)
             session.add(state)
         return state
 
-    def synced_events(self, database: Database, connection_id: str, *,
+    def synced_events(self, database: Database, calendar_ref: str, *,
                       start: datetime | None = None,
                       end: datetime | None = None) -> list[SyncedEvent]:
-        """The copy's events (those overlapping ``[start, end)`` if given), by start time."""
+        """The synced copy of the connection's booking calendar (events overlapping
+        ``[start, end)`` if given), by start time. Raises ``ConnectionNotFound``."""
+        connection = self._find_connection(database, calendar_ref)
         rows = self.events
-        query = select(rows).where(rows.connection_id == connection_id)
+        query = select(rows).where(rows.connection_id == connection.id)
         if start is not None:
             query = query.where(rows.end > start)
         if end is not None:
@@ -206,15 +236,29 @@ class SyncedCopy(Generic[EventRowT, StateRowT]):
                                 list(r.attendees or []))
                     for r in session.scalars(query.order_by(rows.start, rows.event_id))]
 
-    def status(self, database: Database, connection_id: str,
-               expires: Callable[[StateRowT], datetime | None]) -> SyncStatus:
-        """Where the connection's sync stands; ``expires`` reads when its notifications
-        stop."""
-        state = self.state(database, connection_id)
+    def status(self, database: Database, calendar_ref: str) -> SyncStatus:
+        """Where the connection's sync stands. Raises ``ConnectionNotFound``."""
+        connection = self._find_connection(database, calendar_ref)
+        state = self.state(database, connection.id)
         if state is None:
             return SyncStatus(None, None, None, None)
         return SyncStatus(state.synced_at, state.full_synced_at, state.last_error,
-                          expires(state))
+                          self._notified_until(state))
+
+
+def synced_busy(database: Database, connection: SyncedConnection, fresh_seconds: float,
+                fresh_busy_times: Callable[..., list[BusyTime] | None]) -> SyncedBusy | None:
+    """A call's first availability read, from the provider's synced copy when it is at most
+    ``fresh_seconds`` old (``fresh_busy_times`` reads it); ``None`` when the copy is not
+    used (``fresh_seconds`` 0)."""
+    if fresh_seconds <= 0:
+        return None
+    max_age = timedelta(seconds=fresh_seconds)
+
+    async def read(start: datetime, end: datetime) -> list[BusyTime] | None:
+        return await database.run(fresh_busy_times, database, connection.id,
+                                  connection.calendar_id, max_age, start, end)
+    return read
 
 
 async def apply_round(database: Database, copy: SyncedCopy[Any, Any],

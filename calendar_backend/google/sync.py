@@ -46,7 +46,18 @@ DEFAULT_PAGE_SIZE = 250
 # No live caller waits on a sync: a long budget rides out throttling.
 SYNC_BUDGET_SECONDS = 30.0
 _GONE = frozenset({404, 410})
-COPY = calendar_sync.SyncedCopy(GoogleSyncedEventRow, GoogleSyncStateRow)
+
+
+def _notified_until(state: GoogleSyncStateRow) -> datetime | None:
+    return state.channel_expires_at if state.channel_id else None
+
+
+COPY = calendar_sync.SyncedCopy(GoogleSyncedEventRow, GoogleSyncStateRow, find_connection,
+                                _notified_until)
+# The synced copy and where the sync stands, under the names callers use.
+synced_events = COPY.synced_events
+sync_status = COPY.status
+
 # An event Google reports cancelled is deleted: its booking is cancelled without a look-up.
 FOLLOWING = calendar_sync.Following(gone_is_deleted=True,
                                     deleted="the event was deleted in Google Calendar",
@@ -123,25 +134,20 @@ async def sync_calendar(database: Database, config: GoogleConfig, calendar_ref: 
     when the connection is not usable or Google does not answer (the next sync retries).
     """
     connection = find_connection(database, calendar_ref)
-    if not connection.usable:
-        raise CalendarUnavailable(f"{connection.ref} needs reconnecting before it can sync",
-                                  needs_reconnect=True)
-    async with calendar_sync.sync_lock(connection.id):
+
+    async def sync() -> SyncResult:
         api = CalendarApiClient(config.calendar_base_url,
                                 ConnectionTokens(database, config, connection),
                                 budget_seconds=SYNC_BUDGET_SECONDS, request_timeout=10.0)
         rounds = _Rounds(api, connection, page_size)
         try:
             return await _sync(database, connection, rounds, now or datetime.now(UTC))
-        except CalendarUnavailable as exc:
-            await database.run(COPY.save_error, database, connection.id, exc.reason)
-            raise
         except GoogleApiError as exc:
-            reason = f"Google refused the sync ({exc.reason})"
-            await database.run(COPY.save_error, database, connection.id, reason)
-            raise CalendarUnavailable(reason) from None
+            raise CalendarUnavailable(f"Google refused the sync ({exc.reason})") from None
         finally:
             log.debug("sync of %s: %d Google requests", connection.ref, rounds.requests)
+
+    return await COPY.run(database, connection, sync)
 
 
 async def _sync(database: Database, connection: Connection, rounds: _Rounds,
@@ -227,18 +233,3 @@ def _show_as(item: SyncedItem) -> str:
 def _attendees(item: SyncedItem) -> list[dict[str, str]]:
     return [{"email": a.email.lower(), "response": a.response_status}
             for a in item.attendees if a.email]
-
-
-def synced_events(database: Database, calendar_ref: str, *, start: datetime | None = None,
-                  end: datetime | None = None) -> list[calendar_sync.SyncedEvent]:
-    """The synced copy of the connection's booking calendar (events overlapping
-    ``[start, end)`` if given), by start time. Raises ``ConnectionNotFound``."""
-    connection = find_connection(database, calendar_ref)
-    return COPY.synced_events(database, connection.id, start=start, end=end)
-
-
-def sync_status(database: Database, calendar_ref: str) -> calendar_sync.SyncStatus:
-    """Where the connection's sync stands. Raises ``ConnectionNotFound``."""
-    connection = find_connection(database, calendar_ref)
-    return COPY.status(database, connection.id, lambda state: (
-        state.channel_expires_at if state.channel_id else None))

@@ -45,7 +45,18 @@ WINDOW_SLIDES_AFTER = timedelta(days=1)
 DEFAULT_PAGE_SIZE = 200
 # No live caller waits on a sync: a long budget rides out throttling.
 SYNC_BUDGET_SECONDS = 30.0
-COPY = calendar_sync.SyncedCopy(OutlookSyncedEventRow, OutlookSyncStateRow)
+
+
+def _notified_until(state: OutlookSyncStateRow) -> datetime | None:
+    return state.subscription_expires_at if state.subscription_id else None
+
+
+COPY = calendar_sync.SyncedCopy(OutlookSyncedEventRow, OutlookSyncStateRow, find_connection,
+                                _notified_until)
+# The synced copy and where the sync stands, under the names callers use.
+synced_events = COPY.synced_events
+sync_status = COPY.status
+
 # An event Graph reports removed may only have left the window: it is looked up first.
 FOLLOWING = calendar_sync.Following(gone_is_deleted=False,
                                     deleted="the event was deleted in Outlook",
@@ -127,21 +138,18 @@ async def sync_calendar(database: Database, config: OutlookConfig, calendar_ref:
     when the connection is not usable or Graph does not answer (the next sync retries).
     """
     connection = find_connection(database, calendar_ref)
-    if not connection.usable:
-        raise CalendarUnavailable(f"{connection.ref} needs reconnecting before it can sync",
-                                  needs_reconnect=True)
-    async with calendar_sync.sync_lock(connection.id):
+
+    async def sync() -> SyncResult:
         tokens = ConnectionTokens(database, config, connection)
         graph = GraphClient(config.graph_base_url, tokens, mailbox=connection.home_account_id,
                             budget_seconds=SYNC_BUDGET_SECONDS)
         rounds = _Rounds(graph, connection, page_size)
         try:
             return await _sync(database, connection, rounds, now or datetime.now(UTC))
-        except CalendarUnavailable as exc:
-            await database.run(COPY.save_error, database, connection.id, exc.reason)
-            raise
         finally:
             log.debug("sync of %s: %d Graph requests", connection.ref, rounds.requests)
+
+    return await COPY.run(database, connection, sync)
 
 
 async def _sync(database: Database, connection: Connection, rounds: _Rounds,
@@ -220,18 +228,3 @@ def _join_url(item: DeltaItem) -> str | None:
                      item.location.display_name if item.location else None,
                      item.body.content if item.body else None)
     return link.url if link else None
-
-
-def synced_events(database: Database, calendar_ref: str, *, start: datetime | None = None,
-                  end: datetime | None = None) -> list[calendar_sync.SyncedEvent]:
-    """The synced copy of the connection's booking calendar (events overlapping
-    ``[start, end)`` if given), by start time. Raises ``ConnectionNotFound``."""
-    connection = find_connection(database, calendar_ref)
-    return COPY.synced_events(database, connection.id, start=start, end=end)
-
-
-def sync_status(database: Database, calendar_ref: str) -> calendar_sync.SyncStatus:
-    """Where the connection's sync stands. Raises ``ConnectionNotFound``."""
-    connection = find_connection(database, calendar_ref)
-    return COPY.status(database, connection.id, lambda state: (
-        state.subscription_expires_at if state.subscription_id else None))

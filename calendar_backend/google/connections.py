@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select, update
 
+from calendar_backend import calendar_sync
 from calendar_backend.connections_common import (
     DISCONNECTED,
     EXPIRY_MARGIN_SECONDS,
@@ -34,11 +35,11 @@ from calendar_backend.connections_common import ConnectionNotFound as Connection
 from calendar_backend.connections_common import pick_calendar as pick_any_calendar
 from calendar_backend.google.api_client import CalendarApiClient, GoogleApiError
 from calendar_backend.google.auth import TokenRefreshFailed, refresh, revoke
-from calendar_backend.google.calendar import GoogleCalendar, SyncedBusy
+from calendar_backend.google.calendar import GoogleCalendar
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.google.models import CalendarListEntry
 from calendar_backend.google.synced_copy import fresh_busy_times
-from calendar_backend.provider import BusyTime, CalendarUnavailable
+from calendar_backend.provider import CalendarUnavailable
 from calendar_backend.token_store import TokenCipher, TokenKeyMissing, TokenKeyWrong, cipher
 from storage.database import Database
 from storage.google_tables import GoogleConnectionRow
@@ -147,18 +148,10 @@ def open_calendar(database: Database, config: GoogleConfig, calendar_ref: str, *
     api = CalendarApiClient(config.calendar_base_url,
                             ConnectionTokens(database, config, connection),
                             budget_seconds=budget_seconds)
-    synced = _synced_copy(database, connection, timedelta(seconds=config.synced_fresh_seconds)) \
-        if config.synced_fresh_seconds > 0 else None
+    synced = calendar_sync.synced_busy(database, connection, config.synced_fresh_seconds,
+                                       fresh_busy_times)
     return GoogleCalendar(api, connection.calendar_id, owner_zone=connection.owner_zone,
                           meet_allowed=connection.meet_allowed, synced=synced)
-
-
-def _synced_copy(database: Database, connection: Connection, max_age: timedelta) -> SyncedBusy:
-    """The first availability read of a call, from the synced copy when fresh."""
-    async def read(start: datetime, end: datetime) -> list[BusyTime] | None:
-        return await database.run(fresh_busy_times, database, connection.id,
-                                  connection.calendar_id, max_age, start, end)
-    return read
 
 
 def pick_calendar(calendars: Iterable[CalendarListEntry],

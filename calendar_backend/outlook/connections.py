@@ -14,11 +14,12 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 
+from calendar_backend import calendar_sync
 from calendar_backend.connections_common import (
     DISCONNECTED,
     CachedTokens,
@@ -29,13 +30,13 @@ from calendar_backend.connections_common import (
 from calendar_backend.connections_common import ConnectionNameTaken as ConnectionNameTaken
 from calendar_backend.connections_common import ConnectionNotFound as ConnectionNotFound
 from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_silently
-from calendar_backend.outlook.calendar import OutlookCalendar, SyncedBusy
+from calendar_backend.outlook.calendar import OutlookCalendar
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
 from calendar_backend.outlook.synced_copy import fresh_busy_times
 from calendar_backend.outlook.windows_zones import iana_zone
-from calendar_backend.provider import BusyTime, CalendarUnavailable
+from calendar_backend.provider import CalendarUnavailable
 from calendar_backend.token_store import cipher
 from storage.database import Database
 from storage.outlook_tables import OutlookConnectionRow
@@ -144,21 +145,13 @@ def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, 
     cipher(config)
     graph = GraphClient(config.graph_base_url, ConnectionTokens(database, config, connection),
                         mailbox=connection.home_account_id, budget_seconds=budget_seconds)
-    synced = _synced_copy(database, connection, timedelta(seconds=config.synced_fresh_seconds)) \
-        if config.synced_fresh_seconds > 0 else None
+    synced = calendar_sync.synced_busy(database, connection, config.synced_fresh_seconds,
+                                       fresh_busy_times)
     return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
                            teams_allowed=connection.teams_allowed,
                            books_on_default=connection.calendar_is_default is True,
                            blocking_calendar_ids=[c.id for c in connection.blocking_calendars],
                            synced=synced)
-
-
-def _synced_copy(database: Database, connection: Connection, max_age: timedelta) -> SyncedBusy:
-    """The first availability read of a call, from the synced copy when fresh."""
-    async def read(start: datetime, end: datetime) -> list[BusyTime] | None:
-        return await database.run(fresh_busy_times, database, connection.id,
-                                  connection.calendar_id, max_age, start, end)
-    return read
 
 
 def save_connection(database: Database, config: OutlookConfig, signed: SignedIn, user: GraphUser,

@@ -27,6 +27,7 @@ from app.settings import Settings
 from calendar_backend import owner_changes
 from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
+from calendar_backend.calendar_sync import SyncStatus
 from calendar_backend.google import sync as google_sync
 from calendar_backend.google.channels import disconnect, ensure_channel
 from calendar_backend.google.connections import list_calendars, open_calendar, set_calendar
@@ -330,7 +331,7 @@ async def watched_booking(database: Database, settings: Settings, emu: GoogleEmu
 
 def follows_nothing(database: Database, ref: str) -> bool:
     """Whether the connection has no sync state (nor channel) and no synced copy left."""
-    return google_sync.sync_status(database, ref) == google_sync.SyncStatus(None, None, None,
+    return google_sync.sync_status(database, ref) == SyncStatus(None, None, None,
                                                                             None) \
         and synced_events(database, ref) == []
 

@@ -33,6 +33,7 @@ from app.operators.accounts import create_api_key, create_operator
 from app.operators.test_calls import TestCalls
 from app.settings import Settings
 from calendar_backend import member_calendars
+from calendar_backend.calendar_sync import SyncStatus
 from calendar_backend.google import sync as google_sync
 from calendar_backend.google.channels import ensure_channel
 from calendar_backend.google.connections import find_connection as find_google_connection
@@ -585,7 +586,7 @@ async def test_disconnecting_a_members_google_calendar_stops_its_push_channel_fi
     # Stopped while the grant still allowed it, then the grant was revoked.
     assert [r.service for r in google.world.log
             if "channels/stop" in r.path or "revoke" in r.path] == ["calendar", "oauth"]
-    assert google_sync.sync_status(database, ref) == google_sync.SyncStatus(None, None, None,
+    assert google_sync.sync_status(database, ref) == SyncStatus(None, None, None,
                                                                             None)
     assert google_sync.synced_events(database, ref) == []
 
@@ -690,7 +691,7 @@ async def test_connecting_another_outlook_account_deletes_the_old_subscription(
     # Deleted at Graph with the old account's tokens, then its tokens and synced copy went.
     assert [s.id for s in emulator.deleted_subscriptions(WORK)] == [sub.id]
     assert emulator.subscriptions(WORK) == []
-    assert outlook_sync.sync_status(database, old) == outlook_sync.SyncStatus(
+    assert outlook_sync.sync_status(database, old) == SyncStatus(
         None, None, None, None)
     assert outlook_sync.synced_events(database, old) == []
     replaced = find_outlook_connection(database, old)
@@ -768,7 +769,7 @@ async def test_connecting_another_google_account_stops_the_old_channel(
     # Stopped while the old grant still allowed it, then that grant was revoked.
     assert [r.service for r in google.world.log
             if "channels/stop" in r.path or "revoke" in r.path] == ["calendar", "oauth"]
-    assert google_sync.sync_status(database, old) == google_sync.SyncStatus(None, None, None,
+    assert google_sync.sync_status(database, old) == SyncStatus(None, None, None,
                                                                              None)
     assert google_sync.synced_events(database, old) == []
     replaced = find_google_connection(database, old)

@@ -26,6 +26,7 @@ from app.settings import Settings
 from calendar_backend import owner_changes
 from calendar_backend.booking import Booked, BookingService, SlotTaken
 from calendar_backend.booking_settings import BookingSettings, Recipient
+from calendar_backend.calendar_sync import SyncStatus
 from calendar_backend.outlook.connections import find_connection, open_calendar
 from calendar_backend.outlook.follow import FollowSettings, follow_once, keep_calendars_synced
 from calendar_backend.outlook.models import NotificationBatch
@@ -35,7 +36,7 @@ from calendar_backend.outlook.subscriptions import (
     disconnect,
     ensure_subscription,
 )
-from calendar_backend.outlook.sync import SyncStatus, sync_calendar, sync_status, synced_events
+from calendar_backend.outlook.sync import sync_calendar, sync_status, synced_events
 from calendar_backend.provider import Attendee, CalendarUnavailable
 from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingStatus

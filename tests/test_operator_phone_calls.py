@@ -62,6 +62,16 @@ def _api(database, organisation) -> TestClient:
     return client
 
 
+async def _event_when_written(database, kind: str, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.1)):
+        with database.session() as session:
+            if session.scalars(select(WebhookEventRow).where(
+                    WebhookEventRow.type == kind)).first() is not None:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {kind} event was written")
+
+
 async def test_call_to_an_operators_number_books_on_its_organisations_calendar(
         database, northwind, stored_line):
     organisation, stored = northwind
@@ -71,6 +81,8 @@ async def test_call_to_an_operators_number_books_on_its_organisations_calendar(
         await _converse(caller, SCRIPT)
         await asyncio.wait_for(caller.closed.wait(), 15)
     record = await _record_when_done(database, caller.call_sid)
+    # The call is recorded first, then announced: wait for the announcement too.
+    await _event_when_written(database, "call.ended")
 
     assert record.outcome == "booked" and record.campaign == CAMPAIGN.name
     with database.session() as session:

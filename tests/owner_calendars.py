@@ -1,10 +1,10 @@
-"""What the Outlook and Google sync tests share: one owner's calendar on its emulator, driven
-through the product's own sign-in, booking, watch (subscription or channel) and sync functions,
-so one test body checks a behaviour on both providers.
+"""What the Outlook and Google tests share: one owner's calendar on its emulator, driven
+through the product's own sign-in, token store, booking, watch (subscription or channel) and
+sync functions, so one test body checks a behaviour on both providers.
 
 Use the fixtures by binding them in the test module, with the emulators' own fixtures:
-``synced_calendar`` (both providers, one test each), ``outlook_calendar``, ``google_calendar``
-and ``receiver`` (the call server's notification route for ``synced_calendar``)."""
+``owner_calendar`` (both providers, one test each), ``outlook_calendar``, ``google_calendar``
+and ``receiver`` (the call server's notification route for ``owner_calendar``)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ from calendar_backend.google import connections as google_connections
 from calendar_backend.google import follow as google_follow
 from calendar_backend.google import sign_in as google_sign_in
 from calendar_backend.google import sync as google_sync
+from calendar_backend.google.auth import SignInFailed as GoogleSignInFailed
 from calendar_backend.outlook import connections as outlook_connections
 from calendar_backend.outlook import follow as outlook_follow
 from calendar_backend.outlook import sign_in as outlook_sign_in
 from calendar_backend.outlook import subscriptions as outlook_subscriptions
 from calendar_backend.outlook import sync as outlook_sync
+from calendar_backend.outlook.auth import SignInFailed as OutlookSignInFailed
 from calendar_backend.provider import Attendee, CalendarProvider
 from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingStatus
@@ -45,8 +47,8 @@ from tests.fakes.google import GoogleEmulator
 from tests.fakes.google.fixtures import OWNER as GOOGLE_OWNER
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.microsoft import MicrosoftEmulator
+from tests.fakes.microsoft.fixtures import WORK as OUTLOOK_OWNER
 
-OUTLOOK_OWNER = "adele@contoso.com"
 CALLERS = [Attendee(email=f"caller{i}@example.org", name=f"Caller {i}") for i in range(3)]
 
 
@@ -69,23 +71,48 @@ async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
 
 
 @dataclass
-class SyncedCalendar(ABC):
+class OwnerCalendar(ABC):
     """The owner's calendar on one provider's emulator and the product functions that follow
     it; ``settings`` points the product at that emulator."""
 
     database: Database
     settings: Settings
+    emulator: Any  # a MicrosoftEmulator or a GoogleEmulator: the methods used here are alike
 
     name: ClassVar[str]
     owner: ClassVar[str]
+    sign_in_failed: ClassVar[type[Exception]]  # what a sign-in that cannot complete raises
+    stored_token_query: ClassVar[str]  # the connection's token, as stored
     accepted_status: ClassVar[int]  # what the route answers any well-formed notification
     expired_sync_reason: ClassVar[str]  # the 410's reason once the sync state ran out
     availability_path: ClassVar[str]  # the provider's live free/busy request
     meeting_link_prefix: ClassVar[str]
 
     @abstractmethod
+    def config(self, settings: Settings | None = None) -> Any:
+        """The provider's config from ``settings`` (or the calendar's own)."""
+
+    @abstractmethod
+    async def begin_sign_in(self, settings: Settings | None = None) -> str:
+        """Start a sign-in: the URL the owner's browser opens."""
+
+    @abstractmethod
+    async def complete_sign_in(self, redirect: str, settings: Settings | None = None) -> Any:
+        """Finish the sign-in the browser was redirected back from: the connection."""
+
+    @abstractmethod
+    def require_token_key(self, settings: Settings) -> None:
+        """What ``serve`` checks before it starts: stored tokens need the key."""
+
     async def connect(self, settings: Settings | None = None) -> str:
         """Sign the owner in (``settings`` or the calendar's own); returns the calendar ref."""
+        self.emulator.sign_in_as(self.owner)
+        landed = browser(await self.begin_sign_in(settings))
+        return str((await self.complete_sign_in(landed, settings)).ref)
+
+    def refresh_tokens(self) -> list[str]:
+        """The refresh tokens the provider has handed out."""
+        return [t.value for t in self.emulator.world.refresh_tokens.values()]
 
     @abstractmethod
     def open(self, settings: Settings, ref: str) -> CalendarProvider | None:
@@ -134,13 +161,13 @@ class SyncedCalendar(ABC):
                   free: bool = False) -> str:
         """An event the owner made (showing them ``free`` or busy); returns its id."""
 
-    @abstractmethod
     def owner_deletes(self, event_id: str) -> None:
         """The owner deletes the event in their calendar."""
+        self.emulator.owner_deletes(self.owner, event_id)
 
-    @abstractmethod
     def owner_moves(self, event_id: str, start: datetime, end: datetime) -> None:
         """The owner drags the event to ``[start, end)``."""
+        self.emulator.owner_moves(self.owner, event_id, start, end)
 
     @abstractmethod
     def owner_touches(self, event_id: str) -> None:
@@ -150,9 +177,9 @@ class SyncedCalendar(ABC):
     def attendee_declines(self, event_id: str, email: str) -> None:
         """``email`` declines the invitation."""
 
-    @abstractmethod
     def block_notifications(self) -> None:
         """Notifications stop reaching the call server."""
+        self.emulator.block_notifications()
 
     @abstractmethod
     def expire_sync_state(self) -> None:
@@ -162,17 +189,17 @@ class SyncedCalendar(ABC):
     def expired_sync_reasons(self) -> list[str]:
         """The reasons of the 410s the provider answered."""
 
-    @abstractmethod
     def event_ids(self) -> set[str]:
         """The ids of the events on the owner's calendar."""
+        return {e.id for e in self.emulator.events(self.owner)}
 
-    @abstractmethod
     def availability_reads(self) -> int:
         """How often free/busy was read live since the request log was cleared."""
+        return len(self.emulator.requests(path_contains=self.availability_path))
 
-    @abstractmethod
     def clear_log(self) -> None:
         """Forget the requests the provider has seen."""
+        self.emulator.clear_log()
 
     async def service(self, ref: str, settings: Settings | None = None) -> BookingService:
         """What a call does when booking is on: open the calendar, read availability once."""
@@ -216,30 +243,39 @@ def recipient(i: int) -> Recipient:
 
 
 @dataclass
-class OutlookCalendar(SyncedCalendar):
+class OutlookCalendar(OwnerCalendar):
     """Adele's work calendar on the Microsoft emulator (Los Angeles)."""
 
     emulator: MicrosoftEmulator
 
     name = "outlook"
     owner = OUTLOOK_OWNER
+    sign_in_failed = OutlookSignInFailed
+    stored_token_query = "SELECT token_cache FROM outlook_connections"
     accepted_status = 202
     expired_sync_reason = "syncStateNotFound"
     availability_path = "calendarView"
     meeting_link_prefix = "https://teams.microsoft.com/l/meetup-join/"
 
-    async def connect(self, settings: Settings | None = None) -> str:
-        config = (settings or self.settings).outlook()
-        self.emulator.sign_in_as(self.owner)
-        landed = browser(outlook_sign_in.begin_sign_in(self.database, config))
-        return (await outlook_sign_in.complete_sign_in(self.database, config, landed)).ref
+    def config(self, settings: Settings | None = None) -> Any:
+        return (settings or self.settings).outlook()
+
+    async def begin_sign_in(self, settings: Settings | None = None) -> str:
+        return outlook_sign_in.begin_sign_in(self.database, self.config(settings))
+
+    async def complete_sign_in(self, redirect: str, settings: Settings | None = None) -> Any:
+        return await outlook_sign_in.complete_sign_in(self.database, self.config(settings),
+                                                      redirect)
+
+    def require_token_key(self, settings: Settings) -> None:
+        outlook_connections.require_token_key(self.database, settings.outlook())
 
     def open(self, settings: Settings, ref: str) -> CalendarProvider | None:
         return outlook_connections.open_calendar(self.database, settings.outlook(), ref)
 
     async def sync(self, ref: str, *, page_size: int | None = None) -> Any:
         pages = {} if page_size is None else {"page_size": page_size}
-        return await outlook_sync.sync_calendar(self.database, self.settings.outlook(), ref,
+        return await outlook_sync.sync_calendar(self.database, self.config(), ref,
                                                 **pages)
 
     def synced(self, ref: str) -> list[Any]:
@@ -247,18 +283,18 @@ class OutlookCalendar(SyncedCalendar):
 
     async def watch(self, ref: str, url: str, *, now: datetime | None = None) -> str:
         return await outlook_subscriptions.ensure_subscription(
-            self.database, self.settings.outlook(), ref, url, now=now)
+            self.database, self.config(), ref, url, now=now)
 
     def watches(self) -> list[str]:
         return [s.notification_url for s in self.emulator.subscriptions(self.owner)]
 
     async def follow_once(self, url: str) -> None:
-        await outlook_follow.follow_once(self.database, self.settings.outlook(), url)
+        await outlook_follow.follow_once(self.database, self.config(), url)
 
     def keep_synced(self, interval: float, url: str,
                     stop: asyncio.Event) -> Coroutine[Any, Any, None]:
         return outlook_follow.keep_calendars_synced(
-            self.database, self.settings.outlook(),
+            self.database, self.config(),
             outlook_follow.FollowSettings(interval_seconds=interval, notification_url=url),
             stop)
 
@@ -276,20 +312,11 @@ class OutlookCalendar(SyncedCalendar):
         return self.emulator.add_event(self.owner, start, end, subject=subject,
                                        show_as="free" if free else "busy")
 
-    def owner_deletes(self, event_id: str) -> None:
-        self.emulator.owner_deletes(self.owner, event_id)
-
-    def owner_moves(self, event_id: str, start: datetime, end: datetime) -> None:
-        self.emulator.owner_moves(self.owner, event_id, start, end)
-
     def owner_touches(self, event_id: str) -> None:
         self.emulator.owner_edits(self.owner, event_id, subject="Intro (edited)")
 
     def attendee_declines(self, event_id: str, email: str) -> None:
         self.emulator.attendee_responds(self.owner, event_id, email, "declined")
-
-    def block_notifications(self) -> None:
-        self.emulator.block_notifications()
 
     def expire_sync_state(self) -> None:
         assert self.emulator.expire_delta_tokens(self.owner) > 0
@@ -298,60 +325,61 @@ class OutlookCalendar(SyncedCalendar):
         return [r.code for r in self.emulator.requests(path_contains="delta")
                 if r.status == 410]
 
-    def event_ids(self) -> set[str]:
-        return {e.id for e in self.emulator.events(self.owner)}
-
-    def availability_reads(self) -> int:
-        return len(self.emulator.requests(path_contains=self.availability_path))
-
-    def clear_log(self) -> None:
-        self.emulator.clear_log()
 
 
 @dataclass
-class GoogleCalendar(SyncedCalendar):
+class GoogleCalendar(OwnerCalendar):
     """Grace's primary calendar on the Google emulator (New York)."""
 
     emulator: GoogleEmulator
 
     name = "google"
     owner = GOOGLE_OWNER
+    sign_in_failed = GoogleSignInFailed
+    stored_token_query = "SELECT token FROM google_connections"
     accepted_status = 200
     expired_sync_reason = "fullSyncRequired"
     availability_path = "freeBusy"
     meeting_link_prefix = "https://meet.google.com/"
 
-    async def connect(self, settings: Settings | None = None) -> str:
-        config = (settings or self.settings).google()
-        self.emulator.sign_in_as(self.owner)
-        url = await google_sign_in.begin_sign_in(self.database, config)
-        return (await google_sign_in.complete_sign_in(self.database, config, browser(url))).ref
+    def config(self, settings: Settings | None = None) -> Any:
+        return (settings or self.settings).google()
+
+    async def begin_sign_in(self, settings: Settings | None = None) -> str:
+        return await google_sign_in.begin_sign_in(self.database, self.config(settings))
+
+    async def complete_sign_in(self, redirect: str, settings: Settings | None = None) -> Any:
+        return await google_sign_in.complete_sign_in(self.database, self.config(settings),
+                                                     redirect)
+
+    def require_token_key(self, settings: Settings) -> None:
+        google_connections.require_token_key(self.database, settings.google())
 
     def open(self, settings: Settings, ref: str) -> CalendarProvider | None:
         return google_connections.open_calendar(self.database, settings.google(), ref)
 
     async def sync(self, ref: str, *, page_size: int | None = None) -> Any:
         pages = {} if page_size is None else {"page_size": page_size}
-        return await google_sync.sync_calendar(self.database, self.settings.google(), ref,
+        return await google_sync.sync_calendar(self.database, self.config(), ref,
                                                **pages)
 
     def synced(self, ref: str) -> list[Any]:
         return list(google_sync.synced_events(self.database, ref))
 
     async def watch(self, ref: str, url: str, *, now: datetime | None = None) -> str:
-        return await google_channels.ensure_channel(self.database, self.settings.google(), ref,
+        return await google_channels.ensure_channel(self.database, self.config(), ref,
                                                     url, now=now)
 
     def watches(self) -> list[str]:
         return [c.address for c in self.emulator.channels(self.owner)]
 
     async def follow_once(self, url: str) -> None:
-        await google_follow.follow_once(self.database, self.settings.google(), url)
+        await google_follow.follow_once(self.database, self.config(), url)
 
     def keep_synced(self, interval: float, url: str,
                     stop: asyncio.Event) -> Coroutine[Any, Any, None]:
         return google_follow.keep_calendars_synced(
-            self.database, self.settings.google(),
+            self.database, self.config(),
             google_follow.FollowSettings(interval_seconds=interval, notification_url=url),
             stop)
 
@@ -371,21 +399,12 @@ class GoogleCalendar(SyncedCalendar):
         return self.emulator.add_event(self.owner, start, end, summary=subject,
                                        transparent=free)
 
-    def owner_deletes(self, event_id: str) -> None:
-        self.emulator.owner_deletes(self.owner, event_id)
-
-    def owner_moves(self, event_id: str, start: datetime, end: datetime) -> None:
-        self.emulator.owner_moves(self.owner, event_id, start, end)
-
     def owner_touches(self, event_id: str) -> None:
         # Google's emulator has no plain edit: a repeated answer changes the event all the same.
         self.emulator.attendee_declines(self.owner, event_id, CALLERS[0].email)
 
     def attendee_declines(self, event_id: str, email: str) -> None:
         self.emulator.attendee_declines(self.owner, event_id, email)
-
-    def block_notifications(self) -> None:
-        self.emulator.block_notifications()
 
     def expire_sync_state(self) -> None:
         self.emulator.expire_sync_tokens()
@@ -394,14 +413,6 @@ class GoogleCalendar(SyncedCalendar):
         return [r.reason for r in self.emulator.requests(path_contains="/events")
                 if r.status == 410]
 
-    def event_ids(self) -> set[str]:
-        return {e.id for e in self.emulator.events(self.owner)}
-
-    def availability_reads(self) -> int:
-        return len(self.emulator.requests(path_contains=self.availability_path))
-
-    def clear_log(self) -> None:
-        self.emulator.clear_log()
 
 
 @pytest.fixture
@@ -419,7 +430,7 @@ def google_calendar(database: Database, google: GoogleEmulator,
 
 
 @pytest.fixture(params=["outlook", "google"])
-def synced_calendar(request: pytest.FixtureRequest, database: Database) -> SyncedCalendar:
+def owner_calendar(request: pytest.FixtureRequest, database: Database) -> OwnerCalendar:
     """The owner's calendar on each provider in turn (on each database: named here so that
     pytest parametrizes every test with it)."""
     if request.param == "outlook":
@@ -430,21 +441,21 @@ def synced_calendar(request: pytest.FixtureRequest, database: Database) -> Synce
 
 
 @pytest.fixture
-def receiver(database: Database, synced_calendar: SyncedCalendar) -> Iterator[str]:
+def receiver(database: Database, owner_calendar: OwnerCalendar) -> Iterator[str]:
     """The call server on loopback, with the route the provider notifies; yields that URL
     (made from the server's public URL, as ``serve`` does)."""
     port = free_port()
-    settings = synced_calendar.settings.model_copy(update={
+    settings = owner_calendar.settings.model_copy(update={
         "public_url": f"http://127.0.0.1:{port}", "twilio_auth_token": SecretStr("twilio")})
-    url = synced_calendar.notification_url(settings)
-    assert url == f"http://127.0.0.1:{port}/{synced_calendar.name}/notifications"
+    url = owner_calendar.notification_url(settings)
+    assert url == f"http://127.0.0.1:{port}/{owner_calendar.name}/notifications"
 
     async def no_calls(websocket: WebSocket, call: AdmittedCall) -> None:
         raise AssertionError("no phone call in these tests")
 
     app = create_app(campaigns=CampaignDirectory([parse_campaign({"name": "sales"})]),
                      twilio=settings.twilio(), database=database, handler=no_calls,
-                     routers=[synced_calendar.notification_router(settings)])
+                     routers=[owner_calendar.notification_router(settings)])
     server = BackgroundServer(app, port, name="call-server").start()
     try:
         yield url

@@ -11,21 +11,21 @@ from calendar_backend import owner_changes
 from calendar_backend.booking import SlotTaken
 from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingStatus
-from tests import calendar_sync_helpers
-from tests.calendar_sync_helpers import CALLERS, NOW, SyncedCalendar, eventually, recipient
+from tests import owner_calendars
 from tests.fakes.google import fixtures as google_fixtures
 from tests.fakes.microsoft import fixtures as microsoft_fixtures
+from tests.owner_calendars import CALLERS, NOW, OwnerCalendar, eventually, recipient
 
 emulator, ms_settings = microsoft_fixtures.emulator, microsoft_fixtures.ms_settings
 google, google_settings = google_fixtures.google, google_fixtures.google_settings
-outlook_calendar, google_calendar = (calendar_sync_helpers.outlook_calendar,
-                                     calendar_sync_helpers.google_calendar)
-synced_calendar, receiver = calendar_sync_helpers.synced_calendar, calendar_sync_helpers.receiver
+outlook_calendar, google_calendar = (owner_calendars.outlook_calendar,
+                                     owner_calendars.google_calendar)
+owner_calendar, receiver = owner_calendars.owner_calendar, owner_calendars.receiver
 
 
 async def test_owner_who_deletes_the_booked_event_frees_the_slot_after_one_notification(
-        synced_calendar: SyncedCalendar, receiver: str) -> None:
-    cal = synced_calendar
+        owner_calendar: OwnerCalendar, receiver: str) -> None:
+    cal = owner_calendar
     ref = await cal.connect()
     assert await cal.watch(ref, receiver) == "created"
     assert cal.watches() == [receiver]
@@ -46,8 +46,8 @@ async def test_owner_who_deletes_the_booked_event_frees_the_slot_after_one_notif
 
 
 async def test_owner_who_moves_the_event_moves_the_booking_and_frees_the_old_time(
-        synced_calendar: SyncedCalendar, receiver: str) -> None:
-    cal = synced_calendar
+        owner_calendar: OwnerCalendar, receiver: str) -> None:
+    cal = owner_calendar
     ref = await cal.connect()
     await cal.watch(ref, receiver)
     booked = await cal.book(ref, 0)
@@ -71,8 +71,8 @@ async def test_owner_who_moves_the_event_moves_the_booking_and_frees_the_old_tim
 
 
 async def test_with_notifications_blocked_the_scheduled_sync_catches_up(
-        synced_calendar: SyncedCalendar, receiver: str) -> None:
-    cal = synced_calendar
+        owner_calendar: OwnerCalendar, receiver: str) -> None:
+    cal = owner_calendar
     ref = await cal.connect()
     booked = await cal.book(ref, 0)
     await cal.watch(ref, receiver)
@@ -97,8 +97,8 @@ async def test_with_notifications_blocked_the_scheduled_sync_catches_up(
 
 
 async def test_an_expired_sync_state_leads_to_a_full_resync_that_loses_nothing(
-        synced_calendar: SyncedCalendar) -> None:
-    cal = synced_calendar
+        owner_calendar: OwnerCalendar) -> None:
+    cal = owner_calendar
     ref = await cal.connect()
     kept = await cal.book(ref, 0, slot=0)
     deleted = await cal.book(ref, 1, slot=1)
@@ -129,8 +129,8 @@ async def test_an_expired_sync_state_leads_to_a_full_resync_that_loses_nothing(
 
 
 async def test_owner_moving_a_meeting_onto_another_booking_keeps_both_and_flags_it(
-        synced_calendar: SyncedCalendar) -> None:
-    cal = synced_calendar
+        owner_calendar: OwnerCalendar) -> None:
+    cal = owner_calendar
     ref = await cal.connect()
     first = await cal.book(ref, 0, slot=0)
     second = await cal.book(ref, 1, slot=0)
@@ -156,8 +156,8 @@ async def test_owner_moving_a_meeting_onto_another_booking_keeps_both_and_flags_
     assert cal.status(ref, second.booking_id) == BookingStatus.CONFIRMED
 
 
-async def test_an_attendee_decline_is_recorded_once(synced_calendar: SyncedCalendar) -> None:
-    cal = synced_calendar
+async def test_an_attendee_decline_is_recorded_once(owner_calendar: OwnerCalendar) -> None:
+    cal = owner_calendar
     ref = await cal.connect()
     booked = await cal.book(ref, 0)
     await cal.sync(ref)
@@ -174,8 +174,8 @@ async def test_an_attendee_decline_is_recorded_once(synced_calendar: SyncedCalen
 
 
 async def test_scheduled_pass_watches_and_syncs_every_connection(
-        synced_calendar: SyncedCalendar, receiver: str) -> None:
-    cal = synced_calendar
+        owner_calendar: OwnerCalendar, receiver: str) -> None:
+    cal = owner_calendar
     ref = await cal.connect()
     cal.add_event(NOW, NOW + timedelta(hours=1), "Standup")
     cal.add_event(NOW + timedelta(hours=2), NOW + timedelta(hours=3), "Lunch", free=True)
@@ -188,8 +188,8 @@ async def test_scheduled_pass_watches_and_syncs_every_connection(
 
 
 async def test_a_fresh_synced_copy_answers_call_start_and_the_recheck_still_asks_the_provider(
-        synced_calendar: SyncedCalendar) -> None:
-    cal = synced_calendar
+        owner_calendar: OwnerCalendar) -> None:
+    cal = owner_calendar
     fresh = cal.settings.model_copy(update={f"{cal.name}_synced_fresh_seconds": 60.0})
     ref = await cal.connect(fresh)
     cal.add_event(NOW + timedelta(hours=1), NOW + timedelta(hours=2), "Dentist")

@@ -6,7 +6,6 @@ channels and their tokens, forged notifications, declined invitations, and the o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,32 +27,23 @@ from calendar_backend.google.models import SyncedItem
 from storage.booking_tables import BookingStatus
 from storage.database import Database
 from storage.google_sync_tables import GoogleSyncStateRow
-from tests import calendar_sync_helpers
-from tests.calendar_helpers import operator_environment
-from tests.calendar_sync_helpers import NOW, GoogleCalendar, eventually
+from tests import owner_calendars
 from tests.fakes.google import fixtures
+from tests.owner_calendars import NOW, GoogleCalendar, eventually
 
-google, google_settings = fixtures.google, fixtures.google_settings
-google_calendar, receiver = calendar_sync_helpers.google_calendar, calendar_sync_helpers.receiver
+google, google_settings, operator_env = fixtures.google, fixtures.google_settings, \
+    fixtures.operator_env
+google_calendar, receiver = owner_calendars.google_calendar, owner_calendars.receiver
 
 OWNER = fixtures.OWNER
 
 
 @pytest.fixture
-def synced_calendar(google_calendar: GoogleCalendar) -> GoogleCalendar:
+def owner_calendar(google_calendar: GoogleCalendar) -> GoogleCalendar:
     """Every calendar here is Google's (the ``receiver`` takes Google's pushes)."""
     return google_calendar
 
 
-@pytest.fixture
-def operator_env(database: Database, google_settings: Settings,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The environment ``booking-agent`` runs with: the emulator's settings and this database."""
-    yield from operator_environment(database, google_settings, {
-        "GOOGLE_CALENDAR_BASE_URL": google_settings.google_calendar_base_url,
-        "GOOGLE_TOKEN_URL": google_settings.google_token_url,
-        "GOOGLE_CLIENT_ID": google_settings.google_client_id or "",
-    }, monkeypatch)
 
 
 async def test_an_incremental_round_reads_only_what_changed_across_pages(

@@ -25,20 +25,20 @@ from calendar_backend.outlook.subscriptions import check_notifications
 from calendar_backend.provider import CalendarUnavailable
 from storage.booking_tables import BookingStatus
 from storage.database import Database
-from tests import calendar_sync_helpers
-from tests.calendar_sync_helpers import NOW, OutlookCalendar, eventually
+from tests import owner_calendars
 from tests.fakes.microsoft import fixtures
+from tests.owner_calendars import NOW, OutlookCalendar, eventually
 
 emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, \
     fixtures.operator_env
-outlook_calendar, receiver = calendar_sync_helpers.outlook_calendar, \
-    calendar_sync_helpers.receiver
+outlook_calendar, receiver = owner_calendars.outlook_calendar, \
+    owner_calendars.receiver
 
-WORK = calendar_sync_helpers.OUTLOOK_OWNER
+WORK = fixtures.WORK
 
 
 @pytest.fixture
-def synced_calendar(outlook_calendar: OutlookCalendar) -> OutlookCalendar:
+def owner_calendar(outlook_calendar: OutlookCalendar) -> OutlookCalendar:
     """Every calendar here is Outlook's (the ``receiver`` takes Graph's notifications)."""
     return outlook_calendar
 

@@ -41,11 +41,17 @@ def settings_fields(emulator: GoogleEmulator) -> dict[str, str]:
     }
 
 
+def settings_for(emulator: GoogleEmulator, data_dir: Path) -> Settings:
+    """Settings pointing the product at the emulator, with a fresh token key (the fault bench
+    uses them too)."""
+    return Settings(_env_file=None, data_dir=data_dir, token_key=Fernet.generate_key().decode(),
+                    **settings_fields(emulator))
+
+
 @pytest.fixture
 def google_settings(google: GoogleEmulator, tmp_path: Path) -> Settings:
     """Settings pointing the product at the emulator, with a fresh token key."""
-    return Settings(_env_file=None, data_dir=tmp_path, token_key=Fernet.generate_key().decode(),
-                    **settings_fields(google))
+    return settings_for(google, tmp_path)
 
 
 @pytest.fixture

@@ -18,15 +18,12 @@ from agent.campaign import Campaign
 from app.settings import Settings
 from calendar_backend import member_calendars
 from calendar_backend.booking_settings import PoolMember
+from calendar_backend.calendar_follow import OnSynced
 from calendar_backend.google import connections as google
 from calendar_backend.google import follow as google_follow
 from calendar_backend.local_calendar import LocalCalendar
 from calendar_backend.outlook import connections as outlook
-from calendar_backend.outlook.follow import (
-    NotificationReceiver,
-    OnSynced,
-    keep_calendars_synced,
-)
+from calendar_backend.outlook.follow import NotificationReceiver, keep_calendars_synced
 from calendar_backend.pool import NoCalendar, PoolMemberCalendar, is_no_calendar, no_calendar_id
 from calendar_backend.provider import CalendarProvider
 from calendar_backend.reconcile import (

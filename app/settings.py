@@ -9,10 +9,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.config import LLMConfig
+from calendar_backend.calendar_follow import FollowSettings
 from calendar_backend.google.config import GoogleConfig
-from calendar_backend.google.follow import FollowSettings as GoogleFollowSettings
 from calendar_backend.outlook.config import OutlookConfig
-from calendar_backend.outlook.follow import FollowSettings
 from telephony.config import DiallerConfig, SpeechConfig, TwilioConfig
 
 
@@ -150,13 +149,13 @@ class Settings(BaseSettings):
             synced_fresh_seconds=self.google_synced_fresh_seconds,
         )
 
-    def google_follow(self) -> GoogleFollowSettings:
+    def google_follow(self) -> FollowSettings:
         """How Google calendars are followed: sync interval and notification URL."""
         url = self.google_notification_url
         if url is None and self.public_url:
             url = self.public_url.rstrip("/") + "/google/notifications"
-        return GoogleFollowSettings(interval_seconds=self.google_sync_interval_seconds,
-                                    notification_url=url)
+        return FollowSettings(interval_seconds=self.google_sync_interval_seconds,
+                              notification_url=url)
 
     def llm(self) -> LLMConfig | None:
         """The dialogue's LLM, or None (no key: the guided policy talks)."""

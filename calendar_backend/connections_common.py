@@ -32,6 +32,9 @@ from storage.operator_tables import OperatorRow
 
 # Reuse an access token until this close to its expiry (MSAL refreshes at 5 minutes).
 EXPIRY_MARGIN_SECONDS = 300
+# Why a connection is disconnected, as its status shows.
+DISCONNECTED = "disconnected by the operator"
+REPLACED = "replaced by another account"
 
 
 class ConnectionNotFound(LookupError):
@@ -211,26 +214,30 @@ class ConnectionTable(Generic[RowT, ConnectionT]):
             name = f"{name}-{operator_id[:8]}"  # names are server-wide: keep the member's apart
         return organisation_id, name
 
-    def retire_member_others(self, session: Session, operator_id: str, keep_id: str) -> None:
-        """A member books on one account per provider: the one connected before (another
-        account) is disconnected, its tokens removed."""
-        others = session.scalars(select(self.row_type).where(
-            self._column("operator_id") == operator_id, self._column("id") != keep_id,
-            self._column("status") != "disconnected"))
-        for other in others:
-            setattr(other, self._token_column, None)
-            other.status = "disconnected"  # type: ignore[attr-defined]
-            other.status_reason = "replaced by another account"  # type: ignore[attr-defined]
+    def replaced_by(self, database: Database, operator_id: str,
+                    keep_id: str) -> list[ConnectionT]:
+        """The member's live connections of this provider made before ``keep_id`` (another
+        account): a member books on one account per provider, the latest, so these are the
+        ones it replaces. Empty when ``keep_id`` itself is no longer live (a later sign-in
+        replaced it in turn: that one ends the rest)."""
+        with database.session() as session:
+            rows = self.member_rows(session, operator_id)
+            ids = [row.id for row in rows]
+            if keep_id not in ids:
+                return []
+            return [self._connection(row) for row in rows[ids.index(keep_id) + 1:]]
 
     def make_active(self, session: Session, operator_id: str) -> None:
         """This provider becomes the member's active one (the most recently connected is)."""
         make_active(session, operator_id, self.command)
 
     def member_rows(self, session: Session, operator_id: str) -> list[RowT]:
-        """The member's connections of this provider that are not disconnected."""
+        """The member's connections of this provider that are not disconnected, newest first:
+        the one booked on while an earlier account is still being replaced."""
         return list(session.scalars(select(self.row_type).where(
             self._column("operator_id") == operator_id,
-            self._column("status") != "disconnected").order_by(self._column("connected_at"))))
+            self._column("status") != "disconnected")
+            .order_by(self._column("connected_at").desc())))
 
     def mark_needs_reconnect(self, database: Database, connection_id: str, reason: str) -> None:
         """Stop booking on the connection until the owner signs in again; ``reason`` is shown."""
@@ -243,12 +250,13 @@ class ConnectionTable(Generic[RowT, ConnectionT]):
                             .values(status="needs_reconnect", status_reason=reason,
                                     updated_at=datetime.now(UTC)))
 
-    def forget_tokens(self, database: Database, name: str, *, hint: bool = True) -> ConnectionT:
-        """Delete the connection's tokens and mark it disconnected by the operator."""
+    def forget_tokens(self, database: Database, name: str, *, hint: bool = True,
+                      reason: str = DISCONNECTED) -> ConnectionT:
+        """Delete the connection's tokens and mark it disconnected (``reason`` is shown)."""
         with database.session() as session:
             row = self.row(session, name, hint=hint)
             setattr(row, self._token_column, None)
-            row.status, row.status_reason = "disconnected", "disconnected by the operator"
+            row.status, row.status_reason = "disconnected", reason
             session.flush()
             return self._connection(row)
 

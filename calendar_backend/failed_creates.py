@@ -10,14 +10,14 @@ it by the booking's idempotency key and cancels it (the invitee gets the cancell
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
 
 from calendar_backend.booking import WITHDRAW_MESSAGE
-from calendar_backend.provider import CalendarUnavailable
+from calendar_backend.provider import CalendarUnavailable, EventNotFound
 from storage.booking_tables import BookingRow
 from storage.database import Database
 
@@ -36,6 +36,19 @@ class Withdrawing(Protocol):
                        message: str) -> bool:
         """Cancel the event if it exists; True if it was found."""
         ...
+
+
+async def cancel_found(event_id: str | None, cancel: Callable[[str, str], Awaitable[None]],
+                       message: str) -> bool:
+    """An adapter's :meth:`Withdrawing.withdraw` once it looked the event up: cancel it with
+    ``message`` if found (``event_id`` None: not found); True if found."""
+    if event_id is None:
+        return False
+    try:
+        await cancel(event_id, message)
+    except EventNotFound:
+        pass  # gone already (e.g. a retried cancel whose first answer was lost)
+    return True
 
 
 def _failed(database: Database, prefix: str, since: datetime,

@@ -24,9 +24,11 @@ from calendar_backend.connections_common import (
     AccountConnectedElsewhere as AccountConnectedElsewhere,
 )
 from calendar_backend.connections_common import make_active
+from calendar_backend.google import channels as google_channels
 from calendar_backend.google import connections as google
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.outlook import connections as outlook
+from calendar_backend.outlook import subscriptions as outlook_subscriptions
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.provider import CalendarUnavailable, UpcomingEvent
 from storage.database import Database
@@ -147,14 +149,15 @@ def set_active(database: Database, operator_id: str, provider: Provider) -> None
 async def disconnect(database: Database, outlook_config: OutlookConfig,
                      google_config: GoogleConfig, operator_id: str,
                      provider: Provider) -> Provider | None:
-    """Remove the member's ``provider`` connection (its tokens; Google's grant is revoked
-    too). When it was the active one, the other connected provider takes over. Returns the
-    member's active provider afterwards (``None``: booking on the member stops)."""
+    """Remove the member's ``provider`` connection: its change notifications are stopped at
+    the provider, then its tokens go (Google's grant is revoked too) with its sync state and
+    synced copy. When it was the active one, the other connected provider takes over.
+    Returns the member's active provider afterwards (``None``: booking on the member stops)."""
     found = connection(database, operator_id, provider)
     if provider == "outlook":
-        outlook.disconnect(database, found.name)
+        await outlook_subscriptions.disconnect(database, outlook_config, found.name)
     else:
-        await google.disconnect(database, google_config, found.name)
+        await google_channels.disconnect(database, google_config, found.name)
     remaining = [c.provider for c in connections(database, operator_id)
                  if c.connection.status == "connected"]
     with database.session() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -67,6 +68,10 @@ class BusyTime(BaseModel):
     def interval(self) -> Interval:
         """This busy span as an :class:`Interval`."""
         return Interval(self.start, self.end)
+
+
+# Busy time from a synced copy for a range, or None when the copy will not do.
+SyncedBusy = Callable[[datetime, datetime], Awaitable[list[BusyTime] | None]]
 
 
 class UpcomingEvent(BaseModel):

@@ -59,8 +59,10 @@ def take_pending_sign_in(database: Database, row_type: Any, params: Mapping[str,
     if not state:
         raise failed("the redirect URL carries no state: paste the whole URL")
     box = cipher(config)
-    with database.session() as session:
-        row = session.get(row_type, state)
+    # Read then delete: serial on SQLite, the row locked on PostgreSQL; of two redirects
+    # racing with one state, the second finds it gone.
+    with database.session(serial=True) as session:
+        row = session.get(row_type, state, with_for_update=True)
         if row is not None:
             pending = PendingSignIn(state, box.decrypt(row.flow), row.flow, row.name,
                                     row.created_at, row.operator_id)

@@ -25,6 +25,7 @@ from app.campaign_files import parse_campaign
 from app.settings import Settings
 from calendar_backend.booking import Booked, BookingService
 from calendar_backend.booking_settings import BookingSettings, Recipient
+from calendar_backend.calendar_sync import SyncStatus
 from calendar_backend.google import channels as google_channels
 from calendar_backend.google import connections as google_connections
 from calendar_backend.google import follow as google_follow
@@ -110,6 +111,25 @@ class OwnerCalendar(ABC):
         landed = browser(await self.begin_sign_in(settings))
         return str((await self.complete_sign_in(landed, settings)).ref)
 
+    def follows_nothing(self, ref: str) -> bool:
+        """Whether ``ref`` has no sync state (nor watch) and no synced copy left."""
+        return self.sync_status(ref) == SyncStatus(None, None, None, None) \
+            and self.synced(ref) == []
+
+    @abstractmethod
+    def sync_status(self, ref: str) -> SyncStatus:
+        """What the product knows of ``ref``'s sync."""
+
+    async def followed_booking(self, receiver: str) -> tuple[str, Booked]:
+        """A connection with a booking on it, watched (its first notification answered) and
+        synced: its ref and the booking."""
+        ref = await self.connect()
+        booked = await self.book(ref, 0)
+        await self.watch(ref, receiver)
+        await self.sync(ref)
+        await self.notifications_answered(1)
+        return ref, booked
+
     def refresh_tokens(self) -> list[str]:
         """The refresh tokens the provider has handed out."""
         return [t.value for t in self.emulator.world.refresh_tokens.values()]
@@ -133,6 +153,15 @@ class OwnerCalendar(ABC):
     @abstractmethod
     def watches(self) -> list[str]:
         """The URLs the provider notifies for the owner, one a live subscription/channel."""
+
+    @abstractmethod
+    def watch_ids(self, *, ended: bool = False) -> list[tuple[str, ...]]:
+        """What names each live subscription/channel of the owner (or each one the product
+        ended: deleted at Graph, stopped at Google)."""
+
+    @abstractmethod
+    async def disconnect(self, ref: str) -> Any:
+        """Disconnect ``ref`` as the operator does: the connection as left."""
 
     @abstractmethod
     async def follow_once(self, url: str) -> None:
@@ -288,6 +317,16 @@ class OutlookCalendar(OwnerCalendar):
     def watches(self) -> list[str]:
         return [s.notification_url for s in self.emulator.subscriptions(self.owner)]
 
+    def watch_ids(self, *, ended: bool = False) -> list[tuple[str, ...]]:
+        subs = (self.emulator.deleted_subscriptions if ended else self.emulator.subscriptions)
+        return [(s.id,) for s in subs(self.owner)]
+
+    async def disconnect(self, ref: str) -> Any:
+        return await outlook_subscriptions.disconnect(self.database, self.config(), ref)
+
+    def sync_status(self, ref: str) -> SyncStatus:
+        return outlook_sync.sync_status(self.database, ref)
+
     async def follow_once(self, url: str) -> None:
         await outlook_follow.follow_once(self.database, self.config(), url)
 
@@ -372,6 +411,18 @@ class GoogleCalendar(OwnerCalendar):
 
     def watches(self) -> list[str]:
         return [c.address for c in self.emulator.channels(self.owner)]
+
+    def watch_ids(self, *, ended: bool = False) -> list[tuple[str, ...]]:
+        # channels.stop names both the channel and the resource it watches.
+        channels = (self.emulator.stopped_channels if ended else self.emulator.channels)
+        return [(c.id, c.resource_id) for c in channels(self.owner)]
+
+    async def disconnect(self, ref: str) -> Any:
+        gone, _ = await google_channels.disconnect(self.database, self.config(), ref)
+        return gone
+
+    def sync_status(self, ref: str) -> SyncStatus:
+        return google_sync.sync_status(self.database, ref)
 
     async def follow_once(self, url: str) -> None:
         await google_follow.follow_once(self.database, self.config(), url)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
+from app.cli import main
 from calendar_backend import owner_changes
 from calendar_backend.booking import SlotTaken
 from calendar_backend.sql_store import SqlBookingStore
@@ -21,6 +24,8 @@ google, google_settings = google_fixtures.google, google_fixtures.google_setting
 outlook_calendar, google_calendar = (owner_calendars.outlook_calendar,
                                      owner_calendars.google_calendar)
 owner_calendar, receiver = owner_calendars.owner_calendar, owner_calendars.receiver
+outlook_operator_env, google_operator_env = (microsoft_fixtures.operator_env,
+                                             google_fixtures.operator_env)
 
 
 async def test_owner_who_deletes_the_booked_event_frees_the_slot_after_one_notification(
@@ -216,3 +221,23 @@ async def test_a_fresh_synced_copy_answers_call_start_and_the_recheck_still_asks
     cal.clear_log()
     assert live[0] not in await cal.offered(ref, stale)
     assert cal.availability_reads() == 1
+
+
+async def test_disconnecting_ends_the_calendars_notifications_and_removes_its_synced_copy(
+        owner_calendar: OwnerCalendar, receiver: str, request: pytest.FixtureRequest,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cal = owner_calendar
+    request.getfixturevalue(f"{cal.name}_operator_env")  # the operator runs booking-agent
+    ref = await cal.connect()
+    cal.add_event(NOW, NOW + timedelta(hours=1), "Standup")
+    await cal.watch(ref, receiver)
+    await cal.sync(ref)
+    await cal.notifications_answered(1)
+    [watch] = cal.watch_ids()
+
+    name = ref.removeprefix(f"{cal.name}:")
+    assert await asyncio.to_thread(main, [cal.name, "disconnect", name]) == 0
+
+    assert "tokens are deleted" in capsys.readouterr().out
+    assert cal.watch_ids(ended=True) == [watch] and cal.watch_ids() == []
+    assert cal.follows_nothing(ref)

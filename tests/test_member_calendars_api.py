@@ -6,6 +6,7 @@ other, and with none left campaigns booking on the member say why they cannot bo
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from app.bootstrap import connect_calendar
+from app.bootstrap import connect_calendar, outlook_notifications
 from app.campaign_files import parse_campaign
 from app.console import create_console
 from app.harness import CalendarSpec, CallerSpec, run_call, scripted_input
@@ -29,12 +30,21 @@ from app.operator_api import create_operator_api
 from app.operators.accounts import create_api_key, create_operator
 from app.operators.test_calls import TestCalls
 from app.settings import Settings
+from calendar_backend import member_calendars
+from calendar_backend.calendar_sync import SyncStatus
+from calendar_backend.google import sync as google_sync
+from calendar_backend.google.channels import ensure_channel
+from calendar_backend.google.connections import find_connection as find_google_connection
+from calendar_backend.outlook import sync as outlook_sync
+from calendar_backend.outlook.connections import find_connection as find_outlook_connection
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
+from calendar_backend.outlook.subscriptions import ensure_subscription
 from storage.database import Database
 from tests.calendar_helpers import BOOKS_THE_FIRST_TIME, agent_lines, browser, video_campaign
 from tests.fakes import both_calendars
 from tests.fakes.google import GoogleEmulator
 from tests.fakes.google import fixtures as google_fixtures
+from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.microsoft import MicrosoftEmulator
 from tests.test_operator_api import DEMO
 from tests.test_operator_test_calls import CALLER as TEST_CALLER
@@ -531,6 +541,30 @@ def test_a_manual_sync_finds_the_owner_deleted_the_booked_meeting(
     assert acme.request("GET", f"{base}/synced-events").json()["events"] == []
 
 
+async def test_disconnecting_a_members_google_calendar_stops_its_push_channel_first(
+        database: Database, settings: Settings, acme: Org, google: GoogleEmulator) -> None:
+    acme.connect("google", google, GMAIL)
+    base = f"/members/{acme.member}/calendars/google"
+    assert acme.request("POST", f"{base}/sync").status_code == 200
+    ref = member_calendars.connection(database, acme.member, "google").ref
+    # Where the channel notifies does not matter here: nobody listens there.
+    await ensure_channel(database, settings.google(), ref,
+                         f"http://127.0.0.1:{free_port()}/google/notifications")
+    [channel] = google.channels(GMAIL)
+
+    answer = acme.request("DELETE", base)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["connections"] == []
+    assert [(c.id, c.resource_id) for c in google.stopped_channels(GMAIL)] \
+        == [(channel.id, channel.resource_id)]
+    # Stopped while the grant still allowed it, then the grant was revoked.
+    assert [r.service for r in google.world.log
+            if "channels/stop" in r.path or "revoke" in r.path] == ["calendar", "oauth"]
+    assert google_sync.sync_status(database, ref) == SyncStatus(None, None, None, None)
+    assert google_sync.synced_events(database, ref) == []
+
+
 def test_syncing_a_member_without_outlook_is_not_found(acme: Org) -> None:
     answer = acme.request("POST", f"/members/{acme.member}/calendars/outlook/sync")
     assert answer.status_code == 404 and "Outlook" in answer.json()["detail"]
@@ -585,3 +619,146 @@ def test_the_booking_step_books_round_robin_on_the_members_ticked(
     said = acme.request("GET", f"/calls/{state['id']}").json()["transcript"]
     assert any(" with Adele" in t["text"] or " with Ben" in t["text"] for t in said
                if t["role"] == "agent")
+
+
+@pytest.fixture
+def graph_receiver(database: Database, settings: Settings) -> Iterator[str]:
+    """The call server's Graph notification route on loopback (Graph subscribes only after
+    its handshake there is answered); yields that URL."""
+    port = free_port()
+    served = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    app = FastAPI()
+    app.include_router(outlook_notifications(database, served))
+    server = BackgroundServer(app, port, name="graph-receiver").start()
+    try:
+        yield served.outlook_follow().notification_url or ""
+    finally:
+        server.stop()
+
+
+async def _followed_outlook(database: Database, settings: Settings, acme: Org,
+                            emulator: MicrosoftEmulator, receiver: str) -> str:
+    """Acme's member connects WORK's Outlook, syncs it (one event) and subscribes to its
+    changes; the connection's reference."""
+    soon = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=1)
+    emulator.add_event(WORK, soon, soon + timedelta(hours=1), subject="Dentist")
+    acme.connect("outlook", emulator, WORK)
+    assert acme.request("POST", f"/members/{acme.member}/calendars/outlook/sync"
+                        ).status_code == 200
+    ref = member_calendars.connection(database, acme.member, "outlook").ref
+    await ensure_subscription(database, settings.outlook(), ref, receiver)
+    assert len(outlook_sync.synced_events(database, ref)) == 1
+    return ref
+
+
+async def test_connecting_another_outlook_account_deletes_the_old_subscription(
+        database: Database, settings: Settings, acme: Org, emulator: MicrosoftEmulator,
+        graph_receiver: str) -> None:
+    old = await _followed_outlook(database, settings, acme, emulator, graph_receiver)
+    [sub] = emulator.subscriptions(WORK)
+
+    landed = acme.connect("outlook", emulator, "julie@outlook.com")
+
+    assert landed.status_code == 200, landed.text
+    [card] = acme.calendars()["connections"]
+    assert (card["account"], card["active"]) == ("julie@outlook.com", True)
+    # Deleted at Graph with the old account's tokens, then its tokens and synced copy went.
+    assert [s.id for s in emulator.deleted_subscriptions(WORK)] == [sub.id]
+    assert emulator.subscriptions(WORK) == []
+    assert outlook_sync.sync_status(database, old) == SyncStatus(None, None, None, None)
+    assert outlook_sync.synced_events(database, old) == []
+    replaced = find_outlook_connection(database, old)
+    assert (replaced.status, replaced.status_reason) == ("disconnected",
+                                                         "replaced by another account")
+
+
+async def test_connecting_another_outlook_account_completes_when_graph_keeps_the_old_one(
+        database: Database, settings: Settings, acme: Org, emulator: MicrosoftEmulator,
+        graph_receiver: str, caplog: pytest.LogCaptureFixture) -> None:
+    old = await _followed_outlook(database, settings, acme, emulator, graph_receiver)
+    [sub] = emulator.subscriptions(WORK)
+    emulator.queue_fault(400, "InvalidRequest", method="DELETE",
+                         path_contains="subscriptions")
+    caplog.set_level(logging.WARNING)
+
+    landed = acme.connect("outlook", emulator, "julie@outlook.com")
+
+    assert landed.status_code == 200, landed.text
+    assert acme.calendars()["connections"][0]["account"] == "julie@outlook.com"
+    assert emulator.deleted_subscriptions() == [] and emulator.subscriptions(WORK) == [sub]
+    assert f"Graph did not delete the subscription of {old} (HTTP 400 InvalidRequest)" \
+        in caplog.text
+    assert sub.client_state and sub.client_state not in caplog.text
+    assert outlook_sync.synced_events(database, old) == []
+    assert find_outlook_connection(database, old).status == "disconnected"
+
+
+async def test_reconnecting_the_same_account_keeps_its_subscription(
+        database: Database, settings: Settings, acme: Org, emulator: MicrosoftEmulator,
+        graph_receiver: str) -> None:
+    ref = await _followed_outlook(database, settings, acme, emulator, graph_receiver)
+    [sub] = emulator.subscriptions(WORK)
+    followed = outlook_sync.sync_status(database, ref), outlook_sync.synced_events(database, ref)
+
+    landed = acme.connect("outlook", emulator, WORK)
+
+    assert landed.status_code == 200, landed.text
+    assert emulator.deleted_subscriptions() == [] and emulator.subscriptions(WORK) == [sub]
+    assert (outlook_sync.sync_status(database, ref),
+            outlook_sync.synced_events(database, ref)) == followed
+    assert find_outlook_connection(database, ref).status == "connected"
+
+
+async def _followed_google(database: Database, settings: Settings, acme: Org,
+                           google: GoogleEmulator) -> str:
+    """Acme's member connects Grace's Google, syncs it (one event) and watches its changes;
+    the connection's reference."""
+    soon = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=1)
+    google.add_event(GMAIL, soon, soon + timedelta(hours=1), summary="Lunch")
+    acme.connect("google", google, GMAIL)
+    assert acme.request("POST", f"/members/{acme.member}/calendars/google/sync"
+                        ).status_code == 200
+    ref = member_calendars.connection(database, acme.member, "google").ref
+    # Where the channel notifies does not matter here: nobody listens there.
+    await ensure_channel(database, settings.google(), ref,
+                         f"http://127.0.0.1:{free_port()}/google/notifications")
+    assert len(google_sync.synced_events(database, ref)) == 1
+    return ref
+
+
+async def test_connecting_another_google_account_stops_the_old_channel(
+        database: Database, settings: Settings, acme: Org, google: GoogleEmulator) -> None:
+    old = await _followed_google(database, settings, acme, google)
+    [channel] = google.channels(GMAIL)
+    google.add_account("ada@gmail.com", display_name="Ada Lovelace", time_zone="Europe/London")
+
+    landed = acme.connect("google", google, "ada@gmail.com")
+
+    assert landed.status_code == 200, landed.text
+    [card] = acme.calendars()["connections"]
+    assert (card["account"], card["active"]) == ("ada@gmail.com", True)
+    assert [(c.id, c.resource_id) for c in google.stopped_channels(GMAIL)] \
+        == [(channel.id, channel.resource_id)]
+    # Stopped while the old grant still allowed it, then that grant was revoked.
+    assert [r.service for r in google.world.log
+            if "channels/stop" in r.path or "revoke" in r.path] == ["calendar", "oauth"]
+    assert google_sync.sync_status(database, old) == SyncStatus(None, None, None, None)
+    assert google_sync.synced_events(database, old) == []
+    replaced = find_google_connection(database, old)
+    assert (replaced.status, replaced.status_reason) == ("disconnected",
+                                                         "replaced by another account")
+
+
+async def test_reconnecting_the_same_google_account_keeps_its_channel(
+        database: Database, settings: Settings, acme: Org, google: GoogleEmulator) -> None:
+    ref = await _followed_google(database, settings, acme, google)
+    followed = google_sync.sync_status(database, ref), google_sync.synced_events(database, ref)
+
+    landed = acme.connect("google", google, GMAIL)
+
+    assert landed.status_code == 200, landed.text
+    assert google.stopped_channels() == [] and len(google.channels(GMAIL)) == 1
+    assert not google.requests("oauth", path_contains="revoke")
+    assert (google_sync.sync_status(database, ref),
+            google_sync.synced_events(database, ref)) == followed
+    assert find_google_connection(database, ref).status == "connected"

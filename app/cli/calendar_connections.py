@@ -1,16 +1,23 @@
 """What the ``outlook`` and ``google`` command groups share: the connection commands' arguments,
-opening the database, errors, health, the status block and the calendar list."""
+opening the database, errors, health, the status block, the calendar list, and the ``sync``,
+``events`` and ``changes`` commands."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Generic, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from app.settings import Settings, get_settings
+from calendar_backend import owner_changes
+from calendar_backend.calendar_sync import SyncedEvent, SyncStatus
 from calendar_backend.connections_common import ConnectionNameTaken, ConnectionNotFound
+from calendar_backend.owner_changes import SyncResult
 from calendar_backend.provider import CalendarUnavailable
 from calendar_backend.token_store import HasTokenKey, TokenKeyMissing, TokenKeyWrong
 from storage.database import Database, open_database
@@ -158,3 +165,119 @@ def print_calendar(calendar: ListedCalendar, *, booking: bool, marks: Iterable[t
     shown = [m for m, on in marks if on]
     print(f"{'*' if booking else ' '} {calendar.name}"
           f"{' [' + ', '.join(shown) + ']' if shown else ''}  id={calendar.id}{tail}")
+
+
+class SyncedConnection(ShownConnection, Protocol):
+    """A provider's connection, as ``sync``, ``events`` and ``changes`` name it."""
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class SyncCommands(Generic[ConfigT]):
+    """A provider's ``sync``, ``events`` and ``changes`` commands: its words and its sync.
+
+    ``calendar``: the owner's calendar ("the Outlook calendar"); ``where``: where the owner
+    changes it ("Outlook", "Google Calendar"); ``service``: who answers requests ("Graph",
+    "Google"); ``incremental``: what a round that is not full is called; ``expired``: what
+    a 410 means.
+    """
+
+    command: str
+    calendar: str
+    where: str
+    service: str
+    incremental: str
+    expired: str
+    open: Callable[[], tuple[ConfigT, Database]]
+    errors: tuple[type[Exception], ...]
+    find_connection: Callable[[Database, str], SyncedConnection]
+    sync_calendar: Callable[[Database, ConfigT, str], Awaitable[SyncResult]]
+    sync_status: Callable[[Database, str], SyncStatus]
+    synced_events: Callable[..., list[SyncedEvent]]
+
+    def add_to(self, commands: argparse._SubParsersAction) -> None:
+        """Add ``sync``, ``events`` and ``changes`` to the provider's command group."""
+        named = f"connection name (or {self.command}:<name>)"
+        sync = commands.add_parser("sync", help="bring a connection's synced events and its "
+                                   f"bookings in line with {self.calendar} now")
+        sync.add_argument("connection", help=named)
+        sync.set_defaults(func=self._sync)
+
+        events = commands.add_parser("events", help="the synced events of a connection's "
+                                     "booking calendar, with their meeting links")
+        events.add_argument("connection", help=named)
+        events.add_argument("--days", type=int, default=14,
+                            help="how many days ahead to list (default 14)")
+        events.set_defaults(func=self._events)
+
+        changes = commands.add_parser("changes", help=f"what the owner's changes in "
+                                      f"{self.where} did to bookings (cancellations, "
+                                      "moves, conflicts, declines)")
+        changes.add_argument("connection", help=named)
+        changes.set_defaults(func=self._changes)
+
+    def _sync(self, args: argparse.Namespace) -> int:
+        try:
+            config, database = self.open()
+            result = asyncio.run(self.sync_calendar(database, config, args.connection))
+        except self.errors as exc:
+            return fail(exc)
+        kind = "full sync" if result.full else self.incremental
+        if result.resynced_after_410:
+            kind += f" ({self.expired})"
+        print(f"{result.calendar_ref}: {kind}: {result.changed} event(s) new or changed, "
+              f"{result.removed} removed; {result.events} event(s) synced; "
+              f"{result.requests} {self.service} request(s).")
+        for label, ids in (("cancelled by the owner", result.cancelled),
+                           ("moved by the owner", result.moved),
+                           ("CONFLICT (moved onto another booking; both stay on the calendar)",
+                            result.conflicts),
+                           ("declined by the attendee", result.declined)):
+            for booking_id in ids:
+                print(f"  booking {booking_id}: {label}")
+        return 0
+
+    def _events(self, args: argparse.Namespace) -> int:
+        if args.days < 1:
+            return fail("--days must be at least 1")
+        try:
+            _config, database = self.open()
+            connection = self.find_connection(database, args.connection)
+            status = self.sync_status(database, connection.ref)
+            now = datetime.now(UTC)
+            events = self.synced_events(database, connection.ref, start=now,
+                                        end=now + timedelta(days=args.days))
+        except self.errors as exc:
+            return fail(exc)
+        if status.synced_at is None:
+            return fail(f"{connection.ref} has never been synced: run "
+                        f"booking-agent {self.command} sync {connection.name}")
+        zone = ZoneInfo(connection.owner_zone or "UTC")
+        print(f"{connection.ref}: calendar {connection.calendar_name!r}, synced "
+              f"{status.synced_at:%Y-%m-%d %H:%M} UTC; times in {zone.key}")
+        if not events:
+            print(f"  no events in the next {args.days} days")
+        for e in events:
+            start, end = e.start.astimezone(zone), e.end.astimezone(zone)
+            show_as = "cancelled" if e.is_cancelled else e.show_as
+            subject = e.subject or "(no subject)"
+            print(f"  {start:%a %Y-%m-%d %H:%M}-{end:%H:%M}  {show_as:<16} {subject}  "
+                  f"{e.join_url or '-'}")
+        return 0
+
+    def _changes(self, args: argparse.Namespace) -> int:
+        try:
+            _config, database = self.open()
+            connection = self.find_connection(database, args.connection)
+            notes = owner_changes.notes(database, connection.ref)
+        except self.errors as exc:
+            return fail(exc)
+        if not notes:
+            print(f"{connection.ref}: no booking changed by the owner yet")
+        for note in notes:
+            kind = note.kind.upper() if note.kind == "conflict" else note.kind
+            print(f"{note.created_at:%Y-%m-%d %H:%M} UTC  booking {note.booking_id}  "
+                  f"{kind}: {note.detail}")
+        return 0

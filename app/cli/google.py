@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from app.cli import calendar_connections as shared
 from app.cli.redirect_listener import wait_for_redirect
 from app.settings import Settings
-from calendar_backend import owner_changes
-from calendar_backend.google import connections
+from calendar_backend.google import channels, connections
 from calendar_backend.google.api_client import GoogleApiError
 from calendar_backend.google.auth import SignInFailed, SignInNotConfigured
 from calendar_backend.google.config import GoogleConfig
@@ -50,23 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     disconnect.add_argument("connection", help="connection name (or google:<name>)")
     disconnect.set_defaults(func=_disconnect)
 
-    sync = commands.add_parser("sync", help="bring a connection's synced events and its "
-                               "bookings in line with the Google calendar now")
-    sync.add_argument("connection", help="connection name (or google:<name>)")
-    sync.set_defaults(func=_sync)
-
-    events = commands.add_parser("events", help="the synced events of a connection's booking "
-                                 "calendar, with their meeting links")
-    events.add_argument("connection", help="connection name (or google:<name>)")
-    events.add_argument("--days", type=int, default=14,
-                        help="how many days ahead to list (default 14)")
-    events.set_defaults(func=_events)
-
-    changes = commands.add_parser("changes", help="what the owner's changes in Google "
-                                  "Calendar did to bookings (cancellations, moves, "
-                                  "conflicts, declines)")
-    changes.add_argument("connection", help="connection name (or google:<name>)")
-    changes.set_defaults(func=_changes)
+    _SYNC.add_to(commands)
 
 
 def _open() -> tuple[GoogleConfig, Database]:
@@ -74,6 +55,12 @@ def _open() -> tuple[GoogleConfig, Database]:
 
 
 _ERRORS = (SignInFailed, SignInNotConfigured, GoogleApiError) + shared.ERRORS
+_SYNC = shared.SyncCommands(
+    command="google", calendar="the Google calendar", where="Google Calendar",
+    service="Google", incremental="incremental sync",
+    expired="Google had expired the previous sync token", open=_open, errors=_ERRORS,
+    find_connection=connections.find_connection, sync_calendar=sync_calendar,
+    sync_status=sync_status, synced_events=synced_events)
 
 
 def _connect(args: argparse.Namespace) -> int:
@@ -145,8 +132,8 @@ def _refresh(args: argparse.Namespace) -> int:
 def _disconnect(args: argparse.Namespace) -> int:
     try:
         config, database = _open()
-        connection, revoked = asyncio.run(connections.disconnect(database, config,
-                                                                 args.connection))
+        connection, revoked = asyncio.run(channels.disconnect(database, config,
+                                                              args.connection))
     except _ERRORS as exc:
         return shared.fail(exc)
     print(f"Disconnected {connection.ref}: its tokens are deleted; campaigns booking on it "
@@ -154,69 +141,4 @@ def _disconnect(args: argparse.Namespace) -> int:
     if not revoked:
         print("Google did not confirm the revocation: remove the app's access at "
               "myaccount.google.com/permissions if wanted.")
-    return 0
-
-
-def _sync(args: argparse.Namespace) -> int:
-    try:
-        config, database = _open()
-        result = asyncio.run(sync_calendar(database, config, args.connection))
-    except _ERRORS as exc:
-        return shared.fail(exc)
-    kind = "full sync" if result.full else "incremental sync"
-    if result.resynced_after_410:
-        kind += " (Google had expired the previous sync token)"
-    print(f"{result.calendar_ref}: {kind}: {result.changed} event(s) new or changed, "
-          f"{result.removed} removed; {result.events} event(s) synced; "
-          f"{result.requests} Google request(s).")
-    for label, ids in (("cancelled by the owner", result.cancelled),
-                       ("moved by the owner", result.moved),
-                       ("CONFLICT (moved onto another booking; both stay on the calendar)",
-                        result.conflicts),
-                       ("declined by the attendee", result.declined)):
-        for booking_id in ids:
-            print(f"  booking {booking_id}: {label}")
-    return 0
-
-
-def _events(args: argparse.Namespace) -> int:
-    if args.days < 1:
-        return shared.fail("--days must be at least 1")
-    try:
-        _config, database = _open()
-        connection = connections.find_connection(database, args.connection)
-        status = sync_status(database, connection.ref)
-        now = datetime.now(UTC)
-        events = synced_events(database, connection.ref, start=now,
-                               end=now + timedelta(days=args.days))
-    except _ERRORS as exc:
-        return shared.fail(exc)
-    if status.synced_at is None:
-        return shared.fail(f"{connection.ref} has never been synced: run "
-                           f"booking-agent google sync {connection.name}")
-    zone = ZoneInfo(connection.owner_zone or "UTC")
-    print(f"{connection.ref}: calendar {connection.calendar_name!r}, synced "
-          f"{status.synced_at:%Y-%m-%d %H:%M} UTC; times in {zone.key}")
-    if not events:
-        print(f"  no events in the next {args.days} days")
-    for e in events:
-        start, end = e.start.astimezone(zone), e.end.astimezone(zone)
-        subject = e.subject or "(no subject)"
-        print(f"  {start:%a %Y-%m-%d %H:%M}-{end:%H:%M}  {e.show_as:<16} {subject}  "
-              f"{e.join_url or '-'}")
-    return 0
-
-
-def _changes(args: argparse.Namespace) -> int:
-    try:
-        _config, database = _open()
-        connection = connections.find_connection(database, args.connection)
-        notes = owner_changes.notes(database, connection.ref)
-    except _ERRORS as exc:
-        return shared.fail(exc)
-    if not notes:
-        print(f"{connection.ref}: no booking changed by the owner yet")
-    for note in notes:
-        print(f"{note.created_at:%Y-%m-%d %H:%M} UTC  booking {note.booking_id}  "
-              f"{note.kind.upper() if note.kind == 'conflict' else note.kind}: {note.detail}")
     return 0

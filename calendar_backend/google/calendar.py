@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from calendar_backend.failed_creates import cancel_found
 from calendar_backend.google.api_client import (
     CalendarApiClient,
     GoogleApiError,
@@ -37,6 +37,7 @@ from calendar_backend.provider import (
     CreatedEvent,
     EventNotFound,
     NewEvent,
+    SyncedBusy,
     UpcomingEvent,
 )
 
@@ -49,8 +50,6 @@ RECONCILE_SECONDS = 2.0
 CONFERENCE_LOOKS = 2
 CONFERENCE_LOOK_SECONDS = 0.3
 _GONE = frozenset({404, 410})
-# Busy time from the synced copy for a range, or None when the copy will not do.
-SyncedBusy = Callable[[datetime, datetime], Awaitable[list[BusyTime] | None]]
 # The longest span one freeBusy query may cover.
 FREE_BUSY_SPAN = timedelta(days=90)
 
@@ -199,13 +198,7 @@ class GoogleCalendar:
                        message: str) -> bool:
         """Cancel the event a create reported as failed may still have made; True if found."""
         found = await self._get(event_id(idempotency_key))
-        if found is None:
-            return False
-        try:
-            await self.cancel_event(found.id, message)
-        except EventNotFound:
-            pass  # gone already (e.g. a retried delete whose first answer was lost)
-        return True
+        return await cancel_found(found.id if found else None, self.cancel_event, message)
 
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move the event (attendees get the update)."""

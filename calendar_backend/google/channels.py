@@ -1,6 +1,7 @@
 """Push-notification channels: one per connected Google calendar (``events.watch``), created,
-replaced before it expires (Google channels cannot be renewed) and stopped; and the check on
-what arrives at the notification URL.
+replaced before it expires (Google channels cannot be renewed), and stopped when the
+connection is disconnected (its sync state and synced copy go too); and the check on what
+arrives at the notification URL.
 
 Each channel carries a random token (``X-Goog-Channel-Token`` on every notification); only
 its SHA-256 is stored. A notification is believed only when it names the channel we hold
@@ -22,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from calendar_backend.connections_common import DISCONNECTED
+from calendar_backend.google import connections
 from calendar_backend.google.api_client import CalendarApiClient, GoogleApiError
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.google.connections import (
@@ -35,7 +38,7 @@ from calendar_backend.google.connections import (
 from calendar_backend.google.models import ChannelIn, ChannelOut, ChannelStop
 from calendar_backend.provider import CalendarUnavailable
 from storage.database import Database
-from storage.google_sync_tables import GoogleSyncStateRow
+from storage.google_sync_tables import GoogleSyncedEventRow, GoogleSyncStateRow
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 LIFETIME = timedelta(days=7)
 RENEW_BEFORE = timedelta(days=1)
 _BUDGET = 15.0
+# An operator waits on a disconnect: Google gets this long to stop the channel.
+_DISCONNECT_BUDGET = 5.0
 
 
 class PushHeaders(BaseModel):
@@ -103,31 +108,47 @@ async def ensure_channel(database: Database, config: GoogleConfig, calendar_ref:
     if old is not None and old.channel_id and old.channel_resource_id:
         # The old channel overlaps the new one until stopped; a notification on either
         # leads to the same sync.
-        await _stop(api, old.channel_id, old.channel_resource_id)
+        await _stop(api, old.channel_id, old.channel_resource_id, connection.ref)
     log.info("watching changes of %s until %s", connection.ref, made.expires())
     return "renewed" if old is not None else "created"
 
 
-async def _stop(api: CalendarApiClient, channel_id: str, resource_id: str) -> None:
+async def _stop(api: CalendarApiClient, channel_id: str, resource_id: str, ref: str, *,
+                budget_seconds: float | None = None) -> None:
+    """Stop the channel at Google, best effort: a channel left running expires on its own,
+    and what it still sends names a channel we no longer hold (ignored)."""
     try:
-        await api.request("POST", "/channels/stop",
+        await api.request("POST", "/channels/stop", budget_seconds=budget_seconds,
                           json=ChannelStop(id=channel_id, resource_id=resource_id).google())
     except GoogleApiError as exc:
-        if exc.status != 404:
-            log.warning("stopping channel %s failed: %s", channel_id, exc.reason)
+        if exc.status != 404:  # 404: Google had already dropped it
+            log.warning("Google did not stop the channel of %s (HTTP %s %s); it expires on "
+                        "its own", ref, exc.status, exc.reason)
+    except CalendarUnavailable as exc:
+        log.warning("Google did not stop the channel of %s (%s); it expires on its own", ref,
+                    exc.reason)
 
 
-async def remove_channel(database: Database, config: GoogleConfig, calendar_ref: str) -> bool:
-    """Stop the connection's channel (at Google and here); False if it had none."""
-    connection = find_connection(database, calendar_ref)
+async def disconnect(database: Database, config: GoogleConfig, name: str,
+                     reason: str = DISCONNECTED) -> tuple[Connection, bool]:
+    """Disconnect the Google connection ``name`` and stop following its calendar: its push
+    channel is stopped at Google while the tokens still allow it, then the grant is revoked
+    and the tokens go (:func:`~calendar_backend.google.connections.disconnect`, ``reason``
+    shown as its status, whose answer this returns), and so do its sync state and synced
+    copy here.
+
+    Stopping the channel is best effort: when Google refuses or does not answer, the reason
+    is logged and the disconnect completes all the same.
+    """
+    connection = find_connection(database, name)
     state = await database.run(_state, database, connection.id)
-    if state is None or not state.channel_id:
-        return False
-    if state.channel_resource_id:
+    if state is not None and state.channel_id and state.channel_resource_id:
         await _stop(_api(database, config, connection), state.channel_id,
-                    state.channel_resource_id)
+                    state.channel_resource_id, connection.ref,
+                    budget_seconds=_DISCONNECT_BUDGET)
+    gone = await connections.disconnect(database, config, connection.name, reason)
     await database.run(_forget, database, connection.id)
-    return True
+    return gone
 
 
 def _state(database: Database, connection_id: str) -> GoogleSyncStateRow | None:
@@ -148,11 +169,10 @@ def _save(database: Database, connection_id: str, channel_id: str, resource_id: 
 
 
 def _forget(database: Database, connection_id: str) -> None:
+    """Remove the connection's sync state (with its channel) and synced copy."""
     with database.session() as session:
-        state = session.get(GoogleSyncStateRow, connection_id)
-        if state is not None:
-            state.channel_id = state.channel_resource_id = state.channel_calendar_id = None
-            state.channel_expires_at = state.channel_token_sha256 = None
+        for rows in (GoogleSyncStateRow, GoogleSyncedEventRow):
+            session.execute(delete(rows).where(rows.connection_id == connection_id))
 
 
 @dataclass(frozen=True)

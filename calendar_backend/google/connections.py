@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select, update
 
+from calendar_backend import calendar_sync
 from calendar_backend.connections_common import (
+    DISCONNECTED,
     EXPIRY_MARGIN_SECONDS,
     CachedTokens,
     ConnectionBase,
@@ -33,11 +35,11 @@ from calendar_backend.connections_common import ConnectionNotFound as Connection
 from calendar_backend.connections_common import pick_calendar as pick_any_calendar
 from calendar_backend.google.api_client import CalendarApiClient, GoogleApiError
 from calendar_backend.google.auth import TokenRefreshFailed, refresh, revoke
-from calendar_backend.google.calendar import GoogleCalendar, SyncedBusy
+from calendar_backend.google.calendar import GoogleCalendar
 from calendar_backend.google.config import GoogleConfig
 from calendar_backend.google.models import CalendarListEntry
 from calendar_backend.google.synced_copy import fresh_busy_times
-from calendar_backend.provider import BusyTime, CalendarUnavailable
+from calendar_backend.provider import CalendarUnavailable
 from calendar_backend.token_store import TokenCipher, TokenKeyMissing, TokenKeyWrong, cipher
 from storage.database import Database
 from storage.google_tables import GoogleConnectionRow
@@ -146,18 +148,10 @@ def open_calendar(database: Database, config: GoogleConfig, calendar_ref: str, *
     api = CalendarApiClient(config.calendar_base_url,
                             ConnectionTokens(database, config, connection),
                             budget_seconds=budget_seconds)
-    synced = _synced_copy(database, connection, timedelta(seconds=config.synced_fresh_seconds)) \
-        if config.synced_fresh_seconds > 0 else None
+    synced = calendar_sync.synced_busy(database, connection, config.synced_fresh_seconds,
+                                       fresh_busy_times)
     return GoogleCalendar(api, connection.calendar_id, owner_zone=connection.owner_zone,
                           meet_allowed=connection.meet_allowed, synced=synced)
-
-
-def _synced_copy(database: Database, connection: Connection, max_age: timedelta) -> SyncedBusy:
-    """The first availability read of a call, from the synced copy when fresh."""
-    async def read(start: datetime, end: datetime) -> list[BusyTime] | None:
-        return await database.run(fresh_busy_times, database, connection.id,
-                                  connection.calendar_id, max_age, start, end)
-    return read
 
 
 def pick_calendar(calendars: Iterable[CalendarListEntry],
@@ -172,7 +166,9 @@ def save_connection(database: Database, config: GoogleConfig, subject: str, emai
     """Record a completed sign-in: a new connection, or the reconnection of a known account.
 
     ``operator_id``: the organisation member connecting it (from the API or the console);
-    it becomes that member's Google connection and their active provider.
+    it becomes that member's Google connection and their active provider. The member's
+    earlier account, if another, is left connected here: ending it takes Google calls its
+    tokens still allow (:func:`calendar_backend.google.sign_in.complete_sign_in`).
     """
     blob = cipher(config).encrypt(StoredToken.of(token).model_dump_json())
     calendars = list(calendars)
@@ -202,7 +198,6 @@ def save_connection(database: Database, config: GoogleConfig, subject: str, emai
         row.connected_at = row.refreshed_at = now
         session.flush()
         if operator_id is not None:
-            _table.retire_member_others(session, operator_id, row.id)
             _table.make_active(session, operator_id)
         return _connection(row)
 
@@ -224,10 +219,15 @@ def set_calendar(database: Database, name: str, calendar: CalendarListEntry) -> 
         return _connection(row)
 
 
-async def disconnect(database: Database, config: GoogleConfig, name: str) -> tuple[Connection,
-                                                                                    bool]:
+async def disconnect(database: Database, config: GoogleConfig, name: str,
+                     reason: str = DISCONNECTED) -> tuple[Connection, bool]:
     """Revoke the grant at Google and delete the tokens; campaigns booking on it are left
-    without a calendar. Returns the connection and whether Google confirmed the revocation."""
+    without a calendar. ``reason``: why, as its status shows. Returns the connection and
+    whether Google confirmed the revocation.
+
+    Only the grant and the tokens: a disconnect goes through
+    :func:`calendar_backend.google.channels.disconnect`, which stops the calendar's push
+    channel first and removes its synced copy after."""
     with database.session() as session:
         row = _table.row(session, name)
         blob = row.token
@@ -239,7 +239,7 @@ async def disconnect(database: Database, config: GoogleConfig, name: str) -> tup
             stored = None  # the tokens go all the same; Google's grant outlives them
         if stored is not None:
             revoked = await revoke(config, stored.refresh_token)
-    return _table.forget_tokens(database, name), revoked
+    return _table.forget_tokens(database, name, reason=reason), revoked
 
 
 class ConnectionTokens(CachedTokens):

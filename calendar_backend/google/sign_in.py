@@ -14,10 +14,17 @@ from datetime import timedelta
 from pydantic import BaseModel
 
 from calendar_backend.api_http import StaticToken
+from calendar_backend.connections_common import REPLACED
+from calendar_backend.google import channels
 from calendar_backend.google.api_client import CalendarApiClient
 from calendar_backend.google.auth import SignInFailed, finish_flow, start_flow, token_account
 from calendar_backend.google.config import GoogleConfig
-from calendar_backend.google.connections import Connection, fetch_calendars, save_connection
+from calendar_backend.google.connections import (
+    Connection,
+    fetch_calendars,
+    save_connection,
+    table,
+)
 from calendar_backend.sign_in_redirect import (
     keep_pending_sign_in,
     redirect_parameters,
@@ -64,6 +71,11 @@ async def complete_sign_in(database: Database, config: GoogleConfig,
                            redirect: str | Mapping[str, str]) -> Connection:
     """Finish the sign-in the redirect answers and save the connection.
 
+    A member's earlier Google account, when this is another, is disconnected afterwards as
+    an operator's disconnect would (its push channel stopped at Google and its grant
+    revoked, best effort; its tokens, sync state and synced copy removed); signing in to the
+    same account again keeps its channel and synced copy.
+
     Raises :class:`SignInFailed` (unknown or expired sign-in, refused consent, bad code).
     """
     params = redirect_parameters(redirect)
@@ -81,5 +93,10 @@ async def complete_sign_in(database: Database, config: GoogleConfig,
     api = CalendarApiClient(config.calendar_base_url, StaticToken(token["access_token"]),
                             budget_seconds=10.0)
     calendars = await fetch_calendars(api)
-    return save_connection(database, config, account.subject, account.email, token, calendars,
-                           name=pending.name, operator_id=pending.operator_id)
+    connection = save_connection(database, config, account.subject, account.email, token,
+                                 calendars, name=pending.name, operator_id=pending.operator_id)
+    if connection.operator_id is not None:
+        for replaced in await database.run(table.replaced_by, database,
+                                           connection.operator_id, connection.id):
+            await channels.disconnect(database, config, replaced.name, REPLACED)
+    return connection

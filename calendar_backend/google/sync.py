@@ -9,34 +9,25 @@ and get only what changed since, deleted events included as ``status: "cancelled
 a push notification, on a schedule (the fallback when notifications cannot reach the server)
 and on demand (``booking-agent google sync NAME``).
 
-Bookings follow through :mod:`calendar_backend.owner_changes`, as Outlook's do. An event of
+The round is written and followed by :mod:`calendar_backend.calendar_sync`, as Outlook's
+is; bookings follow through :mod:`calendar_backend.owner_changes`. An event of
 ours missing from a full round (not reported cancelled) is looked up once before its booking
 is cancelled: the round may have started before a booking made during it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
 
-from calendar_backend import owner_changes
+from calendar_backend import calendar_sync
 from calendar_backend.google.api_client import CalendarApiClient, GoogleApiError
 from calendar_backend.google.config import GoogleConfig
-from calendar_backend.google.connections import (
-    Connection,
-    ConnectionTokens,
-    find_connection,
-    list_connections,
-)
+from calendar_backend.google.connections import Connection, ConnectionTokens, find_connection
 from calendar_backend.google.models import ListedTime, SyncedItem, SyncPage, rfc3339
 from calendar_backend.interval import Interval
 from calendar_backend.meeting_links import join_link
@@ -54,32 +45,23 @@ WINDOW_SLIDES_AFTER = timedelta(days=1)
 DEFAULT_PAGE_SIZE = 250
 # No live caller waits on a sync: a long budget rides out throttling.
 SYNC_BUDGET_SECONDS = 30.0
-_CHUNK = 500
 _GONE = frozenset({404, 410})
 
 
-@dataclass(frozen=True)
-class SyncedEvent:
-    """An event of the booking calendar as the last sync saw it."""
-
-    event_id: str
-    subject: str
-    start: datetime
-    end: datetime
-    show_as: str
-    is_all_day: bool
-    join_url: str | None
-    attendees: list[dict[str, str]]
+def _notified_until(state: GoogleSyncStateRow) -> datetime | None:
+    return state.channel_expires_at if state.channel_id else None
 
 
-# One sync per connection at a time (per event loop: asyncio locks belong to one).
-_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = \
-    weakref.WeakKeyDictionary()
+COPY = calendar_sync.SyncedCopy(GoogleSyncedEventRow, GoogleSyncStateRow, find_connection,
+                                _notified_until)
+# The synced copy and where the sync stands, under the names callers use.
+synced_events = COPY.synced_events
+sync_status = COPY.status
 
-
-def _sync_lock(connection_id: str) -> asyncio.Lock:
-    per_loop = _locks.setdefault(asyncio.get_running_loop(), {})
-    return per_loop.setdefault(connection_id, asyncio.Lock())
+# An event Google reports cancelled is deleted: its booking is cancelled without a look-up.
+FOLLOWING = calendar_sync.Following(gone_is_deleted=True,
+                                    deleted="the event was deleted in Google Calendar",
+                                    cancelled="the event was deleted in Google Calendar")
 
 
 class _Rounds:
@@ -90,6 +72,7 @@ class _Rounds:
         self.connection = connection
         self.path = f"/calendars/{quote(connection.calendar_id, safe='')}/events"
         self.page_size = page_size
+        self.zone = ZoneInfo(connection.owner_zone or "UTC")
         self.requests = 0
 
     async def run(self, sync_token: str | None,
@@ -123,7 +106,7 @@ class _Rounds:
         except ValidationError:
             raise CalendarUnavailable("Google sent an event the sync cannot read") from None
 
-    async def still_there(self, event_id: str) -> SyncedItem | None:
+    async def still_there(self, event_id: str) -> calendar_sync.SeenEvent | None:
         """The event, unless it was deleted (cancelled events count as gone)."""
         self.requests += 1
         try:
@@ -137,7 +120,8 @@ class _Rounds:
             item = SyncedItem.model_validate(data)
         except ValidationError:
             raise CalendarUnavailable("Google sent an event the sync cannot read") from None
-        return None if item.status == "cancelled" else item
+        return None if item.status == "cancelled" else _seen(item, self.zone,
+                                                              self.connection.ref)
 
 
 async def sync_calendar(database: Database, config: GoogleConfig, calendar_ref: str, *,
@@ -150,31 +134,26 @@ async def sync_calendar(database: Database, config: GoogleConfig, calendar_ref: 
     when the connection is not usable or Google does not answer (the next sync retries).
     """
     connection = find_connection(database, calendar_ref)
-    if not connection.usable:
-        raise CalendarUnavailable(f"{connection.ref} needs reconnecting before it can sync",
-                                  needs_reconnect=True)
-    async with _sync_lock(connection.id):
+
+    async def sync() -> SyncResult:
         api = CalendarApiClient(config.calendar_base_url,
                                 ConnectionTokens(database, config, connection),
                                 budget_seconds=SYNC_BUDGET_SECONDS, request_timeout=10.0)
         rounds = _Rounds(api, connection, page_size)
         try:
             return await _sync(database, connection, rounds, now or datetime.now(UTC))
-        except CalendarUnavailable as exc:
-            await database.run(_save_error, database, connection.id, exc.reason)
-            raise
         except GoogleApiError as exc:
-            reason = f"Google refused the sync ({exc.reason})"
-            await database.run(_save_error, database, connection.id, reason)
-            raise CalendarUnavailable(reason) from None
+            raise CalendarUnavailable(f"Google refused the sync ({exc.reason})") from None
         finally:
             log.debug("sync of %s: %d Google requests", connection.ref, rounds.requests)
+
+    return await COPY.run(database, connection, sync)
 
 
 async def _sync(database: Database, connection: Connection, rounds: _Rounds,
                 now: datetime) -> SyncResult:
     result = SyncResult(connection.ref)
-    state = await database.run(_state, database, connection.id)
+    state = await database.run(COPY.state, database, connection.id)
     token = None
     start = now - WINDOW_PAST
     if (state is not None and state.sync_token and state.calendar_id == connection.calendar_id
@@ -192,66 +171,33 @@ async def _sync(database: Database, connection: Connection, rounds: _Rounds,
         result.resynced_after_410 = True
         token, start = None, now - WINDOW_PAST
         items, next_token = await rounds.run(None, start)
-    result.full = token is None
-    zone = ZoneInfo(connection.owner_zone or "UTC")
-    # The last word on an event wins (a round may list one twice).
-    latest: dict[str, SyncedItem] = {}
-    for item in items:
-        latest[item.id] = item
-    present = {i: item for i, item in latest.items()
-               if item.status != "cancelled" and _times(item, zone, connection.ref)}
-    cancelled = {i for i, item in latest.items() if item.status == "cancelled"}
-    previous, removed = await database.run(_store, database, connection.id, present,
-                                           cancelled, result.full, zone)
-    result.changed, result.removed = len(present), len(removed)
-    await _follow(database, connection, rounds, present, cancelled, removed, previous,
-                  result, start, zone)
-    result.events = await database.run(_save_state, database, connection, next_token, start,
-                                       result.full)
+    seen = [_seen(item, rounds.zone, connection.ref) for item in items]
+    sync_round = calendar_sync.Round(seen, token is None, start)
+    await calendar_sync.apply_round(database, COPY, connection, sync_round, rounds.still_there,
+                                    FOLLOWING, result)
+
+    def position(state: GoogleSyncStateRow) -> None:
+        state.sync_token = next_token
+
+    result.events = await database.run(COPY.save_state, database, connection, start,
+                                       result.full, position)
     result.requests = rounds.requests
     return result
 
 
-async def _follow(database: Database, connection: Connection, rounds: _Rounds,
-                  present: dict[str, SyncedItem], cancelled: set[str], removed: set[str],
-                  previous: dict[str, list[dict[str, str]]], result: SyncResult,
-                  window_start: datetime, zone: ZoneInfo) -> None:
-    """Apply the round to the bookings whose events it touched."""
-    ref = connection.ref
-    copy = await database.run(_copy_ids, database, connection.id)
-    # The bookings whose events the round touched, and those of the window whose events
-    # the synced copy does not hold (made after the round began, or never seen).
-    candidates = [b for b in await database.run(owner_changes.following, database, ref)
-                  if b.event_id in present or b.event_id in removed
-                  or (b.event_id not in copy and b.slot.end > window_start)]
-    for booking in candidates:
-        event = present.get(booking.event_id)
-        if event is None and booking.event_id not in cancelled:
-            # Missing from a full round, or not in the copy: look before cancelling.
-            event = await rounds.still_there(booking.event_id)
-        times = _times(event, zone, ref) if event is not None else None
-        if event is None:
-            if await database.run(owner_changes.cancel_by_owner, database, ref, booking.id,
-                                  "the event was deleted in Google Calendar"):
-                result.cancelled.append(booking.id)
-            continue
-        if times is None:
-            continue  # the next round may read it; the booking stays as it is meanwhile
-        outcome = await database.run(owner_changes.move_by_owner, database, booking,
-                                     Interval(*times))
-        if outcome == "moved":
-            result.moved.append(booking.id)
-        elif outcome == "conflict":
-            result.conflicts.append(booking.id)
-        before = {a.get("email"): a.get("response")
-                  for a in previous.get(booking.event_id, [])}
-        for attendee in _attendees(event):
-            if attendee["email"] == booking.attendee_email.lower() \
-                    and attendee["response"] == "declined" \
-                    and before.get(attendee["email"]) != "declined":
-                await database.run(owner_changes.record_decline, database, ref, booking.id,
-                                   attendee["email"])
-                result.declined.append(booking.id)
+def _seen(item: SyncedItem, zone: ZoneInfo, ref: str) -> calendar_sync.SeenEvent:
+    """The item as the shared sync reads it (``cancelled`` in Google: deleted)."""
+    if item.status == "cancelled":
+        return calendar_sync.SeenEvent(item.id, gone=True)
+    times = _times(item, zone, ref)
+    if times is None:
+        return calendar_sync.SeenEvent(item.id)
+    assert item.start is not None  # _times checked
+    link = join_link(item.meet_url, item.location, item.description)
+    return calendar_sync.SeenEvent(
+        item.id, times=Interval(*times), attendees=_attendees(item),
+        columns={"subject": item.summary, "is_all_day": item.start.date_time is None,
+                 "show_as": _show_as(item), "join_url": link.url if link else None})
 
 
 def _instant(value: ListedTime, zone: ZoneInfo) -> datetime:
@@ -287,133 +233,3 @@ def _show_as(item: SyncedItem) -> str:
 def _attendees(item: SyncedItem) -> list[dict[str, str]]:
     return [{"email": a.email.lower(), "response": a.response_status}
             for a in item.attendees if a.email]
-
-
-def _state(database: Database, connection_id: str) -> GoogleSyncStateRow | None:
-    with database.session() as session:
-        return session.get(GoogleSyncStateRow, connection_id)
-
-
-def _store(database: Database, connection_id: str, present: dict[str, SyncedItem],
-           cancelled: set[str], full: bool,
-           zone: ZoneInfo) -> tuple[dict[str, list[dict[str, str]]], set[str]]:
-    """Write the round into the synced copy; returns the attendees the copy had for the
-    touched events (to tell a new decline from an old one) and every event gone from it
-    (in a full round, also those the round did not list)."""
-    rows = GoogleSyncedEventRow
-    now = datetime.now(UTC)
-    removed = set(cancelled)
-    with database.session(serial=True) as session:
-        if full:
-            known = set(session.scalars(select(rows.event_id).where(
-                rows.connection_id == connection_id)))
-            removed |= known - set(present)
-        previous: dict[str, list[dict[str, str]]] = {}
-        for chunk in _chunks(set(present) | removed):
-            for row in session.execute(select(rows.event_id, rows.attendees).where(
-                    rows.connection_id == connection_id, rows.event_id.in_(chunk))):
-                previous[row.event_id] = list(row.attendees or [])
-            session.execute(delete(rows).where(rows.connection_id == connection_id,
-                                               rows.event_id.in_(chunk)))
-        added = []
-        for item in present.values():
-            assert item.start is not None and item.end is not None  # _times checked
-            link = join_link(item.meet_url, item.location, item.description)
-            added.append(rows(
-                connection_id=connection_id, event_id=item.id, subject=item.summary,
-                start=_instant(item.start, zone), end=_instant(item.end, zone),
-                is_all_day=item.start.date_time is None,
-                show_as=_show_as(item),
-                join_url=link.url if link else None, attendees=_attendees(item),
-                synced_at=now))
-        session.add_all(added)
-    return previous, removed
-
-
-def _copy_ids(database: Database, connection_id: str) -> set[str]:
-    with database.session() as session:
-        return set(session.scalars(select(GoogleSyncedEventRow.event_id).where(
-            GoogleSyncedEventRow.connection_id == connection_id)))
-
-
-def _save_state(database: Database, connection: Connection, sync_token: str,
-                start: datetime, full: bool) -> int:
-    """Store where the sync stands; returns how many events the synced copy holds."""
-    now = datetime.now(UTC)
-    with database.session() as session:
-        state = session.get(GoogleSyncStateRow, connection.id)
-        if state is None:
-            state = GoogleSyncStateRow(connection_id=connection.id)
-            session.add(state)
-        state.sync_token, state.calendar_id = sync_token, connection.calendar_id
-        state.window_start = start
-        state.synced_at, state.last_error = now, None
-        if full:
-            state.full_synced_at = now
-        session.flush()
-        return len(session.scalars(select(GoogleSyncedEventRow.event_id).where(
-            GoogleSyncedEventRow.connection_id == connection.id)).all())
-
-
-def _save_error(database: Database, connection_id: str, reason: str) -> None:
-    with database.session() as session:
-        state = session.get(GoogleSyncStateRow, connection_id)
-        if state is None:
-            state = GoogleSyncStateRow(connection_id=connection_id)
-            session.add(state)
-        state.last_error = reason
-
-
-def synced_events(database: Database, calendar_ref: str, *, start: datetime | None = None,
-                  end: datetime | None = None) -> list[SyncedEvent]:
-    """The synced copy of the connection's booking calendar (events overlapping
-    ``[start, end)`` if given), by start time. Raises ``ConnectionNotFound``."""
-    connection = find_connection(database, calendar_ref)
-    rows = GoogleSyncedEventRow
-    query = select(rows).where(rows.connection_id == connection.id)
-    if start is not None:
-        query = query.where(rows.end > start)
-    if end is not None:
-        query = query.where(rows.start < end)
-    with database.session() as session:
-        return [SyncedEvent(r.event_id, r.subject, r.start, r.end, r.show_as, r.is_all_day,
-                            r.join_url, list(r.attendees or []))
-                for r in session.scalars(query.order_by(rows.start, rows.event_id))]
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """Where a connection's sync stands (``None`` fields: never happened)."""
-
-    synced_at: datetime | None
-    full_synced_at: datetime | None
-    last_error: str | None
-    channel_expires_at: datetime | None
-
-
-def sync_status(database: Database, calendar_ref: str) -> SyncStatus:
-    """Where the connection's sync stands. Raises ``ConnectionNotFound``."""
-    connection = find_connection(database, calendar_ref)
-    state = _state(database, connection.id)
-    if state is None:
-        return SyncStatus(None, None, None, None)
-    return SyncStatus(state.synced_at, state.full_synced_at, state.last_error,
-                      state.channel_expires_at if state.channel_id else None)
-
-
-async def sync_all(database: Database, config: GoogleConfig) -> list[SyncResult]:
-    """Sync every usable connection; a failing one is logged and left for the next run."""
-    results = []
-    for connection in list_connections(database):
-        if not connection.usable:
-            continue
-        try:
-            results.append(await sync_calendar(database, config, connection.ref))
-        except CalendarUnavailable as exc:
-            log.warning("sync of %s failed: %s", connection.ref, exc.reason)
-    return results
-
-
-def _chunks(values: Iterable[str]) -> list[list[str]]:
-    items = list(values)
-    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from calendar_backend.failed_creates import cancel_found
 from calendar_backend.outlook.graph_client import GraphClient, GraphError, GraphUnavailable
 from calendar_backend.outlook.models import (
     AttendeeOut,
@@ -27,6 +28,7 @@ from calendar_backend.provider import (
     CreatedEvent,
     EventNotFound,
     NewEvent,
+    SyncedBusy,
     UpcomingEvent,
 )
 
@@ -41,8 +43,6 @@ BLOCKING = frozenset({"busy", "tentative", "oof", "unknown"})
 _GONE = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
 # Extra time to look for an event whose create may have landed unheard, before failing.
 RECONCILE_SECONDS = 2.0
-# Busy time from the synced copy for a range, or None when the copy will not do.
-SyncedBusy = Callable[[datetime, datetime], Awaitable[list[BusyTime] | None]]
 _TRANSACTION_NS = uuid.UUID("6f1d3c52-2a4e-4a8f-9d0e-6a1b7e0f3c11")
 
 
@@ -211,13 +211,7 @@ class OutlookCalendar:
                        message: str) -> bool:
         """Cancel the event a create reported as failed may still have made; True if found."""
         found = await self._find(transaction_id(idempotency_key), start, end)
-        if found is None:
-            return False
-        try:
-            await self.cancel_event(found.id, message)
-        except EventNotFound:
-            pass  # gone already (e.g. a retried cancel whose first answer was lost)
-        return True
+        return await cancel_found(found.id if found else None, self.cancel_event, message)
 
     async def move_event(self, event_id: str, start: datetime, end: datetime) -> CreatedEvent:
         """Move the event (attendees get the update)."""

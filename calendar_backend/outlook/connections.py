@@ -14,12 +14,14 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 
+from calendar_backend import calendar_sync
 from calendar_backend.connections_common import (
+    DISCONNECTED,
     CachedTokens,
     ConnectionBase,
     ConnectionTable,
@@ -28,13 +30,13 @@ from calendar_backend.connections_common import (
 from calendar_backend.connections_common import ConnectionNameTaken as ConnectionNameTaken
 from calendar_backend.connections_common import ConnectionNotFound as ConnectionNotFound
 from calendar_backend.outlook.auth import SignedIn, TokenRefreshFailed, acquire_silently
-from calendar_backend.outlook.calendar import OutlookCalendar, SyncedBusy
+from calendar_backend.outlook.calendar import OutlookCalendar
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
 from calendar_backend.outlook.synced_copy import fresh_busy_times
 from calendar_backend.outlook.windows_zones import iana_zone
-from calendar_backend.provider import BusyTime, CalendarUnavailable
+from calendar_backend.provider import CalendarUnavailable
 from calendar_backend.token_store import cipher
 from storage.database import Database
 from storage.outlook_tables import OutlookConnectionRow
@@ -143,21 +145,13 @@ def open_calendar(database: Database, config: OutlookConfig, calendar_ref: str, 
     cipher(config)
     graph = GraphClient(config.graph_base_url, ConnectionTokens(database, config, connection),
                         mailbox=connection.home_account_id, budget_seconds=budget_seconds)
-    synced = _synced_copy(database, connection, timedelta(seconds=config.synced_fresh_seconds)) \
-        if config.synced_fresh_seconds > 0 else None
+    synced = calendar_sync.synced_busy(database, connection, config.synced_fresh_seconds,
+                                       fresh_busy_times)
     return OutlookCalendar(graph, connection.calendar_id, owner_zone=connection.owner_zone,
                            teams_allowed=connection.teams_allowed,
                            books_on_default=connection.calendar_is_default is True,
                            blocking_calendar_ids=[c.id for c in connection.blocking_calendars],
                            synced=synced)
-
-
-def _synced_copy(database: Database, connection: Connection, max_age: timedelta) -> SyncedBusy:
-    """The first availability read of a call, from the synced copy when fresh."""
-    async def read(start: datetime, end: datetime) -> list[BusyTime] | None:
-        return await database.run(fresh_busy_times, database, connection.id,
-                                  connection.calendar_id, max_age, start, end)
-    return read
 
 
 def save_connection(database: Database, config: OutlookConfig, signed: SignedIn, user: GraphUser,
@@ -166,7 +160,9 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
     """Record a completed sign-in: a new connection, or the reconnection of a known account.
 
     ``operator_id``: the organisation member connecting it (from the API or the console);
-    it becomes that member's Outlook connection and their active provider.
+    it becomes that member's Outlook connection and their active provider. The member's
+    earlier account, if another, is left connected here: ending it takes Graph calls its
+    tokens still allow (:func:`calendar_backend.outlook.sign_in.complete_sign_in`).
     """
     blob = cipher(config).encrypt(signed.cache)
     calendars = list(calendars)
@@ -208,7 +204,6 @@ def save_connection(database: Database, config: OutlookConfig, signed: SignedIn,
         row.refreshed_at = datetime.now(UTC)
         session.flush()
         if operator_id is not None:
-            _table.retire_member_others(session, operator_id, row.id)
             _table.make_active(session, operator_id)
         return _connection(row)
 
@@ -240,9 +235,14 @@ def set_blocking(database: Database, name: str, calendar: GraphCalendar,
         return _connection(row)
 
 
-def disconnect(database: Database, name: str) -> Connection:
-    """Remove the connection's tokens; campaigns booking on it are left without a calendar."""
-    return _table.forget_tokens(database, name, hint=False)
+def disconnect(database: Database, name: str, reason: str = DISCONNECTED) -> Connection:
+    """Remove the connection's tokens; campaigns booking on it are left without a calendar.
+    ``reason``: why, as its status shows.
+
+    Only the tokens: a disconnect goes through
+    :func:`calendar_backend.outlook.subscriptions.disconnect`, which ends the calendar's
+    subscription first and its synced copy after."""
+    return _table.forget_tokens(database, name, hint=False, reason=reason)
 
 
 # MSAL is not safe to run twice at once on one cache: serialise per connection in-process.

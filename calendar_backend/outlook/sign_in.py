@@ -16,6 +16,8 @@ from datetime import timedelta
 from typing import Literal
 
 from calendar_backend.api_http import StaticToken
+from calendar_backend.connections_common import REPLACED
+from calendar_backend.outlook import subscriptions
 from calendar_backend.outlook.auth import (
     SignInFailed,
     SignInUnavailable,
@@ -24,7 +26,7 @@ from calendar_backend.outlook.auth import (
     start_flow,
 )
 from calendar_backend.outlook.config import OutlookConfig
-from calendar_backend.outlook.connections import Connection, save_connection
+from calendar_backend.outlook.connections import Connection, save_connection, table
 from calendar_backend.outlook.graph_client import GraphClient
 from calendar_backend.outlook.models import GraphCalendar, GraphUser, MailboxSettings
 from calendar_backend.sign_in_redirect import (
@@ -68,6 +70,10 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
     """Finish the sign-in the redirect answers and save the connection.
 
     ``name`` (given when completing) wins over the name given when the sign-in began.
+    A member's earlier Outlook account, when this is another, is disconnected afterwards
+    as an operator's disconnect would (its subscription deleted at Graph, best effort;
+    its tokens, sync state and synced copy removed); signing in to the same account again
+    keeps its subscription and synced copy.
 
     Raises :class:`SignInFailed` (unknown or expired sign-in, refused consent, bad code).
     When the identity platform is temporarily unavailable (:class:`SignInUnavailable`) the
@@ -96,6 +102,11 @@ async def complete_sign_in(database: Database, config: OutlookConfig,
     mailbox = MailboxSettings.model_validate(await graph.get("/me/mailboxSettings"))
     calendars = [GraphCalendar.model_validate(item) for item in
                  await graph.get_all("/me/calendars", params={"$top": "100"})]
-    return save_connection(database, config, signed, user, mailbox, calendars,
-                           name=name or pending.name, operator_id=pending.operator_id)
+    connection = save_connection(database, config, signed, user, mailbox, calendars,
+                                 name=name or pending.name, operator_id=pending.operator_id)
+    if connection.operator_id is not None:
+        for replaced in await database.run(table.replaced_by, database,
+                                           connection.operator_id, connection.id):
+            await subscriptions.disconnect(database, config, replaced.name, REPLACED)
+    return connection
 

@@ -1,5 +1,6 @@
 """Change-notification subscriptions: one per connected calendar, created, renewed before it
-expires and deleted; and the checks on what arrives at the notification URL.
+expires, and deleted when the connection is disconnected (its sync state and synced copy
+go too); and the checks on what arrives at the notification URL.
 
 Each subscription carries a random ``clientState`` secret; only its SHA-256 is stored. A
 notification is believed only when it names a subscription we hold and its ``clientState``
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from calendar_backend.connections_common import DISCONNECTED
+from calendar_backend.outlook import connections
 from calendar_backend.outlook.config import OutlookConfig
 from calendar_backend.outlook.connections import (
     Connection,
@@ -36,7 +39,7 @@ from calendar_backend.outlook.models import (
 )
 from calendar_backend.provider import CalendarUnavailable
 from storage.database import Database
-from storage.outlook_sync_tables import OutlookSyncStateRow
+from storage.outlook_sync_tables import OutlookSyncedEventRow, OutlookSyncStateRow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ LIFETIME = timedelta(minutes=4200)
 RENEW_BEFORE = timedelta(hours=24)
 CHANGE_TYPES = "created,updated,deleted"
 _BUDGET = 15.0  # the handshake alone may take Graph up to 10 s
+# An operator waits on a disconnect: Graph gets this long to delete the subscription.
+_DISCONNECT_BUDGET = 5.0
 
 
 def digest(client_state: str) -> str:
@@ -120,21 +125,39 @@ async def _renew(graph: GraphClient, subscription_id: str,
     return SubscriptionIn.model_validate(response.json())
 
 
-async def remove_subscription(database: Database, config: OutlookConfig,
-                              calendar_ref: str) -> bool:
-    """Delete the connection's subscription (at Graph and here); False if it had none."""
-    connection = find_connection(database, calendar_ref)
+async def disconnect(database: Database, config: OutlookConfig, name: str,
+                     reason: str = DISCONNECTED) -> Connection:
+    """Disconnect the Outlook connection ``name`` and stop following its calendar: its
+    subscription is deleted at Graph while the tokens still allow it, then the tokens go
+    (:func:`~calendar_backend.outlook.connections.disconnect`, ``reason`` shown as its
+    status), and so do its sync state and synced copy here.
+
+    Deleting at Graph is best effort: when Graph refuses or does not answer, the reason is
+    logged and the disconnect completes all the same (the subscription expires on its own,
+    and what it still sends names a subscription we no longer hold: ignored).
+    """
+    connection = find_connection(database, name)
     state = await database.run(_state, database, connection.id)
-    if state is None or not state.subscription_id:
-        return False
+    if state is not None and state.subscription_id:
+        await _delete_at_graph(database, config, connection, state.subscription_id)
+    gone = await database.run(connections.disconnect, database, connection.name, reason)
+    await database.run(_forget, database, connection.id)
+    return gone
+
+
+async def _delete_at_graph(database: Database, config: OutlookConfig, connection: Connection,
+                           subscription_id: str) -> None:
     try:
         await _graph(database, config, connection).request(
-            "DELETE", f"/subscriptions/{quote(state.subscription_id)}")
+            "DELETE", f"/subscriptions/{quote(subscription_id)}",
+            budget_seconds=_DISCONNECT_BUDGET)
     except GraphError as exc:
-        if exc.status != 404:
-            raise CalendarUnavailable(f"Graph refused the deletion ({exc.code})") from None
-    await database.run(_forget, database, connection.id)
-    return True
+        if exc.status != 404:  # 404: Graph had already removed it
+            log.warning("Graph did not delete the subscription of %s (HTTP %s %s); it "
+                        "expires on its own", connection.ref, exc.status, exc.code)
+    except CalendarUnavailable as exc:
+        log.warning("Graph did not delete the subscription of %s (%s); it expires on its own",
+                    connection.ref, exc.reason)
 
 
 def _state(database: Database, connection_id: str) -> OutlookSyncStateRow | None:
@@ -154,11 +177,10 @@ def _save(database: Database, connection_id: str, subscription_id: str, expires:
 
 
 def _forget(database: Database, connection_id: str) -> None:
+    """Remove the connection's sync state (with its subscription) and synced copy."""
     with database.session() as session:
-        state = session.get(OutlookSyncStateRow, connection_id)
-        if state is not None:
-            state.subscription_id = state.subscription_expires_at = None
-            state.client_state_sha256 = None
+        for rows in (OutlookSyncStateRow, OutlookSyncedEventRow):
+            session.execute(delete(rows).where(rows.connection_id == connection_id))
 
 
 @dataclass(frozen=True)

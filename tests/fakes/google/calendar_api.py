@@ -434,6 +434,7 @@ class Handler:
             raise ApiFailure(404, "notFound", "Channel '" + str(body.get("id")) +
                              "' not found for project")
         del self.world.channels[channel.id]
+        self.world.stopped_channels.append(channel)
         return 204, None
 
     def patch_event(self, calendar_id: str, event_id: str) -> tuple[int, Any]:

@@ -171,6 +171,12 @@ class GoogleEmulator(LoopbackEmulator[World]):
             return [c for c in self.world.channels.values()
                     if email is None or c.email == email.lower()]
 
+    def stopped_channels(self, email: str | None = None) -> list[Channel]:
+        """The channels the app stopped (``channels.stop``), oldest first."""
+        with self.world.lock:
+            return [c for c in self.world.stopped_channels
+                    if email is None or c.email == email.lower()]
+
     def pushes(self) -> list[PushRecord]:
         """The notifications sent (or blocked) so far, oldest first."""
         with self.world.lock:

@@ -198,6 +198,7 @@ class World:
         self.seq = 0
         self.sync_generation = 0
         self.channels: dict[str, Channel] = {}
+        self.stopped_channels: list[Channel] = []  # what apps stopped, oldest first
         self.notifications_blocked = False
         self.outbox: list[tuple[Channel, str, int]] = []
         self.pushes: list[PushRecord] = []

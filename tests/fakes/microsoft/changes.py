@@ -88,6 +88,7 @@ class Changes:
     def __init__(self) -> None:
         self.rounds: dict[str, DeltaRound] = {}  # skip/delta token -> round
         self.subscriptions: dict[str, Subscription] = {}
+        self.deleted: list[Subscription] = []  # what apps deleted, oldest first
         self.blocked = False
         self.deliveries: list[Delivery] = []
         self.background: list[threading.Thread] = []

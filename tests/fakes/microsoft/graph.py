@@ -500,7 +500,9 @@ class Handler:
         return 200, self._subscription_json(sub)
 
     def delete_subscription(self, sub_id: str) -> tuple[int, Any]:
-        del self.world.changes.subscriptions[self._subscription(sub_id).id]
+        sub = self._subscription(sub_id)
+        del self.world.changes.subscriptions[sub.id]
+        self.world.changes.deleted.append(sub)
         return 204, None
 
     def cancel_event(self, event_id: str) -> tuple[int, Any]:

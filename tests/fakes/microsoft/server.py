@@ -207,6 +207,12 @@ class MicrosoftEmulator(LoopbackEmulator[World]):
             subs = list(self.world.changes.subscriptions.values())
         return [s for s in subs if username is None or s.username == username.lower()]
 
+    def deleted_subscriptions(self, username: str | None = None) -> list[Subscription]:
+        """The subscriptions the app deleted (``DELETE /subscriptions/{id}``), oldest first."""
+        with self.world.lock:
+            subs = list(self.world.changes.deleted)
+        return [s for s in subs if username is None or s.username == username.lower()]
+
     def deliveries(self) -> list[Delivery]:
         """Every notification POSTed so far (after the background ones finished)."""
         for thread in list(self.world.changes.background):

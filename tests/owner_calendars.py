@@ -88,6 +88,7 @@ class OwnerCalendar(ABC):
     expired_sync_reason: ClassVar[str]  # the 410's reason once the sync state ran out
     availability_path: ClassVar[str]  # the provider's live free/busy request
     meeting_link_prefix: ClassVar[str]
+    watch_kept_warning: ClassVar[str]  # logged (with ``{ref}``) when the watch outlives it
 
     @abstractmethod
     def config(self, settings: Settings | None = None) -> Any:
@@ -160,6 +161,14 @@ class OwnerCalendar(ABC):
         ended: deleted at Graph, stopped at Google)."""
 
     @abstractmethod
+    def watch_secret(self) -> str:
+        """The secret the live watch's notifications carry (never logged)."""
+
+    @abstractmethod
+    def refuse_to_end_watches(self) -> None:
+        """The provider will not end the owner's watch when the product asks."""
+
+    @abstractmethod
     async def disconnect(self, ref: str) -> Any:
         """Disconnect ``ref`` as the operator does: the connection as left."""
 
@@ -226,6 +235,10 @@ class OwnerCalendar(ABC):
         """How often free/busy was read live since the request log was cleared."""
         return len(self.emulator.requests(path_contains=self.availability_path))
 
+    def requests_made(self) -> int:
+        """How many calendar API requests the product made since the log was cleared."""
+        return len(self.emulator.requests())
+
     def clear_log(self) -> None:
         """Forget the requests the provider has seen."""
         self.emulator.clear_log()
@@ -285,6 +298,7 @@ class OutlookCalendar(OwnerCalendar):
     expired_sync_reason = "syncStateNotFound"
     availability_path = "calendarView"
     meeting_link_prefix = "https://teams.microsoft.com/l/meetup-join/"
+    watch_kept_warning = "Graph did not delete the subscription of {ref} (HTTP 400 InvalidRequest)"
 
     def config(self, settings: Settings | None = None) -> Any:
         return (settings or self.settings).outlook()
@@ -320,6 +334,15 @@ class OutlookCalendar(OwnerCalendar):
     def watch_ids(self, *, ended: bool = False) -> list[tuple[str, ...]]:
         subs = (self.emulator.deleted_subscriptions if ended else self.emulator.subscriptions)
         return [(s.id,) for s in subs(self.owner)]
+
+    def watch_secret(self) -> str:
+        [sub] = self.emulator.subscriptions(self.owner)
+        assert sub.client_state
+        return str(sub.client_state)
+
+    def refuse_to_end_watches(self) -> None:
+        self.emulator.queue_fault(400, "InvalidRequest", method="DELETE",
+                                  path_contains="subscriptions")
 
     async def disconnect(self, ref: str) -> Any:
         return await outlook_subscriptions.disconnect(self.database, self.config(), ref)
@@ -380,6 +403,7 @@ class GoogleCalendar(OwnerCalendar):
     expired_sync_reason = "fullSyncRequired"
     availability_path = "freeBusy"
     meeting_link_prefix = "https://meet.google.com/"
+    watch_kept_warning = "Google did not stop the channel of {ref}"
 
     def config(self, settings: Settings | None = None) -> Any:
         return (settings or self.settings).google()
@@ -416,6 +440,15 @@ class GoogleCalendar(OwnerCalendar):
         # channels.stop names both the channel and the resource it watches.
         channels = (self.emulator.stopped_channels if ended else self.emulator.channels)
         return [(c.id, c.resource_id) for c in channels(self.owner)]
+
+    def watch_secret(self) -> str:
+        [channel] = self.emulator.channels(self.owner)
+        assert channel.token
+        return str(channel.token)
+
+    def refuse_to_end_watches(self) -> None:
+        # The owner removed the app's access at Google first: channels.stop is refused.
+        self.emulator.revoke_grant(self.owner)
 
     async def disconnect(self, ref: str) -> Any:
         gone, _ = await google_channels.disconnect(self.database, self.config(), ref)

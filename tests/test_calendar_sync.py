@@ -5,6 +5,7 @@ resync, and what the owner's deletes, moves and the attendee's declines do to bo
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
 import pytest
@@ -241,3 +242,28 @@ async def test_disconnecting_ends_the_calendars_notifications_and_removes_its_sy
     assert "tokens are deleted" in capsys.readouterr().out
     assert cal.watch_ids(ended=True) == [watch] and cal.watch_ids() == []
     assert cal.follows_nothing(ref)
+
+
+async def test_disconnect_completes_when_the_provider_cannot_end_the_notifications(
+        owner_calendar: OwnerCalendar, receiver: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    cal = owner_calendar
+    ref, booked = await cal.followed_booking(receiver)
+    [watch], secret = cal.watch_ids(), cal.watch_secret()
+    cal.refuse_to_end_watches()
+    caplog.set_level(logging.WARNING)
+
+    gone = await cal.disconnect(ref)
+
+    assert gone.status == "disconnected" and cal.follows_nothing(ref)
+    assert cal.watch_ids(ended=True) == [] and cal.watch_ids() == [watch]
+    assert cal.watch_kept_warning.format(ref=ref) in caplog.text
+    assert secret not in caplog.text
+    # The watch the provider kept still notifies: acknowledged, and nothing happens.
+    cal.clear_log()
+    cal.owner_deletes(booked.event_id)
+    assert (await cal.notifications_answered(2))[-1] == cal.accepted_status
+    await asyncio.sleep(0.5)
+    assert cal.requests_made() == 0  # no sync was attempted
+    assert cal.follows_nothing(ref) and owner_changes.notes(cal.database, ref) == []
+    assert cal.status(ref, booked.booking_id) == BookingStatus.CONFIRMED

@@ -6,7 +6,6 @@ channels and their tokens, forged notifications, declined invitations, and the o
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,6 @@ from sqlalchemy import select
 from app.bootstrap import google_notifications
 from app.cli import main
 from app.settings import Settings
-from calendar_backend import owner_changes
 from calendar_backend.google import sync as google_sync
 from calendar_backend.google.connections import list_calendars, set_calendar
 from calendar_backend.google.models import SyncedItem
@@ -100,32 +98,6 @@ async def test_a_forged_notification_changes_nothing(
     assert httpx.post(receiver, headers=genuine).status_code == 200
     await eventually(lambda: cal.status(ref, booked.booking_id)
                      == BookingStatus.CANCELLED_BY_OWNER)
-
-
-async def test_disconnect_completes_when_google_cannot_stop_the_channel(
-        google_calendar: GoogleCalendar, receiver: str,
-        caplog: pytest.LogCaptureFixture) -> None:
-    cal, emu = google_calendar, google_calendar.emulator
-    ref, booked = await cal.followed_booking(receiver)
-    [channel] = emu.channels(OWNER)
-    emu.revoke_grant(OWNER)  # the owner removed the app's access at Google first
-    caplog.set_level(logging.WARNING)
-
-    gone = await cal.disconnect(ref)
-
-    assert gone.status == "disconnected" and cal.follows_nothing(ref)
-    assert cal.watch_ids(ended=True) == [] and emu.channels(OWNER) == [channel]
-    assert f"Google did not stop the channel of {ref}" in caplog.text
-    assert channel.token and channel.token not in caplog.text
-    # The channel Google kept still pushes: acknowledged, and nothing happens.
-    cal.clear_log()
-    cal.owner_deletes(booked.event_id)
-    await cal.notifications_answered(2)
-    [*_, push] = emu.pushes()
-    assert (push.channel_id, push.state, push.status) == (channel.id, "exists", 200)
-    assert emu.requests() == []  # no sync was attempted
-    assert cal.follows_nothing(ref) and owner_changes.notes(cal.database, ref) == []
-    assert cal.status(ref, booked.booking_id) == BookingStatus.CONFIRMED
 
 
 async def test_notification_for_a_disconnected_calendar_is_acknowledged_and_ignored(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -72,32 +71,6 @@ async def test_a_forged_notification_changes_nothing(
     assert genuine.status == 202
     await eventually(lambda: cal.status(ref, booked.booking_id)
                      == BookingStatus.CANCELLED_BY_OWNER)
-
-
-async def test_disconnect_completes_when_graph_cannot_delete_the_subscription(
-        outlook_calendar: OutlookCalendar, receiver: str,
-        caplog: pytest.LogCaptureFixture) -> None:
-    cal, emu = outlook_calendar, outlook_calendar.emulator
-    ref, booked = await cal.followed_booking(receiver)
-    [sub] = emu.subscriptions(WORK)
-    emu.queue_fault(400, "InvalidRequest", method="DELETE", path_contains="subscriptions")
-    caplog.set_level(logging.WARNING)
-
-    gone = await cal.disconnect(ref)
-
-    assert gone.status == "disconnected" and cal.follows_nothing(ref)
-    assert cal.watch_ids(ended=True) == [] and emu.subscriptions(WORK) == [sub]
-    assert f"Graph did not delete the subscription of {ref} (HTTP 400 InvalidRequest)" \
-        in caplog.text
-    assert sub.client_state and sub.client_state not in caplog.text
-    # The subscription Graph kept still notifies: acknowledged, and nothing happens.
-    cal.clear_log()
-    [delivery] = emu.owner_deletes(WORK, booked.event_id)
-    assert delivery.status == 202
-    await asyncio.sleep(0.5)
-    assert emu.requests() == []  # no sync was attempted
-    assert cal.follows_nothing(ref) and owner_changes.notes(cal.database, ref) == []
-    assert cal.status(ref, booked.booking_id) == BookingStatus.CONFIRMED
 
 
 async def test_notification_for_a_disconnected_calendar_is_acknowledged_and_ignored(

@@ -88,7 +88,7 @@ class OwnerCalendar(ABC):
     expired_sync_reason: ClassVar[str]  # the 410's reason once the sync state ran out
     availability_path: ClassVar[str]  # the provider's live free/busy request
     meeting_link_prefix: ClassVar[str]
-    watch_kept_warning: ClassVar[str]  # logged (with ``{ref}``) when the watch outlives it
+    watch_kept_warning: ClassVar[str]  # logged (``{ref}``) when a watch outlives its disconnect
 
     @abstractmethod
     def config(self, settings: Settings | None = None) -> Any:

@@ -79,11 +79,7 @@ async def test_owner_who_moves_the_event_moves_the_booking_and_frees_the_old_tim
 async def test_with_notifications_blocked_the_scheduled_sync_catches_up(
         owner_calendar: OwnerCalendar, receiver: str) -> None:
     cal = owner_calendar
-    ref = await cal.connect()
-    booked = await cal.book(ref, 0)
-    await cal.watch(ref, receiver)
-    await cal.sync(ref)
-    await cal.notifications_answered(1)
+    ref, booked = await cal.followed_booking(receiver)
     cal.block_notifications()
 
     cal.owner_deletes(booked.event_id)

@@ -70,11 +70,7 @@ async def test_an_incremental_round_reads_only_what_changed_across_pages(
 async def test_a_forged_notification_changes_nothing(
         google_calendar: GoogleCalendar, receiver: str) -> None:
     cal = google_calendar
-    ref = await cal.connect()
-    booked = await cal.book(ref, 0)
-    await cal.watch(ref, receiver)
-    await cal.sync(ref)
-    await cal.notifications_answered(1)
+    ref, booked = await cal.followed_booking(receiver)
     [channel] = cal.emulator.channels(OWNER)
     cal.block_notifications()
     cal.owner_deletes(booked.event_id)

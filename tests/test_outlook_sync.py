@@ -46,10 +46,7 @@ def owner_calendar(outlook_calendar: OutlookCalendar) -> OutlookCalendar:
 async def test_a_forged_notification_changes_nothing(
         outlook_calendar: OutlookCalendar, receiver: str) -> None:
     cal, emu = outlook_calendar, outlook_calendar.emulator
-    ref = await cal.connect()
-    booked = await cal.book(ref, 0)
-    await cal.watch(ref, receiver)
-    await cal.sync(ref)
+    ref, booked = await cal.followed_booking(receiver)
     [sub] = emu.subscriptions(WORK)
     cal.block_notifications()
     cal.owner_deletes(booked.event_id)

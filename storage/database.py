@@ -90,16 +90,30 @@ class Database:
         """``"postgresql"`` or ``"sqlite"``."""
         return self.url.get_backend_name()
 
-    def migrate(self) -> None:
-        """Create the schema if needed and apply every Alembic migration."""
+    def migrate(self, revision: str = "head") -> None:
+        """Create the schema if needed and apply the Alembic migrations up to ``revision``
+        (every one by default)."""
         if self.schema is not None and self.dialect == "postgresql":
             with self.engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        with self.engine.connect() as conn:
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                # A table SQLite rebuilds (batch mode) is dropped and made again: with foreign
+                # keys on, the drop would cascade to the rows referring to it. The pragma only
+                # takes effect outside a transaction, so before BEGIN.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, revision)
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                        raise RuntimeError("a migration left rows referring to none")
+            finally:
+                if sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def session(self, *, serial: bool = False) -> Iterator[Session]:

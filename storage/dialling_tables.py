@@ -23,6 +23,8 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,7 +39,8 @@ class DialCampaignRow(Base):
     """A campaign whose contact list is in the queue, with the dialling settings it runs on.
 
     Workers read everything they need here (caller id, settings), not from campaign files:
-    a worker on another host has no files.
+    a worker on another host has no files. A name is unique within its organisation (and
+    among the campaign files', which have none): see :data:`DIAL_CAMPAIGN_KEY`.
     """
 
     __tablename__ = "dial_campaigns"
@@ -46,13 +49,21 @@ class DialCampaignRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
     organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="running")
     from_number: Mapped[str] = mapped_column(String(32))
     # The campaign's identity lines for its voicemail and its DiallingSettings, as JSON.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+# A queued campaign's key: (organisation, name), the campaign files' organisation being "".
+# NULLs are distinct in a unique index, so NULL itself would let two file campaigns share a
+# name; the expression index holds on PostgreSQL and SQLite alike.
+DIAL_CAMPAIGN_KEY = (func.coalesce(DialCampaignRow.organisation_id, literal_column("''")),
+                     DialCampaignRow.name)
+Index("uq_dial_campaigns_organisation_name", *DIAL_CAMPAIGN_KEY, unique=True)
 
 
 class DialJobRow(Base):

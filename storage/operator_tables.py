@@ -1,4 +1,5 @@
-"""Tables for operators: organisations, the people who sign in, API keys, and campaigns.
+"""Tables for operators: organisations, the people who sign in, API keys, campaigns and the
+phone numbers their campaigns answer.
 
 Everything an operator manages belongs to one organisation; every query the operator API
 makes is filtered by it, so another organisation's rows are simply not found.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utc_now
@@ -70,3 +71,38 @@ class CampaignRow(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class PhoneNumberRow(Base):
+    """A phone number stored campaigns answer, and the one organisation it belongs to.
+
+    The primary key is what makes a number one organisation's: two organisations claiming it
+    at once both write this row, and only one of them can (the other finds it taken).
+    """
+
+    __tablename__ = "phone_numbers"
+    __table_args__ = (
+        # What campaign_numbers refers to: a campaign may list only its organisation's numbers.
+        UniqueConstraint("number", "organisation_id", name="uq_phone_numbers_number_organisation"),
+    )
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)  # E.164
+    organisation_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organisations.id", ondelete="CASCADE"))
+
+
+class CampaignNumberRow(Base):
+    """A number a stored campaign lists: the index an inbound call is routed by (the campaign
+    document stays the truth; this row is written in the same transaction)."""
+
+    __tablename__ = "campaign_numbers"
+    __table_args__ = (
+        ForeignKeyConstraint(["number", "organisation_id"],
+                             ["phone_numbers.number", "phone_numbers.organisation_id"]),
+        Index("ix_campaign_numbers_campaign_id", "campaign_id"),
+    )
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)  # E.164
+    campaign_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(String(36))

@@ -48,6 +48,7 @@ from prompts import line
 from storage.call_tables import CallRow
 from storage.database import Database
 from storage.dialling_tables import (
+    DIAL_CAMPAIGN_KEY,
     DialAttemptRow,
     DialBudgetRow,
     DialCampaignRow,
@@ -95,10 +96,6 @@ def listed_zone(recipient: Recipient) -> str | None:
     return None
 
 
-class CampaignNameTaken(ValueError):
-    """Another organisation's campaign of that name is in the dialling queue."""
-
-
 def enqueue_campaign(
     database: Database, campaign: Campaign, contacts: list[Recipient], *, from_number: str,
     organisation_id: str | None = None, now: datetime | None = None, start: bool = True,
@@ -109,8 +106,8 @@ def enqueue_campaign(
     paused (an upload before the operator presses start) and a queued one keeps its state.
     Contacts already queued for the campaign are left as they are. Each job waits for the
     contact's next calling hours. A zone the list names that no one knows is refused
-    (ValueError naming the contacts) and nothing is added; so is a campaign name another
-    organisation's queued campaign has (:class:`CampaignNameTaken`).
+    (ValueError naming the contacts) and nothing is added. The queued campaign is the
+    organisation's of that name (``organisation_id`` None: the campaign files' of that name).
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -146,19 +143,12 @@ def enqueue_campaign(
     if start:
         changes["state"] = "running"
     with database.session(serial=True) as session:
-        owner = session.execute(select(DialCampaignRow.organisation_id).where(
-            DialCampaignRow.name == campaign.name)).first()
-        if owner is not None and owner[0] != organisation_id:
-            raise CampaignNameTaken(
-                f"another organisation's campaign {campaign.name!r} is in the dialling queue;"
-                " rename this campaign to dial it")
-        session.execute(insert(DialCampaignRow).values(
+        campaign_id = session.scalar(insert(DialCampaignRow).values(
             name=campaign.name, organisation_id=organisation_id,
             state="running" if start else "paused",
             from_number=our_number, settings=settings, created_at=now,
-        ).on_conflict_do_update(index_elements=["name"], set_=changes))
-        campaign_id = session.scalar(
-            select(DialCampaignRow.id).where(DialCampaignRow.name == campaign.name))
+        ).on_conflict_do_update(index_elements=list(DIAL_CAMPAIGN_KEY), set_=changes)
+            .returning(DialCampaignRow.id))
         if not rows:
             return 0
         count = select(func.count()).select_from(DialJobRow).where(
@@ -170,12 +160,12 @@ def enqueue_campaign(
         return (session.scalar(count) or 0) - before
 
 
-def _named(name: str, organisation_id: str | None) -> Any:
-    # An organisation sees only its own queued campaigns; None (the CLI) sees any.
-    where = DialCampaignRow.name == name
-    if organisation_id is not None:
-        where = where & (DialCampaignRow.organisation_id == organisation_id)
-    return where
+def queued_named(name: str, organisation_id: str | None) -> Any:
+    """The condition selecting the queued campaign ``name`` of ``organisation_id``: a name is
+    known within its organisation only; None (the CLI) means the campaign files'."""
+    owner = DialCampaignRow.organisation_id
+    return (DialCampaignRow.name == name) & (
+        owner.is_(None) if organisation_id is None else owner == organisation_id)
 
 
 def set_campaign_state(database: Database, name: str, state: str, *,
@@ -186,7 +176,7 @@ def set_campaign_state(database: Database, name: str, state: str, *,
     """
     with database.session() as session:
         return session.execute(update(DialCampaignRow).where(
-            _named(name, organisation_id)).values(state=state)).rowcount == 1
+            queued_named(name, organisation_id)).values(state=state)).rowcount == 1
 
 
 @dataclass(frozen=True)
@@ -214,7 +204,7 @@ def progress(database: Database, name: str, *,
     """The campaign's dialling progress, or None if it is not in the queue."""
     with database.session() as session:
         row = session.execute(select(DialCampaignRow.id, DialCampaignRow.state).where(
-            _named(name, organisation_id))).first()
+            queued_named(name, organisation_id))).first()
         if row is None:
             return None
         jobs = dict(session.execute(select(DialJobRow.state, func.count()).where(

@@ -86,7 +86,7 @@ def test_dialling_needs_a_contact_list_and_a_form_needs_its_csrf_token(
 
 def test_another_organisations_campaign_is_not_found(
         client: TestClient, database: Database) -> None:
-    _, theirs = _signed_in(client, database, "Globex")
+    globex, theirs = _signed_in(client, database, "Globex")
     client.post("/console/logout", data={"csrf": _csrf(client, "/console/campaigns")})
     _signed_in(client, database, "Acme")
     page = f"/console/campaigns/{theirs.id}/dialling"
@@ -95,4 +95,4 @@ def test_another_organisations_campaign_is_not_found(
                          data={"csrf": _csrf(client, "/console/campaigns")},
                          files={"contacts": ("c.csv", CSV.encode(), "text/csv")})
     assert sneaky.status_code == 404
-    assert progress(database, theirs.name) is None
+    assert progress(database, theirs.name, organisation_id=globex.id) is None

@@ -10,10 +10,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.campaign_files import parse_campaign
 from app.operator_api import create_operator_api
 from app.settings import Settings
+from calendar_backend.booking_settings import Recipient
 from storage.database import Database
-from telephony.dialling import claim_job
+from telephony.dialling import claim_job, enqueue_campaign, progress, set_campaign_state
 from tests.test_operator_api import Operator, _organisation
 
 SPRING = {"name": "spring", "business_name": "Acme Dental", "phone_numbers": ["+14155550100"],
@@ -115,3 +117,43 @@ def test_the_contacts_uploaded_are_listed_with_their_state_and_only_to_their_org
         .status_code == 422
     globex = _operator(database, client, "Globex")
     assert globex.request("GET", f"/campaigns/{campaign_id}/contacts").status_code == 404
+
+
+def test_two_organisations_dial_campaigns_of_the_same_name(database, client, acme):
+    globex = _operator(database, client, "Globex")
+    ours = _campaign(acme)
+    answer = globex.request("POST", "/campaigns",
+                            json={**SPRING, "phone_numbers": ["+14155550199"]})
+    assert answer.status_code == 201, answer.text
+    theirs = answer.json()["id"]
+    # A campaign file of that name is queued from the CLI too (it has no organisation).
+    enqueue_campaign(database, parse_campaign(SPRING), [Recipient(phone="+12125550109")],
+                     from_number="+14155550100")
+
+    assert _upload(acme, ours, CSV).json()["added"] == 2
+    uploaded = _upload(globex, theirs, "phone\n+12125550103\n")
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["added"] == 1
+
+    assert acme.request("POST", f"/campaigns/{ours}/dialling/start").json()["state"] == \
+        "running"
+    # Each organisation's campaign is its own: its contacts, its state, its progress.
+    theirs_now = globex.request("GET", f"/campaigns/{theirs}/dialling").json()
+    assert (theirs_now["state"], theirs_now["total"]) == ("paused", 1)
+    assert [c["phone"] for c in globex.request(
+        "GET", f"/campaigns/{theirs}/contacts").json()["contacts"]] == ["+12125550103"]
+    assert acme.request("GET", f"/campaigns/{ours}/contacts").json()["total"] == 2
+    assert globex.request("POST", f"/campaigns/{theirs}/dialling/stop").json()["state"] == \
+        "stopped"
+    assert acme.request("GET", f"/campaigns/{ours}/dialling").json()["state"] == "running"
+    # The CLI sees the campaign file's, whichever organisations have one of that name.
+    from_file = progress(database, "spring")
+    assert from_file is not None and (from_file.state, from_file.total) == ("running", 1)
+    assert set_campaign_state(database, "spring", "paused")
+    assert acme.request("GET", f"/campaigns/{ours}/dialling").json()["state"] == "running"
+    # The one campaign left running is Acme's: a worker takes its contacts only.
+    job = claim_job(database, "w", 30)
+    assert job is not None and job.campaign == "spring" and job.organisation_id is not None
+    assert job.phone in ("+12125550101", "+12125550102")
+    acmes = progress(database, "spring", organisation_id=job.organisation_id)
+    assert acmes is not None and acmes.total == 2

@@ -561,7 +561,8 @@ async def test_disconnecting_a_members_google_calendar_stops_its_push_channel_fi
     # Stopped while the grant still allowed it, then the grant was revoked.
     assert [r.service for r in google.world.log
             if "channels/stop" in r.path or "revoke" in r.path] == ["calendar", "oauth"]
-    assert google_sync.sync_status(database, ref) == SyncStatus(None, None, None, None)
+    assert google_sync.sync_status(database, ref) == SyncStatus(None, None, None,
+                                                                            None)
     assert google_sync.synced_events(database, ref) == []
 
 
@@ -665,7 +666,8 @@ async def test_connecting_another_outlook_account_deletes_the_old_subscription(
     # Deleted at Graph with the old account's tokens, then its tokens and synced copy went.
     assert [s.id for s in emulator.deleted_subscriptions(WORK)] == [sub.id]
     assert emulator.subscriptions(WORK) == []
-    assert outlook_sync.sync_status(database, old) == SyncStatus(None, None, None, None)
+    assert outlook_sync.sync_status(database, old) == SyncStatus(
+        None, None, None, None)
     assert outlook_sync.synced_events(database, old) == []
     replaced = find_outlook_connection(database, old)
     assert (replaced.status, replaced.status_reason) == ("disconnected",
@@ -742,7 +744,8 @@ async def test_connecting_another_google_account_stops_the_old_channel(
     # Stopped while the old grant still allowed it, then that grant was revoked.
     assert [r.service for r in google.world.log
             if "channels/stop" in r.path or "revoke" in r.path] == ["calendar", "oauth"]
-    assert google_sync.sync_status(database, old) == SyncStatus(None, None, None, None)
+    assert google_sync.sync_status(database, old) == SyncStatus(None, None, None,
+                                                                             None)
     assert google_sync.synced_events(database, old) == []
     replaced = find_google_connection(database, old)
     assert (replaced.status, replaced.status_reason) == ("disconnected",

@@ -4,6 +4,10 @@ A campaign is validated whole (:func:`app.campaign_files.parse_campaign`) before
 stored, so what is stored always loads; what is stored is what the operator set (fields left
 out keep following the defaults). Updates are whole replacements or JSON merge patches
 (RFC 7396), validated the same way.
+
+The numbers a stored campaign lists are indexed (``campaign_numbers``) in the transaction that
+writes the campaign, so an inbound call finds its campaign without reading any document; each
+number is one organisation's (``phone_numbers``), claimed by writing that row.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from datetime import datetime
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from agent.campaign import Campaign
 from app.bootstrap import for_organisation
@@ -24,7 +31,7 @@ from app.operators.accounts import Organisation
 from calendar_backend import member_calendars
 from storage.base import utc_now
 from storage.database import Database
-from storage.operator_tables import CampaignRow
+from storage.operator_tables import CampaignNumberRow, CampaignRow, PhoneNumberRow
 
 __all__ = [
     "CampaignConflict", "CampaignInvalid", "CampaignNameTaken", "PhoneNumberTaken",
@@ -127,20 +134,54 @@ def _validated(database: Database, organisation: Organisation,
     return campaign.name, campaign.model_dump(mode="json", exclude_unset=True)
 
 
-def _check_numbers_free(session: Any, document: dict[str, Any], campaign_id: str,
-                        organisation_id: str) -> None:
-    """Refuse phone numbers another organisation's stored campaign has: a number is one
-    organisation's (its campaigns may share it to call out; a call in reaches the oldest)."""
+def _claim(session: Session, number: str, organisation_id: str) -> str:
+    """The organisation ``number`` belongs to once this transaction ends: ours if no one had
+    it. The owner's row stays locked until then (PostgreSQL), so a claim racing ours waits
+    for it and finds the number taken, and a release cannot drop it under us."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    owner = session.scalar(insert(PhoneNumberRow).values(
+        number=number, organisation_id=organisation_id,
+    ).on_conflict_do_update(  # a no-op update: it locks the row and returns its owner
+        index_elements=["number"], set_={"organisation_id": PhoneNumberRow.organisation_id},
+    ).returning(PhoneNumberRow.organisation_id))
+    return str(owner)
+
+
+def _release(session: Session, number: str) -> None:
+    """Free ``number`` for any organisation once no campaign lists it (its owner row locked,
+    so a campaign of the owner claiming it meanwhile keeps it)."""
+    owner = session.scalars(select(PhoneNumberRow).where(
+        PhoneNumberRow.number == number).with_for_update()).first()
+    if owner is not None and session.scalar(select(CampaignNumberRow.campaign_id).where(
+            CampaignNumberRow.number == number).limit(1)) is None:
+        session.delete(owner)
+
+
+def _index_numbers(session: Session, campaign_id: str, organisation_id: str,
+                   document: dict[str, Any]) -> None:
+    """Make the numbers the campaign's ``document`` lists the ones it answers: claimed for
+    the organisation (:class:`PhoneNumberTaken` when another organisation has one; its
+    campaigns may share a number to call out, and a call in reaches the oldest), and
+    released when no campaign lists them any more."""
     wanted = set(document.get("phone_numbers", []))
-    if not wanted:
-        return
-    # Campaigns are few and their documents small: a scan keeps the document the one truth.
-    for (other,) in session.execute(select(CampaignRow.document).where(
-            CampaignRow.id != campaign_id, CampaignRow.organisation_id != organisation_id)):
-        taken = sorted(wanted & set(other.get("phone_numbers", [])))
-        if taken:
-            raise PhoneNumberTaken(
-                f"{', '.join(taken)} belongs to another organisation's campaign")
+    listed = set(session.scalars(select(CampaignNumberRow.number).where(
+        CampaignNumberRow.campaign_id == campaign_id)))
+    session.execute(delete(CampaignNumberRow).where(
+        CampaignNumberRow.campaign_id == campaign_id,
+        CampaignNumberRow.number.in_(listed - wanted)))
+    taken: list[str] = []
+    # Numbers in one order, whoever writes: two campaigns' writes never wait on each other
+    # in a circle.
+    for number in sorted(wanted ^ listed):
+        if number not in wanted:
+            _release(session, number)
+        elif _claim(session, number, organisation_id) != organisation_id:
+            taken.append(number)
+    if taken:
+        raise PhoneNumberTaken(f"{', '.join(taken)} belongs to another organisation's campaign")
+    session.add_all(CampaignNumberRow(number=number, campaign_id=campaign_id,
+                                      organisation_id=organisation_id)
+                    for number in sorted(wanted - listed))
 
 
 class StoredCampaigns:
@@ -151,16 +192,19 @@ class StoredCampaigns:
         self._database = database
 
     def answering(self, dialled: str) -> tuple[str, Campaign, str] | None:
-        """The stored campaign listing ``dialled`` (numbers are unique across them)."""
+        """The stored campaign listing ``dialled``: the oldest of the one organisation whose
+        number it is (an indexed look-up, however many campaigns are stored)."""
         with self._database.session() as session:
-            rows = session.execute(select(
+            row = session.execute(select(
                 CampaignRow.id, CampaignRow.name, CampaignRow.document,
-                CampaignRow.organisation_id).order_by(CampaignRow.created_at))
-            for campaign_id, name, document, organisation_id in rows:
-                if dialled in document.get("phone_numbers", []):
-                    return campaign_id, _as_run(name, document, organisation_id), \
-                        organisation_id
-        return None
+                CampaignRow.organisation_id,
+            ).join(CampaignNumberRow, CampaignNumberRow.campaign_id == CampaignRow.id).where(
+                CampaignNumberRow.number == dialled,
+            ).order_by(CampaignRow.created_at, CampaignRow.id).limit(1)).first()
+        if row is None:
+            return None
+        campaign_id, name, document, organisation_id = row
+        return campaign_id, _as_run(name, document, organisation_id), organisation_id
 
     def by_id(self, campaign_id: str) -> tuple[str, Campaign, str] | None:
         """The stored campaign with this id, of whichever organisation."""
@@ -231,13 +275,12 @@ def create_campaign(
     name, stored = _validated(database, organisation, document)
     now = utc_now()
     try:
-        with database.session() as session:
-            campaign_id = str(uuid.uuid4())
-            _check_numbers_free(session, stored, campaign_id, organisation.id)
-            row = CampaignRow(id=campaign_id, organisation_id=organisation.id, name=name,
+        with database.session(serial=True) as session:
+            row = CampaignRow(id=str(uuid.uuid4()), organisation_id=organisation.id, name=name,
                               document=stored, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
+            _index_numbers(session, row.id, organisation.id, stored)
             return _stored(row)
     except IntegrityError:
         raise _name_taken(name) from None
@@ -249,13 +292,13 @@ def replace_campaign(
     """Replace a campaign's document whole; ``None`` if the organisation has no such one."""
     name, stored = _validated(database, organisation, document)
     try:
-        with database.session() as session:
+        with database.session(serial=True) as session:
             row = _row(session, organisation, campaign_id)
             if row is None:
                 return None
-            _check_numbers_free(session, stored, campaign_id, organisation.id)
             row.name, row.document, row.updated_at = name, stored, utc_now()
             session.flush()
+            _index_numbers(session, campaign_id, organisation.id, stored)
             return _stored(row)
     except IntegrityError:
         raise _name_taken(name) from None
@@ -287,10 +330,11 @@ def patch_campaign(
 
 def delete_campaign(database: Database, organisation: Organisation, campaign_id: str) -> bool:
     """Delete a campaign; False if the organisation has no such one."""
-    with database.session() as session:
+    with database.session(serial=True) as session:
         row = _row(session, organisation, campaign_id)
         if row is None:
             return False
+        _index_numbers(session, campaign_id, organisation.id, {})
         session.delete(row)
         return True
 

@@ -20,7 +20,7 @@ from app.operators.accounts import Organisation
 from app.operators.campaigns import get_campaign
 from storage.database import Database
 from storage.dialling_tables import DialCampaignRow, DialJobRow
-from telephony.dialling import CampaignNameTaken, enqueue_campaign, progress, set_campaign_state
+from telephony.dialling import enqueue_campaign, progress, queued_named, set_campaign_state
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 Action = Literal["start", "pause", "resume", "stop"]
@@ -124,8 +124,6 @@ def add_contacts(database: Database, organisation: Organisation, campaign_id: st
     except ContactsInvalid as exc:
         raise DiallingRefused(422, "invalid contact list", [
             (f"row {row}" if row else "", message) for row, message in exc.problems]) from None
-    except CampaignNameTaken as exc:
-        raise DiallingRefused(409, str(exc)) from None
     except ValueError as exc:  # a zone column naming no known zone
         raise DiallingRefused(422, "invalid contact list", [("zone", str(exc))]) from None
     return ContactsAdded(contacts=len(contacts), added=added,
@@ -148,8 +146,7 @@ def list_contacts(database: Database, organisation: Organisation, campaign_id: s
     time; empty before any contact list."""
     name = _campaign(database, organisation, campaign_id).name
     jobs = select(DialJobRow).join(DialCampaignRow, DialCampaignRow.id == DialJobRow.campaign_id)
-    jobs = jobs.where(DialCampaignRow.name == name,
-                      DialCampaignRow.organisation_id == organisation.id)
+    jobs = jobs.where(queued_named(name, organisation.id))
     if state is not None:
         jobs = jobs.where(DialJobRow.state == state)
     with database.session() as session:

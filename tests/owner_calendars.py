@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 from fastapi import APIRouter, WebSocket
 from pydantic import SecretStr
@@ -159,6 +160,15 @@ class OwnerCalendar(ABC):
     def watch_ids(self, *, ended: bool = False) -> list[tuple[str, ...]]:
         """What names each live subscription/channel of the owner (or each one the product
         ended: deleted at Graph, stopped at Google)."""
+
+    @abstractmethod
+    def live_watch(self) -> Any:
+        """The owner's one live subscription/channel, as the emulator has it."""
+
+    @abstractmethod
+    def post_change(self, receiver: str, watch: Any, event_id: str) -> int:
+        """POST ``receiver`` the notification the provider sends on ``watch`` when the event
+        changes; the HTTP status it answers."""
 
     @abstractmethod
     def watch_secret(self) -> str:
@@ -335,10 +345,20 @@ class OutlookCalendar(OwnerCalendar):
         subs = (self.emulator.deleted_subscriptions if ended else self.emulator.subscriptions)
         return [(s.id,) for s in subs(self.owner)]
 
-    def watch_secret(self) -> str:
+    def live_watch(self) -> Any:
         [sub] = self.emulator.subscriptions(self.owner)
-        assert sub.client_state
-        return str(sub.client_state)
+        return sub
+
+    def post_change(self, receiver: str, watch: Any, event_id: str) -> int:
+        return int(self.emulator.send_notification(receiver, [
+            {"subscriptionId": watch.id, "clientState": watch.client_state,
+             "changeType": "deleted", "resource": f"Users/{self.owner}/Events/{event_id}"},
+        ]).status)
+
+    def watch_secret(self) -> str:
+        secret = self.live_watch().client_state
+        assert secret
+        return str(secret)
 
     def refuse_to_end_watches(self) -> None:
         self.emulator.queue_fault(400, "InvalidRequest", method="DELETE",
@@ -441,10 +461,21 @@ class GoogleCalendar(OwnerCalendar):
         channels = (self.emulator.stopped_channels if ended else self.emulator.channels)
         return [(c.id, c.resource_id) for c in channels(self.owner)]
 
-    def watch_secret(self) -> str:
+    def live_watch(self) -> Any:
         [channel] = self.emulator.channels(self.owner)
-        assert channel.token
-        return str(channel.token)
+        return channel
+
+    def post_change(self, receiver: str, watch: Any, event_id: str) -> int:
+        # Google's push names the channel and the calendar, never the event.
+        return httpx.post(receiver, headers={
+            "X-Goog-Channel-ID": watch.id, "X-Goog-Channel-Token": watch.token or "",
+            "X-Goog-Resource-ID": watch.resource_id, "X-Goog-Resource-State": "exists",
+            "X-Goog-Message-Number": "2"}).status_code
+
+    def watch_secret(self) -> str:
+        secret = self.live_watch().token
+        assert secret
+        return str(secret)
 
     def refuse_to_end_watches(self) -> None:
         # The owner removed the app's access at Google first: channels.stop is refused.

@@ -263,3 +263,19 @@ async def test_disconnect_completes_when_the_provider_cannot_end_the_notificatio
     assert cal.requests_made() == 0  # no sync was attempted
     assert cal.follows_nothing(ref) and owner_changes.notes(cal.database, ref) == []
     assert cal.status(ref, booked.booking_id) == BookingStatus.CONFIRMED
+
+
+async def test_notification_for_a_disconnected_calendar_is_acknowledged_and_ignored(
+        owner_calendar: OwnerCalendar, receiver: str) -> None:
+    cal = owner_calendar
+    ref, booked = await cal.followed_booking(receiver)
+    watch = cal.live_watch()
+    await cal.disconnect(ref)
+    cal.clear_log()
+
+    # A change the provider had already sent on the ended watch arrives late.
+    assert cal.post_change(receiver, watch, booked.event_id) == cal.accepted_status
+
+    await asyncio.sleep(0.5)
+    assert cal.requests_made() == 0 and cal.watch_ids() == [] and cal.follows_nothing(ref)
+    assert cal.status(ref, booked.booking_id) == BookingStatus.CONFIRMED

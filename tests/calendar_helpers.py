@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from agent.call_session import CallSession
 from agent.campaign import Campaign
@@ -15,6 +18,7 @@ from app.campaign_files import parse_campaign
 from app.harness import CalendarSpec, CallerSpec, CallResult, EventSpec, run_call, scripted_input
 from app.settings import Settings, get_settings
 from storage.database import Database
+from tests.fakes.loopback import free_port
 
 
 def browser(url: str) -> str:
@@ -56,27 +60,68 @@ async def guided_call(database: Database, settings: Settings, campaign: Campaign
     )
 
 
+# Yes to the meeting, the address, yes to the read-back, yes to the first time, done.
+BOOKS_THE_FIRST_TIME = [
+    "Sure, that sounds good.",
+    "sam dot caller at example dot org",
+    "Yes, that's right.",
+    "Yes, book it.",
+    "No, that's all. Thanks!",
+]
+# Books the first time, then moves the meeting to Wednesday, then cancels it, on one call.
+MOVES_TO_WEDNESDAY_THEN_CANCELS = [
+    *BOOKS_THE_FIRST_TIME[:4],
+    "Actually, can we make it Wednesday instead?",
+    "Yes, that works.",
+    "Sorry, please cancel it after all.",
+    "No, that's all. Thanks!",
+]
+
+
 def agent_lines(result: CallResult) -> str:
     """Everything the agent said on the call, as one string."""
     return " ".join(t["text"] for t in result.transcript if t["role"] == "agent")
 
 
+def provider_environment(settings: Settings, provider: Mapping[str, str]) -> dict[str, str]:
+    """The ``BOOKING_AGENT_*`` variables a ``booking-agent`` process needs to reach a calendar
+    provider: ``settings``' token key and the ``provider`` settings (by their field names)."""
+    assert settings.token_key is not None
+    return {"BOOKING_AGENT_TOKEN_KEY": settings.token_key.get_secret_value(),
+            **{f"BOOKING_AGENT_{field.upper()}": value for field, value in provider.items()}}
+
+
 def operator_environment(database: Database, settings: Settings,
                          provider: Mapping[str, str],
                          monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Set the environment ``booking-agent`` runs with (this database, ``settings``' data dir
-    and token key, and the ``provider`` settings) for the life of a fixture."""
+    """Set the environment ``booking-agent`` runs with (this database, ``settings``' data dir,
+    and :func:`provider_environment`) for the life of a fixture."""
     url = database.url
     if database.schema is not None:
         url = url.update_query_dict({"options": f"-csearch_path={database.schema},public"})
-    assert settings.token_key is not None
     for name, value in {
-        "DATABASE_URL": url.render_as_string(hide_password=False),
-        "DATA_DIR": str(settings.data_dir),
-        "TOKEN_KEY": settings.token_key.get_secret_value(),
-        **provider,
+        "BOOKING_AGENT_DATABASE_URL": url.render_as_string(hide_password=False),
+        "BOOKING_AGENT_DATA_DIR": str(settings.data_dir),
+        **provider_environment(settings, provider),
     }.items():
-        monkeypatch.setenv(f"BOOKING_AGENT_{name}", value)
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     yield
+    get_settings.cache_clear()
+
+
+def cli_environment(provider: Mapping[str, str], data_dir: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Set the environment an operator sets on their own machine (a fresh token key, the
+    ``provider`` settings by their field names, the data dir's SQLite) for the life of a
+    fixture, with the redirect URI a free local port (the CLI listens there); yields it."""
+    [redirect_field] = [field for field in provider if field.endswith("_redirect_uri")]
+    redirect_uri = f"http://127.0.0.1:{free_port()}{urlsplit(provider[redirect_field]).path}"
+    for name, value in {"DATA_DIR": str(data_dir), "TOKEN_KEY": Fernet.generate_key().decode(),
+                        **{field.upper(): value for field, value in provider.items()},
+                        redirect_field.upper(): redirect_uri}.items():
+        monkeypatch.setenv(f"BOOKING_AGENT_{name}", value)
+    monkeypatch.delenv("BOOKING_AGENT_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield redirect_uri
     get_settings.cache_clear()

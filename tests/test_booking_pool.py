@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given
@@ -47,13 +46,14 @@ from calendar_backend.provider import Attendee
 from calendar_backend.sql_store import SqlBookingStore
 from storage.booking_tables import BookingRow
 from storage.database import Database
-from tests.calendar_helpers import agent_lines, browser, guided_call
+from tests.calendar_helpers import BOOKS_THE_FIRST_TIME, agent_lines, browser, guided_call
+from tests.fakes import both_calendars
 from tests.fakes.google import GoogleEmulator
 from tests.fakes.google import fixtures as google_fixtures
 from tests.fakes.microsoft import MicrosoftEmulator
-from tests.fakes.microsoft import fixtures as ms_fixtures
 
-emulator, google = ms_fixtures.emulator, google_fixtures.google
+emulator, google, settings = both_calendars.emulator, both_calendars.google, \
+    both_calendars.settings
 
 ADELE, GRACE = "adele@contoso.com", google_fixtures.OWNER
 # Monday 4 March 2030, 08:00 in New York, where the campaign's weekly hours are.
@@ -62,22 +62,6 @@ NOW = datetime(2030, 3, 4, 13, 0, tzinfo=UTC)
 TEN = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 RECIPIENT = Recipient(first_name="Sam", last_name="Caller", phone="+15551234567")
-
-
-@pytest.fixture
-def settings(emulator: MicrosoftEmulator, google: GoogleEmulator, tmp_path: Path) -> Settings:
-    """Settings pointing the product at both emulators, with a fresh token key."""
-    return Settings(
-        _env_file=None, data_dir=tmp_path, token_key=Fernet.generate_key().decode(),
-        graph_base_url=emulator.graph_base_url, microsoft_login_url=emulator.login_url,
-        microsoft_client_id=emulator.client_id,
-        microsoft_client_secret=emulator.client_secret,
-        microsoft_redirect_uri="http://localhost:8765/outlook/callback",
-        google_calendar_base_url=google.calendar_base_url, google_auth_url=google.auth_url,
-        google_token_url=google.token_url, google_revoke_url=google.revoke_url,
-        google_client_id=google.client_id, google_client_secret=google.client_secret,
-        google_redirect_uri="http://localhost:8765/google/callback",
-    )
 
 
 @pytest.fixture
@@ -453,13 +437,6 @@ async def test_a_calendar_less_members_claim_left_by_a_dead_process_is_released(
 # -- the call says the member's name if the campaign wants ------------------------------------
 
 CALLER = CallerSpec(number="+12125550100", first_name="Sam", last_name="Caller")
-BOOKS_THE_FIRST_TIME = [
-    "Sure, that sounds good.",
-    "sam dot caller at example dot org",
-    "Yes, that's right.",
-    "Yes, book it.",
-    "No, that's all. Thanks!",
-]
 
 
 @pytest.mark.parametrize("say", [True, False])

@@ -31,6 +31,7 @@ from calendar_backend.reconcile import Settled, settle_stale_claims
 from storage.booking_tables import BookingRow
 from storage.database import Database
 from tests.booking_crash import CALLER, booking_settings
+from tests.calendar_helpers import provider_environment
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 from tests.test_booking import RECIPIENT, GatedCalendar
 from tests.test_outlook_booking import WORK, connect
@@ -210,26 +211,13 @@ async def test_a_write_outliving_its_claim_is_withdrawn_not_confirmed(
 # -- Outlook (the Graph emulator) ---------------------------------------------------------------
 
 
-def outlook_env(settings: Settings) -> dict[str, str]:
-    """The crashing process's settings for the emulator's Outlook connection."""
-    assert settings.token_key is not None and settings.microsoft_client_secret is not None
-    return {
-        "BOOKING_AGENT_TOKEN_KEY": settings.token_key.get_secret_value(),
-        "BOOKING_AGENT_GRAPH_BASE_URL": settings.graph_base_url,
-        "BOOKING_AGENT_MICROSOFT_LOGIN_URL": settings.microsoft_login_url,
-        "BOOKING_AGENT_MICROSOFT_CLIENT_ID": settings.microsoft_client_id or "",
-        "BOOKING_AGENT_MICROSOFT_CLIENT_SECRET":
-            settings.microsoft_client_secret.get_secret_value(),
-        "BOOKING_AGENT_MICROSOFT_REDIRECT_URI": settings.microsoft_redirect_uri,
-    }
-
-
 @pytest.mark.parametrize("stop_at", ["before-write", "after-write"])
 async def test_outlook_booking_killed_mid_way_is_settled_by_its_transaction_id(
     database: Database, emulator: MicrosoftEmulator, ms_settings: Settings, stop_at: str,
 ) -> None:
     ref = await connect(database, ms_settings, emulator, WORK)
-    start = crash_booking(database, stop_at, calendar=ref, env=outlook_env(ms_settings))
+    start = crash_booking(database, stop_at, calendar=ref, env=provider_environment(
+        ms_settings, fixtures.settings_fields(emulator)))
     [claim] = bookings(database)
     assert claim.status == "pending"
     written = emulator.events(WORK)
@@ -258,7 +246,8 @@ async def test_outlook_claims_wait_while_the_calendar_cannot_answer(
     database: Database, emulator: MicrosoftEmulator, ms_settings: Settings,
 ) -> None:
     ref = await connect(database, ms_settings, emulator, WORK)
-    crash_booking(database, "after-write", calendar=ref, env=outlook_env(ms_settings))
+    crash_booking(database, "after-write", calendar=ref, env=provider_environment(
+        ms_settings, fixtures.settings_fields(emulator)))
     crashed_a_write_time_out_ago(database)
     # Throttled for longer than the look-up's budget (4 s): the mailbox is held that long.
     emulator.queue_fault(503, "ServiceNotAvailable", retry_after="5",

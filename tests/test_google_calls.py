@@ -9,7 +9,6 @@ and Calendar v3 is reached with the real httpx client: nothing is patched.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,15 +24,17 @@ from calendar_backend.google.upkeep import keep_connections_alive
 from calendar_backend.interval import Interval
 from storage.database import Database
 from tests.calendar_helpers import (
+    BOOKS_THE_FIRST_TIME,
+    MOVES_TO_WEDNESDAY_THEN_CANCELS,
     agent_lines,
     browser,
     guided_call,
-    operator_environment,
     video_campaign,
 )
 from tests.fakes.google import GoogleEmulator, fixtures
 
-google, google_settings = fixtures.google, fixtures.google_settings
+google, google_settings, operator_env = fixtures.google, fixtures.google_settings, \
+    fixtures.operator_env
 
 OWNER = fixtures.OWNER
 # Monday 4 March 2030, 08:00 in New York (the calendar's zone), 13:00 in London.
@@ -42,13 +43,6 @@ NOW = datetime(2030, 3, 4, 13, 0, tzinfo=UTC)
 FIRST_SLOT = Interval(NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=30))
 CALLER = CallerSpec(number="+442079460000", first_name="Sam", last_name="Caller")
 EMAIL = "sam.caller@example.org"
-BOOKS_THE_FIRST_TIME = [
-    "Sure, that sounds good.",
-    "sam dot caller at example dot org",
-    "Yes, that's right.",
-    "Yes, book it.",
-    "No, that's all. Thanks!",
-]
 
 
 def google_campaign(connection: Connection) -> Campaign:
@@ -126,13 +120,8 @@ async def test_caller_moves_then_cancels_the_google_meeting_mid_call(
         database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
     connection = await connect(database, google_settings, google)
 
-    result, _ = await call(database, google_settings, google_campaign(connection), [
-        *BOOKS_THE_FIRST_TIME[:4],
-        "Actually, can we make it Wednesday instead?",
-        "Yes, that works.",
-        "Sorry, please cancel it after all.",
-        "No, that's all. Thanks!",
-    ])
+    result, _ = await call(database, google_settings, google_campaign(connection),
+                           MOVES_TO_WEDNESDAY_THEN_CANCELS)
 
     said = agent_lines(result)
     assert "Done, I've moved it to Wednesday, March 6th at 9 AM Eastern" in said
@@ -166,19 +155,6 @@ async def test_a_call_that_finds_the_grant_revoked_goes_on_without_booking(
     assert google.events(OWNER) == []
 
 
-@pytest.fixture
-def operator_env(database: Database, google_settings: Settings,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The environment ``booking-agent`` runs with: the emulator's settings and this database."""
-    yield from operator_environment(database, google_settings, {
-        "GOOGLE_CALENDAR_BASE_URL": google_settings.google_calendar_base_url,
-        "GOOGLE_AUTH_URL": google_settings.google_auth_url,
-        "GOOGLE_TOKEN_URL": google_settings.google_token_url,
-        "GOOGLE_REVOKE_URL": google_settings.google_revoke_url,
-        "GOOGLE_CLIENT_ID": google_settings.google_client_id,
-        "GOOGLE_CLIENT_SECRET": google_settings.google_client_secret.get_secret_value(),
-        "GOOGLE_REDIRECT_URI": google_settings.google_redirect_uri,
-    }, monkeypatch)
 
 
 async def google_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -23,12 +22,10 @@ from calendar_backend.google.connections import (
     find_connection,
     list_calendars,
     open_calendar,
-    require_token_key,
     set_calendar,
 )
 from calendar_backend.google.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.provider import CalendarUnavailable
-from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
 from tests.calendar_helpers import browser
 from tests.fakes.google import GoogleEmulator, fixtures
@@ -93,30 +90,6 @@ async def test_connecting_records_the_account_its_primary_calendar_and_zone(
     assert redeem.body["grant_type"] == "authorization_code" and redeem.status == 200
 
 
-async def test_tokens_are_unreadable_without_the_key(
-        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
-    await connect(database, google_settings, google)
-    with database.session() as session:
-        raw = bytes(session.execute(text("SELECT token FROM google_connections")).scalar())
-    refresh_tokens = list(google.world.refresh_tokens)
-    assert refresh_tokens and not any(t.encode() in raw for t in refresh_tokens)
-    with pytest.raises(InvalidToken):
-        Fernet(Fernet.generate_key()).decrypt(raw)
-    key = google_settings.token_key.get_secret_value().encode()
-    assert refresh_tokens[0] in Fernet(key).decrypt(raw).decode()
-
-
-async def test_refusing_to_start_without_a_key_once_a_connection_exists(
-        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
-    keyless = google_settings.model_copy(update={"token_key": None})
-    require_token_key(database, keyless.google())  # nothing stored yet: fine
-    connection = await connect(database, google_settings, google)
-    with pytest.raises(TokenKeyMissing):
-        require_token_key(database, keyless.google())
-    with pytest.raises(TokenKeyMissing):
-        open_calendar(database, keyless.google(), connection.ref)
-
-
 async def test_the_calendar_list_offers_every_calendar_and_another_can_be_chosen(
         database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
     connection = await connect(database, google_settings, google, name="Grace")
@@ -126,17 +99,6 @@ async def test_the_calendar_list_offers_every_calendar_and_another_can_be_chosen
     chosen = set_calendar(database, "grace", calendars[1])
     assert (chosen.ref, chosen.calendar_name) == ("google:grace", "Sales demos")
     assert find_connection(database, "google:grace").calendar_id == calendars[1].id
-
-
-async def test_a_sign_in_redirect_completes_once(
-        database: Database, google: GoogleEmulator, google_settings: Settings) -> None:
-    redirect = browser(await begin_sign_in(database, google_settings.google()))
-    await complete_sign_in(database, google_settings.google(), redirect)
-    with pytest.raises(SignInFailed, match="unknown or was already used"):
-        await complete_sign_in(database, google_settings.google(), redirect)
-    with pytest.raises(SignInFailed, match="no state"):
-        await complete_sign_in(database, google_settings.google(),
-                               "http://localhost:8765/google/callback?code=x")
 
 
 async def test_declined_consent_is_a_clear_failure_that_saves_nothing(

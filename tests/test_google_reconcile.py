@@ -12,6 +12,7 @@ from calendar_backend.google.calendar import event_id
 from calendar_backend.google.connections import open_calendar
 from calendar_backend.reconcile import Settled
 from storage.database import Database
+from tests.calendar_helpers import provider_environment
 from tests.fakes.google import GoogleEmulator, fixtures
 from tests.test_booking_reconcile import (
     bookings,
@@ -25,26 +26,13 @@ google, google_settings = fixtures.google, fixtures.google_settings
 OWNER = fixtures.OWNER
 
 
-def google_env(settings: Settings) -> dict[str, str]:
-    """The crashing process's settings for the emulator's Google connection."""
-    assert settings.token_key is not None and settings.google_client_secret is not None
-    return {
-        "BOOKING_AGENT_TOKEN_KEY": settings.token_key.get_secret_value(),
-        "BOOKING_AGENT_GOOGLE_CALENDAR_BASE_URL": settings.google_calendar_base_url,
-        "BOOKING_AGENT_GOOGLE_AUTH_URL": settings.google_auth_url,
-        "BOOKING_AGENT_GOOGLE_TOKEN_URL": settings.google_token_url,
-        "BOOKING_AGENT_GOOGLE_REVOKE_URL": settings.google_revoke_url,
-        "BOOKING_AGENT_GOOGLE_CLIENT_ID": settings.google_client_id or "",
-        "BOOKING_AGENT_GOOGLE_CLIENT_SECRET": settings.google_client_secret.get_secret_value(),
-    }
-
-
 @pytest.mark.parametrize("stop_at", ["before-write", "after-write"])
 async def test_google_booking_killed_mid_way_is_settled_by_its_event_id(
     database: Database, google: GoogleEmulator, google_settings: Settings, stop_at: str,
 ) -> None:
     ref = (await connect(database, google_settings, google)).ref
-    start = crash_booking(database, stop_at, calendar=ref, env=google_env(google_settings))
+    start = crash_booking(database, stop_at, calendar=ref, env=provider_environment(
+        google_settings, fixtures.settings_fields(google)))
     [claim] = bookings(database)
     assert claim.status == "pending"
     written = google.events(OWNER)

@@ -10,13 +10,11 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
-from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
@@ -42,45 +40,22 @@ from calendar_backend.outlook.connections import find_connection as find_outlook
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.subscriptions import ensure_subscription
 from storage.database import Database
-from tests.calendar_helpers import agent_lines, browser, video_campaign
+from tests.calendar_helpers import BOOKS_THE_FIRST_TIME, agent_lines, browser, video_campaign
+from tests.fakes import both_calendars
 from tests.fakes.google import GoogleEmulator
 from tests.fakes.google import fixtures as google_fixtures
 from tests.fakes.loopback import BackgroundServer, free_port
 from tests.fakes.microsoft import MicrosoftEmulator
-from tests.fakes.microsoft import fixtures as ms_fixtures
 from tests.test_operator_api import DEMO
 from tests.test_operator_test_calls import CALLER as TEST_CALLER
 
-emulator, google = ms_fixtures.emulator, google_fixtures.google
+emulator, google, settings = both_calendars.emulator, both_calendars.google, \
+    both_calendars.settings
 
 WORK, GMAIL = "adele@contoso.com", google_fixtures.OWNER
 # Monday 4 March 2030, 08:00 in Los Angeles (Adele's mailbox zone).
 NOW = datetime(2030, 3, 4, 16, 0, tzinfo=UTC)
-BOOKS_THE_FIRST_TIME = [
-    "Sure, that sounds good.",
-    "sam dot caller at example dot org",
-    "Yes, that's right.",
-    "Yes, book it.",
-    "No, that's all. Thanks!",
-]
 CALLER = CallerSpec(number="+12125550100", first_name="Sam", last_name="Caller")
-
-
-@pytest.fixture
-def settings(emulator: MicrosoftEmulator, google: GoogleEmulator, tmp_path: Path) -> Settings:
-    """Both providers' emulators, one token key."""
-    return Settings(
-        _env_file=None, openai_api_key=None, data_dir=tmp_path,
-        token_key=Fernet.generate_key().decode(),
-        graph_base_url=emulator.graph_base_url, microsoft_login_url=emulator.login_url,
-        microsoft_client_id=emulator.client_id,
-        microsoft_client_secret=emulator.client_secret,
-        microsoft_redirect_uri="http://localhost:8765/outlook/callback",
-        google_calendar_base_url=google.calendar_base_url, google_auth_url=google.auth_url,
-        google_token_url=google.token_url, google_revoke_url=google.revoke_url,
-        google_client_id=google.client_id, google_client_secret=google.client_secret,
-        google_redirect_uri="http://localhost:8765/google/callback",
-    )
 
 
 @pytest.fixture

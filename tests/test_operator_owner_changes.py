@@ -12,17 +12,18 @@ from sqlalchemy import select
 
 from app.operators.accounts import create_operator
 from app.operators.webhooks import announce_owner_changes, register
-from app.settings import Settings
 from calendar_backend.outlook.follow import follow_once
 from calendar_backend.token_store import TokenCipher
 from storage.database import Database
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEventRow
 from telephony.call_records import record_call_started
-from tests.fakes.microsoft import MicrosoftEmulator, fixtures
-from tests.test_outlook_sync import NOW, WORK, book, connect
+from tests import owner_calendars
+from tests.fakes.microsoft import fixtures
+from tests.owner_calendars import NOW, OutlookCalendar
 
 emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, \
     fixtures.operator_env
+outlook_calendar = owner_calendars.outlook_calendar
 
 
 def _events(database: Database) -> list[tuple[str, str, str, str]]:
@@ -32,26 +33,27 @@ def _events(database: Database) -> list[tuple[str, str, str, str]]:
 
 
 async def test_owner_who_deletes_or_moves_a_booking_is_told_to_its_organisations_webhooks(
-        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+        database: Database, outlook_calendar: OutlookCalendar) -> None:
+    cal = outlook_calendar
     organisation = create_operator(database, "owner@northwind.example", "long enough password",
                                    "Northwind").organisation
     register(database, TokenCipher(Fernet.generate_key().decode()), organisation,
              "https://hooks.northwind.example/", ["booking.cancelled", "booking.moved"])
-    ref = await connect(database, ms_settings, emulator)
+    ref = await cal.connect()
     for i in (0, 1, 2):
         # Calls 0 and 1 were the organisation's; call 2 a campaign file's.
         record_call_started(database, f"call-{i}", campaign="Spring outreach",
                             direction="inbound", caller_number=None, our_number=None,
                             organisation_id=organisation.id if i < 2 else None)
-    deleted = await book(database, ms_settings, ref, 0, slot=0)
-    moved = await book(database, ms_settings, ref, 1, slot=2)
-    unowned = await book(database, ms_settings, ref, 2, slot=4)
-    emulator.owner_deletes(WORK, deleted.event_id)
+    deleted = await cal.book(ref, 0, slot=0)
+    moved = await cal.book(ref, 1, slot=2)
+    unowned = await cal.book(ref, 2, slot=4)
+    cal.owner_deletes(deleted.event_id)
     later = NOW + timedelta(days=1, hours=2)
-    emulator.owner_moves(WORK, moved.event_id, later, later + timedelta(minutes=30))
-    emulator.owner_deletes(WORK, unowned.event_id)
+    cal.owner_moves(moved.event_id, later, later + timedelta(minutes=30))
+    cal.owner_deletes(unowned.event_id)
 
-    await follow_once(database, ms_settings.outlook(), None,
+    await follow_once(database, cal.config(), None,
                       on_synced=partial(announce_owner_changes, database))
 
     assert sorted(_events(database)) == sorted([
@@ -63,9 +65,9 @@ async def test_owner_who_deletes_or_moves_a_booking_is_told_to_its_organisations
 
 
 async def test_a_sync_that_changed_no_booking_tells_nobody(
-        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
+        database: Database, outlook_calendar: OutlookCalendar) -> None:
     told = []
-    await connect(database, ms_settings, emulator)
-    await follow_once(database, ms_settings.outlook(), None, on_synced=told.append)
-    await follow_once(database, ms_settings.outlook(), None, on_synced=told.append)
+    await outlook_calendar.connect()
+    await follow_once(database, outlook_calendar.config(), None, on_synced=told.append)
+    await follow_once(database, outlook_calendar.config(), None, on_synced=told.append)
     assert told == [] and _events(database) == []

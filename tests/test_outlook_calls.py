@@ -32,7 +32,14 @@ from calendar_backend.outlook.connections import (
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.upkeep import keep_connections_alive
 from storage.database import Database
-from tests.calendar_helpers import agent_lines, browser, guided_call, video_campaign
+from tests.calendar_helpers import (
+    BOOKS_THE_FIRST_TIME,
+    MOVES_TO_WEDNESDAY_THEN_CANCELS,
+    agent_lines,
+    browser,
+    guided_call,
+    video_campaign,
+)
 from tests.fakes.microsoft import MicrosoftEmulator, fixtures
 
 emulator, ms_settings, operator_env = fixtures.emulator, fixtures.ms_settings, fixtures.operator_env
@@ -45,14 +52,6 @@ FIRST_SLOT = Interval(NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes
 # A New York number: the caller's zone is assumed (Eastern) and said in every offer.
 CALLER = CallerSpec(number="+12125550100", first_name="Sam", last_name="Caller")
 EMAIL = "sam.caller@example.org"
-# Yes to the meeting, the address, yes to the read-back, yes to the first time, done.
-BOOKS_THE_FIRST_TIME = [
-    "Sure, that sounds good.",
-    "sam dot caller at example dot org",
-    "Yes, that's right.",
-    "Yes, book it.",
-    "No, that's all. Thanks!",
-]
 BOOKED_WITH_LINK = "Booked for today at 10 AM Pacific, that's 1 PM your time. You'll get a " \
     "calendar invite by e-mail shortly; it has the video link."
 COULD_NOT_BOOK = "I'm sorry, I couldn't reach the calendar to book that just now."
@@ -205,13 +204,8 @@ async def test_caller_moves_then_cancels_the_outlook_meeting_mid_call(
         database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
     connection = await connect(database, ms_settings, emulator, WORK)
 
-    result, _ = await call(database, ms_settings, outlook_campaign(connection), [
-        *BOOKS_THE_FIRST_TIME[:4],
-        "Actually, can we make it Wednesday instead?",
-        "Yes, that works.",
-        "Sorry, please cancel it after all.",
-        "No, that's all. Thanks!",
-    ])
+    result, _ = await call(database, ms_settings, outlook_campaign(connection),
+                           MOVES_TO_WEDNESDAY_THEN_CANCELS)
 
     said = agent_lines(result)
     assert "Done, I've moved it to Wednesday, March 6th at 9 AM Pacific" in said

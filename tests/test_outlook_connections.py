@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import text
 
@@ -20,13 +20,11 @@ from calendar_backend.outlook.connections import (
     find_connection,
     list_calendars,
     open_calendar,
-    require_token_key,
     set_calendar,
 )
 from calendar_backend.outlook.sign_in import begin_sign_in, complete_sign_in
 from calendar_backend.outlook.upkeep import keep_connections_alive
 from calendar_backend.provider import Attendee, CalendarUnavailable, NewEvent
-from calendar_backend.token_store import TokenKeyMissing
 from storage.database import Database
 from tests.calendar_helpers import browser
 from tests.fakes.microsoft import PERSONAL_TENANT, MicrosoftEmulator, fixtures
@@ -83,41 +81,6 @@ async def test_two_accounts_connect_side_by_side(
     await connect(database, ms_settings, emulator, PERSONAL)
     names = [c.name for c in connections.list_connections(database)]
     assert names == ["adele@contoso.com", "julie@outlook.com"]
-
-
-async def test_token_cache_is_unreadable_without_the_key(
-        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
-    await connect(database, ms_settings, emulator, WORK)
-    with database.session() as session:
-        raw = bytes(session.execute(text("SELECT token_cache FROM outlook_connections")).scalar())
-    refresh_tokens = [t.value for t in emulator.world.refresh_tokens.values()]
-    assert refresh_tokens and not any(t.encode() in raw for t in refresh_tokens)
-    assert b"RefreshToken" not in raw and b"secret" not in raw
-    with pytest.raises(InvalidToken):
-        Fernet(Fernet.generate_key()).decrypt(raw)
-    key = ms_settings.token_key.get_secret_value().encode()
-    assert refresh_tokens[0] in Fernet(key).decrypt(raw).decode()
-
-
-async def test_refusing_to_start_without_a_key_once_a_connection_exists(
-        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
-    keyless = ms_settings.model_copy(update={"token_key": None})
-    require_token_key(database, keyless.outlook())  # nothing stored yet: fine
-    await connect(database, ms_settings, emulator, WORK)
-    with pytest.raises(TokenKeyMissing):
-        require_token_key(database, keyless.outlook())
-    with pytest.raises(TokenKeyMissing):
-        open_calendar(database, keyless.outlook(), "outlook:adele@contoso.com")
-
-
-async def test_a_sign_in_redirect_completes_once(
-        database: Database, emulator: MicrosoftEmulator, ms_settings: Settings) -> None:
-    redirect = browser(begin_sign_in(database, ms_settings.outlook()))
-    await complete_sign_in(database, ms_settings.outlook(), redirect)
-    with pytest.raises(SignInFailed, match="unknown or was already used"):
-        await complete_sign_in(database, ms_settings.outlook(), redirect)
-    with pytest.raises(SignInFailed, match="no state"):
-        await complete_sign_in(database, ms_settings.outlook(), "http://localhost:8765/cb?code=x")
 
 
 async def test_a_sign_in_the_identity_platform_could_not_redeem_can_be_completed_again(

@@ -3,6 +3,7 @@ died in between) is announced by the sweep, and however many announcers race, on
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections import Counter
@@ -17,6 +18,7 @@ from app.operators.webhooks import (
     EVENT_TYPES,
     announce_call_ended,
     announce_recorded_calls,
+    keep_calls_announced,
     register,
 )
 from calendar_backend.sql_store import booking_record
@@ -110,6 +112,23 @@ def test_a_call_that_moved_its_booking_is_announced_as_a_move_by_the_sweep(
     assert announce_recorded_calls(database) == 1
 
     assert _events(database) == {"booking.moved": 1, "call.ended": 1}
+
+
+async def test_the_call_server_sweeps_on_start_up(database: Database) -> None:
+    organisation = _organisation_with_a_webhook(database)
+    _recorded_call(database, organisation.id)
+    stop = asyncio.Event()
+    sweeping = asyncio.create_task(keep_calls_announced(database, stop, every_seconds=30))
+    try:
+        for _ in range(100):
+            if _events(database)["call.ended"]:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(sweeping, 10)
+
+    assert _events(database) == {"booking.created": 1, "call.ended": 1}
 
 
 def test_a_call_just_recorded_is_left_to_the_live_path(database: Database) -> None:

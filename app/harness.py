@@ -316,6 +316,10 @@ def bookings_of(session: CallSession) -> list[dict[str, Any]]:
         if status == "confirmed" and record.id in session.moved_booking_ids:
             status = "moved"
         out.append({
+            # The id and whether this call moved it: what announcing the call from its
+            # stored record needs (see app.operators.webhooks).
+            "id": record.id,
+            "moved": record.id in session.moved_booking_ids,
             "start": _iso_utc(record.slot.start),
             "end": _iso_utc(record.slot.end),
             "attendees": [record.attendee_email],

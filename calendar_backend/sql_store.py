@@ -157,7 +157,8 @@ _CANCEL = update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(
 _T = TypeVar("_T")
 
 
-def _record(row: Row) -> BookingRecord:
+def booking_record(row: Row | BookingRow) -> BookingRecord:
+    """The record of a stored booking row."""
     return BookingRecord(
         id=row.id, call_id=row.call_id, calendar_id=row.calendar_id, campaign=row.campaign,
         slot=Interval(row.start, row.end), blocked=Interval(row.blocked_start, row.blocked_end),
@@ -304,7 +305,7 @@ class SqlBookingStore:
         query, parameters = (_RECORDS, {"calendar": self.calendar_id}) if call_id is None else (
             _CALLS_RECORDS, {"calendar": self.calendar_id, "call": call_id})
         with self.database.session() as session:
-            return [_record(row) for row in session.execute(query, parameters)]
+            return [booking_record(row) for row in session.execute(query, parameters)]
 
     def _ask_all(self, questions: Sequence[Question]) -> list[Standing]:
         with self.database.session() as session:
@@ -320,7 +321,7 @@ class SqlBookingStore:
             "span_end": max(q.span.end for q in questions),
         }
         fresh_since = _fresh_since()
-        rows = [(_record(row), row.hold_of, _blocks_offers(row, fresh_since))
+        rows = [(booking_record(row), row.hold_of, _blocks_offers(row, fresh_since))
                 for row in session.execute(_ASK, parameters)]
         return [
             Standing.of(
@@ -339,7 +340,7 @@ class SqlBookingStore:
                 BOOKINGS.c.id == booking_id, BOOKINGS.c.calendar_id == self.calendar_id,
                 BOOKINGS.c.hold_of.is_(None),
             )).first()
-        return _record(row) if row is not None else None
+        return booking_record(row) if row is not None else None
 
     def _live_ranges(
         self, span: Interval, excluding: str | None
@@ -364,7 +365,7 @@ class SqlBookingStore:
         with self.database.session() as session:
             rows = session.execute(_STALE_CLAIMS, {"calendar": self.calendar_id,
                                                    "cutoff": cutoff}).all()
-        return [_record(row) for row in rows]
+        return [booking_record(row) for row in rows]
 
     # -- writing (through Database.run) ------------------------------------------------------
 
@@ -646,7 +647,7 @@ def pool_standings(
     last_booked = {member: at for member, at in latest}
     existing: dict[str, BookingRecord] = {}
     for row in live:
-        existing.setdefault(row.call_id, _record(row))
+        existing.setdefault(row.call_id, booking_record(row))
     blocking = [(row.calendar_id, Interval(row.blocked_start, row.blocked_end))
                 for row in in_the_way if _blocks_offers(row, fresh_since)]
     return [PoolStanding(

@@ -213,6 +213,9 @@ def _booking_dicts(dialogue: Dialogue) -> list[dict[str, Any]]:
     for record in dialogue.session.bookings():
         item = asdict(record)
         item["slot"] = {"start": record.slot.start.isoformat(), "end": record.slot.end.isoformat()}
+        # Stored with the record: the booking row cannot tell, and a sweep announcing the
+        # call after a crash must say booking.moved as the live path would.
+        item["moved"] = record.id in dialogue.session.moved_booking_ids
         out.append(item)
     return out
 

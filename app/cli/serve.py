@@ -48,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.operators.webhooks import (
         announce_call_ended,
         announce_owner_changes,
+        keep_calls_announced,
         keep_delivering,
     )
     from calendar_backend.google import connections as google_connections
@@ -86,6 +87,8 @@ def _serve(args: argparse.Namespace) -> int:
     background = [
         partial(outlook_upkeep.keep_connections_alive, database, settings.outlook()),
         partial(google_upkeep.keep_connections_alive, database, settings.google()),
+        # Calls recorded just before a crash, never announced: their webhooks go out now.
+        partial(keep_calls_announced, database),
     ]
     try:
         background.append(partial(keep_delivering, database, cipher(settings.outlook())))

@@ -29,15 +29,17 @@ from typing import Any, Literal, cast
 import httpx
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
 from app.operators.accounts import Organisation
 from app.operators.calls import BookingView
 from calendar_backend.outlook.sync import SyncResult
+from calendar_backend.sql_store import booking_record
 from calendar_backend.token_store import TokenCipher
 from storage.base import utc_now
 from storage.booking_tables import BookingRow
-from storage.call_tables import CallRow
+from storage.call_tables import UNANNOUNCED, CallRow
 from storage.database import Database
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
 from telephony.call_records import EndedCall
@@ -55,6 +57,9 @@ LONGEST_WAIT = timedelta(hours=1)
 LEASE = timedelta(seconds=60)
 SEND_TIMEOUT_SECONDS = 10.0
 BATCH = 20
+# A recorded call unannounced this long was left by a crash (the live path announces at once).
+ANNOUNCE_AFTER = timedelta(seconds=10)
+ANNOUNCE_EVERY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -190,37 +195,108 @@ def emit(
 ) -> str:
     """Put an event in the outbox for every endpoint of the organisation that wants it;
     returns the event's id."""
+    with database.session() as session:
+        return emit_in(session, organisation_id, kind, data)
+
+
+def emit_in(session: Session, organisation_id: str, kind: EventType,
+            data: dict[str, Any]) -> str:
+    """:func:`emit` inside ``session``'s transaction (the event is written with whatever else
+    it commits, or not at all)."""
     event_id = str(uuid.uuid4())
     now = utc_now()
-    with database.session() as session:
-        session.add(WebhookEventRow(id=event_id, organisation_id=organisation_id, type=kind,
-                                    payload=data, created_at=now))
-        session.flush()
-        wanted = session.scalars(select(WebhookEndpointRow).where(
-            WebhookEndpointRow.organisation_id == organisation_id))
-        for endpoint in wanted:
-            if kind in endpoint.events:
-                session.add(WebhookDeliveryRow(
-                    id=str(uuid.uuid4()), event_id=event_id, endpoint_id=endpoint.id,
-                    state="pending", attempts=0, next_attempt_at=now))
+    session.add(WebhookEventRow(id=event_id, organisation_id=organisation_id, type=kind,
+                                payload=data, created_at=now))
+    session.flush()
+    wanted = session.scalars(select(WebhookEndpointRow).where(
+        WebhookEndpointRow.organisation_id == organisation_id))
+    for endpoint in wanted:
+        if kind in endpoint.events:
+            session.add(WebhookDeliveryRow(
+                id=str(uuid.uuid4()), event_id=event_id, endpoint_id=endpoint.id,
+                state="pending", attempts=0, next_attempt_at=now))
     return event_id
 
 
-def announce_call_ended(database: Database, ended: EndedCall) -> None:
+def announce_call_ended(database: Database, ended: EndedCall) -> bool:
     """Tell an organisation's webhooks about a call once it is recorded: each booking it
     made, moved or cancelled, then ``call.ended``. A campaign file's call (no organisation)
-    has no webhooks."""
-    if ended.organisation_id is None:
-        return
-    for booking, moved in ended.booked:
-        kind = booking_event(booking.status, moved)
-        if kind is not None:
-            emit(database, ended.organisation_id, kind,
-                 booking_payload(BookingView.of(booking)))
-    # A phone call's transcript carries datetimes: the payload is stored as JSON.
-    emit(database, ended.organisation_id, "call.ended", to_jsonable_python({
-        "call_id": ended.call_id, "campaign": ended.campaign, "outcome": ended.outcome,
-        "bookings": ended.bookings, "transcript": ended.transcript}))
+    has no webhooks.
+
+    Exactly once: the call is claimed (``announced_at``) with a conditional UPDATE in the
+    transaction that writes its events, so of any announcers racing (the live path, sweeps
+    on several servers) one writes them; False for the others.
+    """
+    with database.session(serial=True) as session:
+        claimed = session.execute(update(CallRow).where(
+            CallRow.id == ended.call_id, CallRow.announced_at.is_(None),
+        ).values(announced_at=utc_now()))
+        if claimed.rowcount != 1:
+            return False
+        if ended.organisation_id is None:
+            return True
+        for booking, moved in ended.booked:
+            kind = booking_event(booking.status, moved)
+            if kind is not None:
+                emit_in(session, ended.organisation_id, kind,
+                        booking_payload(BookingView.of(booking)))
+        # A phone call's transcript carries datetimes: the payload is stored as JSON.
+        emit_in(session, ended.organisation_id, "call.ended", to_jsonable_python({
+            "call_id": ended.call_id, "campaign": ended.campaign, "outcome": ended.outcome,
+            "bookings": ended.bookings, "transcript": ended.transcript}))
+    return True
+
+
+def _stored_ended_call(session: Session, row: CallRow) -> EndedCall:
+    """The call as the live path would have announced it, from what is stored: its record,
+    and its bookings as they stand (whether the call moved one is in the record)."""
+    moved = {item.get("id") for item in row.bookings if item.get("moved")}
+    bookings = session.scalars(select(BookingRow).where(
+        BookingRow.call_id == row.id, BookingRow.hold_of.is_(None),
+    ).order_by(BookingRow.start, BookingRow.created_at))
+    return EndedCall(
+        call_id=row.id, campaign=row.campaign, organisation_id=row.organisation_id,
+        outcome=row.outcome, transcript=row.transcript, bookings=row.bookings,
+        booked=[(booking_record(b), b.id in moved) for b in bookings])
+
+
+def announce_recorded_calls(
+    database: Database, *, now: datetime | None = None,
+    older_than: timedelta = ANNOUNCE_AFTER, limit: int = BATCH,
+) -> int:
+    """Announce organisations' calls recorded at least ``older_than`` ago but never
+    announced (the process died between the two); returns how many this sweep announced.
+
+    The live path announces within moments of recording, so the wait lets it win; reads the
+    oldest ``limit`` (the partial index holds only such calls: campaign files' calls and
+    calls still going are never read).
+    """
+    cutoff = (now or utc_now()) - older_than
+    with database.session() as session:
+        ended = [_stored_ended_call(session, row) for row in session.scalars(
+            select(CallRow).where(text(UNANNOUNCED), CallRow.ended_at <= cutoff)
+            .order_by(CallRow.ended_at).limit(limit))]
+    announced = sum(announce_call_ended(database, call) for call in ended)
+    if announced:
+        log.warning("announced %d call(s) recorded before a crash", announced)
+    return announced
+
+
+async def keep_calls_announced(
+    database: Database, stop: asyncio.Event, *, every_seconds: float = ANNOUNCE_EVERY_SECONDS,
+) -> None:
+    """Announce calls a crash left unannounced, from start-up on and every
+    ``every_seconds`` until ``stop`` is set (a background task of the call server)."""
+    while not stop.is_set():
+        try:
+            while await asyncio.to_thread(announce_recorded_calls, database) == BATCH:
+                pass  # a full batch: there may be more
+        except Exception:  # a database hiccup must not end the sweep for good
+            log.exception("announcing recorded calls failed; trying again shortly")
+        try:
+            await asyncio.wait_for(stop.wait(), every_seconds)
+        except TimeoutError:
+            pass
 
 
 def announce_owner_changes(database: Database, result: SyncResult) -> None:

@@ -68,18 +68,24 @@ class BackgroundSyncs(Generic[ConfigT]):
         self._sync_calendar = sync_calendar
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        # What must run before the next sync of a connection (re-subscribing): kept until
+        # it succeeds, even when it is asked for while a sync is already under way.
+        self._first: dict[str, Callable[[], Awaitable[object]]] = {}
 
     def start(self, ref: str, first: Callable[[], Awaitable[object]] | None = None) -> None:
         """Sync ``ref`` now, or once more after the sync under way; ``first`` runs before
-        the sync (until it succeeds) when this starts a new one."""
+        that sync (and before later ones until it succeeds)."""
+        if first is not None:
+            self._first[ref] = first
         if ref in self._running and not self._running[ref].done():
             self._again.add(ref)
             return
-        self._running[ref] = asyncio.create_task(self._follow(ref, first))
+        self._running[ref] = asyncio.create_task(self._follow(ref))
 
-    async def _follow(self, ref: str, first: Callable[[], Awaitable[object]] | None) -> None:
+    async def _follow(self, ref: str) -> None:
         while True:
             self._again.discard(ref)
+            first = self._first.pop(ref, None)
             try:
                 if first is not None:
                     await first()
@@ -91,6 +97,8 @@ class BackgroundSyncs(Generic[ConfigT]):
             except Exception:
                 # A background task: nobody else would ever see what went wrong.
                 log.exception("sync of %s after a notification failed", ref)
+            if first is not None:  # it failed: the next sync tries it again
+                self._first.setdefault(ref, first)
             if ref not in self._again:
                 return
 

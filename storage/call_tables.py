@@ -31,9 +31,10 @@ from storage.base import Base, UTCDateTime, one_of, utc_now
 
 DIRECTIONS = ("inbound", "outbound")
 CONTACT_STATES = ("pending", "dialling", "dialled", "failed")
-# Recorded calls of organisations whose webhooks are not written yet: what the sweep reads
-# (normally empty; campaign files' calls and calls still going are never in it).
-UNANNOUNCED = "announced_at IS NULL AND organisation_id IS NOT NULL AND outcome IS NOT NULL"
+# Ended calls of organisations whose webhooks are not written yet (recorded or not: a call
+# nobody answered, or whose pipeline died, has no outcome): what the sweep reads (normally
+# near empty; campaign files' calls and calls still going are never in it).
+UNANNOUNCED = "announced_at IS NULL AND organisation_id IS NOT NULL AND ended_at IS NOT NULL"
 
 
 
@@ -75,6 +76,10 @@ class CallRow(Base):
     organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     # When its webhooks went into the outbox (claimed once, in that same transaction).
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A call whose announcing failed (bad stored data) is tried again only after this, so the
+    # calls behind it are not held up; ``announce_failures`` spaces the tries out.
+    announce_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    announce_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DialContactRow(Base):

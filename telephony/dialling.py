@@ -474,6 +474,25 @@ def _conversation_outcome(session: Session, call_sid: str) -> str:
     return "talked"
 
 
+# What a call that ended with no conversation recorded came to, by Twilio's final status, in
+# the words of the calls' outcomes (agent.call_session.OUTCOMES, the queue's ``voicemail``):
+# Twilio's "failed" and "canceled" are renamed, as those words already say what became of a
+# booking.
+UNTALKED_OUTCOMES = {"busy": "busy", "no-answer": "no_answer", "failed": "not_connected",
+                     "canceled": "call_canceled"}
+
+
+def unrecorded_outcome(session: Session, call: CallRow) -> str:
+    """How an ended call with no conversation recorded went: ``voicemail`` when a machine
+    answered the dialling queue's call, the outcome of Twilio's final status for a call
+    nobody answered, else ``dropped`` (completed, but its pipeline never recorded it)."""
+    answered = session.scalar(select(DialJobRow.answered_by).where(
+        DialJobRow.call_id == call.id).limit(1))
+    if answered in MACHINE_ANSWERS:
+        return "voicemail"
+    return UNTALKED_OUTCOMES.get(call.status, "dropped")
+
+
 def settle_call(database: Database, call_sid: str, status: str, *,
                 job_id: int | None = None, attempt: int | None = None,
                 reason: str | None = None) -> str | None:

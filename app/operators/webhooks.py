@@ -29,7 +29,7 @@ from typing import Any, Literal, cast
 import httpx
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.operators.accounts import Organisation
@@ -43,6 +43,7 @@ from storage.call_tables import UNANNOUNCED, CallRow
 from storage.database import Database
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEndpointRow, WebhookEventRow
 from telephony.call_records import EndedCall
+from telephony.dialling import unrecorded_outcome
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,16 @@ LONGEST_WAIT = timedelta(hours=1)
 LEASE = timedelta(seconds=60)
 SEND_TIMEOUT_SECONDS = 10.0
 BATCH = 20
-# A recorded call unannounced this long was left by a crash (the live path announces at once).
+# A recorded call unannounced this long was left by a crash (the live path announces at once);
+# so was a call that ended without ever streaming (no pipeline will record it).
 ANNOUNCE_AFTER = timedelta(seconds=10)
+# A call that streamed but has no record yet when Twilio says it ended may still have a live
+# pipeline finishing its last turn (a reply or calendar call in flight) before it records and
+# announces: the sweep says it dropped only once no live pipeline could still be at it.
+DROPPED_AFTER = timedelta(minutes=2)
+# A call whose announcing raised (bad stored data) waits this long, doubling per failure up to
+# LONGEST_WAIT, so the calls behind it go out meanwhile.
+RETRY_ANNOUNCING = timedelta(minutes=1)
 ANNOUNCE_EVERY_SECONDS = 30.0
 
 
@@ -218,19 +227,22 @@ def emit_in(session: Session, organisation_id: str, kind: EventType,
     return event_id
 
 
-def announce_call_ended(database: Database, ended: EndedCall) -> bool:
-    """Tell an organisation's webhooks about a call once it is recorded: each booking it
-    made, moved or cancelled, then ``call.ended``. A campaign file's call (no organisation)
-    has no webhooks.
+def announce_call_ended(database: Database, ended: EndedCall, *, recorded: bool = True) -> bool:
+    """Tell an organisation's webhooks about a call once it has ended: each booking it
+    made, moved or cancelled, then ``call.ended`` (with its duration as stored). A campaign
+    file's call (no organisation) has no webhooks.
 
     Exactly once: the call is claimed (``announced_at``) with a conditional UPDATE in the
     transaction that writes its events, so of any announcers racing (the live path, sweeps
-    on several servers) one writes them; False for the others.
+    on several servers) one writes them; False for the others. A call announced though not
+    ``recorded`` (nobody answered, or its pipeline died) keeps ``ended.outcome`` as its own;
+    its claim fails if the record came meanwhile (the next sweep announces that instead).
     """
+    claim = update(CallRow).where(CallRow.id == ended.call_id, CallRow.announced_at.is_(None))
+    if not recorded:
+        claim = claim.where(CallRow.outcome.is_(None)).values(outcome=ended.outcome)
     with database.session(serial=True) as session:
-        claimed = session.execute(update(CallRow).where(
-            CallRow.id == ended.call_id, CallRow.announced_at.is_(None),
-        ).values(announced_at=utc_now()))
+        claimed = session.execute(claim.values(announced_at=utc_now()))
         if claimed.rowcount != 1:
             return False
         if ended.organisation_id is None:
@@ -241,55 +253,94 @@ def announce_call_ended(database: Database, ended: EndedCall) -> bool:
                 emit_in(session, ended.organisation_id, kind,
                         booking_payload(BookingView.of(booking)))
         # A phone call's transcript carries datetimes: the payload is stored as JSON.
+        duration = session.scalar(select(CallRow.duration_seconds).where(
+            CallRow.id == ended.call_id))
         emit_in(session, ended.organisation_id, "call.ended", to_jsonable_python({
             "call_id": ended.call_id, "campaign": ended.campaign, "outcome": ended.outcome,
-            "bookings": ended.bookings, "transcript": ended.transcript}))
+            "duration_seconds": duration, "bookings": ended.bookings,
+            "transcript": ended.transcript}))
     return True
 
 
 def _stored_ended_call(session: Session, row: CallRow) -> EndedCall:
     """The call as the live path would have announced it, from what is stored: its record,
-    and its bookings as they stand (whether the call moved one is in the record)."""
+    and its bookings as they stand (whether the call moved one is in the record). A call
+    with no record gets the outcome of how it ended, an empty transcript and the bookings
+    its pipeline made before it died."""
     moved = {item.get("id") for item in row.bookings if item.get("moved")}
     bookings = session.scalars(select(BookingRow).where(
         BookingRow.call_id == row.id, BookingRow.hold_of.is_(None),
     ).order_by(BookingRow.start, BookingRow.created_at))
     return EndedCall(
         call_id=row.id, campaign=row.campaign, organisation_id=row.organisation_id,
-        outcome=row.outcome, transcript=row.transcript, bookings=row.bookings,
+        outcome=row.outcome or unrecorded_outcome(session, row), transcript=row.transcript,
+        bookings=row.bookings,
         booked=[(booking_record(b), b.id in moved) for b in bookings])
 
 
-def announce_recorded_calls(
+def announce_ended_calls(
     database: Database, *, now: datetime | None = None,
     older_than: timedelta = ANNOUNCE_AFTER, limit: int = BATCH,
 ) -> int:
-    """Announce organisations' calls recorded at least ``older_than`` ago but never
-    announced (the process died between the two); returns how many this sweep announced.
+    """Announce organisations' ended calls the live path did not: recorded at least
+    ``older_than`` ago but never announced (the process died between the two), never
+    answered, or left with no record by a pipeline that died (after :data:`DROPPED_AFTER`);
+    returns how many this sweep announced.
 
     The live path announces within moments of recording, so the wait lets it win; reads the
     oldest ``limit`` (the partial index holds only such calls: campaign files' calls and
-    calls still going are never read).
+    calls still going are never read). Each call is announced on its own: one that cannot be
+    is put off (:func:`_put_off`) and the others go out.
     """
-    cutoff = (now or utc_now()) - older_than
+    moment = now or utc_now()
     with database.session() as session:
-        ended = [_stored_ended_call(session, row) for row in session.scalars(
-            select(CallRow).where(text(UNANNOUNCED), CallRow.ended_at <= cutoff)
-            .order_by(CallRow.ended_at).limit(limit))]
-    announced = sum(announce_call_ended(database, call) for call in ended)
+        due = list(session.scalars(select(CallRow.id).where(
+            text(UNANNOUNCED), CallRow.ended_at <= moment - older_than,
+            or_(CallRow.outcome.is_not(None), CallRow.stream_started_at.is_(None),
+                CallRow.ended_at <= moment - DROPPED_AFTER),
+            or_(CallRow.announce_after.is_(None), CallRow.announce_after <= moment),
+        ).order_by(CallRow.ended_at).limit(limit)))
+    announced = 0
+    for call_id in due:
+        try:
+            announced += _announce_stored(database, call_id)
+        except Exception as exc:  # bad stored data: this call waits, the others go out
+            _put_off(database, call_id, moment, exc)
     if announced:
-        log.warning("announced %d call(s) recorded before a crash", announced)
+        log.warning("announced %d ended call(s) the live path did not", announced)
     return announced
+
+
+def _announce_stored(database: Database, call_id: str) -> bool:
+    """Announce one ended call from what is stored of it."""
+    with database.session() as session:
+        row = session.get_one(CallRow, call_id)
+        recorded = row.outcome is not None
+        ended = _stored_ended_call(session, row)
+    return announce_call_ended(database, ended, recorded=recorded)
+
+
+def _put_off(database: Database, call_id: str, now: datetime, error: Exception) -> None:
+    """Try announcing ``call_id`` again later, waiting longer after each failure; logged
+    with the error's kind only (the stored data it choked on may be personal)."""
+    with database.session() as session:
+        failures = 1 + (session.scalar(select(CallRow.announce_failures).where(
+            CallRow.id == call_id)) or 0)
+        retry_at = now + min(RETRY_ANNOUNCING * 2 ** (failures - 1), LONGEST_WAIT)
+        session.execute(update(CallRow).where(CallRow.id == call_id).values(
+            announce_failures=failures, announce_after=retry_at))
+    log.error("could not announce call %s (%s, failure %d); trying again after %s",
+              call_id, type(error).__name__, failures, retry_at.isoformat())
 
 
 async def keep_calls_announced(
     database: Database, stop: asyncio.Event, *, every_seconds: float = ANNOUNCE_EVERY_SECONDS,
 ) -> None:
-    """Announce calls a crash left unannounced, from start-up on and every
+    """Announce ended calls the live path did not, from start-up on and every
     ``every_seconds`` until ``stop`` is set (a background task of the call server)."""
     while not stop.is_set():
         try:
-            while await asyncio.to_thread(announce_recorded_calls, database) == BATCH:
+            while await asyncio.to_thread(announce_ended_calls, database) == BATCH:
                 pass  # a full batch: there may be more
         except Exception:  # a database hiccup must not end the sweep for good
             log.exception("announcing recorded calls failed; trying again shortly")

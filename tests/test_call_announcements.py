@@ -357,3 +357,29 @@ def test_a_call_that_cannot_be_announced_does_not_hold_up_the_others(
         assert row.announce_failures == 2 and row.announce_after is not None
         assert row.announce_after > _in(timedelta(minutes=3))
     assert _events(database) == {"booking.created": 2, "call.ended": 2}
+
+
+def test_migration_leaves_calls_that_ended_unrecorded_before_it_unannounced_no_more(
+        unmigrated: Database) -> None:  # noqa: F811
+    database = unmigrated
+    database.migrate("0016")
+    ended = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    # An unanswered call ended under 0016 (never promised a webhook then).
+    calls = sa.table(
+        "calls", *(sa.column(name) for name in ("id", "campaign", "direction", "status",
+                                                 "organisation_id")),
+        *(sa.column(name, sa.JSON()) for name in ("transcript", "tool_calls", "bookings",
+                                                   "turn_latencies", "follow_ups")),
+        sa.column("started_at", UTCDateTime()), sa.column("ended_at", UTCDateTime()))
+    organisation = _organisation_with_a_webhook(database)
+    with database.session() as session:
+        session.execute(sa.insert(calls).values(
+            id="CA-no-answer", campaign="demo", direction="outbound", status="no-answer",
+            organisation_id=organisation.id, transcript=[], tool_calls=[], bookings=[],
+            turn_latencies=[], follow_ups={}, started_at=ended - timedelta(seconds=30),
+            ended_at=ended))
+
+    database.migrate()
+
+    assert _announced_at(database, "CA-no-answer") == ended
+    assert announce_ended_calls(database) == 0 and _events(database) == {}

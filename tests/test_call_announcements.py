@@ -30,6 +30,7 @@ from storage.base import UTCDateTime
 from storage.booking_tables import BookingRow
 from storage.call_tables import CallRow
 from storage.database import Database
+from storage.dialling_tables import DialCampaignRow, DialJobRow
 from storage.webhook_tables import WebhookDeliveryRow, WebhookEventRow
 from telephony.call_records import (
     EndedCall,
@@ -209,17 +210,22 @@ def test_sweep_leaves_calls_still_going_alone(database: Database) -> None:
     assert _events(database) == {} and _announced_at(database, "CA-on-the-line") is None
 
 
+def _calls_before_migrating(*more: str) -> sa.TableClause:
+    """The calls table's columns a row needs at an older revision, and ``more``."""
+    return sa.table(
+        "calls", *(sa.column(name) for name in ("id", "campaign", "direction", "status",
+                                                 *more)),
+        *(sa.column(name, sa.JSON()) for name in ("transcript", "tool_calls", "bookings",
+                                                   "turn_latencies", "follow_ups")),
+        sa.column("started_at", UTCDateTime()), sa.column("ended_at", UTCDateTime()))
+
+
 def test_migration_marks_history_announced(unmigrated: Database) -> None:  # noqa: F811
     database = unmigrated
     database.migrate("0015")
     ended = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
     # The table as it stands at 0015 (no announced_at yet).
-    calls = sa.table(
-        "calls", *(sa.column(name) for name in ("id", "campaign", "direction", "status",
-                                                 "outcome")),
-        *(sa.column(name, sa.JSON()) for name in ("transcript", "tool_calls", "bookings",
-                                                   "turn_latencies", "follow_ups")),
-        sa.column("started_at", UTCDateTime()), sa.column("ended_at", UTCDateTime()))
+    calls = _calls_before_migrating("outcome")
     row = {"campaign": "demo", "direction": "inbound", "transcript": [], "tool_calls": [],
            "bookings": [], "turn_latencies": [], "follow_ups": {},
            "started_at": ended - timedelta(minutes=5)}
@@ -291,6 +297,23 @@ def test_unanswered_outbound_call_is_announced_with_its_status(database: Databas
     with database.session() as session:
         assert session.get_one(CallRow, unanswered).outcome == "no_answer"
     assert announce_ended_calls(database, now=_in(timedelta(minutes=5))) == 0
+
+
+def test_call_a_machine_answered_is_announced_as_voicemail(database: Database) -> None:
+    organisation = _organisation_with_a_webhook(database)
+    call_id = _outbound_call(database, organisation.id)
+    with database.session() as session:
+        campaign = DialCampaignRow(name="demo", organisation_id=organisation.id,
+                                   from_number="+12125550100")
+        session.add(campaign)
+        session.flush()
+        session.add(DialJobRow(campaign_id=campaign.id, phone="+12125550199", state="calling",
+                               attempts=1, call_id=call_id, answered_by="machine_end_beep"))
+    record_status(database, call_id, "completed", 21.0)
+
+    assert announce_ended_calls(database, now=_in(timedelta(seconds=30))) == 1
+
+    assert _call_ended_payload(database, call_id)["outcome"] == "voicemail"
 
 
 def test_call_whose_pipeline_died_is_announced_with_its_bookings(database: Database) -> None:
@@ -365,12 +388,7 @@ def test_migration_leaves_calls_that_ended_unrecorded_before_it_unannounced_no_m
     database.migrate("0016")
     ended = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
     # An unanswered call ended under 0016 (never promised a webhook then).
-    calls = sa.table(
-        "calls", *(sa.column(name) for name in ("id", "campaign", "direction", "status",
-                                                 "organisation_id")),
-        *(sa.column(name, sa.JSON()) for name in ("transcript", "tool_calls", "bookings",
-                                                   "turn_latencies", "follow_ups")),
-        sa.column("started_at", UTCDateTime()), sa.column("ended_at", UTCDateTime()))
+    calls = _calls_before_migrating("organisation_id")
     organisation = _organisation_with_a_webhook(database)
     with database.session() as session:
         session.execute(sa.insert(calls).values(

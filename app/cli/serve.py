@@ -87,7 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
     background = [
         partial(outlook_upkeep.keep_connections_alive, database, settings.outlook()),
         partial(google_upkeep.keep_connections_alive, database, settings.google()),
-        # Calls recorded just before a crash, never announced: their webhooks go out now.
+        # Ended calls the live path did not announce (a crash, no answer): their webhooks go out.
         partial(keep_calls_announced, database),
     ]
     try:

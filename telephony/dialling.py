@@ -55,6 +55,7 @@ from storage.dialling_tables import (
     DialJobRow,
     DialWorkerRow,
 )
+from telephony.call_records import FINAL_STATUSES
 from telephony.calling_hours import candidate_zones, next_calling_time, within_hours
 from telephony.config import DiallerConfig, TwilioConfig
 from telephony.do_not_call import is_listed
@@ -64,8 +65,7 @@ from telephony.twilio_payloads import DialReference
 log = logging.getLogger(__name__)
 
 # Twilio's final statuses after which the contact may be tried again.
-RETRY_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
-FINAL_STATUSES = RETRY_STATUSES | {"completed"}
+RETRY_STATUSES = FINAL_STATUSES - {"completed"}
 # Async AMD verdicts meaning nobody is there to talk to.
 MACHINE_ANSWERS = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other",
                              "machine_start", "fax"})
